@@ -1,0 +1,144 @@
+// Every environment variable citycheck reads is declared here, once, with its default and meaning.
+// Services pick the variables they need; `readConfig` validates them all at start and reports every
+// problem at once. Defaults make the local stack (infra/up.sh) work with no variables set.
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+
+interface Variable<T> {
+  readonly env: string;
+  readonly doc: string;
+  readonly default: T;
+  readonly secret?: boolean;
+  readonly parse: (raw: string) => T;
+}
+
+const text = (env: string, fallback: string, doc: string, secret = false): Variable<string> => ({
+  env,
+  doc,
+  default: fallback,
+  secret,
+  parse: (raw) => {
+    if (raw.trim() === '') throw new Error('must not be empty');
+    return raw;
+  },
+});
+
+const integer = (env: string, fallback: number, doc: string, min = 0, max = Number.MAX_SAFE_INTEGER) => ({
+  env,
+  doc,
+  default: fallback,
+  parse: (raw: string): number => {
+    const value = Number(raw);
+    if (!Number.isInteger(value) || value < min || value > max) {
+      throw new Error(`must be an integer from ${min} to ${max}`);
+    }
+    return value;
+  },
+});
+
+const list = (env: string, fallback: readonly string[], doc: string): Variable<readonly string[]> => ({
+  env,
+  doc,
+  default: fallback,
+  parse: (raw) => {
+    const items = raw
+      .split(',')
+      .map((item) => item.trim())
+      .filter((item) => item !== '');
+    if (items.length === 0) throw new Error('must list at least one value');
+    return items;
+  },
+});
+
+const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** The catalogue of variables: the README's configuration table is generated from these docs. */
+export const variables = {
+  logLevel: {
+    env: 'LOG_LEVEL',
+    doc: `pino log level: ${logLevels.join(', ')}`,
+    default: 'info',
+    parse: (raw: string): string => {
+      if (!(logLevels as readonly string[]).includes(raw)) throw new Error(`must be one of ${logLevels.join(', ')}`);
+      return raw;
+    },
+  },
+  kafkaBrokers: list('KAFKA_BROKERS', ['127.0.0.1:9092'], 'Kafka bootstrap servers, comma separated'),
+  kafkaClientId: text('KAFKA_CLIENT_ID', 'citycheck', 'Kafka client id prefix'),
+  topicPartitions: integer('TOPIC_PARTITIONS', 6, 'Partitions for topics the services create', 1, 1000),
+  topicReplicationFactor: integer('TOPIC_REPLICATION_FACTOR', 1, 'Replication factor for created topics', 1, 10),
+  s3Endpoint: text('S3_ENDPOINT', 'http://127.0.0.1:9000', 'S3-compatible endpoint URL'),
+  s3Region: text('S3_REGION', 'us-east-1', 'S3 region'),
+  s3Bucket: text('S3_BUCKET', 'citycheck-lake', 'Bucket holding the Parquet lake'),
+  s3AccessKeyId: text('S3_ACCESS_KEY_ID', 'citycheck', 'S3 access key id', true),
+  s3SecretAccessKey: text('S3_SECRET_ACCESS_KEY', 'citycheck-local-secret', 'S3 secret access key', true),
+  duckdbExtensionDirectory: text(
+    'DUCKDB_EXTENSION_DIRECTORY',
+    join(process.env.CITYCHECK_CACHE_DIR ?? join(homedir(), '.cache', 'citycheck'), 'duckdb-extensions'),
+    'Where infra/duckdb/install-extensions.sh put the offline httpfs extension',
+  ),
+  ingestHost: text('INGEST_HOST', '127.0.0.1', 'Address the ingest HTTP server binds'),
+  ingestPort: integer('INGEST_PORT', 8080, 'Port of the ingest HTTP server', 0, 65535),
+  ingestBodyLimitBytes: integer('INGEST_BODY_LIMIT_BYTES', 1_048_576, 'Largest single-submission JSON body', 1024),
+  validateGroupId: text('VALIDATE_GROUP_ID', 'citycheck-validate', 'Consumer group of the validate workers'),
+  aggregateGroupId: text('AGGREGATE_GROUP_ID', 'citycheck-aggregate', 'Consumer group of the aggregate workers'),
+  aggregateFlushRecords: integer('AGGREGATE_FLUSH_RECORDS', 20_000, 'Rotate a Parquet object after this many observations', 1),
+  aggregateFlushBytes: integer('AGGREGATE_FLUSH_BYTES', 32 * 1_048_576, 'Rotate a Parquet object after this many input bytes', 1024),
+  aggregateFlushRecordSpanMs: integer(
+    'AGGREGATE_FLUSH_RECORD_SPAN_MS',
+    60_000,
+    'Rotate when record timestamps in a buffer span more than this',
+    1,
+  ),
+  aggregateIdleFlushMs: integer('AGGREGATE_IDLE_FLUSH_MS', 1_000, 'Flush a buffer no record has joined for this long', 10),
+  rollupDebounceMs: integer('ROLLUP_DEBOUNCE_MS', 1_000, 'Wait this long after the last committed object before a rollup', 0),
+} as const;
+
+type Variables = typeof variables;
+export type VariableName = keyof Variables;
+type ValueOf<K extends VariableName> = ReturnType<Variables[K]['parse']>;
+export type Config<K extends VariableName> = { readonly [P in K]: ValueOf<P> };
+
+export class ConfigError extends Error {
+  readonly problems: readonly string[];
+  constructor(problems: readonly string[]) {
+    super(`invalid configuration:\n  ${problems.join('\n  ')}`);
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+/** Reads the named variables from `env`, reporting every invalid one in a single ConfigError. */
+export const readConfig = <K extends VariableName>(
+  names: readonly K[],
+  env: NodeJS.ProcessEnv = process.env,
+): Config<K> => {
+  const problems: string[] = [];
+  const config: Record<string, unknown> = {};
+  for (const name of names) {
+    const variable: Variable<unknown> = variables[name];
+    const raw = env[variable.env];
+    if (raw === undefined) {
+      config[name] = variable.default;
+      continue;
+    }
+    try {
+      config[name] = variable.parse(raw);
+    } catch (error) {
+      const shown = variable.secret === true ? '[redacted]' : JSON.stringify(raw);
+      problems.push(`${variable.env}=${shown}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config as Config<K>;
+};
+
+/** A copy of the config that is safe to log: secret values are replaced. */
+export const redactConfig = <K extends VariableName>(config: Config<K>): Record<string, unknown> => {
+  const shown: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(config)) {
+    const variable: Variable<unknown> = variables[name as VariableName];
+    shown[name] = variable.secret === true ? '[redacted]' : value;
+  }
+  return shown;
+};

@@ -1,0 +1,90 @@
+// The one registry of citycheck error codes: whose fault an error is, whether a retry can help, and the
+// HTTP status a sender sees. Every service raises and reports errors through it.
+
+/** Who caused the error, which decides what the caller should do next. */
+export type ErrorReason =
+  | 'bad_input' // the sender must change the request; retrying the same request fails again
+  | 'unauthenticated'
+  | 'forbidden'
+  | 'conflict'
+  | 'not_found'
+  | 'rate_limited' // retry after the indicated delay
+  | 'infrastructure'; // broker, object store or database trouble; retry with backoff
+
+interface ErrorSpec {
+  readonly status: number;
+  readonly reason: ErrorReason;
+  readonly retriable: boolean;
+}
+
+export const errorCodes = {
+  invalid_request: { status: 400, reason: 'bad_input', retriable: false },
+  invalid_json: { status: 400, reason: 'bad_input', retriable: false },
+  unsupported_media_type: { status: 415, reason: 'bad_input', retriable: false },
+  payload_too_large: { status: 413, reason: 'bad_input', retriable: false },
+  unauthenticated: { status: 401, reason: 'unauthenticated', retriable: false },
+  forbidden: { status: 403, reason: 'forbidden', retriable: false },
+  not_found: { status: 404, reason: 'not_found', retriable: false },
+  submission_conflict: { status: 409, reason: 'conflict', retriable: false },
+  rate_limited: { status: 429, reason: 'rate_limited', retriable: true },
+  broker_unavailable: { status: 503, reason: 'infrastructure', retriable: true },
+  object_store_unavailable: { status: 503, reason: 'infrastructure', retriable: true },
+  database_error: { status: 500, reason: 'infrastructure', retriable: true },
+  internal: { status: 500, reason: 'infrastructure', retriable: false },
+} as const satisfies Record<string, ErrorSpec>;
+
+export type ErrorCode = keyof typeof errorCodes;
+
+/** One precise problem with the input, addressed by JSON pointer. */
+export interface FieldProblem {
+  /** JSON pointer into the submitted document, e.g. `/observations/3/value`. */
+  readonly pointer: string;
+  /** Stable rule name, e.g. `range`, `numerator_le_denominator`, `unit_under_city`. */
+  readonly rule: string;
+  readonly message: string;
+  readonly indicator?: string;
+  readonly value?: unknown;
+}
+
+export class CitycheckError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly reason: ErrorReason;
+  readonly retriable: boolean;
+  readonly problems: readonly FieldProblem[];
+  /** Seconds the caller should wait before retrying, when the error is retriable. */
+  readonly retryAfterSeconds: number | undefined;
+
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options: { cause?: unknown; problems?: readonly FieldProblem[]; retryAfterSeconds?: number } = {},
+  ) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'CitycheckError';
+    const spec: ErrorSpec = errorCodes[code];
+    this.code = code;
+    this.status = spec.status;
+    this.reason = spec.reason;
+    this.retriable = spec.retriable;
+    this.problems = options.problems ?? [];
+    this.retryAfterSeconds = options.retryAfterSeconds;
+  }
+
+  /** The body a client sees: no stack, no cause, nothing internal. */
+  toResponse(): {
+    error: { code: ErrorCode; reason: ErrorReason; retriable: boolean; message: string; problems?: readonly FieldProblem[] };
+  } {
+    return {
+      error: {
+        code: this.code,
+        reason: this.reason,
+        retriable: this.retriable,
+        message: this.message,
+        ...(this.problems.length > 0 ? { problems: this.problems } : {}),
+      },
+    };
+  }
+}
+
+export const isCitycheckError = (error: unknown): error is CitycheckError => error instanceof CitycheckError;

@@ -1,0 +1,123 @@
+// Kafka plumbing shared by the workers: topic names and specs, client and producer factories with the
+// delivery guarantees citycheck relies on, and translation of broker failures into retriable errors.
+import { CitycheckError } from '@citycheck/errors';
+import { type Admin, Kafka, type KafkaConfig, logLevel, type Producer, type RecordMetadata } from 'kafkajs';
+
+export type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
+
+/** Topic names follow `<domain>.<event>.v<N>`; a breaking change to a value's shape bumps N. */
+export const topics = {
+  /** Submissions as received over HTTP, keyed by city code. Produced by ingest, consumed by validate. */
+  submissionsReceived: 'submissions.received.v1',
+  /** Valid submissions with normalised observations, keyed by city code. Consumed by aggregate. */
+  submissionsValidated: 'submissions.validated.v1',
+  /** Rejected submissions with every reason, keyed by city code. The dead-letter topic of validate. */
+  submissionsRejected: 'submissions.rejected.v1',
+} as const;
+
+export type TopicName = (typeof topics)[keyof typeof topics];
+
+export interface KafkaClientConfig {
+  readonly brokers: readonly string[];
+  readonly clientId: string;
+  /** How long a connection attempt may take before it counts as a failure. */
+  readonly connectionTimeoutMs?: number;
+  readonly requestTimeoutMs?: number;
+  /** kafkajs retries; producers that answer an HTTP caller keep this short so the caller sees a 503 quickly. */
+  readonly retries?: number;
+}
+
+export const createKafka = ({
+  brokers,
+  clientId,
+  connectionTimeoutMs = 3_000,
+  requestTimeoutMs = 10_000,
+  retries = 8,
+}: KafkaClientConfig): Kafka => {
+  const config: KafkaConfig = {
+    brokers: [...brokers],
+    clientId,
+    connectionTimeout: connectionTimeoutMs,
+    requestTimeout: requestTimeoutMs,
+    // kafkajs logs through its own logger; the services log outcomes through pino instead.
+    logLevel: logLevel.NOTHING,
+    retry: { retries, initialRetryTime: 100, maxRetryTime: 5_000, factor: 0.2, multiplier: 2 },
+  };
+  return new Kafka(config);
+};
+
+export interface TopicSpec {
+  readonly topic: string;
+  readonly numPartitions: number;
+  readonly replicationFactor: number;
+}
+
+/** Creates the topics that do not exist yet; a topic that exists is left as it is. */
+export const ensureTopics = async (admin: Admin, specs: readonly TopicSpec[]): Promise<void> => {
+  const existing = new Set(await admin.listTopics());
+  const missing = specs.filter((spec) => !existing.has(spec.topic));
+  if (missing.length === 0) return;
+  try {
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: missing.map((spec) => ({
+        topic: spec.topic,
+        numPartitions: spec.numPartitions,
+        replicationFactor: spec.replicationFactor,
+        configEntries: [{ name: 'min.insync.replicas', value: String(Math.min(2, spec.replicationFactor)) }],
+      })),
+    });
+  } catch (error) {
+    // Another worker may have created the same topic between the listing and the creation.
+    const stillMissing = missing.filter((spec) => !existing.has(spec.topic));
+    const now = new Set(await admin.listTopics());
+    if (stillMissing.some((spec) => !now.has(spec.topic))) throw error;
+  }
+};
+
+export const pipelineTopicSpecs = (numPartitions: number, replicationFactor: number): TopicSpec[] =>
+  Object.values(topics).map((topic) => ({ topic, numPartitions, replicationFactor }));
+
+/** An idempotent producer that waits for every in-sync replica: no duplicates from its own retries. */
+export const createReliableProducer = (kafka: Kafka): Producer =>
+  kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+
+export interface OutgoingMessage {
+  readonly key: string;
+  readonly value: unknown;
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+export const encodeJson = (value: unknown): Buffer => Buffer.from(JSON.stringify(value));
+
+export const decodeJson = (value: Buffer | null): unknown => {
+  if (value === null) throw new Error('message has no value');
+  return JSON.parse(value.toString('utf8'));
+};
+
+/**
+ * Sends messages with acks from all in-sync replicas. Resolves only after the broker acknowledged them;
+ * a broker that cannot be reached becomes a retriable `broker_unavailable` error, never a silent loss.
+ */
+export const sendJson = async (
+  producer: Producer,
+  topic: string,
+  messages: readonly OutgoingMessage[],
+): Promise<RecordMetadata[]> => {
+  try {
+    return await producer.send({
+      topic,
+      acks: -1,
+      messages: messages.map((message) => ({
+        key: message.key,
+        value: encodeJson(message.value),
+        headers: { 'content-type': 'application/json', ...message.headers },
+      })),
+    });
+  } catch (error) {
+    throw new CitycheckError('broker_unavailable', 'the message broker did not acknowledge the message', {
+      cause: error,
+      retryAfterSeconds: 5,
+    });
+  }
+};

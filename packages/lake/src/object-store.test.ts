@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest';
+import { withRetry } from './object-store.js';
+
+describe('withRetry', () => {
+  it('retries transient failures until the operation succeeds', async () => {
+    let calls = 0;
+    const result = await withRetry(
+      async () => {
+        calls += 1;
+        if (calls < 3) throw new Error('connection refused');
+        return 'stored';
+      },
+      { initialDelayMs: 1, maxDelayMs: 2 },
+    );
+    expect(result).toBe('stored');
+    expect(calls).toBe(3);
+  });
+
+  it('does not retry a client error such as bad credentials', async () => {
+    let calls = 0;
+    const forbidden = Object.assign(new Error('AccessDenied'), { $metadata: { httpStatusCode: 403 } });
+    await expect(
+      withRetry(
+        async () => {
+          calls += 1;
+          throw forbidden;
+        },
+        { initialDelayMs: 1 },
+      ),
+    ).rejects.toBe(forbidden);
+    expect(calls).toBe(1);
+  });
+
+  it('gives up after the deadline with the last error', async () => {
+    const down = new Error('ECONNREFUSED');
+    await expect(
+      withRetry(
+        async () => {
+          throw down;
+        },
+        { initialDelayMs: 5, maxDelayMs: 5, maxElapsedMs: 30 },
+      ),
+    ).rejects.toBe(down);
+  });
+});

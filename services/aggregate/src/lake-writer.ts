@@ -1,0 +1,127 @@
+// The lake writer's contract. Given one fetched batch of validated submissions from one topic partition:
+// records the lake already holds (offset <= the last committed manifest entry) are skipped; the rest are cut
+// into chunks (by record count, input bytes and record-time span), and each chunk becomes one Parquet object
+// per (cycle, province, city), announced in the commit log, written, then committed. Only then does the
+// caller commit Kafka offsets. A replay after a crash rewrites the same object names and is skipped once
+// committed, so every observation is in the lake exactly once.
+import type { ValidatedSubmission } from '@citycheck/contracts';
+import { decodeJson, type KafkaMessage } from '@citycheck/kafka';
+import {
+  type CommitLog,
+  type DuckDBConnection,
+  datasets,
+  encodeParquet,
+  type ManifestEntry,
+  type ObjectStore,
+  observationObjectKey,
+} from '@citycheck/lake';
+import { type ObservationRow, observationColumns, observationOrder, toObservationRows } from './lake-rows.js';
+
+export interface RotationPolicy {
+  readonly maxRecords: number;
+  readonly maxBytes: number;
+  /** Largest difference between record timestamps (not wall-clock time) within one object. */
+  readonly maxRecordSpanMs: number;
+}
+
+export interface LakeWriterDeps {
+  readonly store: ObjectStore;
+  readonly commitLog: CommitLog;
+  readonly duckdb: DuckDBConnection;
+  readonly rotation: RotationPolicy;
+  readonly signal?: AbortSignal;
+}
+
+export interface Chunk {
+  readonly messages: readonly KafkaMessage[];
+  readonly startOffset: string;
+  readonly endOffset: string;
+}
+
+/** Cuts messages into chunks; a pure function of the messages, so a replay cuts the same chunks. */
+export const cutChunks = (messages: readonly KafkaMessage[], rotation: RotationPolicy): Chunk[] => {
+  const chunks: Chunk[] = [];
+  let current: KafkaMessage[] = [];
+  let bytes = 0;
+  let records = 0;
+  let firstTimestamp = 0;
+  const close = (): void => {
+    const first = current[0];
+    const last = current[current.length - 1];
+    if (first !== undefined && last !== undefined) {
+      chunks.push({ messages: current, startOffset: first.offset, endOffset: last.offset });
+    }
+    current = [];
+    bytes = 0;
+    records = 0;
+  };
+  for (const message of messages) {
+    const size = message.value?.length ?? 0;
+    const timestamp = Number(message.timestamp);
+    if (
+      current.length > 0 &&
+      (records >= rotation.maxRecords ||
+        bytes + size > rotation.maxBytes ||
+        timestamp - firstTimestamp > rotation.maxRecordSpanMs)
+    ) {
+      close();
+    }
+    if (current.length === 0) firstTimestamp = timestamp;
+    current.push(message);
+    bytes += size;
+    records += 1;
+  }
+  close();
+  return chunks;
+};
+
+/** Writes one chunk to the lake and commits it in the log; returns the committed manifest entry. */
+export const writeChunk = async (
+  chunk: Chunk,
+  topic: string,
+  partition: number,
+  { store, commitLog, duckdb, signal }: LakeWriterDeps,
+): Promise<ManifestEntry> => {
+  const groups = new Map<string, { cycle: number; provinceCode: string; cityCode: string; rows: ObservationRow[] }>();
+  for (const message of chunk.messages) {
+    const record = decodeJson(message.value) as ValidatedSubmission;
+    const groupKey = `${record.cycle}/${record.provinceCode}/${record.cityCode}`;
+    let group = groups.get(groupKey);
+    if (group === undefined) {
+      group = { cycle: record.cycle, provinceCode: record.provinceCode, cityCode: record.cityCode, rows: [] };
+      groups.set(groupKey, group);
+    }
+    group.rows.push(...toObservationRows(record, { topic, partition, offset: message.offset }));
+  }
+  const planned = [...groups.values()].map((group) => ({
+    group,
+    key: observationObjectKey({
+      cycle: group.cycle,
+      provinceCode: group.provinceCode,
+      cityCode: group.cityCode,
+      topic,
+      partition,
+      startOffset: chunk.startOffset,
+    }),
+  }));
+  const base = {
+    dataset: datasets.observations,
+    topic,
+    partition,
+    startOffset: chunk.startOffset,
+    endOffset: chunk.endOffset,
+    records: chunk.messages.length,
+  };
+  await commitLog.begin({ ...base, objects: planned.map(({ key, group }) => ({ key, rows: group.rows.length, bytes: 0 })) });
+  const objects = [];
+  for (const { key, group } of planned) {
+    const body = await encodeParquet(duckdb, group.rows, observationColumns, observationOrder);
+    // An object-store outage delays the batch; it is never dropped, and offsets wait for it.
+    await store.put(key, body, 'application/vnd.apache.parquet', {
+      maxElapsedMs: Number.POSITIVE_INFINITY,
+      ...(signal === undefined ? {} : { signal }),
+    });
+    objects.push({ key, rows: group.rows.length, bytes: body.byteLength });
+  }
+  return commitLog.commit({ ...base, objects });
+};

@@ -1,0 +1,93 @@
+// Entry point of the aggregate service: config -> logger -> object store, DuckDB and Kafka -> worker ->
+// drain on SIGTERM (finish the batch in hand, run the pending rollup, then close).
+import { listCatalogueVersions, loadCatalogue } from '@citycheck/catalogue';
+import { readConfig, redactConfig } from '@citycheck/config';
+import { createKafka, ensureTopics, pipelineTopicSpecs } from '@citycheck/kafka';
+import { createCommitLog, createObjectStore, datasets, openLakeDatabase } from '@citycheck/lake';
+import { createLogger } from '@citycheck/logging';
+import type { IndicatorRule } from './rollup.js';
+import { createAggregateWorker } from './worker.js';
+
+const config = readConfig([
+  'logLevel',
+  'kafkaBrokers',
+  'kafkaClientId',
+  'topicPartitions',
+  'topicReplicationFactor',
+  'aggregateGroupId',
+  's3Endpoint',
+  's3Region',
+  's3Bucket',
+  's3AccessKeyId',
+  's3SecretAccessKey',
+  'duckdbExtensionDirectory',
+  'aggregateFlushRecords',
+  'aggregateFlushBytes',
+  'aggregateFlushRecordSpanMs',
+  'rollupDebounceMs',
+]);
+const logger = createLogger({ service: 'aggregate', level: config.logLevel });
+logger.info({ config: redactConfig(config) }, 'starting');
+
+const s3 = {
+  endpoint: config.s3Endpoint,
+  region: config.s3Region,
+  accessKeyId: config.s3AccessKeyId,
+  secretAccessKey: config.s3SecretAccessKey,
+  bucket: config.s3Bucket,
+};
+const store = createObjectStore(s3);
+await store.ensureBucket();
+const lake = await openLakeDatabase({ extensionDirectory: config.duckdbExtensionDirectory, s3 });
+
+const rules: IndicatorRule[] = listCatalogueVersions().flatMap((version) =>
+  [...loadCatalogue(version).indicators.values()].map((indicator) => ({
+    catalogueVersion: version,
+    code: indicator.code,
+    aggregation: indicator.aggregation,
+  })),
+);
+
+const kafka = createKafka({ brokers: config.kafkaBrokers, clientId: `${config.kafkaClientId}-aggregate` });
+const admin = kafka.admin();
+await admin.connect();
+await ensureTopics(admin, pipelineTopicSpecs(config.topicPartitions, config.topicReplicationFactor));
+await admin.disconnect();
+const consumer = kafka.consumer({
+  groupId: config.aggregateGroupId,
+  readUncommitted: false,
+  // Let the broker gather up to a second of records so objects are not tiny under light load.
+  minBytes: 1_048_576,
+  maxWaitTimeInMs: 1_000,
+  maxBytesPerPartition: 16 * 1_048_576,
+  maxBytes: 64 * 1_048_576,
+});
+await consumer.connect();
+
+const worker = createAggregateWorker({
+  consumer,
+  store,
+  commitLog: createCommitLog(store, datasets.observations),
+  duckdb: lake.connection,
+  logger,
+  rules,
+  rotation: {
+    maxRecords: config.aggregateFlushRecords,
+    maxBytes: config.aggregateFlushBytes,
+    maxRecordSpanMs: config.aggregateFlushRecordSpanMs,
+  },
+  rollupDebounceMs: config.rollupDebounceMs,
+});
+await worker.start();
+logger.info('consuming');
+
+const shutdown = async (signal: string): Promise<void> => {
+  logger.info({ signal }, 'draining');
+  await worker.stop();
+  lake.close();
+  store.close();
+  logger.info({ ...worker.stats }, 'stopped');
+  process.exit(0);
+};
+process.once('SIGTERM', () => void shutdown('SIGTERM'));
+process.once('SIGINT', () => void shutdown('SIGINT'));

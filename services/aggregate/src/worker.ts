@@ -1,0 +1,155 @@
+// The aggregate worker: consumes validated submissions, writes them to the Parquet lake (see lake-writer.ts),
+// commits Kafka offsets only after the objects are committed in the lake's log, and recomputes the rollups,
+// debounced, after new objects arrive. `recomputeNow` runs the same computation on demand.
+import { type Consumer, type EachBatchPayload, topics } from '@citycheck/kafka';
+import type { CommitLog, DuckDBConnection, ObjectStore } from '@citycheck/lake';
+import type { Logger } from '@citycheck/logging';
+import { type Chunk, cutChunks, type RotationPolicy, writeChunk } from './lake-writer.js';
+import { computeRollups, type IndicatorRule, type RollupResult } from './rollup.js';
+
+export interface AggregateWorkerOptions {
+  readonly consumer: Consumer;
+  readonly store: ObjectStore;
+  readonly commitLog: CommitLog;
+  readonly duckdb: DuckDBConnection;
+  readonly logger: Logger;
+  readonly rules: readonly IndicatorRule[];
+  readonly rotation: RotationPolicy;
+  readonly rollupDebounceMs?: number;
+  readonly validatedTopic?: string;
+  /** Called after each committed chunk, before its offsets are committed; tests use it to crash there. */
+  readonly afterChunkCommitted?: (chunk: Chunk) => Promise<void> | void;
+}
+
+export interface AggregateStats {
+  objectsWritten: number;
+  recordsWritten: number;
+  rollupsComputed: number;
+  lastRollup: RollupResult | undefined;
+  lastRollupAt: Date | undefined;
+  lastCommitAt: Date | undefined;
+}
+
+export interface AggregateWorker {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  recomputeNow(): Promise<RollupResult>;
+  readonly stats: AggregateStats;
+}
+
+export const createAggregateWorker = ({
+  consumer,
+  store,
+  commitLog,
+  duckdb,
+  logger,
+  rules,
+  rotation,
+  rollupDebounceMs = 1_000,
+  validatedTopic = topics.submissionsValidated,
+  afterChunkCommitted,
+}: AggregateWorkerOptions): AggregateWorker => {
+  const stats: AggregateStats = {
+    objectsWritten: 0,
+    recordsWritten: 0,
+    rollupsComputed: 0,
+    lastRollup: undefined,
+    lastRollupAt: undefined,
+    lastCommitAt: undefined,
+  };
+  const abort = new AbortController();
+  // Last offset the lake holds per partition, learned from the commit log whenever partitions are assigned.
+  const lakeHolds = new Map<number, bigint | undefined>();
+  const removeJoinListener = consumer.on(consumer.events.GROUP_JOIN, () => lakeHolds.clear());
+
+  // DuckDB work (Parquet encoding, rollups) runs one statement at a time on the shared connection.
+  let duckdbQueue: Promise<unknown> = Promise.resolve();
+  const serial = <T>(work: () => Promise<T>): Promise<T> => {
+    const next = duckdbQueue.then(work, work);
+    duckdbQueue = next.catch(() => undefined);
+    return next;
+  };
+
+  let rollupTimer: NodeJS.Timeout | undefined;
+  let rollupRunning: Promise<RollupResult> | undefined;
+  const runRollup = (): Promise<RollupResult> =>
+    serial(async () => {
+      const entries = await commitLog.committed();
+      const result = await computeRollups(duckdb, store, entries, rules);
+      stats.rollupsComputed += 1;
+      stats.lastRollup = result;
+      stats.lastRollupAt = new Date();
+      logger.info({ rows: result.rows, inputObjects: result.inputObjects, objects: result.objects }, 'rollups computed');
+      return result;
+    });
+  const scheduleRollup = (): void => {
+    if (rollupTimer !== undefined) clearTimeout(rollupTimer);
+    rollupTimer = setTimeout(() => {
+      rollupTimer = undefined;
+      rollupRunning = runRollup().catch((error: unknown) => {
+        logger.error({ err: error }, 'rollup failed; will retry on the next commit');
+        scheduleRollup();
+        return undefined as unknown as RollupResult;
+      });
+    }, rollupDebounceMs);
+  };
+
+  const handleBatch = async ({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload) => {
+    const { topic, partition } = batch;
+    if (!lakeHolds.has(partition)) lakeHolds.set(partition, await commitLog.recover(topic, partition));
+    const holds = lakeHolds.get(partition);
+    const fresh = holds === undefined ? batch.messages : batch.messages.filter((m) => BigInt(m.offset) > holds);
+    const skipped = batch.messages.length - fresh.length;
+    if (skipped > 0) logger.info({ partition, skipped, lakeHolds: String(holds) }, 'skipping records the lake already holds');
+
+    for (const chunk of cutChunks(fresh, rotation)) {
+      if (!isRunning() || isStale()) return;
+      const entry = await serial(() =>
+        writeChunk(chunk, topic, partition, { store, commitLog, duckdb, rotation, signal: abort.signal }),
+      );
+      lakeHolds.set(partition, BigInt(chunk.endOffset));
+      await afterChunkCommitted?.(chunk);
+      await consumer.commitOffsets([{ topic, partition, offset: (BigInt(chunk.endOffset) + 1n).toString() }]);
+      resolveOffset(chunk.endOffset);
+      stats.objectsWritten += entry.objects.length;
+      stats.recordsWritten += entry.records;
+      stats.lastCommitAt = new Date();
+      logger.info(
+        { partition, startOffset: chunk.startOffset, endOffset: chunk.endOffset, objects: entry.objects.length },
+        'lake batch committed',
+      );
+      await heartbeat();
+      scheduleRollup();
+    }
+    const last = batch.messages[batch.messages.length - 1];
+    if (skipped > 0 && last !== undefined && fresh.length === 0) {
+      await consumer.commitOffsets([{ topic, partition, offset: (BigInt(last.offset) + 1n).toString() }]);
+      resolveOffset(last.offset);
+    }
+  };
+
+  return {
+    stats,
+    async start() {
+      await consumer.subscribe({ topic: validatedTopic, fromBeginning: true });
+      await consumer.run({
+        autoCommit: false,
+        eachBatchAutoResolve: false,
+        partitionsConsumedConcurrently: 1,
+        eachBatch: handleBatch,
+      });
+    },
+    async stop() {
+      await consumer.disconnect();
+      removeJoinListener();
+      if (rollupTimer !== undefined) {
+        clearTimeout(rollupTimer);
+        rollupTimer = undefined;
+        await runRollup().catch(() => undefined);
+      }
+      await rollupRunning?.catch(() => undefined);
+      abort.abort();
+    },
+    recomputeNow: runRollup,
+  };
+};

@@ -1,0 +1,64 @@
+// Entry point of the validate service: config -> logger -> catalogue and divisions -> Kafka -> worker ->
+// drain on SIGTERM.
+import { hostname } from 'node:os';
+import { loadCatalogue } from '@citycheck/catalogue';
+import { readConfig, redactConfig } from '@citycheck/config';
+import { loadDivisionRegistry } from '@citycheck/divisions';
+import { createKafka, ensureTopics, pipelineTopicSpecs } from '@citycheck/kafka';
+import { createLogger } from '@citycheck/logging';
+import { createValidateWorker } from './worker.js';
+
+const config = readConfig([
+  'logLevel',
+  'kafkaBrokers',
+  'kafkaClientId',
+  'topicPartitions',
+  'topicReplicationFactor',
+  'validateGroupId',
+]);
+const logger = createLogger({ service: 'validate', level: config.logLevel });
+logger.info({ config: redactConfig(config) }, 'starting');
+
+const divisions = loadDivisionRegistry();
+const kafka = createKafka({ brokers: config.kafkaBrokers, clientId: `${config.kafkaClientId}-validate` });
+const admin = kafka.admin();
+await admin.connect();
+await ensureTopics(admin, pipelineTopicSpecs(config.topicPartitions, config.topicReplicationFactor));
+await admin.disconnect();
+
+const consumer = kafka.consumer({ groupId: config.validateGroupId, readUncommitted: false });
+const producer = kafka.producer({
+  idempotent: true,
+  maxInFlightRequests: 1,
+  transactionalId: `${config.validateGroupId}-${hostname()}-${process.pid}`,
+});
+await Promise.all([consumer.connect(), producer.connect()]);
+
+const worker = createValidateWorker({
+  consumer,
+  producer,
+  groupId: config.validateGroupId,
+  logger,
+  rules: {
+    catalogue: (version) => {
+      try {
+        return loadCatalogue(version);
+      } catch {
+        return undefined;
+      }
+    },
+    divisions,
+    now: () => new Date(),
+  },
+});
+await worker.start();
+logger.info('consuming');
+
+const shutdown = async (signal: string): Promise<void> => {
+  logger.info({ signal, ...worker.counts }, 'draining');
+  await worker.stop();
+  logger.info('stopped');
+  process.exit(0);
+};
+process.once('SIGTERM', () => void shutdown('SIGTERM'));
+process.once('SIGINT', () => void shutdown('SIGINT'));

@@ -1,0 +1,345 @@
+// The validation step as a plain function: given a received submission, either a validated submission
+// (each observation reduced to the unit value rollups use) or every reason it is rejected, each naming the
+// JSON pointer, the indicator, the rule and the offending value so a city can act on it.
+import type { Catalogue, Indicator } from '@citycheck/catalogue';
+import {
+  compileContract,
+  describeSchemaErrors,
+  type Observation,
+  type ReceivedSubmission,
+  type RejectedSubmission,
+  type Submission,
+  type ValidatedSubmission,
+} from '@citycheck/contracts';
+import type { DivisionRegistry } from '@citycheck/divisions';
+import type { FieldProblem } from '@citycheck/errors';
+
+export interface RuleContext {
+  /** The catalogue of a version, or undefined when there is no such version. */
+  readonly catalogue: (version: string) => Catalogue | undefined;
+  readonly divisions: DivisionRegistry;
+  /** Cycles currently open for submissions; undefined accepts any cycle the catalogue covers. */
+  readonly openCycles?: ReadonlySet<number>;
+  readonly now: () => Date;
+}
+
+export type Outcome =
+  | { readonly kind: 'valid'; readonly record: ValidatedSubmission }
+  | { readonly kind: 'rejected'; readonly record: RejectedSubmission };
+
+const checkSchema = compileContract<Submission>('submission');
+
+/** Which fields each kind of indicator is reported with. */
+const fieldsOfKind: Record<Indicator['kind'], readonly (keyof Observation)[]> = {
+  count: ['value'],
+  length: ['value'],
+  score: ['value'],
+  rate: ['numerator', 'denominator'],
+  perCapita: ['quantity', 'population'],
+  share: ['meets'],
+  mean: ['value', 'weight'],
+};
+
+const reportedFields: readonly (keyof Observation)[] = [
+  'value',
+  'numerator',
+  'denominator',
+  'quantity',
+  'population',
+  'weight',
+  'meets',
+];
+
+export const validateReceived = (received: ReceivedSubmission, context: RuleContext): Outcome => {
+  const submission = received.submission as unknown;
+  const rejected = (problems: FieldProblem[]): Outcome => {
+    const body = (typeof submission === 'object' && submission !== null ? submission : {}) as Record<string, unknown>;
+    return {
+      kind: 'rejected',
+      record: {
+        submissionId: typeof body.submissionId === 'string' ? body.submissionId : null,
+        cityCode: typeof body.cityCode === 'string' ? body.cityCode : null,
+        contentHash: received.contentHash,
+        receivedAt: received.receivedAt,
+        rejectedAt: context.now().toISOString(),
+        problems,
+      },
+    };
+  };
+
+  if (!checkSchema(submission)) return rejected(describeSchemaErrors(checkSchema.errors));
+
+  const problems: FieldProblem[] = [];
+  const { divisions } = context;
+
+  const catalogue = context.catalogue(submission.catalogueVersion);
+  if (catalogue === undefined) {
+    problems.push({
+      pointer: '/catalogueVersion',
+      rule: 'catalogue_version_known',
+      message: `there is no indicator catalogue ${submission.catalogueVersion}`,
+      value: submission.catalogueVersion,
+    });
+  } else if (catalogue.cycle !== submission.cycle) {
+    problems.push({
+      pointer: '/cycle',
+      rule: 'catalogue_cycle',
+      message: `catalogue ${catalogue.id} is for cycle ${catalogue.cycle}, not ${submission.cycle}`,
+      value: submission.cycle,
+    });
+  }
+  if (context.openCycles !== undefined && !context.openCycles.has(submission.cycle)) {
+    problems.push({
+      pointer: '/cycle',
+      rule: 'cycle_open',
+      message: `cycle ${submission.cycle} is not open for submissions`,
+      value: submission.cycle,
+    });
+  }
+
+  // Where the unit sits: its city must be the submitting city.
+  const { cityCode, unit } = submission;
+  if (divisions.level(cityCode) !== 'city') {
+    problems.push({
+      pointer: '/cityCode',
+      rule: 'city_exists',
+      message: `${cityCode} is not a city-level division code`,
+      value: cityCode,
+    });
+  }
+  const placed = placeUnit(unit.level, unit.code, divisions);
+  if (placed.problem !== undefined) {
+    problems.push({ pointer: '/unit/code', rule: 'unit_exists', message: placed.problem, value: unit.code });
+  } else if (placed.cityCode !== cityCode) {
+    problems.push({
+      pointer: '/unit/code',
+      rule: 'unit_under_city',
+      message: `unit ${unit.code} lies under city ${placed.cityCode ?? 'unknown'}, not the submitting city ${cityCode}`,
+      value: unit.code,
+    });
+  }
+
+  const observations: ValidatedSubmission['observations'] = [];
+  const seen = new Set<string>();
+  submission.observations.forEach((observation, index) => {
+    const pointer = `/observations/${index}`;
+    const code = observation.indicator;
+    if (seen.has(code)) {
+      problems.push({
+        pointer: `${pointer}/indicator`,
+        rule: 'indicator_unique',
+        message: `indicator ${code} is reported more than once in this submission`,
+        indicator: code,
+        value: code,
+      });
+      return;
+    }
+    seen.add(code);
+    if (catalogue === undefined) return;
+    const indicator = catalogue.indicator(code);
+    if (indicator === undefined || indicator.status === 'retired') {
+      problems.push({
+        pointer: `${pointer}/indicator`,
+        rule: 'indicator_known',
+        message:
+          indicator === undefined
+            ? `catalogue ${catalogue.id} has no indicator ${code}`
+            : `indicator ${code} is retired in catalogue ${catalogue.id}`,
+        indicator: code,
+        value: code,
+      });
+      return;
+    }
+    if (!indicator.unitLevels.includes(unit.level)) {
+      problems.push({
+        pointer: `${pointer}/indicator`,
+        rule: 'indicator_dimension',
+        message: `indicator ${code} (${indicator.dimension}) is reported on ${indicator.unitLevels.join('/')} units, not on a ${unit.level}`,
+        indicator: code,
+        value: code,
+      });
+      return;
+    }
+    const before = problems.length;
+    checkObservation(indicator, observation, pointer, problems);
+    if (problems.length > before) return;
+    const value = catalogue.unitValue(indicator, observation);
+    const normalised: ValidatedSubmission['observations'][number] = { indicator: code, value };
+    for (const field of fieldsOfKind[indicator.kind]) {
+      const reported = observation[field];
+      if (reported !== undefined) Object.assign(normalised, { [field]: reported });
+    }
+    observations.push(normalised);
+  });
+
+  if (problems.length > 0) return rejected(problems);
+  return {
+    kind: 'valid',
+    record: {
+      submissionId: submission.submissionId,
+      contentHash: received.contentHash,
+      cycle: submission.cycle,
+      catalogueVersion: submission.catalogueVersion,
+      provinceCode: placed.provinceCode as string,
+      cityCode,
+      districtCode: placed.districtCode ?? null,
+      streetCode: placed.streetCode ?? null,
+      unitLevel: unit.level,
+      unitCode: unit.code,
+      submittedAt: submission.submittedAt ?? received.receivedAt,
+      receivedAt: received.receivedAt,
+      validatedAt: context.now().toISOString(),
+      observations,
+    },
+  };
+};
+
+interface Placement {
+  readonly problem?: string;
+  readonly provinceCode?: string;
+  readonly cityCode?: string;
+  readonly districtCode?: string;
+  readonly streetCode?: string;
+}
+
+/** Finds the unit in the division hierarchy: its street, district, city and province. */
+export const placeUnit = (level: Submission['unit']['level'], code: string, divisions: DivisionRegistry): Placement => {
+  // Blocks and housing units have no national code: they are placed by the street their id starts with.
+  const anchor = level === 'block' || level === 'housing' ? code.slice(0, 9) : code;
+  const expected = { community: 'community', block: 'street', housing: 'street', district: 'district', city: 'city' }[
+    level
+  ];
+  const actual = divisions.level(anchor);
+  if (actual === undefined) return { problem: `${anchor} is not a known division code` };
+  if (actual !== expected) return { problem: `${anchor} is a ${actual} code, but a ${level} needs a ${expected} code` };
+  const streetCode = actual === 'street' ? anchor : actual === 'community' ? divisions.parent(anchor) : undefined;
+  const districtCode =
+    actual === 'district' ? anchor : streetCode !== undefined ? districtOf(streetCode, divisions) : undefined;
+  const cityCode = divisions.cityOf(anchor);
+  const provinceCode = divisions.provinceOf(anchor);
+  return {
+    ...(provinceCode === undefined ? {} : { provinceCode }),
+    ...(cityCode === undefined ? {} : { cityCode }),
+    ...(districtCode === undefined ? {} : { districtCode }),
+    ...(streetCode === undefined ? {} : { streetCode }),
+  };
+};
+
+const districtOf = (streetCode: string, divisions: DivisionRegistry): string | undefined => {
+  const parent = divisions.parent(streetCode);
+  return parent !== undefined && divisions.level(parent) === 'district' ? parent : undefined;
+};
+
+const checkObservation = (
+  indicator: Indicator,
+  observation: Observation,
+  pointer: string,
+  problems: FieldProblem[],
+): void => {
+  const code = indicator.code;
+  const needed = fieldsOfKind[indicator.kind];
+  for (const field of needed) {
+    if (observation[field] === undefined) {
+      problems.push({
+        pointer: `${pointer}/${field}`,
+        rule: 'kind_fields',
+        message: `indicator ${code} is a ${indicator.kind} and is reported with ${needed.join(' and ')}`,
+        indicator: code,
+      });
+    }
+  }
+  for (const field of reportedFields) {
+    if (observation[field] !== undefined && !needed.includes(field)) {
+      problems.push({
+        pointer: `${pointer}/${field}`,
+        rule: 'kind_fields',
+        message: `indicator ${code} is a ${indicator.kind}; ${field} does not apply (report ${needed.join(' and ')})`,
+        indicator: code,
+        value: observation[field],
+      });
+    }
+  }
+  if (problems.some((problem) => problem.pointer.startsWith(`${pointer}/`))) return;
+
+  const { min, max } = indicator.range;
+  const inRange = (field: keyof Observation, value: number): void => {
+    if (value < min || value > max) {
+      problems.push({
+        pointer: `${pointer}/${field}`,
+        rule: 'range',
+        message: `${field} of ${code} must be from ${min} to ${max}`,
+        indicator: code,
+        value,
+      });
+    }
+  };
+  switch (indicator.kind) {
+    case 'count':
+    case 'length':
+    case 'score':
+      inRange('value', observation.value as number);
+      if (indicator.kind === 'count' && !Number.isInteger(observation.value)) {
+        problems.push({
+          pointer: `${pointer}/value`,
+          rule: 'integer_count',
+          message: `${code} counts ${indicator.unit}; the value must be a whole number`,
+          indicator: code,
+          value: observation.value,
+        });
+      }
+      break;
+    case 'mean':
+      inRange('value', observation.value as number);
+      if ((observation.weight as number) <= 0) {
+        problems.push({
+          pointer: `${pointer}/weight`,
+          rule: 'weight_positive',
+          message: `weight of ${code} must be greater than 0`,
+          indicator: code,
+          value: observation.weight,
+        });
+      }
+      break;
+    case 'rate': {
+      const numerator = observation.numerator as number;
+      const denominator = observation.denominator as number;
+      if (denominator <= 0) {
+        problems.push({
+          pointer: `${pointer}/denominator`,
+          rule: 'denominator_positive',
+          message: `denominator of ${code} must be greater than 0`,
+          indicator: code,
+          value: denominator,
+        });
+      } else if (numerator < 0 || numerator > denominator) {
+        problems.push({
+          pointer: `${pointer}/numerator`,
+          rule: 'numerator_le_denominator',
+          message: `numerator of ${code} must be from 0 to the denominator (${denominator})`,
+          indicator: code,
+          value: numerator,
+        });
+      } else {
+        inRange('numerator', numerator / denominator);
+      }
+      break;
+    }
+    case 'perCapita': {
+      const population = observation.population as number;
+      if (population <= 0) {
+        problems.push({
+          pointer: `${pointer}/population`,
+          rule: 'population_positive',
+          message: `population of ${code} must be greater than 0`,
+          indicator: code,
+          value: population,
+        });
+      } else {
+        inRange('quantity', (observation.quantity as number) / population);
+      }
+      break;
+    }
+    case 'share':
+      break;
+  }
+};

@@ -1,0 +1,119 @@
+// The validate worker: consumes received submissions, applies the rules, and in one Kafka transaction
+// produces each outcome (validated or rejected) together with the consumed offsets, so a crash can neither
+// lose a submission nor validate it twice.
+import type { ReceivedSubmission } from '@citycheck/contracts';
+import { type Consumer, decodeJson, encodeJson, type EachBatchPayload, type Producer, topics } from '@citycheck/kafka';
+import type { Logger } from '@citycheck/logging';
+import { type RuleContext, validateReceived } from './rules.js';
+
+export interface ValidateTopics {
+  readonly received: string;
+  readonly validated: string;
+  readonly rejected: string;
+}
+
+export interface ValidateWorkerOptions {
+  readonly consumer: Consumer;
+  /** A transactional producer (`transactionalId` set, idempotent). */
+  readonly producer: Producer;
+  readonly groupId: string;
+  readonly logger: Logger;
+  readonly rules: RuleContext;
+  readonly topics?: ValidateTopics;
+}
+
+export interface ValidateWorker {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  readonly counts: { validated: number; rejected: number };
+}
+
+export const defaultValidateTopics: ValidateTopics = {
+  received: topics.submissionsReceived,
+  validated: topics.submissionsValidated,
+  rejected: topics.submissionsRejected,
+};
+
+export const createValidateWorker = ({
+  consumer,
+  producer,
+  groupId,
+  logger,
+  rules,
+  topics: names = defaultValidateTopics,
+}: ValidateWorkerOptions): ValidateWorker => {
+  const counts = { validated: 0, rejected: 0 };
+
+  const handleBatch = async ({ batch, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> => {
+    if (batch.messages.length === 0 || !isRunning() || isStale()) return;
+    const validated: { key: Buffer | null; value: Buffer }[] = [];
+    const rejected: { key: Buffer | null; value: Buffer }[] = [];
+    for (const message of batch.messages) {
+      let received: ReceivedSubmission;
+      try {
+        received = decodeJson(message.value) as ReceivedSubmission;
+      } catch (error) {
+        // Not JSON at all: it cannot have come from ingest. Reject it with the reason rather than stall.
+        rejected.push({
+          key: message.key,
+          value: encodeJson({
+            submissionId: null,
+            cityCode: message.key?.toString() ?? null,
+            receivedAt: new Date(Number(message.timestamp)).toISOString(),
+            rejectedAt: rules.now().toISOString(),
+            problems: [{ pointer: '/', rule: 'message_json', message: String(error) }],
+          }),
+        });
+        continue;
+      }
+      const outcome = validateReceived(received, rules);
+      const target = outcome.kind === 'valid' ? validated : rejected;
+      target.push({ key: message.key, value: encodeJson(outcome.record) });
+      if (outcome.kind === 'rejected') {
+        logger.info(
+          { submissionId: outcome.record.submissionId, problems: outcome.record.problems.length },
+          'submission rejected',
+        );
+      }
+    }
+    const last = batch.messages[batch.messages.length - 1];
+    if (last === undefined) return;
+    const transaction = await producer.transaction();
+    try {
+      const topicMessages = [
+        ...(validated.length > 0 ? [{ topic: names.validated, messages: validated }] : []),
+        ...(rejected.length > 0 ? [{ topic: names.rejected, messages: rejected }] : []),
+      ];
+      if (topicMessages.length > 0) await transaction.sendBatch({ topicMessages, acks: -1 });
+      await transaction.sendOffsets({
+        consumerGroupId: groupId,
+        topics: [
+          {
+            topic: batch.topic,
+            partitions: [{ partition: batch.partition, offset: (BigInt(last.offset) + 1n).toString() }],
+          },
+        ],
+      });
+      await transaction.commit();
+    } catch (error) {
+      await transaction.abort().catch(() => undefined);
+      // Thrown back to kafkajs, which retries the batch from the last committed offset.
+      throw error;
+    }
+    counts.validated += validated.length;
+    counts.rejected += rejected.length;
+    await heartbeat();
+  };
+
+  return {
+    counts,
+    async start() {
+      await consumer.subscribe({ topic: names.received, fromBeginning: true });
+      await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch: handleBatch });
+    },
+    async stop() {
+      await consumer.disconnect();
+      await producer.disconnect();
+    },
+  };
+};
