@@ -2,7 +2,7 @@
 // KAFKA_BROKERS / S3_ENDPOINT win when set (scripts/test.sh sets them after infra/up.sh); otherwise, where a
 // Docker engine answers, the same services start through testcontainers. Unit tests need neither.
 import type { TestProject } from 'vitest/node';
-import { type InfraEndpoints, startContainers } from './containers.js';
+import type { InfraEndpoints } from './containers.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -35,6 +35,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
     return async () => {};
   }
   try {
+    // Loaded only here: hosts that give KAFKA_BROKERS and S3_ENDPOINT never load testcontainers.
+    const { startContainers } = await import('./containers.js');
     const started = await startContainers();
     project.provide('infra', started.endpoints);
     project.provide('infraProblem', '');

@@ -44,3 +44,5 @@ export const waitFor = async <T>(
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
 };
+
+export { createTestTopics, readTopic, testKafka } from './kafka.js';

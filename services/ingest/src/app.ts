@@ -40,7 +40,6 @@ export const buildIngestApp = ({
     bodyLimit: bodyLimitBytes,
     // Every line about a request carries its id; a caller may pass its own for tracing.
     requestIdHeader: 'x-request-id',
-    disableRequestLogging: false,
     return503OnClosing: true,
   });
 

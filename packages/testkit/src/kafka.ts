@@ -1,0 +1,72 @@
+// Kafka helpers for tests: a client for the real broker, a fresh topic per test, and reading back
+// everything a topic holds (up to its current end offsets) to check what did or did not reach it.
+import { createKafka, ensureTopics, type Kafka } from '@citycheck/kafka';
+import type { KafkaMessage } from 'kafkajs';
+import { realInfra, uniqueName, waitFor } from './index.js';
+
+export const testKafka = (clientId = 'citycheck-test'): Kafka =>
+  createKafka({ brokers: realInfra().kafkaBrokers, clientId, retries: 3 });
+
+export const createTestTopics = async (kafka: Kafka, names: readonly string[], numPartitions = 3): Promise<void> => {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await ensureTopics(
+      admin,
+      names.map((topic) => ({ topic, numPartitions, replicationFactor: 1 })),
+    );
+  } finally {
+    await admin.disconnect();
+  }
+};
+
+export type ReadMessage = KafkaMessage & {
+  readonly partition: number;
+};
+
+/** Every committed message the topic holds now (read_committed), in partition then offset order. */
+export const readTopic = async (kafka: Kafka, topic: string, timeoutMs = 30_000): Promise<ReadMessage[]> => {
+  const admin = kafka.admin();
+  await admin.connect();
+  const ends = await admin.fetchTopicOffsets(topic);
+  await admin.disconnect();
+  // The end offset counts transaction markers too, so "caught up" means the consumer's position reached it.
+  const target = new Map(ends.map((end) => [end.partition, BigInt(end.high)]));
+  const position = new Map(ends.map((end) => [end.partition, BigInt(end.low)]));
+  const messages: ReadMessage[] = [];
+  // Quiet time counts only from the moment the consumer joined its group.
+  let lastBatchAt = Number.POSITIVE_INFINITY;
+  if ([...target].every(([partition, high]) => (position.get(partition) ?? 0n) >= high)) return messages;
+  const consumer = kafka.consumer({ groupId: uniqueName('reader'), readUncommitted: false, maxWaitTimeInMs: 100 });
+  await consumer.connect();
+  consumer.on(consumer.events.GROUP_JOIN, () => {
+    lastBatchAt = Date.now();
+  });
+  await consumer.subscribe({ topic, fromBeginning: true });
+  await consumer.run({
+    eachBatch: async ({ batch }) => {
+      for (const message of batch.messages) messages.push({ ...message, partition: batch.partition });
+      // lastOffset() counts control records (transaction markers) that were filtered out of `messages`.
+      position.set(batch.partition, BigInt(batch.lastOffset()) + 1n);
+      lastBatchAt = Date.now();
+    },
+  });
+  try {
+    await waitFor(
+      // A transaction's closing marker is never delivered, so a partition may stop one short of its end;
+      // a quiet half second after that means nothing more is coming.
+      () =>
+        [...target].every(([partition, high]) => {
+          const at = position.get(partition) ?? 0n;
+          return at >= high || (at >= high - 1n && messages.some((m) => m.partition === partition));
+        }) &&
+        Date.now() - lastBatchAt > 500
+          ? true
+          : undefined,
+      { timeoutMs, what: `reading topic ${topic} to its end` },
+    );
+  } finally {
+    await consumer.disconnect();
+  }
+  return messages.sort((a, b) => a.partition - b.partition || Number(BigInt(a.offset) - BigInt(b.offset)));
+};
