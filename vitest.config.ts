@@ -3,7 +3,10 @@
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
-  resolve: { conditions: ['source'] },
+  // Workspace packages resolve to their TypeScript sources (the `source` export condition), so tests never
+  // run against a stale build.
+  resolve: { conditions: ['source', 'node', 'development|production'] },
+  ssr: { resolve: { conditions: ['source', 'node', 'development|production'] } },
   test: {
     include: ['packages/*/src/**/*.test.ts', 'services/*/src/**/*.test.ts', 'test/**/*.test.ts'],
     globalSetup: ['packages/testkit/src/global-setup.ts'],

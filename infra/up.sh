@@ -249,6 +249,7 @@ start_s3() {
   mapfile -t markers < <(marker_args s3)
   launch s3 "$S3_STATE_DIR" "$JAVA_BIN" "${heap[@]}" "${markers[@]}" \
     -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true -DLOG_LEVEL=info \
+    -Dlogback.statusListenerClass=ch.qos.logback.core.status.NopStatusListener \
     -jar "$S3PROXY_JAR" --properties "$S3_STATE_DIR/s3proxy.properties"
 }
 

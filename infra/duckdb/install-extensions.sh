@@ -26,6 +26,8 @@ DUCKDB_VERSION="1.4.4"
 HTTPFS_WHEEL_BUILD="20260205"
 HTTPFS_WHEEL_VERSION="${DUCKDB_VERSION}.${HTTPFS_WHEEL_BUILD}"
 # sha256 of the extension file inside the linux x86_64 wheel (from the wheel's RECORD).
+# Read indirectly as HTTPFS_SHA256_<platform>; add linux_arm64 when that wheel is vetted.
+# shellcheck disable=SC2034
 HTTPFS_SHA256_linux_amd64="ff726450b5374caaf9ffd9ef8fd9ec40df19b514117f079de3611326432a6646"
 # ---------------------------------------------------------------------------------------------
 

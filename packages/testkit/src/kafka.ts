@@ -2,7 +2,7 @@
 // everything a topic holds (up to its current end offsets) to check what did or did not reach it.
 import { createKafka, ensureTopics, type Kafka } from '@citycheck/kafka';
 import type { KafkaMessage } from 'kafkajs';
-import { realInfra, uniqueName, waitFor } from './index.js';
+import { realInfra, uniqueName, waitFor } from './infra.js';
 
 export const testKafka = (clientId = 'citycheck-test'): Kafka =>
   createKafka({ brokers: realInfra().kafkaBrokers, clientId, retries: 3 });

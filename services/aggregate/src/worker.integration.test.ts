@@ -1,0 +1,166 @@
+// The aggregate worker against the real Kafka broker, object store and DuckDB: validated submissions become
+// Parquet objects in the lake, offsets are committed only after, and the rollups carry the right numbers.
+import { randomUUID } from 'node:crypto';
+import type { ValidatedSubmission } from '@citycheck/contracts';
+import { createReliableProducer, type Kafka, sendJson } from '@citycheck/kafka';
+import { createCommitLog, datasets, type LakeDatabase, type ObjectStore, s3Url } from '@citycheck/lake';
+import { createLogger } from '@citycheck/logging';
+import {
+  createTestStore,
+  createTestTopics,
+  openTestDatabase,
+  testKafka,
+  uniqueName,
+  waitFor,
+} from '@citycheck/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { IndicatorRule } from './rollup.js';
+import { createAggregateWorker } from './worker.js';
+
+const logger = createLogger({ service: 'aggregate-test', level: 'silent' });
+
+const rules: IndicatorRule[] = [
+  { catalogueVersion: '2024.1', code: 'C01', aggregation: 'sum' },
+  { catalogueVersion: '2024.1', code: 'B02', aggregation: 'ratio' },
+];
+
+const validated = (
+  unitCode: string,
+  cityCode: string,
+  observations: ValidatedSubmission['observations'],
+): ValidatedSubmission => ({
+  submissionId: randomUUID(),
+  contentHash: 'x'.repeat(64),
+  cycle: 2024,
+  catalogueVersion: '2024.1',
+  provinceCode: `${cityCode.slice(0, 2)}0000`,
+  cityCode,
+  districtCode: unitCode.slice(0, 6),
+  streetCode: unitCode.slice(0, 9),
+  unitLevel: 'community',
+  unitCode,
+  submittedAt: '2024-06-01T08:00:00.000Z',
+  receivedAt: '2024-06-01T08:00:01.000Z',
+  validatedAt: '2024-06-01T08:00:02.000Z',
+  observations,
+});
+
+describe('aggregate worker with real Kafka, object store and DuckDB', () => {
+  let kafka: Kafka;
+  let store: ObjectStore;
+  let lake: LakeDatabase;
+  let reader: LakeDatabase;
+  let topic: string;
+  let groupId: string;
+
+  beforeAll(async () => {
+    kafka = testKafka();
+    topic = uniqueName('submissions-validated');
+    groupId = uniqueName('aggregate');
+    await createTestTopics(kafka, [topic], 2);
+    store = await createTestStore();
+    lake = await openTestDatabase(store);
+    reader = await openTestDatabase(store);
+  });
+
+  afterAll(() => {
+    lake.close();
+    reader.close();
+    store.close();
+  });
+
+  it('writes every observation to Parquet exactly once and rolls rates up as sum/sum', async () => {
+    // Two Beijing communities of very different size and one Shanghai community. By hand:
+    //   C01 (count, sum): 3 + 1 + 5 = 9 nationally; Beijing 3 + 1 = 4.
+    //   B02 (rate): Beijing (10 + 0) / (10 + 1000) = 0.00990099..., not the mean of rates (0.5).
+    //               nation (10 + 0 + 30) / (10 + 1000 + 40) = 40 / 1050.
+    const records = [
+      validated('110101001001', '110100', [
+        { indicator: 'C01', value: 3 },
+        { indicator: 'B02', value: 1, numerator: 10, denominator: 10 },
+      ]),
+      validated('110102001001', '110100', [
+        { indicator: 'C01', value: 1 },
+        { indicator: 'B02', value: 0, numerator: 0, denominator: 1000 },
+      ]),
+      validated('310101002001', '310100', [
+        { indicator: 'C01', value: 5 },
+        { indicator: 'B02', value: 0.75, numerator: 30, denominator: 40 },
+      ]),
+    ];
+    const producer = createReliableProducer(kafka);
+    await producer.connect();
+    for (const record of records) await sendJson(producer, topic, [{ key: record.cityCode, value: record }]);
+    await producer.disconnect();
+
+    const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 200 });
+    await consumer.connect();
+    const commitLog = createCommitLog(store, datasets.observations);
+    const worker = createAggregateWorker({
+      consumer,
+      store,
+      commitLog,
+      duckdb: lake.connection,
+      logger,
+      rules,
+      rotation: { maxRecords: 1000, maxBytes: 1 << 24, maxRecordSpanMs: 60_000 },
+      rollupDebounceMs: 100,
+      validatedTopic: topic,
+    });
+    await worker.start();
+    try {
+      await waitFor(() => (worker.stats.lastRollup !== undefined && worker.stats.recordsWritten === 3 ? true : undefined), {
+        what: 'three records in the lake and a rollup',
+      });
+    } finally {
+      await worker.stop();
+    }
+
+    // Every committed object is under the Hive partition of its city; together they hold each observation once.
+    const entries = await commitLog.committed();
+    const keys = entries.flatMap((entry) => entry.objects.map((object) => object.key));
+    expect(keys.every((key) => /^observations\/cycle=2024\/province_code=(11|31)0000\/city_code=(11|31)0100\//.test(key))).toBe(
+      true,
+    );
+    const urls = keys.map((key) => `'${s3Url(store.bucket, key)}'`).join(', ');
+    const rows = (
+      await reader.connection.runAndReadAll(
+        `SELECT city_code, unit_code, indicator_code, value, numerator, denominator, typeof(submitted_at) AS ts
+         FROM read_parquet([${urls}], hive_partitioning = true, hive_types = {'city_code': VARCHAR})
+         ORDER BY unit_code, indicator_code`,
+      )
+    ).getRowObjectsJS();
+    expect(rows).toHaveLength(6);
+    expect(rows.map((row) => `${row.unit_code}/${row.indicator_code}`)).toEqual([
+      '110101001001/B02',
+      '110101001001/C01',
+      '110102001001/B02',
+      '110102001001/C01',
+      '310101002001/B02',
+      '310101002001/C01',
+    ]);
+    expect(rows[0]?.ts).toBe('TIMESTAMP');
+
+    // Offsets were committed for everything written.
+    const admin = kafka.admin();
+    await admin.connect();
+    const committed = await admin.fetchOffsets({ groupId, topics: [topic] });
+    await admin.disconnect();
+    const total = committed[0]?.partitions.reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0);
+    expect(total).toBe(3);
+
+    const rollups = (
+      await reader.connection.runAndReadAll(
+        `SELECT indicator_code, level, area_code, value, units_reported
+         FROM read_parquet('${s3Url(store.bucket, 'rollups/cycle=2024/indicator_rollups.parquet')}')
+         WHERE level IN ('city', 'nation') ORDER BY indicator_code, level, area_code`,
+      )
+    ).getRowObjectsJS();
+    const find = (indicator: string, level: string, area: string) =>
+      rollups.find((r) => r.indicator_code === indicator && r.level === level && r.area_code === area);
+    expect(find('C01', 'nation', '000000')).toMatchObject({ value: 9, units_reported: 3n });
+    expect(find('C01', 'city', '110100')).toMatchObject({ value: 4, units_reported: 2n });
+    expect(find('B02', 'city', '110100')?.value).toBeCloseTo(10 / 1010, 12);
+    expect(find('B02', 'nation', '000000')?.value).toBeCloseTo(40 / 1050, 12);
+  });
+});
