@@ -13,6 +13,8 @@ export const topics = {
   submissionsValidated: 'submissions.validated.v1',
   /** Rejected submissions with every reason, keyed by city code. The dead-letter topic of validate. */
   submissionsRejected: 'submissions.rejected.v1',
+  /** One event per batch committed to the lake: the submission ids it holds. Produced by aggregate. */
+  lakeBatchesCommitted: 'lake.batches-committed.v1',
 } as const;
 
 export type TopicName = (typeof topics)[keyof typeof topics];
