@@ -73,6 +73,8 @@ parse_services() {
     esac
   done
   if ((${#SERVICES[@]} == 0)); then SERVICES=("${ALL_SERVICES[@]}"); fi
+  # `up.sh kafka kafka` means kafka once.
+  mapfile -t SERVICES < <(printf '%s\n' "${SERVICES[@]}" | awk '!seen[$0]++')
 }
 
 validate_settings() {
@@ -197,7 +199,7 @@ describe_listener() {
     printf 'an unknown process'
     return
   fi
-  cmd=$(process_command "$pid" | cut -c 1-160)
+  cmd=$(process_command "$pid" | cut -c 1-160 | sed 's/ *$//')
   if [[ $cmd == *"-Dcitycheck.service="* ]]; then
     printf 'pid %s, a citycheck service of another checkout (%s)' "$pid" \
       "$(sed -nE 's/.*-Dcitycheck\.state=([^ ]*).*/\1/p' <<<"$cmd")"

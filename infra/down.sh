@@ -11,6 +11,11 @@ readonly USAGE="usage: infra/down.sh [kafka] [s3]   (no argument: both)"
 main() {
   parse_services "$USAGE" "$@"
   validate_settings
+  # Wait for a running up.sh to finish rather than stop a service it is still bringing up.
+  if [[ -d $STATE_DIR ]]; then
+    exec 9>"$STATE_DIR/.up.lock"
+    flock --wait 900 9 || die "infra/up.sh has held $STATE_DIR/.up.lock for 15 minutes"
+  fi
   local service pid
   local -A stopping=()
   # Signal every service first and then wait, so the shutdowns overlap.

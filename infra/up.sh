@@ -143,7 +143,8 @@ write_config() {
   file=$(config_file "$service")
   content=$("${service}_config")
   if [[ -n $running && -f $file ]]; then
-    if [[ $(<"$file") != "$content" ]]; then
+    # Only settings count: a reworded comment in this script must not ask for a restart.
+    if [[ $(grep -v '^#' -- "$file") != $(grep -v '^#' <<<"$content") ]]; then
       die "$service is running (pid $running) with settings that differ from the current environment (compare $file). Restart it to apply them: bash infra/down.sh $service && bash infra/up.sh $service"
     fi
     return 0
@@ -224,6 +225,7 @@ format_kafka_storage() {
 start_kafka() {
   ensure_port_free "$KAFKA_PORT" KAFKA_PORT
   ensure_port_free "$KAFKA_CONTROLLER_PORT" KAFKA_CONTROLLER_PORT
+  say "starting $(service_label kafka)"
   provision_kafka
   format_kafka_storage
   local -a heap
@@ -241,6 +243,7 @@ start_kafka() {
 
 start_s3() {
   ensure_port_free "$S3_PORT" S3_PORT
+  say "starting $(service_label s3)"
   provision_s3proxy
   mkdir -p -- "$S3_STATE_DIR/data"
   local -a heap
@@ -335,7 +338,6 @@ main() {
     fi
     [[ -n $JAVA_BIN ]] || require_java
     write_config "$service" ""
-    say "starting $(service_label "$service")"
     "start_$service"
     pids[$service]=$LAUNCHED_PID
     fresh[$service]=yes

@@ -12,8 +12,8 @@ usage: infra/kafka/run-class.sh <main class> [arguments...]
   org.apache.kafka.tools.TopicCommand        --bootstrap-server $BIND_HOST:$KAFKA_PORT --list
   org.apache.kafka.tools.ConsoleProducer     --bootstrap-server $BIND_HOST:$KAFKA_PORT --topic <t>
   org.apache.kafka.tools.consumer.ConsoleConsumer --bootstrap-server $BIND_HOST:$KAFKA_PORT --topic <t> --from-beginning
-  org.apache.kafka.tools.ProducerPerformance --bootstrap-server $BIND_HOST:$KAFKA_PORT --topic <t> ...
-  (ProducerPerformance takes the address as --bootstrap-server or as --producer-props bootstrap.servers=...)
+  org.apache.kafka.tools.ProducerPerformance --topic <t> --num-records 100000 --record-size 512
+      --throughput -1 --producer-props bootstrap.servers=$BIND_HOST:$KAFKA_PORT acks=all
 USAGE
   exit 0
 fi

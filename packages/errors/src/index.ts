@@ -20,6 +20,10 @@ interface ErrorSpec {
 export const errorCodes = {
   invalid_request: { status: 400, reason: 'bad_input', retriable: false },
   invalid_json: { status: 400, reason: 'bad_input', retriable: false },
+  /** Bytes that are not valid UTF-8, or a body that claims gzip but does not decompress. */
+  invalid_encoding: { status: 400, reason: 'bad_input', retriable: false },
+  /** A Content-Encoding other than gzip or identity. */
+  unsupported_encoding: { status: 415, reason: 'bad_input', retriable: false },
   unsupported_media_type: { status: 415, reason: 'bad_input', retriable: false },
   payload_too_large: { status: 413, reason: 'bad_input', retriable: false },
   unauthenticated: { status: 401, reason: 'unauthenticated', retriable: false },
@@ -28,6 +32,8 @@ export const errorCodes = {
   submission_conflict: { status: 409, reason: 'conflict', retriable: false },
   rate_limited: { status: 429, reason: 'rate_limited', retriable: true },
   broker_unavailable: { status: 503, reason: 'infrastructure', retriable: true },
+  /** The service is still loading its state (credentials, submission index) after a start. */
+  not_ready: { status: 503, reason: 'infrastructure', retriable: true },
   object_store_unavailable: { status: 503, reason: 'infrastructure', retriable: true },
   database_error: { status: 500, reason: 'infrastructure', retriable: true },
   internal: { status: 500, reason: 'infrastructure', retriable: false },

@@ -4,6 +4,7 @@ import { CitycheckError } from '@citycheck/errors';
 import { type Admin, Kafka, type KafkaConfig, logLevel, type Producer, type RecordMetadata } from 'kafkajs';
 
 export type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
+export { createTopicFollower, type FollowedMessage, type TopicFollower, type TopicFollowerOptions } from './follower.js';
 
 /** Topic names follow `<domain>.<event>.v<N>`; a breaking change to a value's shape bumps N. */
 export const topics = {
@@ -18,6 +19,15 @@ export const topics = {
 } as const;
 
 export type TopicName = (typeof topics)[keyof typeof topics];
+
+/**
+ * Compacted topics that hold current state keyed by an id (the latest record per key wins), not events.
+ * They are not part of `pipelineTopicSpecs`: each is created by its owner with `compactedTopicSpec`.
+ */
+export const stateTopics = {
+  /** Ingest credentials keyed by credential id: hashes and roles, never secrets. Produced by the admin CLI. */
+  credentials: 'credentials.v1',
+} as const;
 
 export interface KafkaClientConfig {
   readonly brokers: readonly string[];
@@ -52,7 +62,17 @@ export interface TopicSpec {
   readonly topic: string;
   readonly numPartitions: number;
   readonly replicationFactor: number;
+  /** Topic-level settings, e.g. `cleanup.policy=compact`. */
+  readonly configEntries?: readonly { readonly name: string; readonly value: string }[];
 }
+
+/** A single-partition compacted topic: the whole state is read in order, and only the latest record per key is kept. */
+export const compactedTopicSpec = (topic: string, replicationFactor: number): TopicSpec => ({
+  topic,
+  numPartitions: 1,
+  replicationFactor,
+  configEntries: [{ name: 'cleanup.policy', value: 'compact' }],
+});
 
 /** Creates the topics that do not exist yet; a topic that exists is left as it is. */
 export const ensureTopics = async (admin: Admin, specs: readonly TopicSpec[]): Promise<void> => {
@@ -66,7 +86,10 @@ export const ensureTopics = async (admin: Admin, specs: readonly TopicSpec[]): P
         topic: spec.topic,
         numPartitions: spec.numPartitions,
         replicationFactor: spec.replicationFactor,
-        configEntries: [{ name: 'min.insync.replicas', value: String(Math.min(2, spec.replicationFactor)) }],
+        configEntries: [
+          { name: 'min.insync.replicas', value: String(Math.min(2, spec.replicationFactor)) },
+          ...(spec.configEntries ?? []),
+        ],
       })),
     });
   } catch (error) {

@@ -16,7 +16,7 @@ export interface InfraEndpoints {
 }
 
 export const kafkaImage = 'apache/kafka:4.1.1';
-export const s3ProxyImage = 'andrewgaul/s3proxy:sha-2f7d6c1';
+export const s3ProxyImage = 'andrewgaul/s3proxy:4.1.0';
 
 export const startContainers = async (): Promise<{ endpoints: InfraEndpoints; stop: () => Promise<void> }> => {
   const started: StartedTestContainer[] = [];

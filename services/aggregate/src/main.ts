@@ -2,7 +2,7 @@
 // drain on SIGTERM (finish the batch in hand, run the pending rollup, then close).
 import { listCatalogueVersions, loadCatalogue } from '@citycheck/catalogue';
 import { readConfig, redactConfig } from '@citycheck/config';
-import { createKafka, ensureTopics, pipelineTopicSpecs } from '@citycheck/kafka';
+import { createKafka, createReliableProducer, ensureTopics, pipelineTopicSpecs } from '@citycheck/kafka';
 import { createCommitLog, createObjectStore, datasets, openLakeDatabase } from '@citycheck/lake';
 import { createLogger } from '@citycheck/logging';
 import type { IndicatorRule } from './rollup.js';
@@ -63,6 +63,8 @@ const consumer = kafka.consumer({
   maxBytes: 64 * 1_048_576,
 });
 await consumer.connect();
+const producer = createReliableProducer(kafka);
+await producer.connect();
 
 const worker = createAggregateWorker({
   consumer,
@@ -77,6 +79,7 @@ const worker = createAggregateWorker({
     maxRecordSpanMs: config.aggregateFlushRecordSpanMs,
   },
   rollupDebounceMs: config.rollupDebounceMs,
+  announce: { producer },
 });
 await worker.start();
 logger.info('consuming');
@@ -84,6 +87,7 @@ logger.info('consuming');
 const shutdown = async (signal: string): Promise<void> => {
   logger.info({ signal }, 'draining');
   await worker.stop();
+  await producer.disconnect();
   lake.close();
   store.close();
   logger.info({ ...worker.stats }, 'stopped');

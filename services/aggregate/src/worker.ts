@@ -1,7 +1,7 @@
 // The aggregate worker: consumes validated submissions, writes them to the Parquet lake (see lake-writer.ts),
 // commits Kafka offsets only after the objects are committed in the lake's log, and recomputes the rollups,
 // debounced, after new objects arrive. `recomputeNow` runs the same computation on demand.
-import { type Consumer, type EachBatchPayload, topics } from '@citycheck/kafka';
+import { type Consumer, type EachBatchPayload, type Producer, decodeJson, sendJson, topics } from '@citycheck/kafka';
 import type { CommitLog, DuckDBConnection, ObjectStore } from '@citycheck/lake';
 import type { Logger } from '@citycheck/logging';
 import { type Chunk, cutChunks, type RotationPolicy, writeChunk } from './lake-writer.js';
@@ -17,6 +17,8 @@ export interface AggregateWorkerOptions {
   readonly rotation: RotationPolicy;
   readonly rollupDebounceMs?: number;
   readonly validatedTopic?: string;
+  /** Where to announce each committed batch (topic lake.batches-committed.v1); omit to announce nothing. */
+  readonly announce?: { readonly producer: Producer; readonly topic?: string };
   /** Called after each committed chunk, before its offsets are committed; tests use it to crash there. */
   readonly afterChunkCommitted?: (chunk: Chunk) => Promise<void> | void;
 }
@@ -47,6 +49,7 @@ export const createAggregateWorker = ({
   rotation,
   rollupDebounceMs = 1_000,
   validatedTopic = topics.submissionsValidated,
+  announce,
   afterChunkCommitted,
 }: AggregateWorkerOptions): AggregateWorker => {
   const stats: AggregateStats = {
@@ -108,6 +111,22 @@ export const createAggregateWorker = ({
         writeChunk(chunk, topic, partition, { store, commitLog, duckdb, rotation, signal: abort.signal }),
       );
       lakeHolds.set(partition, BigInt(chunk.endOffset));
+      if (announce !== undefined) {
+        // At least once: a replay may announce a batch again, which readers of the event take as a no-op.
+        await sendJson(announce.producer, announce.topic ?? topics.lakeBatchesCommitted, [
+          {
+            key: String(partition),
+            value: {
+              topic,
+              partition,
+              startOffset: chunk.startOffset,
+              endOffset: chunk.endOffset,
+              submissionIds: chunk.messages.map((message) => submissionIdOf(message.value)),
+              objects: entry.objects.map((object) => object.key),
+            },
+          },
+        ]);
+      }
       await afterChunkCommitted?.(chunk);
       await consumer.commitOffsets([{ topic, partition, offset: (BigInt(chunk.endOffset) + 1n).toString() }]);
       resolveOffset(chunk.endOffset);
@@ -153,3 +172,6 @@ export const createAggregateWorker = ({
     recomputeNow: runRollup,
   };
 };
+
+const submissionIdOf = (value: Buffer | null): string =>
+  (decodeJson(value) as { submissionId?: string }).submissionId ?? '';

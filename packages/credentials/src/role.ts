@@ -1,0 +1,66 @@
+// Who a credential speaks for and what that allows: a city submits and reads its own submissions; analysts
+// (issue 5) read a province or the whole nation and submit nothing.
+
+/** How a role is written in a credential record. */
+export type RoleName = 'city' | `analyst:province:${string}` | 'analyst:ministry';
+
+/** The authenticated caller of a request. Never holds the secret. */
+export type Principal =
+  | { readonly kind: 'city'; readonly credentialId: string; readonly name: string; readonly cityCode: string }
+  | { readonly kind: 'analyst:province'; readonly credentialId: string; readonly name: string; readonly provinceCode: string }
+  | { readonly kind: 'analyst:ministry'; readonly credentialId: string; readonly name: string };
+
+const cityCodePattern = /^[1-9][0-9]{3}00$/;
+const provinceCodePattern = /^[1-9][0-9]$/;
+
+export const isCityCode = (code: string): boolean => cityCodePattern.test(code);
+
+/** Checks a role and its city code together; returns the problem, or undefined when they are consistent. */
+export const roleProblem = (role: string, cityCode: string | undefined): string | undefined => {
+  if (role === 'city') {
+    if (cityCode === undefined) return 'a city credential needs a city code';
+    if (!isCityCode(cityCode)) return `${cityCode} is not a six-digit city code ending in 00 (e.g. 110100)`;
+    return undefined;
+  }
+  if (cityCode !== undefined) return `a ${role} credential is bound to no city`;
+  if (role === 'analyst:ministry') return undefined;
+  const province = /^analyst:province:(.*)$/.exec(role)?.[1];
+  if (province !== undefined) {
+    return provinceCodePattern.test(province) ? undefined : `${province} is not a two-digit province code (e.g. 11)`;
+  }
+  return `unknown role ${role}: use city, analyst:province:<code> or analyst:ministry`;
+};
+
+export const principalOf = (record: {
+  readonly id: string;
+  readonly name: string;
+  readonly role: RoleName;
+  readonly cityCode?: string;
+}): Principal => {
+  if (record.role === 'city') {
+    return { kind: 'city', credentialId: record.id, name: record.name, cityCode: record.cityCode ?? '' };
+  }
+  if (record.role === 'analyst:ministry') return { kind: 'analyst:ministry', credentialId: record.id, name: record.name };
+  return {
+    kind: 'analyst:province',
+    credentialId: record.id,
+    name: record.name,
+    provinceCode: record.role.slice('analyst:province:'.length),
+  };
+};
+
+/** Only a city credential submits, and only for its own city. */
+export const maySubmitFor = (principal: Principal, cityCode: string): boolean =>
+  principal.kind === 'city' && principal.cityCode === cityCode;
+
+/** A city reads its own submissions, a provincial analyst those of its province, the ministry all. */
+export const mayReadCity = (principal: Principal, cityCode: string): boolean => {
+  switch (principal.kind) {
+    case 'city':
+      return principal.cityCode === cityCode;
+    case 'analyst:province':
+      return cityCode.startsWith(principal.provinceCode);
+    case 'analyst:ministry':
+      return true;
+  }
+};
