@@ -13,7 +13,14 @@ export const aggregationOfKind: Readonly<Record<IndicatorKind, Aggregation>> = {
   mean: 'weightedMean',
 };
 
-export type ObservationField = 'value' | 'numerator' | 'denominator' | 'quantity' | 'population' | 'meets' | 'weight';
+export type ObservationField =
+  | 'value'
+  | 'numerator'
+  | 'denominator'
+  | 'quantity'
+  | 'population'
+  | 'meets'
+  | 'weight';
 
 /** The observation fields a unit must report for an indicator of each kind, and no others. */
 export const observationFields: Readonly<Record<IndicatorKind, readonly ObservationField[]>> = {
@@ -74,7 +81,10 @@ export const unitValue = (indicator: Indicator, observation: ReportedValues): nu
  * No tolerance is applied: a rate computed as 17 / 20 is the same double as the literal 0.85, because
  * division is correctly rounded, so exact comparison is what the reader of the catalogue expects.
  */
-export const missesStandard = (indicator: Indicator, observedValue: number | undefined): boolean | undefined => {
+export const missesStandard = (
+  indicator: Indicator,
+  observedValue: number | undefined,
+): boolean | undefined => {
   const { standard } = indicator;
   if (standard === undefined || observedValue === undefined || Number.isNaN(observedValue)) return undefined;
   switch (standard.operator) {

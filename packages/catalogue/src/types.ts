@@ -112,7 +112,12 @@ export interface WeightedMeanIndicator extends IndicatorBase {
   readonly weight: ReportedQuantity;
 }
 
-export type Indicator = SumIndicator | RateIndicator | PerCapitaIndicator | ShareIndicator | WeightedMeanIndicator;
+export type Indicator =
+  | SumIndicator
+  | RateIndicator
+  | PerCapitaIndicator
+  | ShareIndicator
+  | WeightedMeanIndicator;
 
 export interface CatalogueChange {
   readonly code: string;

@@ -2,4 +2,5 @@
 export * from './duckdb.js';
 export * from './layout.js';
 export * from './manifest.js';
+export * from './model.js';
 export * from './object-store.js';

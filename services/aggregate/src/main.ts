@@ -5,7 +5,9 @@ import { readConfig, redactConfig } from '@citycheck/config';
 import { createKafka, createReliableProducer, ensureTopics, pipelineTopicSpecs } from '@citycheck/kafka';
 import { createCommitLog, createObjectStore, datasets, openLakeDatabase } from '@citycheck/lake';
 import { createLogger } from '@citycheck/logging';
-import type { IndicatorRule } from './rollup.js';
+import { loadDivisionRegistry } from '@citycheck/divisions';
+import { loadCycleSettings } from './cycles.js';
+import { writeReference } from './reference.js';
 import { createAggregateWorker } from './worker.js';
 
 const config = readConfig([
@@ -40,13 +42,9 @@ const store = createObjectStore(s3);
 await store.ensureBucket();
 const lake = await openLakeDatabase({ extensionDirectory: config.duckdbExtensionDirectory, s3 });
 
-const rules: IndicatorRule[] = listCatalogueVersions().flatMap((version) =>
-  [...loadCatalogue(version).indicators.values()].map((indicator) => ({
-    catalogueVersion: version,
-    code: indicator.code,
-    aggregation: indicator.aggregation,
-  })),
-);
+// Reference data first: the rollups join against it.
+const catalogues = listCatalogueVersions().map((version) => loadCatalogue(version));
+await writeReference(lake.connection, store, catalogues, loadDivisionRegistry());
 
 const kafka = createKafka({ brokers: config.kafkaBrokers, clientId: `${config.kafkaClientId}-aggregate` });
 const admin = kafka.admin();
@@ -72,7 +70,7 @@ const worker = createAggregateWorker({
   commitLog: createCommitLog(store, datasets.observations),
   duckdb: lake.connection,
   logger,
-  rules,
+  cycles: loadCycleSettings(),
   rotation: {
     maxRecords: config.aggregateFlushRecords,
     maxBytes: config.aggregateFlushBytes,

@@ -14,20 +14,20 @@ import {
   waitFor,
 } from '@citycheck/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { IndicatorRule } from './rollup.js';
+import { loadCatalogue } from '@citycheck/catalogue';
+import { loadDivisionRegistry } from '@citycheck/divisions';
+import { writeReference } from './reference.js';
 import { createAggregateWorker } from './worker.js';
 
 const logger = createLogger({ service: 'aggregate-test', level: 'silent' });
 
-const rules: IndicatorRule[] = [
-  { catalogueVersion: '2024.1', code: 'C01', aggregation: 'sum' },
-  { catalogueVersion: '2024.1', code: 'B02', aggregation: 'ratio' },
-];
+const cycles = [{ cycle: 2024, deadline: '2024-12-31T16:00:00.000Z' }];
 
 const validated = (
   unitCode: string,
   cityCode: string,
   observations: ValidatedSubmission['observations'],
+  unitLevel: ValidatedSubmission['unitLevel'] = 'community',
 ): ValidatedSubmission => ({
   submissionId: randomUUID(),
   contentHash: 'x'.repeat(64),
@@ -37,7 +37,7 @@ const validated = (
   cityCode,
   districtCode: unitCode.slice(0, 6),
   streetCode: unitCode.slice(0, 9),
-  unitLevel: 'community',
+  unitLevel,
   unitCode,
   submittedAt: '2024-06-01T08:00:00.000Z',
   receivedAt: '2024-06-01T08:00:01.000Z',
@@ -61,6 +61,7 @@ describe('aggregate worker with real Kafka, object store and DuckDB', () => {
     store = await createTestStore();
     lake = await openTestDatabase(store);
     reader = await openTestDatabase(store);
+    await writeReference(lake.connection, store, [loadCatalogue('2024.1')], loadDivisionRegistry());
   });
 
   afterAll(() => {
@@ -70,23 +71,18 @@ describe('aggregate worker with real Kafka, object store and DuckDB', () => {
   });
 
   it('writes every observation to Parquet exactly once and rolls rates up as sum/sum', async () => {
-    // Two Beijing communities of very different size and one Shanghai community. By hand:
-    //   C01 (count, sum): 3 + 1 + 5 = 9 nationally; Beijing 3 + 1 = 4.
-    //   B02 (rate): Beijing (10 + 0) / (10 + 1000) = 0.00990099..., not the mean of rates (0.5).
-    //               nation (10 + 0 + 30) / (10 + 1000 + 40) = 40 / 1050.
+    // Two Beijing communities and one Shanghai community (C01, a count), and two Beijing blocks of very
+    // different size and one Shanghai block (B02, a rate). By hand:
+    //   C01 (sum): 3 + 1 + 5 = 9 nationally; Beijing 3 + 1 = 4.
+    //   B02 (ratio): Beijing (10 + 0) / (10 + 1000) = 0.00990099..., not the mean of rates (0.5);
+    //                nation (10 + 0 + 30) / (10 + 1000 + 40) = 40 / 1050.
     const records = [
-      validated('110101001001', '110100', [
-        { indicator: 'C01', value: 3 },
-        { indicator: 'B02', value: 1, numerator: 10, denominator: 10 },
-      ]),
-      validated('110102001001', '110100', [
-        { indicator: 'C01', value: 1 },
-        { indicator: 'B02', value: 0, numerator: 0, denominator: 1000 },
-      ]),
-      validated('310101002001', '310100', [
-        { indicator: 'C01', value: 5 },
-        { indicator: 'B02', value: 0.75, numerator: 30, denominator: 40 },
-      ]),
+      validated('110101001001', '110100', [{ indicator: 'C01', value: 3 }]),
+      validated('110102001001', '110100', [{ indicator: 'C01', value: 1 }]),
+      validated('310101002001', '310100', [{ indicator: 'C01', value: 5 }]),
+      validated('110101001-B01', '110100', [{ indicator: 'B02', value: 1, numerator: 10, denominator: 10 }], 'block'),
+      validated('110102001-B01', '110100', [{ indicator: 'B02', value: 0, numerator: 0, denominator: 1000 }], 'block'),
+      validated('310101002-B01', '310100', [{ indicator: 'B02', value: 0.75, numerator: 30, denominator: 40 }], 'block'),
     ];
     const producer = createReliableProducer(kafka);
     await producer.connect();
@@ -102,15 +98,15 @@ describe('aggregate worker with real Kafka, object store and DuckDB', () => {
       commitLog,
       duckdb: lake.connection,
       logger,
-      rules,
+      cycles,
       rotation: { maxRecords: 1000, maxBytes: 1 << 24, maxRecordSpanMs: 60_000 },
       rollupDebounceMs: 100,
       validatedTopic: topic,
     });
     await worker.start();
     try {
-      await waitFor(() => (worker.stats.lastRollup !== undefined && worker.stats.recordsWritten === 3 ? true : undefined), {
-        what: 'three records in the lake and a rollup',
+      await waitFor(() => (worker.stats.lastRollup !== undefined && worker.stats.recordsWritten === 6 ? true : undefined), {
+        what: 'six records in the lake and a rollup',
       });
     } finally {
       await worker.stop();
@@ -132,11 +128,11 @@ describe('aggregate worker with real Kafka, object store and DuckDB', () => {
     ).getRowObjectsJS();
     expect(rows).toHaveLength(6);
     expect(rows.map((row) => `${row.unit_code}/${row.indicator_code}`)).toEqual([
-      '110101001001/B02',
+      '110101001-B01/B02',
       '110101001001/C01',
-      '110102001001/B02',
+      '110102001-B01/B02',
       '110102001001/C01',
-      '310101002001/B02',
+      '310101002-B01/B02',
       '310101002001/C01',
     ]);
     expect(rows[0]?.ts).toBe('TIMESTAMP');
@@ -147,7 +143,7 @@ describe('aggregate worker with real Kafka, object store and DuckDB', () => {
     const committed = await admin.fetchOffsets({ groupId, topics: [topic] });
     await admin.disconnect();
     const total = committed[0]?.partitions.reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0);
-    expect(total).toBe(3);
+    expect(total).toBe(6);
 
     const rollups = (
       await reader.connection.runAndReadAll(

@@ -5,7 +5,7 @@ import { type Consumer, type EachBatchPayload, type Producer, decodeJson, sendJs
 import type { CommitLog, DuckDBConnection, ObjectStore } from '@citycheck/lake';
 import type { Logger } from '@citycheck/logging';
 import { type Chunk, cutChunks, type RotationPolicy, writeChunk } from './lake-writer.js';
-import { computeRollups, type IndicatorRule, type RollupResult } from './rollup.js';
+import { type CycleSettings, cyclesInLake, type DeriveResult, deriveCycles } from './derive.js';
 
 export interface AggregateWorkerOptions {
   readonly consumer: Consumer;
@@ -13,7 +13,7 @@ export interface AggregateWorkerOptions {
   readonly commitLog: CommitLog;
   readonly duckdb: DuckDBConnection;
   readonly logger: Logger;
-  readonly rules: readonly IndicatorRule[];
+  readonly cycles: readonly CycleSettings[];
   readonly rotation: RotationPolicy;
   readonly rollupDebounceMs?: number;
   readonly validatedTopic?: string;
@@ -27,7 +27,7 @@ export interface AggregateStats {
   objectsWritten: number;
   recordsWritten: number;
   rollupsComputed: number;
-  lastRollup: RollupResult | undefined;
+  lastRollup: DeriveResult | undefined;
   lastRollupAt: Date | undefined;
   lastCommitAt: Date | undefined;
 }
@@ -35,7 +35,10 @@ export interface AggregateStats {
 export interface AggregateWorker {
   start(): Promise<void>;
   stop(): Promise<void>;
-  recomputeNow(): Promise<RollupResult>;
+  /** Rewrites the derived objects of every cycle in the lake. */
+  recomputeNow(): Promise<DeriveResult>;
+  /** Rewrites those of the cycles changed since the last run (what the debounced trigger runs). */
+  recomputeChanged(): Promise<DeriveResult>;
   readonly stats: AggregateStats;
 }
 
@@ -45,7 +48,7 @@ export const createAggregateWorker = ({
   commitLog,
   duckdb,
   logger,
-  rules,
+  cycles,
   rotation,
   rollupDebounceMs = 1_000,
   validatedTopic = topics.submissionsValidated,
@@ -73,26 +76,34 @@ export const createAggregateWorker = ({
     return next;
   };
 
+  // Cycles whose lake content changed since the last derivation; the next run rewrites only those and the
+  // cycle after each (whose year-over-year comparisons and ledger statuses read them).
+  const dirty = new Set<number>();
   let rollupTimer: NodeJS.Timeout | undefined;
-  let rollupRunning: Promise<RollupResult> | undefined;
-  const runRollup = (): Promise<RollupResult> =>
+  let rollupRunning: Promise<DeriveResult | undefined> | undefined;
+  const derive = (mode: 'incremental' | 'full'): Promise<DeriveResult> =>
     serial(async () => {
       const entries = await commitLog.committed();
-      const result = await computeRollups(duckdb, store, entries, rules);
+      const inLake = cyclesInLake(entries);
+      const targets =
+        mode === 'full' ? inLake : inLake.filter((cycle) => dirty.has(cycle) || dirty.has(cycle - 1));
+      if (mode === 'full') dirty.clear();
+      else for (const cycle of targets) dirty.delete(cycle);
+      const result = await deriveCycles(duckdb, store, entries, cycles, targets);
       stats.rollupsComputed += 1;
       stats.lastRollup = result;
       stats.lastRollupAt = new Date();
-      logger.info({ rows: result.rows, inputObjects: result.inputObjects, objects: result.objects }, 'rollups computed');
+      logger.info({ mode, cycles: result.cycles, rows: result.rows, inputObjects: result.inputObjects }, 'rollups computed');
       return result;
     });
   const scheduleRollup = (): void => {
     if (rollupTimer !== undefined) clearTimeout(rollupTimer);
     rollupTimer = setTimeout(() => {
       rollupTimer = undefined;
-      rollupRunning = runRollup().catch((error: unknown) => {
-        logger.error({ err: error }, 'rollup failed; will retry on the next commit');
+      rollupRunning = derive('incremental').catch((error: unknown) => {
+        logger.error({ err: error }, 'rollup failed; retrying after the next commit or debounce');
         scheduleRollup();
-        return undefined as unknown as RollupResult;
+        return undefined;
       });
     }, rollupDebounceMs);
   };
@@ -111,6 +122,7 @@ export const createAggregateWorker = ({
         writeChunk(chunk, topic, partition, { store, commitLog, duckdb, rotation, signal: abort.signal }),
       );
       lakeHolds.set(partition, BigInt(chunk.endOffset));
+      for (const cycle of cyclesInLake([entry])) dirty.add(cycle);
       if (announce !== undefined) {
         // At least once: a replay may announce a batch again, which readers of the event take as a no-op.
         await sendJson(announce.producer, announce.topic ?? topics.lakeBatchesCommitted, [
@@ -164,12 +176,13 @@ export const createAggregateWorker = ({
       if (rollupTimer !== undefined) {
         clearTimeout(rollupTimer);
         rollupTimer = undefined;
-        await runRollup().catch(() => undefined);
+        await derive('incremental').catch(() => undefined);
       }
       await rollupRunning?.catch(() => undefined);
       abort.abort();
     },
-    recomputeNow: runRollup,
+    recomputeNow: () => derive('full'),
+    recomputeChanged: () => derive('incremental'),
   };
 };
 

@@ -1,7 +1,7 @@
 // The validation step as a plain function: given a received submission, either a validated submission
 // (each observation reduced to the unit value rollups use) or every reason it is rejected, each naming the
 // JSON pointer, the indicator, the rule and the offending value so a city can act on it.
-import type { Catalogue, Indicator } from '@citycheck/catalogue';
+import { type Catalogue, type Indicator, type ObservationField, observationFields, unitValue } from '@citycheck/catalogue';
 import {
   compileContract,
   describeSchemaErrors,
@@ -29,18 +29,10 @@ export type Outcome =
 
 const checkSchema = compileContract<Submission>('submission');
 
-/** Which fields each kind of indicator is reported with. */
-const fieldsOfKind: Record<Indicator['kind'], readonly (keyof Observation)[]> = {
-  count: ['value'],
-  length: ['value'],
-  score: ['value'],
-  rate: ['numerator', 'denominator'],
-  perCapita: ['quantity', 'population'],
-  share: ['meets'],
-  mean: ['value', 'weight'],
-};
+/** Which fields each kind of indicator is reported with: the catalogue's own table. */
+const fieldsOfKind = observationFields;
 
-const reportedFields: readonly (keyof Observation)[] = [
+const reportedFields: readonly ObservationField[] = [
   'value',
   'numerator',
   'denominator',
@@ -163,7 +155,8 @@ export const validateReceived = (received: ReceivedSubmission, context: RuleCont
     const before = problems.length;
     checkObservation(indicator, observation, pointer, problems);
     if (problems.length > before) return;
-    const value = catalogue.unitValue(indicator, observation);
+    const value = unitValue(indicator, observation);
+    if (value === undefined) return;
     const normalised: ValidatedSubmission['observations'][number] = { indicator: code, value };
     for (const field of fieldsOfKind[indicator.kind]) {
       const reported = observation[field];
@@ -276,18 +269,18 @@ const checkObservation = (
   switch (indicator.kind) {
     case 'count':
     case 'length':
-    case 'score':
       inRange('value', observation.value as number);
       if (indicator.kind === 'count' && !Number.isInteger(observation.value)) {
         problems.push({
           pointer: `${pointer}/value`,
           rule: 'integer_count',
-          message: `${code} counts ${indicator.unit}; the value must be a whole number`,
+          message: `${code} counts ${indicator.unit.en}; the value must be a whole number`,
           indicator: code,
           value: observation.value,
         });
       }
       break;
+    case 'score':
     case 'mean':
       inRange('value', observation.value as number);
       if ((observation.weight as number) <= 0) {
@@ -311,16 +304,27 @@ const checkObservation = (
           indicator: code,
           value: denominator,
         });
-      } else if (numerator < 0 || numerator > denominator) {
+      } else if (numerator < 0 || (max <= 1 && numerator > denominator)) {
+        // A proportion (range within 0..1) cannot count more than its denominator; a ratio such as road
+        // kilometres per square kilometre can, and is held to its range below instead.
         problems.push({
           pointer: `${pointer}/numerator`,
           rule: 'numerator_le_denominator',
-          message: `numerator of ${code} must be from 0 to the denominator (${denominator})`,
+          message:
+            max <= 1
+              ? `numerator of ${code} must be from 0 to the denominator (${denominator})`
+              : `numerator of ${code} must not be negative`,
           indicator: code,
           value: numerator,
         });
-      } else {
-        inRange('numerator', numerator / denominator);
+      } else if (numerator / denominator < min || numerator / denominator > max) {
+        problems.push({
+          pointer: `${pointer}/numerator`,
+          rule: 'range',
+          message: `${code} as numerator / denominator must be from ${min} to ${max}`,
+          indicator: code,
+          value: numerator / denominator,
+        });
       }
       break;
     }
@@ -334,8 +338,25 @@ const checkObservation = (
           indicator: code,
           value: population,
         });
+      } else if ((observation.quantity as number) < 0) {
+        problems.push({
+          pointer: `${pointer}/quantity`,
+          rule: 'range',
+          message: `quantity of ${code} must not be negative`,
+          indicator: code,
+          value: observation.quantity,
+        });
       } else {
-        inRange('quantity', (observation.quantity as number) / population);
+        const perCapita = (observation.quantity as number) / population;
+        if (perCapita < min || perCapita > max) {
+          problems.push({
+            pointer: `${pointer}/quantity`,
+            rule: 'range',
+            message: `${code} as quantity / population must be from ${min} to ${max}`,
+            indicator: code,
+            value: perCapita,
+          });
+        }
       }
       break;
     }

@@ -1,0 +1,130 @@
+// Unit tests of the credential primitives: token shape and entropy, hashing, the store's answers for every
+// kind of token, and what each role may do.
+import { createHash } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { parseCredentialRecord } from './record.js';
+import { mayReadCity, maySubmitFor, type Principal, roleProblem } from './role.js';
+import { CredentialStore } from './store.js';
+import { formatToken, generateCredentialId, generateSecret, hashSecret, parseToken, secretMatches } from './token.js';
+
+const recordFor = (id: string, secret: string, overrides: Record<string, unknown> = {}) =>
+  parseCredentialRecord({
+    id,
+    name: 'Beijing platform',
+    role: 'city',
+    cityCode: '110100',
+    secretSha256: hashSecret(secret),
+    status: 'active',
+    createdAt: '2025-03-01T08:00:00.000Z',
+    ...overrides,
+  });
+
+describe('tokens', () => {
+  it('are cc_<16 hex id>_<43 base64url characters>, carrying 256 random bits', () => {
+    const id = generateCredentialId();
+    const secret = generateSecret();
+    expect(id).toMatch(/^[0-9a-f]{16}$/);
+    expect(secret).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(Buffer.from(secret, 'base64url').length).toBe(32);
+    const token = formatToken(id, secret);
+    expect(token).toBe(`cc_${id}_${secret}`);
+    expect(parseToken(token)).toEqual({ id, secret });
+  });
+
+  it('parse even when the secret itself contains underscores', () => {
+    const secret = `${'_'.repeat(10)}${'a'.repeat(33)}`;
+    expect(parseToken(`cc_0123456789abcdef_${secret}`)).toEqual({ id: '0123456789abcdef', secret });
+  });
+
+  it('reject anything else', () => {
+    for (const bad of ['', 'cc_', 'Bearer x', 'cc_0123456789abcdef_short', `cc_XYZ3456789abcdef_${'a'.repeat(43)}`]) {
+      expect(parseToken(bad)).toBeUndefined();
+    }
+  });
+
+  it('are stored as the SHA-256 of the secret and compared against it', () => {
+    const secret = generateSecret();
+    const expected = createHash('sha256').update(secret).digest('hex');
+    expect(hashSecret(secret)).toBe(expected);
+    expect(secretMatches(secret, expected)).toBe(true);
+    expect(secretMatches(generateSecret(), expected)).toBe(false);
+    expect(secretMatches(secret, 'abcd')).toBe(false);
+  });
+});
+
+describe('CredentialStore.authenticate', () => {
+  const id = '00112233445566aa';
+  const secret = generateSecret();
+  const store = new CredentialStore();
+  store.apply(id, recordFor(id, secret));
+
+  it('knows the holder of the right secret, as a city principal without the secret', () => {
+    const result = store.authenticate(formatToken(id, secret));
+    expect(result).toEqual({
+      ok: true,
+      principal: { kind: 'city', credentialId: id, name: 'Beijing platform', cityCode: '110100' },
+    });
+    expect(JSON.stringify(result)).not.toContain(secret);
+  });
+
+  it('refuses a wrong secret, an unknown id and a malformed token', () => {
+    expect(store.authenticate(formatToken(id, generateSecret()))).toEqual({ ok: false, reason: 'unknown', credentialId: id });
+    expect(store.authenticate(formatToken('ffffffffffffffff', secret))).toEqual({
+      ok: false,
+      reason: 'unknown',
+      credentialId: 'ffffffffffffffff',
+    });
+    expect(store.authenticate('not-a-token')).toEqual({ ok: false, reason: 'malformed' });
+  });
+
+  it('refuses a revoked credential, and forgets one on a tombstone', () => {
+    const other = new CredentialStore();
+    other.apply(id, recordFor(id, secret, { status: 'revoked', revokedAt: '2025-03-02T08:00:00.000Z' }));
+    expect(other.authenticate(formatToken(id, secret))).toEqual({ ok: false, reason: 'revoked', credentialId: id });
+    other.apply(id, null);
+    expect(other.authenticate(formatToken(id, secret))).toMatchObject({ ok: false, reason: 'unknown' });
+    expect(other.size).toBe(0);
+  });
+});
+
+describe('credential records', () => {
+  it('name every problem of a bad record at once', () => {
+    expect(() =>
+      parseCredentialRecord({ id: 'x', name: 1, role: 'city', secretSha256: 'zz', status: 'on', createdAt: 'soon' }),
+    ).toThrow(
+      'invalid credential record: id must be 16 hex digits; name must be a string; a city credential needs a city code; ' +
+        'secretSha256 must be 64 hex digits; status must be active or revoked; createdAt must be an RFC 3339 instant',
+    );
+  });
+
+  it('bind a city role to a city code and analyst roles to none', () => {
+    expect(roleProblem('city', '110100')).toBeUndefined();
+    expect(roleProblem('city', '110101')).toMatch(/not a six-digit city code/);
+    expect(roleProblem('analyst:province:11', undefined)).toBeUndefined();
+    expect(roleProblem('analyst:province:110', undefined)).toMatch(/two-digit province code/);
+    expect(roleProblem('analyst:ministry', undefined)).toBeUndefined();
+    expect(roleProblem('analyst:ministry', '110100')).toMatch(/bound to no city/);
+    expect(roleProblem('admin', undefined)).toMatch(/unknown role admin/);
+  });
+});
+
+describe('roles', () => {
+  const city: Principal = { kind: 'city', credentialId: 'a', name: 'a', cityCode: '110100' };
+  const hebei: Principal = { kind: 'analyst:province', credentialId: 'b', name: 'b', provinceCode: '13' };
+  const ministry: Principal = { kind: 'analyst:ministry', credentialId: 'c', name: 'c' };
+
+  it('let a city submit only for itself, and analysts submit nothing', () => {
+    expect(maySubmitFor(city, '110100')).toBe(true);
+    expect(maySubmitFor(city, '120100')).toBe(false);
+    expect(maySubmitFor(hebei, '130100')).toBe(false);
+    expect(maySubmitFor(ministry, '110100')).toBe(false);
+  });
+
+  it('let a city read its own city, a province its cities, the ministry all', () => {
+    expect(mayReadCity(city, '110100')).toBe(true);
+    expect(mayReadCity(city, '120100')).toBe(false);
+    expect(mayReadCity(hebei, '130100')).toBe(true);
+    expect(mayReadCity(hebei, '110100')).toBe(false);
+    expect(mayReadCity(ministry, '650100')).toBe(true);
+  });
+});

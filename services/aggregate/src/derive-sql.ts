@@ -1,0 +1,261 @@
+// The SQL that turns the lake's current observations into what the ministry reads. Each statement reads
+// the documented views (observations, observations_current, indicators, divisions) plus `cycle_settings`,
+// and is parameterised by the target cycle only, so the same cycle always gives the same rows. Sums run in
+// DECIMAL so the result does not depend on the order DuckDB's threads add things up in.
+
+/** Current observations of the target and the previous cycle, joined to their catalogue rules. */
+export const scopedSql = (cycle: number): string => `
+  SELECT o.*, i.aggregation, i.standard_operator, i.standard_value, i.unit_levels[1] AS primary_level
+  FROM observations_current o
+  JOIN indicators i ON i.catalogue_version = o.catalogue_version AND i.code = o.indicator_code
+  WHERE o.cycle IN (${cycle}, ${cycle - 1})`;
+
+/** How many units the registry expects of each unit level in each area (communities, districts, cities). */
+export const expectedUnitsSql = `
+  WITH units AS (
+    SELECT 'community' AS unit_level, street_code, district_code, city_code, province_code FROM divisions WHERE level = 'community'
+    UNION ALL
+    SELECT 'district', NULL, code, city_code, province_code FROM divisions WHERE level = 'district'
+    UNION ALL
+    SELECT 'city', NULL, NULL, code, province_code FROM divisions WHERE level = 'city'
+  )
+  SELECT unit_level,
+    CASE WHEN GROUPING(street_code) = 0 THEN 'street' WHEN GROUPING(district_code) = 0 THEN 'district'
+         WHEN GROUPING(city_code) = 0 THEN 'city' WHEN GROUPING(province_code) = 0 THEN 'province' ELSE 'nation' END AS level,
+    CASE WHEN GROUPING(street_code) = 0 THEN street_code WHEN GROUPING(district_code) = 0 THEN district_code
+         WHEN GROUPING(city_code) = 0 THEN city_code WHEN GROUPING(province_code) = 0 THEN province_code ELSE '000000' END AS area_code,
+    count(*) AS units_expected
+  FROM units
+  GROUP BY GROUPING SETS ((unit_level, street_code), (unit_level, district_code), (unit_level, city_code), (unit_level, province_code), (unit_level))`;
+
+const levelCase = (pick: 'level' | 'area') => `CASE
+      WHEN GROUPING(street_code) = 0 THEN ${pick === 'level' ? "'street'" : 'street_code'}
+      WHEN GROUPING(district_code) = 0 THEN ${pick === 'level' ? "'district'" : 'district_code'}
+      WHEN GROUPING(city_code) = 0 THEN ${pick === 'level' ? "'city'" : 'city_code'}
+      WHEN GROUPING(province_code) = 0 THEN ${pick === 'level' ? "'province'" : 'province_code'}
+      ELSE ${pick === 'level' ? "'nation'" : "'000000'"}
+    END`;
+
+/**
+ * Indicator rollups of the target cycle at every level, with units covered and expected and the change from
+ * the previous cycle. Needs temp tables `scoped` (scopedSql) and `expected_units` (expectedUnitsSql).
+ */
+export const indicatorRollupsSql = (cycle: number): string => `
+WITH grouped AS (
+  SELECT
+    cycle, catalogue_version, indicator_code, aggregation, primary_level,
+    ${levelCase('level')} AS level,
+    ${levelCase('area')} AS area_code,
+    count(*) AS units_reported,
+    sum(value::DECIMAL(38, 6)) AS value_sum,
+    sum(numerator::DECIMAL(38, 6)) AS numerator_sum,
+    sum(denominator::DECIMAL(38, 6)) AS denominator_sum,
+    sum(quantity::DECIMAL(38, 6)) AS quantity_sum,
+    sum(population::DECIMAL(38, 6)) AS population_sum,
+    count_if(meets) AS units_meeting,
+    sum((value * weight)::DECIMAL(38, 6)) AS weighted_sum,
+    sum(weight::DECIMAL(38, 6)) AS weight_sum
+  FROM scoped
+  GROUP BY GROUPING SETS (
+    (cycle, catalogue_version, indicator_code, aggregation, primary_level, street_code),
+    (cycle, catalogue_version, indicator_code, aggregation, primary_level, district_code),
+    (cycle, catalogue_version, indicator_code, aggregation, primary_level, city_code),
+    (cycle, catalogue_version, indicator_code, aggregation, primary_level, province_code),
+    (cycle, catalogue_version, indicator_code, aggregation, primary_level)
+  )
+),
+valued AS (
+  SELECT *,
+    CASE aggregation
+      WHEN 'sum' THEN value_sum::DOUBLE
+      WHEN 'ratio' THEN numerator_sum::DOUBLE / nullif(denominator_sum, 0)::DOUBLE
+      WHEN 'perCapita' THEN quantity_sum::DOUBLE / nullif(population_sum, 0)::DOUBLE
+      WHEN 'share' THEN units_meeting::DOUBLE / units_reported::DOUBLE
+      WHEN 'weightedMean' THEN weighted_sum::DOUBLE / nullif(weight_sum, 0)::DOUBLE
+    END AS value
+  FROM grouped
+  WHERE area_code IS NOT NULL
+)
+SELECT
+  v.cycle, v.catalogue_version, v.indicator_code, v.aggregation, v.level, v.area_code,
+  CASE WHEN v.level = 'nation' THEN NULL ELSE left(v.area_code, 2) || '0000' END AS province_code,
+  v.value,
+  v.numerator_sum::DOUBLE AS numerator_sum,
+  v.denominator_sum::DOUBLE AS denominator_sum,
+  v.quantity_sum::DOUBLE AS quantity_sum,
+  v.population_sum::DOUBLE AS population_sum,
+  v.units_meeting,
+  v.units_reported,
+  e.units_expected,
+  p.value AS previous_value,
+  v.value - p.value AS change
+FROM valued v
+LEFT JOIN valued p
+  ON p.cycle = v.cycle - 1 AND p.indicator_code = v.indicator_code AND p.level = v.level AND p.area_code = v.area_code
+LEFT JOIN expected_units e
+  ON e.unit_level = v.primary_level AND e.level = v.level AND e.area_code = v.area_code
+WHERE v.cycle = ${cycle}
+ORDER BY v.indicator_code, v.level, v.area_code`;
+
+/**
+ * Completeness of the target cycle: expected, reported and on-time cities and communities per city,
+ * province and nation. Needs temp table `cycle_settings(cycle, deadline, expected_city_codes)`, where a
+ * NULL list means every city-level unit of the registry.
+ */
+export const completenessSql = (cycle: number): string => `
+WITH settings AS (SELECT * FROM cycle_settings WHERE cycle = ${cycle}),
+expected_cities AS (
+  SELECT d.code AS city_code, d.province_code
+  FROM divisions d, settings s
+  WHERE d.level = 'city' AND (s.expected_city_codes IS NULL OR list_contains(s.expected_city_codes, d.code))
+),
+reported_units AS (
+  SELECT city_code, unit_level, unit_code, min(received_at) AS first_received_at, max(received_at) AS last_received_at
+  FROM observations WHERE cycle = ${cycle}
+  GROUP BY ALL
+),
+per_city AS (
+  SELECT
+    e.city_code, e.province_code,
+    min(u.first_received_at) AS first_received_at,
+    max(u.last_received_at) AS last_received_at,
+    count(DISTINCT u.unit_code) FILTER (WHERE u.unit_level = 'community') AS communities_reported,
+    count(DISTINCT u.unit_code) FILTER (WHERE u.unit_level = 'community' AND u.first_received_at <= s.deadline) AS communities_on_time
+  FROM expected_cities e
+  CROSS JOIN settings s
+  LEFT JOIN reported_units u ON u.city_code = e.city_code
+  GROUP BY e.city_code, e.province_code
+),
+community_counts AS (
+  SELECT city_code, count(*) AS n FROM divisions WHERE level = 'community' GROUP BY city_code
+),
+city_rows AS (
+  SELECT
+    p.city_code, p.province_code,
+    1 AS cities_expected,
+    CASE WHEN p.first_received_at IS NULL THEN 0 ELSE 1 END AS cities_reported,
+    CASE WHEN p.first_received_at <= s.deadline THEN 1 ELSE 0 END AS cities_on_time,
+    coalesce(c.n, 0) AS communities_expected,
+    p.communities_reported, p.communities_on_time, p.first_received_at, p.last_received_at
+  FROM per_city p CROSS JOIN settings s LEFT JOIN community_counts c ON c.city_code = p.city_code
+)
+SELECT
+  ${cycle} AS cycle,
+  CASE WHEN GROUPING(city_code) = 0 THEN 'city' WHEN GROUPING(province_code) = 0 THEN 'province' ELSE 'nation' END AS level,
+  CASE WHEN GROUPING(city_code) = 0 THEN city_code WHEN GROUPING(province_code) = 0 THEN province_code ELSE '000000' END AS area_code,
+  CASE WHEN GROUPING(province_code) = 0 THEN province_code END AS province_code,
+  (SELECT deadline FROM settings) AS deadline,
+  sum(cities_expected)::BIGINT AS cities_expected,
+  sum(cities_reported)::BIGINT AS cities_reported,
+  sum(cities_on_time)::BIGINT AS cities_on_time,
+  sum(communities_expected)::BIGINT AS communities_expected,
+  sum(communities_reported)::BIGINT AS communities_reported,
+  sum(communities_on_time)::BIGINT AS communities_on_time,
+  sum(cities_reported)::DOUBLE / sum(cities_expected)::DOUBLE AS reporting_rate,
+  sum(cities_on_time)::DOUBLE / sum(cities_expected)::DOUBLE AS reporting_rate_on_time,
+  min(first_received_at) AS first_received_at,
+  max(last_received_at) AS last_received_at
+FROM city_rows
+GROUP BY GROUPING SETS ((province_code, city_code), (province_code), ())
+ORDER BY level, area_code`;
+
+/**
+ * The shortfall ledger of the target cycle: units missing a standard (new or persisting, with the first
+ * cycle of their unbroken run of misses) and units that missed it in the previous cycle and no longer do.
+ */
+export const shortfallLedgerSql = (cycle: number): string => `
+WITH judged AS (
+  SELECT o.cycle, o.province_code, o.city_code, o.district_code, o.street_code, o.unit_level, o.unit_code,
+    o.indicator_code, o.value, o.submission_id, i.standard_operator, i.standard_value,
+    CASE i.standard_operator
+      WHEN '<=' THEN o.value > i.standard_value
+      WHEN '>=' THEN o.value < i.standard_value
+      WHEN '==' THEN o.value <> i.standard_value
+    END AS missed
+  FROM observations_current o
+  JOIN indicators i ON i.catalogue_version = o.catalogue_version AND i.code = o.indicator_code
+  WHERE o.cycle <= ${cycle} AND i.standard_operator IS NOT NULL
+),
+runs AS (
+  SELECT unit_level, unit_code, indicator_code, cycle,
+    cycle - row_number() OVER (PARTITION BY unit_level, unit_code, indicator_code ORDER BY cycle) AS run
+  FROM judged WHERE missed
+),
+since AS (
+  SELECT unit_level, unit_code, indicator_code, cycle,
+    min(cycle) OVER (PARTITION BY unit_level, unit_code, indicator_code, run) AS since_cycle
+  FROM runs
+)
+SELECT
+  present.cycle, present.province_code, present.city_code, present.district_code, present.street_code, present.unit_level, present.unit_code,
+  present.indicator_code, present.value, present.standard_operator, present.standard_value,
+  CASE WHEN present.missed THEN abs(present.value - present.standard_value) ELSE 0 END AS gap,
+  CASE WHEN present.missed THEN s.since_cycle END AS since_cycle,
+  CASE WHEN NOT present.missed THEN 'resolved' WHEN coalesce(prior.missed, false) THEN 'persisting' ELSE 'new' END AS status,
+  present.submission_id
+FROM judged present
+LEFT JOIN judged prior
+  ON prior.cycle = present.cycle - 1 AND prior.unit_level = present.unit_level AND prior.unit_code = present.unit_code
+  AND prior.indicator_code = present.indicator_code
+LEFT JOIN since s
+  ON s.cycle = present.cycle AND s.unit_level = present.unit_level AND s.unit_code = present.unit_code AND s.indicator_code = present.indicator_code
+WHERE present.cycle = ${cycle} AND (present.missed OR coalesce(prior.missed, false))
+ORDER BY present.province_code, present.city_code, present.unit_code, present.indicator_code`;
+
+/** Robust z-score threshold: |x - median| / (1.4826 MAD) above this is flagged. */
+export const outlierThreshold = 3.5;
+/** A provincial distribution needs this many units before an outlier in it means anything. */
+export const minimumGroupSize = 10;
+
+/**
+ * Quality flags of the target cycle: values far from the indicator's national or provincial median by a
+ * robust z-score, and changes from the previous cycle far from the indicator's typical change. A group
+ * whose median absolute deviation is 0 flags nothing (there is no spread to be far from).
+ */
+export const qualityFlagsSql = (cycle: number): string => `
+WITH base AS (SELECT * FROM scoped WHERE cycle = ${cycle}),
+changes AS (
+  SELECT b.*, b.value - p.value AS delta, p.value AS previous_value
+  FROM base b
+  JOIN scoped p ON p.cycle = b.cycle - 1 AND p.unit_level = b.unit_level AND p.unit_code = b.unit_code
+    AND p.indicator_code = b.indicator_code
+),
+national_median AS (
+  SELECT indicator_code, unit_level, median(value) AS med, count(*) AS n FROM base GROUP BY ALL
+),
+national AS (
+  SELECT b.indicator_code, b.unit_level, m.med, median(abs(b.value - m.med)) AS mad, any_value(m.n) AS n
+  FROM base b JOIN national_median m USING (indicator_code, unit_level) GROUP BY ALL
+),
+provincial_median AS (
+  SELECT indicator_code, unit_level, province_code, median(value) AS med, count(*) AS n FROM base GROUP BY ALL
+),
+provincial AS (
+  SELECT b.indicator_code, b.unit_level, b.province_code, m.med, median(abs(b.value - m.med)) AS mad, any_value(m.n) AS n
+  FROM base b JOIN provincial_median m USING (indicator_code, unit_level, province_code) GROUP BY ALL
+),
+change_median AS (
+  SELECT indicator_code, unit_level, median(delta) AS med, count(*) AS n FROM changes GROUP BY ALL
+),
+change_spread AS (
+  SELECT c.indicator_code, c.unit_level, m.med, median(abs(c.delta - m.med)) AS mad, any_value(m.n) AS n
+  FROM changes c JOIN change_median m USING (indicator_code, unit_level) GROUP BY ALL
+),
+flags AS (
+  SELECT b.*, 'national_outlier' AS flag, (b.value - s.med) / (1.4826 * s.mad) AS score, s.med AS reference
+  FROM base b JOIN national s USING (indicator_code, unit_level)
+  WHERE s.mad > 0 AND s.n >= ${minimumGroupSize}
+  UNION ALL
+  SELECT b.*, 'provincial_outlier', (b.value - s.med) / (1.4826 * s.mad), s.med
+  FROM base b JOIN provincial s USING (indicator_code, unit_level, province_code)
+  WHERE s.mad > 0 AND s.n >= ${minimumGroupSize}
+  UNION ALL
+  SELECT c.* EXCLUDE (delta, previous_value), 'year_over_year_jump', (c.delta - s.med) / (1.4826 * s.mad), c.previous_value
+  FROM changes c JOIN change_spread s USING (indicator_code, unit_level)
+  WHERE s.mad > 0 AND s.n >= ${minimumGroupSize}
+)
+SELECT cycle, province_code, city_code, district_code, street_code, unit_level, unit_code, indicator_code, value,
+  flag, score, reference, submission_id
+FROM flags
+WHERE abs(score) > ${outlierThreshold}
+ORDER BY indicator_code, flag, unit_code`;

@@ -1,0 +1,111 @@
+// Reference data in the lake: the indicator catalogue (every version) and the division registry, written
+// as Parquet under reference/ so the rollups, the query service and any outside client join against the
+// same codes and names.
+import type { Catalogue } from '@citycheck/catalogue';
+import type { DivisionRegistry } from '@citycheck/divisions';
+import { type DuckDBConnection, encodeParquet, type ObjectStore } from '@citycheck/lake';
+
+export const indicatorColumns = {
+  catalogue_version: 'VARCHAR',
+  cycle: 'INTEGER',
+  code: 'VARCHAR',
+  name_zh: 'VARCHAR',
+  name_en: 'VARCHAR',
+  dimension: 'VARCHAR',
+  kind: 'VARCHAR',
+  aggregation: 'VARCHAR',
+  direction: 'VARCHAR',
+  unit_zh: 'VARCHAR',
+  unit_en: 'VARCHAR',
+  unit_scale: 'DOUBLE',
+  range_min: 'DOUBLE',
+  range_max: 'DOUBLE',
+  standard_operator: 'VARCHAR',
+  standard_value: 'DOUBLE',
+  unit_levels: 'VARCHAR[]',
+  status: 'VARCHAR',
+} as const;
+
+export const divisionColumns = {
+  code: 'VARCHAR',
+  level: 'VARCHAR',
+  name: 'VARCHAR',
+  parent_code: 'VARCHAR',
+  street_code: 'VARCHAR',
+  district_code: 'VARCHAR',
+  city_code: 'VARCHAR',
+  province_code: 'VARCHAR',
+} as const;
+
+export const indicatorRows = (catalogues: readonly Catalogue[]): Record<string, unknown>[] =>
+  catalogues.flatMap((catalogue) =>
+    [...catalogue.indicators.values()].map((indicator) => ({
+      catalogue_version: catalogue.id,
+      cycle: catalogue.cycle,
+      code: indicator.code,
+      name_zh: indicator.nameZh,
+      name_en: indicator.nameEn,
+      dimension: indicator.dimension,
+      kind: indicator.kind,
+      aggregation: indicator.aggregation,
+      direction: indicator.direction,
+      unit_zh: indicator.unit.zh,
+      unit_en: indicator.unit.en,
+      unit_scale: indicator.unit.scale ?? 1,
+      range_min: indicator.range.min,
+      range_max: indicator.range.max,
+      standard_operator: indicator.standard?.operator ?? null,
+      standard_value: indicator.standard?.value ?? null,
+      unit_levels: indicator.unitLevels,
+      status: indicator.status,
+    })),
+  );
+
+export const divisionRows = (divisions: DivisionRegistry): Record<string, unknown>[] => {
+  const rows: Record<string, unknown>[] = [];
+  const row = (code: string, level: string, extra: { street?: string; district?: string }) => ({
+    code,
+    level,
+    name: divisions.name(code) ?? null,
+    parent_code: divisions.parent(code) ?? null,
+    street_code: extra.street ?? null,
+    district_code: extra.district ?? null,
+    city_code: level === 'province' ? null : (divisions.cityOf(code) ?? null),
+    province_code: divisions.provinceOf(code) ?? null,
+  });
+  for (const province of divisions.provinces()) rows.push(row(province, 'province', {}));
+  for (const city of divisions.cities()) {
+    rows.push(row(city, 'city', {}));
+    for (const district of divisions.districtsOf(city)) rows.push(row(district, 'district', {}));
+    for (const street of divisions.streetsOf(city)) {
+      const parent = divisions.parent(street);
+      const district = parent !== undefined && divisions.level(parent) === 'district' ? parent : undefined;
+      rows.push(row(street, 'street', district === undefined ? {} : { district }));
+    }
+    for (const community of divisions.communitiesOf(city)) {
+      const street = divisions.parent(community);
+      const parent = street === undefined ? undefined : divisions.parent(street);
+      const district = parent !== undefined && divisions.level(parent) === 'district' ? parent : undefined;
+      rows.push(
+        row(community, 'community', {
+          ...(street === undefined ? {} : { street }),
+          ...(district === undefined ? {} : { district }),
+        }),
+      );
+    }
+  }
+  return rows;
+};
+
+/** Writes reference/indicators.parquet and reference/divisions.parquet. */
+export const writeReference = async (
+  duckdb: DuckDBConnection,
+  store: ObjectStore,
+  catalogues: readonly Catalogue[],
+  divisions: DivisionRegistry,
+): Promise<void> => {
+  const indicators = await encodeParquet(duckdb, indicatorRows(catalogues), indicatorColumns, ['catalogue_version', 'code']);
+  await store.put('reference/indicators.parquet', indicators, 'application/vnd.apache.parquet');
+  const registry = await encodeParquet(duckdb, divisionRows(divisions), divisionColumns, ['code']);
+  await store.put('reference/divisions.parquet', registry, 'application/vnd.apache.parquet');
+};

@@ -1,0 +1,195 @@
+// NDJSON bulk uploads: each line is one submission, parsed, checked and classified on its own, and the good
+// ones go to Kafka in batches; the answer is a per-line summary. A malformed line is reported with its line
+// number and never stops the good lines around it. Lines are pulled from the body only as fast as Kafka
+// takes them, so memory stays bounded by one batch whatever the size of the upload.
+import type { CitycheckError, FieldProblem } from '@citycheck/errors';
+import type { Principal } from '@citycheck/credentials';
+import type { Intake } from './intake.js';
+import { parseJsonDocument } from './json-document.js';
+import type { NdjsonLine } from './request-body.js';
+import type { Receipt } from './submission-index.js';
+import { checkSchema, type SemanticCheck, scopeProblem } from './submission-checks.js';
+
+export type LineStatus = 'accepted' | 'duplicate' | 'rejected';
+
+export interface LineResult {
+  /** 1-based line number in the (decompressed) upload. */
+  readonly line: number;
+  /** The line's submissionId, or null when it could not be read. */
+  readonly submissionId: string | null;
+  readonly status: LineStatus;
+  readonly problems?: readonly FieldProblem[];
+}
+
+export interface BulkSummary {
+  /** True when nothing was sent: `accepted` then means "would be accepted". */
+  readonly dryRun: boolean;
+  /** Non-blank lines read. */
+  readonly received: number;
+  readonly accepted: number;
+  readonly rejected: number;
+  readonly duplicates: number;
+  /** One entry per non-blank line, in order. */
+  readonly lines: readonly LineResult[];
+}
+
+/** A bulk upload that stopped part way (broker down, body too large, broken gzip): what happened up to there. */
+export class BulkInterrupted extends Error {
+  constructor(
+    readonly error: CitycheckError,
+    readonly summary: BulkSummary,
+  ) {
+    super(error.message);
+    this.name = 'BulkInterrupted';
+  }
+}
+
+export interface BulkOptions {
+  readonly lines: AsyncIterable<NdjsonLine>;
+  readonly principal: Principal;
+  readonly intake: Intake;
+  readonly batchSize: number;
+  readonly maxLineBytes: number;
+  readonly dryRun: boolean;
+  readonly semanticCheck?: SemanticCheck;
+}
+
+const readableId = (document: unknown): string | null => {
+  if (typeof document !== 'object' || document === null) return null;
+  const id = (document as Record<string, unknown>).submissionId;
+  return typeof id === 'string' ? id : null;
+};
+
+export const processBulk = async ({
+  lines,
+  principal,
+  intake,
+  batchSize,
+  maxLineBytes,
+  dryRun,
+  semanticCheck,
+}: BulkOptions): Promise<BulkSummary> => {
+  const results: LineResult[] = [];
+  const batch = intake.batch(principal.credentialId);
+  // Lines waiting for the batch they are in, and duplicates of sends still in flight elsewhere.
+  let queuedLines: number[] = [];
+  const waitingDuplicates: { index: number; receipt: Promise<Receipt> }[] = [];
+  // In a dry run nothing is queued, so the upload's own repeats are found here.
+  const seenInDryRun = new Map<string, string>();
+
+  const summary = (): BulkSummary => {
+    let accepted = 0;
+    let rejected = 0;
+    let duplicates = 0;
+    for (const result of results) {
+      if (result.status === 'accepted') accepted += 1;
+      else if (result.status === 'rejected') rejected += 1;
+      else duplicates += 1;
+    }
+    return { dryRun, received: results.length, accepted, rejected, duplicates, lines: results };
+  };
+
+  const flush = async (): Promise<void> => {
+    if (batch.size === 0) return;
+    const sent = queuedLines;
+    queuedLines = [];
+    try {
+      await batch.flush();
+    } catch (error) {
+      // The batch did not reach Kafka: its lines are reported as not accepted, with the reason.
+      for (const index of sent) {
+        const result = results[index] as LineResult;
+        results[index] = {
+          ...result,
+          status: 'rejected',
+          problems: [{ pointer: '/', rule: 'not_stored', message: 'the broker did not acknowledge this line; send it again' }],
+        };
+      }
+      throw error;
+    }
+  };
+
+  const reject = (line: number, submissionId: string | null, problems: readonly FieldProblem[]): void => {
+    results.push({ line, submissionId, status: 'rejected', problems });
+  };
+
+  try {
+    for await (const item of lines) {
+      if ('tooLongBytes' in item) {
+        reject(item.line, null, [
+          {
+            pointer: '/',
+            rule: 'line_too_long',
+            message: `the line is ${item.tooLongBytes} bytes; one submission may be at most ${maxLineBytes} bytes`,
+          },
+        ]);
+        continue;
+      }
+      const parsed = parseJsonDocument(item.bytes);
+      if (!parsed.ok) {
+        reject(item.line, null, [parsed.problem]);
+        continue;
+      }
+      const checked = checkSchema(parsed.value);
+      if (!checked.ok) {
+        reject(item.line, readableId(parsed.value), checked.problems);
+        continue;
+      }
+      const { submission, contentHash } = checked;
+      const id = submission.submissionId;
+      const outOfScope = scopeProblem(principal, submission.cityCode);
+      if (outOfScope !== undefined) {
+        reject(item.line, id, [outOfScope]);
+        continue;
+      }
+      const seen = intake.classify(id, contentHash);
+      if (seen.kind === 'conflict') {
+        reject(item.line, id, [seen.problem]);
+        continue;
+      }
+      if (seen.kind === 'duplicate') {
+        if (seen.receipt instanceof Promise) waitingDuplicates.push({ index: results.length, receipt: seen.receipt });
+        results.push({ line: item.line, submissionId: id, status: 'duplicate' });
+        continue;
+      }
+      if (dryRun) {
+        const earlier = seenInDryRun.get(id);
+        if (earlier !== undefined) {
+          if (earlier === contentHash) results.push({ line: item.line, submissionId: id, status: 'duplicate' });
+          else reject(item.line, id, [{ pointer: '/submissionId', rule: 'submission_conflict', message: `submission ${id} appears earlier in this upload with other content`, value: id }]);
+          continue;
+        }
+        seenInDryRun.set(id, contentHash);
+        const problems =
+          semanticCheck?.({ submission, contentHash, receivedAt: new Date().toISOString() }) ?? [];
+        if (problems.length > 0) reject(item.line, id, problems);
+        else results.push({ line: item.line, submissionId: id, status: 'accepted' });
+        continue;
+      }
+      batch.add(submission, contentHash);
+      queuedLines.push(results.length);
+      results.push({ line: item.line, submissionId: id, status: 'accepted' });
+      if (batch.size >= batchSize) await flush();
+    }
+    await flush();
+  } catch (error) {
+    // Reading stopped (too large, broken gzip) or a send failed: keep what was already queued if Kafka
+    // takes it, then report the interruption together with the lines processed so far.
+    await flush().catch(() => undefined);
+    throw new BulkInterrupted(error as CitycheckError, summary());
+  }
+
+  // A duplicate of a send in flight elsewhere counts only once that send was acknowledged.
+  const settled = await Promise.allSettled(waitingDuplicates.map(({ receipt }) => receipt));
+  settled.forEach((outcome, position) => {
+    if (outcome.status === 'fulfilled') return;
+    const index = (waitingDuplicates[position] as { index: number }).index;
+    const result = results[index] as LineResult;
+    results[index] = {
+      ...result,
+      status: 'rejected',
+      problems: [{ pointer: '/', rule: 'not_stored', message: 'an earlier send of this submission failed; send it again' }],
+    };
+  });
+  return summary();
+};

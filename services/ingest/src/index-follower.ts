@@ -1,0 +1,109 @@
+// Feeds the submission index from Kafka: submissions.received.v1 (ingest's own output, from every instance),
+// submissions.validated.v1 and submissions.rejected.v1 (validate) and lake.batches-committed.v1 (aggregate),
+// each read from the beginning on start and followed after, so the index survives restarts and any instance
+// can answer for a submission another instance accepted.
+import type { FieldProblem } from '@citycheck/errors';
+import { createTopicFollower, type FollowedMessage, type Kafka, type TopicFollower, topics } from '@citycheck/kafka';
+import type { SubmissionIndex } from './submission-index.js';
+
+export interface IndexTopics {
+  readonly received: string;
+  readonly validated: string;
+  readonly rejected: string;
+  readonly committed: string;
+}
+
+export const defaultIndexTopics: IndexTopics = {
+  received: topics.submissionsReceived,
+  validated: topics.submissionsValidated,
+  rejected: topics.submissionsRejected,
+  committed: topics.lakeBatchesCommitted,
+};
+
+/** Headers ingest puts on each received record, so the index is rebuilt without parsing submissions. */
+export const receivedHeaders = {
+  submissionId: 'submission-id',
+  contentHash: 'content-hash',
+  receivedAt: 'received-at',
+  credentialId: 'credential-id',
+} as const;
+
+const header = (message: FollowedMessage['message'], name: string): string | undefined => {
+  const value = message.headers?.[name];
+  if (value === undefined) return undefined;
+  return (Array.isArray(value) ? value[0] : value)?.toString('utf8');
+};
+
+const object = (value: Buffer | null): Record<string, unknown> => {
+  if (value === null) throw new Error('record without a value');
+  const parsed: unknown = JSON.parse(value.toString('utf8'));
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('record is not an object');
+  return parsed as Record<string, unknown>;
+};
+
+const text = (value: unknown): string => (typeof value === 'string' ? value : '');
+
+/** Applies one record of any of the four topics to the index. Throws on a record it cannot read. */
+export const applyToIndex = (index: SubmissionIndex, names: IndexTopics, { topic, partition, message }: FollowedMessage) => {
+  if (topic === names.received) {
+    let submissionId = header(message, receivedHeaders.submissionId);
+    let contentHash = header(message, receivedHeaders.contentHash);
+    let receivedAt = header(message, receivedHeaders.receivedAt);
+    if (submissionId === undefined || contentHash === undefined || receivedAt === undefined) {
+      const record = object(message.value);
+      const submission = (record.submission ?? {}) as Record<string, unknown>;
+      submissionId = text(submission.submissionId);
+      contentHash = text(record.contentHash);
+      receivedAt = text(record.receivedAt);
+    }
+    if (submissionId === '') return;
+    index.recordAccepted({
+      submissionId,
+      cityCode: message.key?.toString('utf8') ?? '',
+      contentHash,
+      receivedAt,
+      partition,
+      offset: message.offset,
+    });
+  } else if (topic === names.validated) {
+    const record = object(message.value);
+    index.recordValid(text(record.submissionId), text(record.cityCode), text(record.contentHash));
+  } else if (topic === names.rejected) {
+    const record = object(message.value);
+    // A record rejected before its id could be read (not JSON, no id) belongs to no submission a city can ask for.
+    if (typeof record.submissionId !== 'string') return;
+    const problems = Array.isArray(record.problems) ? (record.problems as FieldProblem[]) : [];
+    index.recordRejected(record.submissionId, text(record.cityCode), text(record.contentHash), problems);
+  } else if (topic === names.committed) {
+    const record = object(message.value);
+    if (!Array.isArray(record.submissionIds)) throw new Error('lake batch without submissionIds');
+    for (const id of record.submissionIds) if (typeof id === 'string') index.recordStored(id);
+  }
+};
+
+export interface FollowIndexOptions {
+  readonly kafka: Kafka;
+  readonly index: SubmissionIndex;
+  readonly topics?: IndexTopics;
+  readonly groupIdPrefix?: string;
+  readonly onInvalidRecord?: (error: unknown, where: { topic: string; partition: number; offset: string }) => void;
+  readonly onCrash?: (error: Error, restarting: boolean) => void;
+}
+
+export const followSubmissionIndex = ({
+  kafka,
+  index,
+  topics: names = defaultIndexTopics,
+  groupIdPrefix = 'citycheck-ingest-index',
+  onInvalidRecord = () => undefined,
+  onCrash,
+}: FollowIndexOptions): TopicFollower =>
+  createTopicFollower({
+    kafka,
+    topics: [names.received, names.validated, names.rejected, names.committed],
+    groupIdPrefix,
+    ...(onCrash === undefined ? {} : { onCrash }),
+    apply: (message) => applyToIndex(index, names, message),
+    onError: (error, { topic, partition, message }) =>
+      onInvalidRecord(error, { topic, partition, offset: message.offset }),
+  });

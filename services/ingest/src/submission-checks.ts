@@ -1,0 +1,69 @@
+// The checks ingest itself applies to a submission before it reaches Kafka: the submission schema (with
+// precise messages for numbers JSON cannot carry exactly) and the credential's scope; plus, for dry runs, a
+// slot for the full semantic rules of services/validate (catalogue, divisions, ranges) once ingest has them.
+import {
+  compileContract,
+  contentHash,
+  describeSchemaErrors,
+  type ReceivedSubmission,
+  type Submission,
+} from '@citycheck/contracts';
+import type { FieldProblem } from '@citycheck/errors';
+import { maySubmitFor, type Principal } from '@citycheck/credentials';
+
+const validateSubmission = compileContract<Submission>('submission');
+
+/**
+ * The semantic rules validate applies (catalogue version, indicator and dimension, ranges, numerator <=
+ * denominator, unit under the city, cycle open): `validateReceived` of services/validate/src/rules.ts with
+ * its rule context bound. Returns every problem; none means valid.
+ */
+export type SemanticCheck = (received: ReceivedSubmission) => readonly FieldProblem[];
+
+export type SchemaOutcome =
+  | { readonly ok: true; readonly submission: Submission; readonly contentHash: string }
+  | { readonly ok: false; readonly problems: readonly FieldProblem[] };
+
+const valueAt = (document: unknown, pointer: string): unknown => {
+  let node = document;
+  for (const part of pointer.split('/').slice(1)) {
+    if (typeof node !== 'object' || node === null) return undefined;
+    node = (node as Record<string, unknown>)[part.replaceAll('~1', '/').replaceAll('~0', '~')];
+  }
+  return node;
+};
+
+/** Checks a parsed document against the submission schema. */
+export const checkSchema = (document: unknown): SchemaOutcome => {
+  if (validateSubmission(document)) {
+    return { ok: true, submission: document, contentHash: contentHash(document) };
+  }
+  const problems = describeSchemaErrors(validateSubmission.errors).map((problem): FieldProblem => {
+    // 1e400 parses to Infinity: say so, rather than "must be <= 1000000000000000".
+    const value = valueAt(document, problem.pointer);
+    if (typeof value === 'number' && !Number.isFinite(value)) {
+      return {
+        pointer: problem.pointer,
+        rule: 'finite_number',
+        message: 'is too large to be a number (it overflows to infinity); send a number from -1e15 to 1e15',
+      };
+    }
+    return problem;
+  });
+  return { ok: false, problems };
+};
+
+/** The problem when the credential may not submit for the submission's city, else undefined. */
+export const scopeProblem = (principal: Principal, cityCode: string): FieldProblem | undefined => {
+  if (maySubmitFor(principal, cityCode)) return undefined;
+  const scope = principal.kind === 'city' ? `city ${principal.cityCode}` : `an ${principal.kind} role`;
+  return {
+    pointer: '/cityCode',
+    rule: 'credential_scope',
+    message:
+      principal.kind === 'city'
+        ? `this credential submits for ${scope} only, not for ${cityCode}`
+        : `this credential has ${scope}, which submits nothing`,
+    value: cityCode,
+  };
+};

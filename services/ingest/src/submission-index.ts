@@ -1,0 +1,168 @@
+// The submission index every ingest instance keeps in memory: submission id -> content hash, receipt and
+// status. It answers idempotency (same id, same content: the original receipt; other content: 409) and
+// GET /v1/submissions/{id}. It is rebuilt on start from the pipeline's own topics (see index-follower.ts), so
+// it survives restarts and sees what other instances accepted. Compact: ~130k entries in one national cycle.
+import type { FieldProblem } from '@citycheck/errors';
+
+export type SubmissionStatus = 'accepted' | 'valid' | 'rejected' | 'stored';
+
+/** What a city gets back when a submission is accepted, and again, unchanged, when it resends it. */
+export interface Receipt {
+  readonly submissionId: string;
+  readonly status: 'accepted';
+  readonly contentHash: string;
+  readonly receivedAt: string;
+  /** Where the submission sits in submissions.received.v1; -1 / "-1" while not yet known to this instance. */
+  readonly partition: number;
+  readonly offset: string;
+}
+
+export interface SubmissionState {
+  readonly submissionId: string;
+  readonly cityCode: string;
+  readonly status: SubmissionStatus;
+  readonly contentHash: string;
+  /** Absent while only downstream records (validated, rejected, stored) of the submission have been read. */
+  readonly receipt?: Receipt;
+  /** Every reason, when rejected. */
+  readonly problems?: readonly FieldProblem[];
+}
+
+// accepted < valid | rejected < stored: records of one submission may be read in any order across topics,
+// and the index keeps the furthest status it has seen.
+const statusCodes = { accepted: 0, valid: 1, rejected: 2, stored: 3 } as const;
+const statusNames: readonly SubmissionStatus[] = ['accepted', 'valid', 'rejected', 'stored'];
+const rank = [0, 1, 1, 2] as const;
+
+/** One submission, in as few bytes as V8 allows without going to typed arrays (about 250 bytes with its key). */
+class Entry {
+  constructor(
+    /** Hex SHA-256 of the canonical content; '' while unknown. */
+    public hash: string,
+    /** Interned: one string per city, shared by all its entries. */
+    public city: string,
+    public status: 0 | 1 | 2 | 3,
+    public partition: number,
+    /** Offset in submissions.received.v1; -1 while unknown. Safe as a double up to 2^53. */
+    public offset: number,
+    /** Milliseconds since the epoch; NaN while unknown. */
+    public receivedAt: number,
+    public problems: readonly FieldProblem[] | undefined,
+  ) {}
+}
+
+export interface AcceptedFacts {
+  readonly submissionId: string;
+  readonly cityCode: string;
+  readonly contentHash: string;
+  readonly receivedAt: string;
+  readonly partition: number;
+  readonly offset: string;
+}
+
+export class SubmissionIndex {
+  private readonly entries = new Map<string, Entry>();
+  private readonly cities = new Map<string, string>();
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  private intern(city: string): string {
+    const known = this.cities.get(city);
+    if (known !== undefined) return known;
+    this.cities.set(city, city);
+    return city;
+  }
+
+  private entry(submissionId: string, cityCode: string, hash: string): Entry {
+    let entry = this.entries.get(submissionId);
+    if (entry === undefined) {
+      entry = new Entry(hash, this.intern(cityCode), 0, -1, -1, Number.NaN, undefined);
+      this.entries.set(submissionId, entry);
+    } else if (entry.hash === '' && hash !== '') {
+      entry.hash = hash;
+    }
+    return entry;
+  }
+
+  /**
+   * Records an accepted submission, from this instance's own send or from reading submissions.received.v1.
+   * When two records of one id disagree on content (two instances raced on the same id), the one earlier in
+   * the topic wins, so every instance ends up with the same answer.
+   */
+  recordAccepted(facts: AcceptedFacts): void {
+    const offset = Number(facts.offset);
+    const existing = this.entries.get(facts.submissionId);
+    if (existing !== undefined && existing.hash !== '' && existing.hash !== facts.contentHash) {
+      const earlier =
+        existing.offset !== -1 && offset !== -1 && existing.partition === facts.partition && offset < existing.offset;
+      if (!earlier) return;
+      existing.hash = facts.contentHash;
+      existing.status = 0;
+      existing.problems = undefined;
+      existing.offset = -1;
+      existing.receivedAt = Number.NaN;
+    }
+    const entry = this.entry(facts.submissionId, facts.cityCode, facts.contentHash);
+    if (entry.offset === -1 && offset !== -1) {
+      entry.partition = facts.partition;
+      entry.offset = offset;
+    }
+    if (Number.isNaN(entry.receivedAt)) entry.receivedAt = Date.parse(facts.receivedAt);
+    if (entry.city === '') entry.city = this.intern(facts.cityCode);
+  }
+
+  /** A submission validate passed (submissions.validated.v1). */
+  recordValid(submissionId: string, cityCode: string, contentHash: string): void {
+    this.advance(submissionId, cityCode, contentHash, 'valid');
+  }
+
+  /** A submission validate rejected (submissions.rejected.v1), with every reason. */
+  recordRejected(submissionId: string, cityCode: string, contentHash: string, problems: readonly FieldProblem[]): void {
+    const entry = this.advance(submissionId, cityCode, contentHash, 'rejected');
+    if (entry?.status === statusCodes.rejected) entry.problems = problems;
+  }
+
+  /** A submission the aggregate service committed to the lake (lake.batches-committed.v1). */
+  recordStored(submissionId: string): void {
+    this.advance(submissionId, '', '', 'stored');
+  }
+
+  private advance(submissionId: string, cityCode: string, contentHash: string, status: SubmissionStatus): Entry | undefined {
+    const existing = this.entries.get(submissionId);
+    // An outcome for other content than the one this index holds belongs to a losing duplicate: ignore it.
+    if (existing !== undefined && existing.hash !== '' && contentHash !== '' && existing.hash !== contentHash) {
+      return undefined;
+    }
+    const entry = existing ?? this.entry(submissionId, cityCode, contentHash);
+    if (entry.hash === '' && contentHash !== '') entry.hash = contentHash;
+    if (entry.city === '' && cityCode !== '') entry.city = this.intern(cityCode);
+    const code = statusCodes[status];
+    if (rank[code] >= rank[entry.status]) entry.status = code;
+    return entry;
+  }
+
+  get(submissionId: string): SubmissionState | undefined {
+    const entry = this.entries.get(submissionId);
+    if (entry === undefined) return undefined;
+    const receipt: Receipt | undefined = Number.isNaN(entry.receivedAt)
+      ? undefined
+      : {
+          submissionId,
+          status: 'accepted',
+          contentHash: entry.hash,
+          receivedAt: new Date(entry.receivedAt).toISOString(),
+          partition: entry.partition,
+          offset: String(entry.offset),
+        };
+    return {
+      submissionId,
+      cityCode: entry.city,
+      status: statusNames[entry.status] as SubmissionStatus,
+      contentHash: entry.hash,
+      ...(receipt === undefined ? {} : { receipt }),
+      ...(entry.problems === undefined ? {} : { problems: entry.problems }),
+    };
+  }
+}
