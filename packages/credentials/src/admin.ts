@@ -63,9 +63,14 @@ export const rotateCredential = async (
   id: string,
 ): Promise<IssuedCredential> => {
   const current = existing(store, id);
-  if (current.status !== 'active') throw new CredentialAdminError(`credential ${id} is revoked; issue a new one`);
+  if (current.status !== 'active')
+    throw new CredentialAdminError(`credential ${id} is revoked; issue a new one`);
   const secret = generateSecret();
-  const record: CredentialRecord = { ...current, secretSha256: hashSecret(secret), rotatedAt: now().toISOString() };
+  const record: CredentialRecord = {
+    ...current,
+    secretSha256: hashSecret(secret),
+    rotatedAt: now().toISOString(),
+  };
   await publishCredential(producer, record, topic);
   store.apply(id, record);
   return { record, token: formatToken(id, secret) };

@@ -5,7 +5,14 @@ import { describe, expect, it } from 'vitest';
 import { parseCredentialRecord } from './record.js';
 import { mayReadCity, maySubmitFor, type Principal, roleProblem } from './role.js';
 import { CredentialStore } from './store.js';
-import { formatToken, generateCredentialId, generateSecret, hashSecret, parseToken, secretMatches } from './token.js';
+import {
+  formatToken,
+  generateCredentialId,
+  generateSecret,
+  hashSecret,
+  parseToken,
+  secretMatches,
+} from './token.js';
 
 const recordFor = (id: string, secret: string, overrides: Record<string, unknown> = {}) =>
   parseCredentialRecord({
@@ -37,7 +44,13 @@ describe('tokens', () => {
   });
 
   it('reject anything else', () => {
-    for (const bad of ['', 'cc_', 'Bearer x', 'cc_0123456789abcdef_short', `cc_XYZ3456789abcdef_${'a'.repeat(43)}`]) {
+    for (const bad of [
+      '',
+      'cc_',
+      'Bearer x',
+      'cc_0123456789abcdef_short',
+      `cc_XYZ3456789abcdef_${'a'.repeat(43)}`,
+    ]) {
       expect(parseToken(bad)).toBeUndefined();
     }
   });
@@ -68,7 +81,11 @@ describe('CredentialStore.authenticate', () => {
   });
 
   it('refuses a wrong secret, an unknown id and a malformed token', () => {
-    expect(store.authenticate(formatToken(id, generateSecret()))).toEqual({ ok: false, reason: 'unknown', credentialId: id });
+    expect(store.authenticate(formatToken(id, generateSecret()))).toEqual({
+      ok: false,
+      reason: 'unknown',
+      credentialId: id,
+    });
     expect(store.authenticate(formatToken('ffffffffffffffff', secret))).toEqual({
       ok: false,
       reason: 'unknown',
@@ -80,7 +97,11 @@ describe('CredentialStore.authenticate', () => {
   it('refuses a revoked credential, and forgets one on a tombstone', () => {
     const other = new CredentialStore();
     other.apply(id, recordFor(id, secret, { status: 'revoked', revokedAt: '2025-03-02T08:00:00.000Z' }));
-    expect(other.authenticate(formatToken(id, secret))).toEqual({ ok: false, reason: 'revoked', credentialId: id });
+    expect(other.authenticate(formatToken(id, secret))).toEqual({
+      ok: false,
+      reason: 'revoked',
+      credentialId: id,
+    });
     other.apply(id, null);
     expect(other.authenticate(formatToken(id, secret))).toMatchObject({ ok: false, reason: 'unknown' });
     expect(other.size).toBe(0);
@@ -90,7 +111,14 @@ describe('CredentialStore.authenticate', () => {
 describe('credential records', () => {
   it('name every problem of a bad record at once', () => {
     expect(() =>
-      parseCredentialRecord({ id: 'x', name: 1, role: 'city', secretSha256: 'zz', status: 'on', createdAt: 'soon' }),
+      parseCredentialRecord({
+        id: 'x',
+        name: 1,
+        role: 'city',
+        secretSha256: 'zz',
+        status: 'on',
+        createdAt: 'soon',
+      }),
     ).toThrow(
       'invalid credential record: id must be 16 hex digits; name must be a string; a city credential needs a city code; ' +
         'secretSha256 must be 64 hex digits; status must be active or revoked; createdAt must be an RFC 3339 instant',

@@ -1,8 +1,9 @@
 // The value of topic credentials.v1 (compacted, keyed by credential id): who the credential speaks for, the
 // SHA-256 of its secret, and whether it is active. The latest record of an id is the truth; revoking writes
 // a record with status `revoked` (kept, so `list` shows it), never the secret.
-import { isCredentialId } from './token.js';
+
 import { type RoleName, roleProblem } from './role.js';
+import { isCredentialId } from './token.js';
 
 export interface CredentialRecord {
   readonly id: string;
@@ -33,7 +34,8 @@ export const parseCredentialRecord = (value: unknown): CredentialRecord => {
   if (typeof record.id !== 'string' || !isCredentialId(record.id)) problems.push('id must be 16 hex digits');
   if (typeof record.name !== 'string') problems.push('name must be a string');
   if (typeof record.role !== 'string') problems.push('role must be a string');
-  if (record.cityCode !== undefined && typeof record.cityCode !== 'string') problems.push('cityCode must be a string');
+  if (record.cityCode !== undefined && typeof record.cityCode !== 'string')
+    problems.push('cityCode must be a string');
   if (typeof record.role === 'string') {
     const problem = roleProblem(record.role, record.cityCode as string | undefined);
     if (problem !== undefined) problems.push(problem);
@@ -41,10 +43,12 @@ export const parseCredentialRecord = (value: unknown): CredentialRecord => {
   if (typeof record.secretSha256 !== 'string' || !/^[0-9a-f]{64}$/.test(record.secretSha256)) {
     problems.push('secretSha256 must be 64 hex digits');
   }
-  if (record.status !== 'active' && record.status !== 'revoked') problems.push('status must be active or revoked');
+  if (record.status !== 'active' && record.status !== 'revoked')
+    problems.push('status must be active or revoked');
   if (!isoInstant(record.createdAt)) problems.push('createdAt must be an RFC 3339 instant');
   for (const field of ['rotatedAt', 'revokedAt'] as const) {
-    if (record[field] !== undefined && !isoInstant(record[field])) problems.push(`${field} must be an RFC 3339 instant`);
+    if (record[field] !== undefined && !isoInstant(record[field]))
+      problems.push(`${field} must be an RFC 3339 instant`);
   }
   if (problems.length > 0) throw new Error(`invalid credential record: ${problems.join('; ')}`);
   return {

@@ -7,7 +7,12 @@ export type RoleName = 'city' | `analyst:province:${string}` | 'analyst:ministry
 /** The authenticated caller of a request. Never holds the secret. */
 export type Principal =
   | { readonly kind: 'city'; readonly credentialId: string; readonly name: string; readonly cityCode: string }
-  | { readonly kind: 'analyst:province'; readonly credentialId: string; readonly name: string; readonly provinceCode: string }
+  | {
+      readonly kind: 'analyst:province';
+      readonly credentialId: string;
+      readonly name: string;
+      readonly provinceCode: string;
+    }
   | { readonly kind: 'analyst:ministry'; readonly credentialId: string; readonly name: string };
 
 const cityCodePattern = /^[1-9][0-9]{3}00$/;
@@ -26,7 +31,9 @@ export const roleProblem = (role: string, cityCode: string | undefined): string 
   if (role === 'analyst:ministry') return undefined;
   const province = /^analyst:province:(.*)$/.exec(role)?.[1];
   if (province !== undefined) {
-    return provinceCodePattern.test(province) ? undefined : `${province} is not a two-digit province code (e.g. 11)`;
+    return provinceCodePattern.test(province)
+      ? undefined
+      : `${province} is not a two-digit province code (e.g. 11)`;
   }
   return `unknown role ${role}: use city, analyst:province:<code> or analyst:ministry`;
 };
@@ -40,7 +47,8 @@ export const principalOf = (record: {
   if (record.role === 'city') {
     return { kind: 'city', credentialId: record.id, name: record.name, cityCode: record.cityCode ?? '' };
   }
-  if (record.role === 'analyst:ministry') return { kind: 'analyst:ministry', credentialId: record.id, name: record.name };
+  if (record.role === 'analyst:ministry')
+    return { kind: 'analyst:ministry', credentialId: record.id, name: record.name };
   return {
     kind: 'analyst:province',
     credentialId: record.id,

@@ -1,7 +1,8 @@
 // The in-memory credential store every ingest instance keeps: the latest record of each credential, as read
 // from credentials.v1, and the one question a request asks of it: who does this bearer token speak for?
-import { type Principal, principalOf } from './role.js';
+
 import type { CredentialRecord } from './record.js';
+import { type Principal, principalOf } from './role.js';
 import { hashSecret, parseToken, secretMatches } from './token.js';
 
 export type Authentication =
@@ -38,7 +39,9 @@ export class CredentialStore implements Authenticator {
 
   /** Every credential, oldest first. */
   list(): CredentialRecord[] {
-    return [...this.records.values()].sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id));
+    return [...this.records.values()].sort(
+      (a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id),
+    );
   }
 
   get size(): number {

@@ -32,7 +32,8 @@ export const parseToken = (token: string): ParsedToken | undefined => {
  * SHA-256 of the secret, hex. A slow password hash is not needed: the secret is 256 random bits, so there
  * is nothing to guess, and a fast hash keeps authentication off the request's critical path.
  */
-export const hashSecret = (secret: string): string => createHash('sha256').update(secret, 'utf8').digest('hex');
+export const hashSecret = (secret: string): string =>
+  createHash('sha256').update(secret, 'utf8').digest('hex');
 
 /** Whether `secret` hashes to `expectedSha256Hex`, compared in constant time. */
 export const secretMatches = (secret: string, expectedSha256Hex: string): boolean => {

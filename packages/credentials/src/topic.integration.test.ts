@@ -48,14 +48,25 @@ describe('credentials on Kafka', () => {
     await follower.start();
     await follower.caughtUp();
 
-    const beijing = await issueCredential(context, { role: 'city', cityCode: '110100', name: 'Beijing platform' });
+    const beijing = await issueCredential(context, {
+      role: 'city',
+      cityCode: '110100',
+      name: 'Beijing platform',
+    });
     const tianjin = await issueCredential(context, { role: 'city', cityCode: '120100' });
-    await waitFor(() => (running.authenticate(beijing.token).ok ? true : undefined), { what: 'issued credential' });
-    expect(running.authenticate(tianjin.token)).toMatchObject({ ok: true, principal: { cityCode: '120100' } });
+    await waitFor(() => (running.authenticate(beijing.token).ok ? true : undefined), {
+      what: 'issued credential',
+    });
+    expect(running.authenticate(tianjin.token)).toMatchObject({
+      ok: true,
+      principal: { cityCode: '120100' },
+    });
 
     const rotated = await rotateCredential(context, beijing.record.id);
     expect(rotated.record.id).toBe(beijing.record.id);
-    await waitFor(() => (running.authenticate(rotated.token).ok ? true : undefined), { what: 'rotated credential' });
+    await waitFor(() => (running.authenticate(rotated.token).ok ? true : undefined), {
+      what: 'rotated credential',
+    });
     expect(running.authenticate(beijing.token)).toMatchObject({ ok: false, reason: 'unknown' });
 
     await revokeCredential(context, tianjin.record.id);

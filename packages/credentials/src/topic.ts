@@ -19,7 +19,10 @@ export const defaultCredentialsTopic = stateTopics.credentials;
 /** Creates the compacted credentials topic when it does not exist. */
 export const ensureCredentialsTopic = async (
   kafka: Kafka,
-  { topic = defaultCredentialsTopic, replicationFactor = 1 }: { topic?: string; replicationFactor?: number } = {},
+  {
+    topic = defaultCredentialsTopic,
+    replicationFactor = 1,
+  }: { topic?: string; replicationFactor?: number } = {},
 ): Promise<void> => {
   const admin = kafka.admin();
   await admin.connect();

@@ -50,26 +50,42 @@ const districtCodes = new Set(districts.map((district) => district.code));
 const foldedCodes = new Set(folded.map((area) => area.code));
 
 for (const city of cities) {
-  if (!/^[0-9]{4}$/.test(city.code) || !provinceCodes.has(city.provinceCode) || !city.code.startsWith(city.provinceCode)) {
+  if (
+    !/^[0-9]{4}$/.test(city.code) ||
+    !provinceCodes.has(city.provinceCode) ||
+    !city.code.startsWith(city.provinceCode)
+  ) {
     fail(`city ${city.code} does not sit under province ${city.provinceCode}`);
   }
 }
 for (const district of districts) {
-  if (!/^[0-9]{6}$/.test(district.code) || !cityCodes.has(district.cityCode) || !district.code.startsWith(district.cityCode)) {
+  if (
+    !/^[0-9]{6}$/.test(district.code) ||
+    !cityCodes.has(district.cityCode) ||
+    !district.code.startsWith(district.cityCode)
+  ) {
     fail(`district ${district.code} does not sit under city ${district.cityCode}`);
   }
 }
 for (const street of streets) {
   const underDistrict = districtCodes.has(street.areaCode);
   const underCity = foldedCodes.has(street.areaCode);
-  if (!/^[0-9]{9}$/.test(street.code) || !street.code.startsWith(street.areaCode) || !(underDistrict || underCity)) {
+  if (
+    !/^[0-9]{9}$/.test(street.code) ||
+    !street.code.startsWith(street.areaCode) ||
+    !(underDistrict || underCity)
+  ) {
     fail(`street ${street.code} does not sit under ${street.areaCode}`);
   }
 }
 const streetCodes = new Set(streets.map((street) => street.code));
 const communities = villages.filter((village) => isUrbanCommunity(village.name));
 for (const community of communities) {
-  if (!/^[0-9]{12}$/.test(community.code) || !streetCodes.has(community.streetCode) || !community.code.startsWith(community.streetCode)) {
+  if (
+    !/^[0-9]{12}$/.test(community.code) ||
+    !streetCodes.has(community.streetCode) ||
+    !community.code.startsWith(community.streetCode)
+  ) {
     fail(`community ${community.code} does not sit under street ${community.streetCode}`);
   }
 }
@@ -82,7 +98,8 @@ const level = (units, width) => {
   }
   for (const unit of sorted) {
     if (unit.code.length !== width) fail(`code ${unit.code} is not ${width} digits`);
-    if (unit.name.length === 0 || unit.name.includes(NAME_SEPARATOR)) fail(`name of ${unit.code} is empty or holds ${NAME_SEPARATOR}`);
+    if (unit.name.length === 0 || unit.name.includes(NAME_SEPARATOR))
+      fail(`name of ${unit.code} is empty or holds ${NAME_SEPARATOR}`);
   }
   return {
     width,
@@ -116,5 +133,7 @@ const json = JSON.stringify(registry);
 const gz = gzipSync(Buffer.from(json, 'utf8'), { level: 9 });
 writeFileSync(output, gz);
 const counts = Object.entries(registry.levels).map(([name, { count }]) => `${name} ${count}`);
-console.log(`wrote ${output}: ${gz.length} bytes (${Buffer.byteLength(json)} bytes of JSON); ${counts.join(', ')}`);
+console.log(
+  `wrote ${output}: ${gz.length} bytes (${Buffer.byteLength(json)} bytes of JSON); ${counts.join(', ')}`,
+);
 console.log(`folded county-less cities: ${folded.map((area) => `${area.code} ${area.name}`).join(', ')}`);

@@ -16,7 +16,13 @@ describe('loadDivisionRegistry', () => {
   it('holds the national counts per level', () => {
     // provinces.json 31, cities.json 342, streets.json 41352 (jq length); areas.json has 2978 counties of
     // which 3 are the county-less cities 东莞, 中山, 儋州 repeated at county level, hence 2975.
-    expect(registry.counts).toEqual({ province: 31, city: 342, district: 2975, street: 41352, community: 126517 });
+    expect(registry.counts).toEqual({
+      province: 31,
+      city: 342,
+      district: 2975,
+      street: 41352,
+      community: 126517,
+    });
     expect(registry.provinces()).toHaveLength(31);
     expect(registry.cities()).toHaveLength(342);
   });
@@ -156,7 +162,18 @@ describe('city kinds', () => {
 
 describe('codes it does not know', () => {
   it('are simply absent, whatever their shape', () => {
-    for (const code of ['', '11', '1101', '110199', '119900', '990000', '11010100100', 'abcdef', '110101001999', ' 110101']) {
+    for (const code of [
+      '',
+      '11',
+      '1101',
+      '110199',
+      '119900',
+      '990000',
+      '11010100100',
+      'abcdef',
+      '110101001999',
+      ' 110101',
+    ]) {
       expect(registry.exists(code)).toBe(false);
       expect(registry.level(code)).toBeUndefined();
       expect(registry.name(code)).toBeUndefined();
@@ -175,7 +192,9 @@ describe('codes it does not know', () => {
 describe('province-wide lists', () => {
   it('count Hainan’s 640 communities and every province’s in total', () => {
     expect(registry.communitiesOf('460000')).toHaveLength(640);
-    const total = registry.provinces().reduce((sum, province) => sum + registry.communitiesOf(province).length, 0);
+    const total = registry
+      .provinces()
+      .reduce((sum, province) => sum + registry.communitiesOf(province).length, 0);
     expect(total).toBe(126517);
   });
 

@@ -1,8 +1,7 @@
 // The ingest endpoint against the real Kafka broker: what gets a 202 is in the topic, what is malformed or
 // too large is refused with a precise 4xx and never reaches it, and an unreachable broker means 503.
 import { randomUUID } from 'node:crypto';
-import { decodeJson } from '@citycheck/kafka';
-import { createKafka, createReliableProducer, type Kafka, type Producer } from '@citycheck/kafka';
+import { createKafka, createReliableProducer, decodeJson, type Kafka, type Producer } from '@citycheck/kafka';
 import { createLogger } from '@citycheck/logging';
 import { createTestTopics, readTopic, testKafka, uniqueName } from '@citycheck/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -88,7 +87,9 @@ describe('POST /v1/submissions with a real broker', () => {
     const huge = await app.inject({
       method: 'POST',
       url: '/v1/submissions',
-      payload: submission({ unit: { level: 'community', code: '110101001001', name: 'x'.repeat(70 * 1024) } }),
+      payload: submission({
+        unit: { level: 'community', code: '110101001001', name: 'x'.repeat(70 * 1024) },
+      }),
     });
     expect(huge.statusCode).toBe(413);
     expect(huge.json().error.code).toBe('payload_too_large');

@@ -1,39 +1,127 @@
-// The ingest HTTP app: cities POST submissions; each is checked against the submission schema and handed
-// to Kafka, and the city gets a 202 receipt only after the broker acknowledged it. Built from its clients
-// so tests hand it a real producer; it never connects on its own.
-import { contentHash, compileContract, describeSchemaErrors, type Submission } from '@citycheck/contracts';
-import { CitycheckError, isCitycheckError } from '@citycheck/errors';
-import { type Producer, sendJson, topics as defaultTopics } from '@citycheck/kafka';
+// The ingest HTTP app: cities POST submissions (one as JSON, many as NDJSON) with their credential; each is
+// parsed strictly, checked against the submission schema and the credential's city, deduplicated by its id,
+// and handed to Kafka, and the city gets its receipt only after the broker acknowledged. Built from its
+// clients and state so tests hand it real ones; it never connects on its own.
+import type { Readable } from 'node:stream';
+import { type Authenticator, mayReadCity, type Principal } from '@citycheck/credentials';
+import { CitycheckError, type FieldProblem, isCitycheckError } from '@citycheck/errors';
+import { topics as defaultTopics, type Producer } from '@citycheck/kafka';
 import type { Logger } from '@citycheck/logging';
-import Fastify, { type FastifyError } from 'fastify';
+import rateLimit from '@fastify/rate-limit';
+import Fastify, { type FastifyError, type FastifyRequest } from 'fastify';
+import { BulkInterrupted, type BulkSummary, processBulk } from './bulk.js';
+import { Intake } from './intake.js';
+import { parseJsonDocument } from './json-document.js';
+import { buildOpenApiDocument } from './openapi.js';
+import { type BodyEncoding, bodyEncodingOf, ndjsonLines, readWholeBody } from './request-body.js';
+import { checkSchema, type SemanticCheck, scopeProblem } from './submission-checks.js';
+import type { Receipt, SubmissionIndex } from './submission-index.js';
+
+export type { Receipt } from './submission-index.js';
+
+export type IngestApp = ReturnType<typeof buildIngestApp>;
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Who sent the request, once the bearer token was checked (routes under /v1 only). */
+    principal: Principal | undefined;
+  }
+}
+
+export interface RateLimit {
+  /** Requests one credential may make per window, on one instance. */
+  readonly max: number;
+  readonly windowMs: number;
+}
 
 export interface IngestAppOptions {
   readonly producer: Producer;
   readonly logger: Logger;
-  /** Largest accepted body in bytes; larger ones get 413 before they are read whole. */
+  /** Who a bearer token speaks for: a CredentialStore following credentials.v1. */
+  readonly authenticator: Authenticator;
+  /** The submission index, fed by followSubmissionIndex; the app records its own receipts in it too. */
+  readonly index: SubmissionIndex;
+  /** Largest single JSON body and largest NDJSON line, after decompression. */
   readonly bodyLimitBytes?: number;
+  /** Largest NDJSON upload, after decompression. */
+  readonly bulkLimitBytes?: number;
+  /** NDJSON lines per Kafka send. */
+  readonly bulkBatchSize?: number;
+  readonly rateLimit?: RateLimit;
   readonly receivedTopic?: string;
   /** Answers whether the broker is reachable, for /readyz. */
   readonly brokerReady?: () => Promise<boolean>;
+  /** Whether credentials and the submission index are loaded; /v1 answers 503 until they are. */
+  readonly stateReady?: () => boolean;
+  /** The full validation rules, for dry runs; without it a dry run checks schema, scope and idempotency. */
+  readonly semanticCheck?: SemanticCheck;
 }
 
-export interface Receipt {
-  readonly submissionId: string;
-  readonly status: 'accepted';
-  readonly contentHash: string;
-  readonly receivedAt: string;
-  readonly partition: number;
-  readonly offset: string;
+export interface DryRunReport {
+  readonly dryRun: true;
+  readonly submissionId: string | null;
+  readonly outcome: 'valid' | 'rejected';
+  readonly idempotency: 'new' | 'duplicate' | 'conflict' | 'unknown';
+  readonly checks: readonly ('schema' | 'credential_scope' | 'idempotency' | 'rules')[];
+  readonly problems: readonly FieldProblem[];
 }
 
-const validateSubmission = compileContract<Submission>('submission');
+/** An NDJSON body, handed to the route as a stream: it is read line by line, never whole. */
+class NdjsonBody {
+  constructor(
+    readonly stream: Readable,
+    readonly encoding: BodyEncoding,
+    readonly contentLength: number | undefined,
+  ) {}
+}
+
+const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const ndjsonTypes = ['application/x-ndjson', 'application/ndjson'];
+
+const contentLengthOf = (request: FastifyRequest): number | undefined => {
+  const raw = request.headers['content-length'];
+  const value = raw === undefined ? Number.NaN : Number(raw);
+  return Number.isSafeInteger(value) ? value : undefined;
+};
+
+/** Only UTF-8 is accepted (RFC 8259); a declared charset other than utf-8 is a 415. */
+const requireUtf8 = (request: FastifyRequest): void => {
+  const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(request.headers['content-type'] ?? '')?.[1];
+  if (charset !== undefined && charset.toLowerCase() !== 'utf-8' && charset.toLowerCase() !== 'utf8') {
+    throw new CitycheckError('unsupported_media_type', `charset ${charset} is not supported: send UTF-8`);
+  }
+};
+
+const parseDryRun = (query: unknown): boolean => {
+  const raw = (query as Record<string, unknown> | undefined)?.dryRun;
+  if (raw === undefined || raw === 'false' || raw === '0') return false;
+  if (raw === '' || raw === 'true' || raw === '1') return true;
+  throw new CitycheckError('invalid_request', 'dryRun must be true or false', {
+    problems: [{ pointer: '/', rule: 'query.dryRun', message: 'dryRun must be true or false', value: raw }],
+  });
+};
+
+const authenticationMessages = {
+  missing: 'this endpoint needs a city credential: send Authorization: Bearer cc_<id>_<secret>',
+  scheme: 'the Authorization header must be "Bearer cc_<id>_<secret>"',
+  malformed: 'the bearer token is not a citycheck credential (cc_<id>_<secret>)',
+  unknown: 'the credential is not known: check the token, or ask for a new one if it was rotated',
+  revoked: 'the credential was revoked: ask the operations team for a new one',
+} as const;
 
 export const buildIngestApp = ({
   producer,
   logger,
+  authenticator,
+  index,
   bodyLimitBytes = 1_048_576,
+  bulkLimitBytes = 512 * 1_048_576,
+  bulkBatchSize = 500,
+  rateLimit: limits = { max: 1_200, windowMs: 60_000 },
   receivedTopic = defaultTopics.submissionsReceived,
   brokerReady = async () => true,
+  stateReady = () => true,
+  semanticCheck,
 }: IngestAppOptions) => {
   const app = Fastify({
     loggerInstance: logger,
@@ -42,13 +130,24 @@ export const buildIngestApp = ({
     requestIdHeader: 'x-request-id',
     return503OnClosing: true,
   });
+  const intake = new Intake({ producer, index, receivedTopic });
+  const openapi = buildOpenApiDocument();
 
-  app.setErrorHandler((error: FastifyError | CitycheckError, request, reply) => {
-    const known = isCitycheckError(error) ? error : fromFrameworkError(error);
-    if (known.status >= 500) request.log.error({ err: error }, known.message);
-    else request.log.info({ code: known.code, problems: known.problems.length }, known.message);
-    if (known.retryAfterSeconds !== undefined) void reply.header('retry-after', String(known.retryAfterSeconds));
-    void reply.status(known.status).send(known.toResponse());
+  app.decorateRequest('principal', undefined);
+
+  app.setErrorHandler((error: FastifyError | CitycheckError | BulkInterrupted, request, reply) => {
+    const summary = error instanceof BulkInterrupted ? error.summary : undefined;
+    const cause = error instanceof BulkInterrupted ? error.error : error;
+    const known = isCitycheckError(cause) ? cause : fromFrameworkError(cause as FastifyError);
+    const credentialId = request.principal?.credentialId;
+    if (known.status >= 500) request.log.error({ err: cause, credentialId }, known.message);
+    else request.log.info({ code: known.code, problems: known.problems.length, credentialId }, known.message);
+    if (known.retryAfterSeconds !== undefined)
+      void reply.header('retry-after', String(known.retryAfterSeconds));
+    if (known.code === 'unauthenticated') void reply.header('www-authenticate', 'Bearer realm="citycheck"');
+    void reply
+      .status(known.status)
+      .send(summary === undefined ? known.toResponse() : { ...known.toResponse(), summary });
   });
 
   app.setNotFoundHandler((request, reply) => {
@@ -57,37 +156,249 @@ export const buildIngestApp = ({
       .send(new CitycheckError('not_found', `no route ${request.method} ${request.url}`).toResponse());
   });
 
+  // Only the two media types of the API; fastify's text/plain parser would otherwise turn text into a string.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('application/json', async (request: FastifyRequest, payload: Readable) => {
+    requireUtf8(request);
+    const contentLength = contentLengthOf(request);
+    const bytes = await readWholeBody(payload, {
+      encoding: bodyEncodingOf(request.headers['content-encoding']),
+      limitBytes: bodyLimitBytes,
+      ...(contentLength === undefined ? {} : { contentLength }),
+      tooLargeHint: 'send several submissions as NDJSON (application/x-ndjson)',
+    });
+    const parsed = parseJsonDocument(bytes);
+    if (!parsed.ok) {
+      throw new CitycheckError(
+        parsed.code,
+        parsed.code === 'invalid_encoding' ? 'the body is not valid UTF-8' : 'the body is not valid JSON',
+        { problems: [parsed.problem] },
+      );
+    }
+    return parsed.value;
+  });
+  app.addContentTypeParser(ndjsonTypes, async (request: FastifyRequest, payload: Readable) => {
+    requireUtf8(request);
+    return new NdjsonBody(
+      payload,
+      bodyEncodingOf(request.headers['content-encoding']),
+      contentLengthOf(request),
+    );
+  });
+
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_request, reply) => {
     const broker = await brokerReady();
-    void reply.status(broker ? 200 : 503);
-    return { status: broker ? 'ready' : 'not_ready', checks: { broker } };
+    const state = stateReady();
+    void reply.status(broker && state ? 200 : 503);
+    return { status: broker && state ? 'ready' : 'not_ready', checks: { broker, state } };
   });
+  app.get('/openapi.json', async () => openapi);
 
-  app.post('/v1/submissions', async (request, reply) => {
-    const body = request.body;
-    if (!validateSubmission(body)) {
-      throw new CitycheckError('invalid_request', 'the submission does not match the submission schema', {
-        problems: describeSchemaErrors(validateSubmission.errors),
+  app.register(
+    async (v1) => {
+      // Authentication first, then the rate limit keyed by the credential it found (route-level hooks that the
+      // rate-limit plugin adds run after this context's own hooks).
+      v1.addHook('onRequest', async (request) => {
+        if (!stateReady()) {
+          throw new CitycheckError(
+            'not_ready',
+            'the service is loading its credentials and submission index',
+            {
+              retryAfterSeconds: 2,
+            },
+          );
+        }
+        request.principal = authenticate(request);
       });
+      await v1.register(rateLimit, {
+        max: limits.max,
+        timeWindow: limits.windowMs,
+        hook: 'onRequest',
+        keyGenerator: (request) => request.principal?.credentialId ?? request.ip,
+        errorResponseBuilder: (request, context) => {
+          const seconds = Math.max(1, Math.ceil(context.ttl / 1000));
+          return new CitycheckError(
+            'rate_limited',
+            `credential ${request.principal?.credentialId ?? 'unknown'} sent more than ${context.max} requests in ` +
+              `${Math.round(limits.windowMs / 1000)} s; retry after ${seconds} s`,
+            { retryAfterSeconds: seconds },
+          );
+        },
+      });
+
+      v1.post('/submissions', async (request, reply) => {
+        const principal = request.principal as Principal;
+        const dryRun = parseDryRun(request.query);
+        const body: unknown = request.body;
+        if (body instanceof NdjsonBody) {
+          const summary = await submitBulk(body, principal, dryRun);
+          request.log.info(
+            {
+              credentialId: principal.credentialId,
+              dryRun,
+              received: summary.received,
+              accepted: summary.accepted,
+              rejected: summary.rejected,
+              duplicates: summary.duplicates,
+            },
+            'bulk upload processed',
+          );
+          void reply.status(!dryRun && summary.accepted > 0 ? 202 : 200);
+          return summary;
+        }
+        if (dryRun) return dryRunOne(body, principal);
+
+        const checked = checkSchema(body);
+        if (!checked.ok) {
+          throw new CitycheckError('invalid_request', 'the submission does not match the submission schema', {
+            problems: checked.problems,
+          });
+        }
+        const { submission, contentHash } = checked;
+        const outOfScope = scopeProblem(principal, submission.cityCode);
+        if (outOfScope !== undefined) {
+          throw new CitycheckError(
+            'forbidden',
+            `this credential may not submit for city ${submission.cityCode}`,
+            {
+              problems: [outOfScope],
+            },
+          );
+        }
+        const outcome = await intake.submitOne(submission, contentHash, principal.credentialId);
+        const logged = {
+          submissionId: submission.submissionId,
+          cityCode: submission.cityCode,
+          credentialId: principal.credentialId,
+        };
+        if (outcome.kind === 'conflict') {
+          throw new CitycheckError(
+            'submission_conflict',
+            `submission ${submission.submissionId} conflicts with an earlier one`,
+            {
+              problems: [outcome.problem],
+            },
+          );
+        }
+        if (outcome.kind === 'duplicate') {
+          request.log.info(logged, 'duplicate submission: original receipt returned');
+          void reply.status(200).header('idempotent-replayed', 'true');
+          return outcome.receipt satisfies Receipt;
+        }
+        request.log.info(logged, 'submission accepted');
+        void reply.status(202);
+        return outcome.receipt satisfies Receipt;
+      });
+
+      v1.get('/submissions/:submissionId', async (request) => {
+        const principal = request.principal as Principal;
+        const { submissionId } = request.params as { submissionId: string };
+        if (!uuidPattern.test(submissionId)) {
+          throw new CitycheckError('invalid_request', 'submissionId must be a UUID', {
+            problems: [
+              { pointer: '/', rule: 'path.submissionId', message: 'must be a UUID', value: submissionId },
+            ],
+          });
+        }
+        const state = index.get(submissionId.toLowerCase()) ?? index.get(submissionId);
+        if (state === undefined)
+          throw new CitycheckError('not_found', `no submission ${submissionId} was received`);
+        if (!mayReadCity(principal, state.cityCode)) {
+          throw new CitycheckError(
+            'forbidden',
+            `this credential may not read submissions of city ${state.cityCode}`,
+          );
+        }
+        return state;
+      });
+    },
+    { prefix: '/v1' },
+  );
+
+  const authenticate = (request: FastifyRequest): Principal => {
+    const header = request.headers.authorization;
+    if (header === undefined || header.trim() === '') {
+      throw new CitycheckError('unauthenticated', authenticationMessages.missing);
     }
-    const receivedAt = new Date().toISOString();
-    const hash = contentHash(body);
-    const [metadata] = await sendJson(producer, receivedTopic, [
-      { key: body.cityCode, value: { submission: body, contentHash: hash, receivedAt } },
-    ]);
-    const receipt: Receipt = {
-      submissionId: body.submissionId,
-      status: 'accepted',
-      contentHash: hash,
-      receivedAt,
-      partition: metadata?.partition ?? -1,
-      offset: metadata?.baseOffset ?? '-1',
+    const token = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header)?.[1];
+    if (token === undefined) throw new CitycheckError('unauthenticated', authenticationMessages.scheme);
+    const result = authenticator.authenticate(token);
+    if (!result.ok) {
+      // The credential id is not secret and tells operations who is failing; the token never reaches a log.
+      request.log.info({ credentialId: result.credentialId, reason: result.reason }, 'authentication failed');
+      throw new CitycheckError('unauthenticated', authenticationMessages[result.reason]);
+    }
+    return result.principal;
+  };
+
+  const submitBulk = async (
+    body: NdjsonBody,
+    principal: Principal,
+    dryRun: boolean,
+  ): Promise<BulkSummary> => {
+    const lines = ndjsonLines(body.stream, {
+      encoding: body.encoding,
+      maxLineBytes: bodyLimitBytes,
+      maxTotalBytes: bulkLimitBytes,
+      ...(body.contentLength === undefined ? {} : { contentLength: body.contentLength }),
+    });
+    try {
+      return await processBulk({
+        lines,
+        principal,
+        intake,
+        batchSize: bulkBatchSize,
+        maxLineBytes: bodyLimitBytes,
+        dryRun,
+        ...(semanticCheck === undefined ? {} : { semanticCheck }),
+      });
+    } catch (error) {
+      if (error instanceof BulkInterrupted && !isCitycheckError(error.error)) {
+        // Not a CitycheckError: the body stream itself failed, e.g. the client went away mid-upload.
+        throw new BulkInterrupted(
+          new CitycheckError('invalid_request', 'the upload ended before its end could be read', {
+            cause: error.error,
+          }),
+          error.summary,
+        );
+      }
+      throw error;
+    }
+  };
+
+  const dryRunOne = (body: unknown, principal: Principal): DryRunReport => {
+    const checks: DryRunReport['checks'] = ['schema', 'credential_scope', 'idempotency'];
+    const checked = checkSchema(body);
+    if (!checked.ok) {
+      const id = (body as Record<string, unknown> | null)?.submissionId;
+      return {
+        dryRun: true,
+        submissionId: typeof id === 'string' ? id : null,
+        outcome: 'rejected',
+        idempotency: 'unknown',
+        checks,
+        problems: checked.problems,
+      };
+    }
+    const { submission, contentHash } = checked;
+    const problems: FieldProblem[] = [];
+    const outOfScope = scopeProblem(principal, submission.cityCode);
+    if (outOfScope !== undefined) problems.push(outOfScope);
+    const seen = intake.classify(submission.submissionId, contentHash);
+    if (seen.kind === 'conflict') problems.push(seen.problem);
+    if (semanticCheck !== undefined) {
+      problems.push(...semanticCheck({ submission, contentHash, receivedAt: new Date().toISOString() }));
+    }
+    return {
+      dryRun: true,
+      submissionId: submission.submissionId,
+      outcome: problems.length === 0 ? 'valid' : 'rejected',
+      idempotency: seen.kind,
+      checks: semanticCheck === undefined ? checks : [...checks, 'rules'],
+      problems,
     };
-    request.log.info({ submissionId: body.submissionId, cityCode: body.cityCode }, 'submission accepted');
-    void reply.status(202);
-    return receipt;
-  });
+  };
 
   return app;
 };
@@ -98,13 +409,16 @@ const fromFrameworkError = (error: FastifyError): CitycheckError => {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return new CitycheckError('payload_too_large', error.message);
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return new CitycheckError('unsupported_media_type', 'send the submission as application/json');
+      return new CitycheckError(
+        'unsupported_media_type',
+        'send one submission as application/json or many as application/x-ndjson (UTF-8)',
+      );
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
       return new CitycheckError('invalid_json', `the body is not valid JSON: ${error.message}`);
     default:
       if (error.statusCode === 400 || error instanceof SyntaxError) {
-        return new CitycheckError('invalid_json', `the body is not valid JSON: ${error.message}`);
+        return new CitycheckError('invalid_request', error.message);
       }
       if (error.statusCode === 413) return new CitycheckError('payload_too_large', error.message);
       if (error.statusCode === 415) return new CitycheckError('unsupported_media_type', error.message);

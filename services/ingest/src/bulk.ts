@@ -2,13 +2,14 @@
 // ones go to Kafka in batches; the answer is a per-line summary. A malformed line is reported with its line
 // number and never stops the good lines around it. Lines are pulled from the body only as fast as Kafka
 // takes them, so memory stays bounded by one batch whatever the size of the upload.
-import type { CitycheckError, FieldProblem } from '@citycheck/errors';
+
 import type { Principal } from '@citycheck/credentials';
+import type { CitycheckError, FieldProblem } from '@citycheck/errors';
 import type { Intake } from './intake.js';
 import { parseJsonDocument } from './json-document.js';
 import type { NdjsonLine } from './request-body.js';
-import type { Receipt } from './submission-index.js';
 import { checkSchema, type SemanticCheck, scopeProblem } from './submission-checks.js';
+import type { Receipt } from './submission-index.js';
 
 export type LineStatus = 'accepted' | 'duplicate' | 'rejected';
 
@@ -102,7 +103,13 @@ export const processBulk = async ({
         results[index] = {
           ...result,
           status: 'rejected',
-          problems: [{ pointer: '/', rule: 'not_stored', message: 'the broker did not acknowledge this line; send it again' }],
+          problems: [
+            {
+              pointer: '/',
+              rule: 'not_stored',
+              message: 'the broker did not acknowledge this line; send it again',
+            },
+          ],
         };
       }
       throw error;
@@ -148,15 +155,25 @@ export const processBulk = async ({
         continue;
       }
       if (seen.kind === 'duplicate') {
-        if (seen.receipt instanceof Promise) waitingDuplicates.push({ index: results.length, receipt: seen.receipt });
+        if (seen.receipt instanceof Promise)
+          waitingDuplicates.push({ index: results.length, receipt: seen.receipt });
         results.push({ line: item.line, submissionId: id, status: 'duplicate' });
         continue;
       }
       if (dryRun) {
         const earlier = seenInDryRun.get(id);
         if (earlier !== undefined) {
-          if (earlier === contentHash) results.push({ line: item.line, submissionId: id, status: 'duplicate' });
-          else reject(item.line, id, [{ pointer: '/submissionId', rule: 'submission_conflict', message: `submission ${id} appears earlier in this upload with other content`, value: id }]);
+          if (earlier === contentHash)
+            results.push({ line: item.line, submissionId: id, status: 'duplicate' });
+          else
+            reject(item.line, id, [
+              {
+                pointer: '/submissionId',
+                rule: 'submission_conflict',
+                message: `submission ${id} appears earlier in this upload with other content`,
+                value: id,
+              },
+            ]);
           continue;
         }
         seenInDryRun.set(id, contentHash);
@@ -188,7 +205,13 @@ export const processBulk = async ({
     results[index] = {
       ...result,
       status: 'rejected',
-      problems: [{ pointer: '/', rule: 'not_stored', message: 'an earlier send of this submission failed; send it again' }],
+      problems: [
+        {
+          pointer: '/',
+          rule: 'not_stored',
+          message: 'an earlier send of this submission failed; send it again',
+        },
+      ],
     };
   });
   return summary();

@@ -3,7 +3,13 @@
 // each read from the beginning on start and followed after, so the index survives restarts and any instance
 // can answer for a submission another instance accepted.
 import type { FieldProblem } from '@citycheck/errors';
-import { createTopicFollower, type FollowedMessage, type Kafka, type TopicFollower, topics } from '@citycheck/kafka';
+import {
+  createTopicFollower,
+  type FollowedMessage,
+  type Kafka,
+  type TopicFollower,
+  topics,
+} from '@citycheck/kafka';
 import type { SubmissionIndex } from './submission-index.js';
 
 export interface IndexTopics {
@@ -37,14 +43,19 @@ const header = (message: FollowedMessage['message'], name: string): string | und
 const object = (value: Buffer | null): Record<string, unknown> => {
   if (value === null) throw new Error('record without a value');
   const parsed: unknown = JSON.parse(value.toString('utf8'));
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('record is not an object');
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+    throw new Error('record is not an object');
   return parsed as Record<string, unknown>;
 };
 
 const text = (value: unknown): string => (typeof value === 'string' ? value : '');
 
 /** Applies one record of any of the four topics to the index. Throws on a record it cannot read. */
-export const applyToIndex = (index: SubmissionIndex, names: IndexTopics, { topic, partition, message }: FollowedMessage) => {
+export const applyToIndex = (
+  index: SubmissionIndex,
+  names: IndexTopics,
+  { topic, partition, message }: FollowedMessage,
+) => {
   if (topic === names.received) {
     let submissionId = header(message, receivedHeaders.submissionId);
     let contentHash = header(message, receivedHeaders.contentHash);
@@ -86,7 +97,10 @@ export interface FollowIndexOptions {
   readonly index: SubmissionIndex;
   readonly topics?: IndexTopics;
   readonly groupIdPrefix?: string;
-  readonly onInvalidRecord?: (error: unknown, where: { topic: string; partition: number; offset: string }) => void;
+  readonly onInvalidRecord?: (
+    error: unknown,
+    where: { topic: string; partition: number; offset: string },
+  ) => void;
   readonly onCrash?: (error: Error, restarting: boolean) => void;
 }
 

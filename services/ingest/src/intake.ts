@@ -65,12 +65,14 @@ export class Intake {
   classify(submissionId: string, hash: string): Classification {
     const known = this.index.get(submissionId);
     if (known !== undefined && known.contentHash !== '') {
-      if (known.contentHash !== hash) return { kind: 'conflict', problem: conflictProblem(submissionId, known.contentHash) };
+      if (known.contentHash !== hash)
+        return { kind: 'conflict', problem: conflictProblem(submissionId, known.contentHash) };
       if (known.receipt !== undefined) return { kind: 'duplicate', receipt: known.receipt };
     }
     const pending = this.inFlight.get(submissionId);
     if (pending !== undefined) {
-      if (pending.hash !== hash) return { kind: 'conflict', problem: conflictProblem(submissionId, pending.hash) };
+      if (pending.hash !== hash)
+        return { kind: 'conflict', problem: conflictProblem(submissionId, pending.hash) };
       return { kind: 'duplicate', receipt: pending.receipt };
     }
     return { kind: 'new' };
@@ -157,17 +159,21 @@ export class IntakeBatch {
       );
       // One key (the city) means one partition, where the batch's records take consecutive offsets in order.
       // Otherwise the offsets are learned when the index reads the records back.
-      const sameKey = queued.every(({ submission }) => submission.cityCode === queued[0]?.submission.cityCode);
+      const sameKey = queued.every(
+        ({ submission }) => submission.cityCode === queued[0]?.submission.cityCode,
+      );
       const only = metadata.length === 1 && sameKey ? metadata[0] : undefined;
       const base = only === undefined ? undefined : BigInt(only.baseOffset ?? '-1');
-      const receipts = queued.map(({ submission, hash, receivedAt }, position): Receipt => ({
-        submissionId: submission.submissionId,
-        status: 'accepted',
-        contentHash: hash,
-        receivedAt,
-        partition: only?.partition ?? -1,
-        offset: base === undefined || base < 0n ? '-1' : String(base + BigInt(position)),
-      }));
+      const receipts = queued.map(
+        ({ submission, hash, receivedAt }, position): Receipt => ({
+          submissionId: submission.submissionId,
+          status: 'accepted',
+          contentHash: hash,
+          receivedAt,
+          partition: only?.partition ?? -1,
+          offset: base === undefined || base < 0n ? '-1' : String(base + BigInt(position)),
+        }),
+      );
       queued.forEach(({ submission, done }, position) => {
         const receipt = receipts[position] as Receipt;
         this.intake.record(receipt, submission.cityCode);

@@ -1,6 +1,7 @@
 // Turns the bytes of one JSON document (a request body or one NDJSON line) into a value, or into one precise
 // problem a sender can act on: where the UTF-8 is broken, where the syntax fails (line and column), how deep
 // the nesting went, which key would poison a prototype. Nothing here throws on bad input.
+import { isUtf8 } from 'node:buffer';
 import type { FieldProblem } from '@citycheck/errors';
 import secureJson from 'secure-json-parse';
 
@@ -15,7 +16,12 @@ export type ParsedDocument =
       readonly problem: FieldProblem;
     };
 
-const fail = (code: 'invalid_json' | 'invalid_encoding', rule: string, message: string, pointer = '/'): ParsedDocument => ({
+const fail = (
+  code: 'invalid_json' | 'invalid_encoding',
+  rule: string,
+  message: string,
+  pointer = '/',
+): ParsedDocument => ({
   ok: false,
   code,
   problem: { pointer, rule, message },
@@ -36,16 +42,24 @@ export const parseJsonDocument = (bytes: Uint8Array): ParsedDocument => {
     );
   }
   const text = Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8');
-  if (text.trim() === '') return fail('invalid_json', 'json_syntax', 'the body is empty: send one JSON object');
+  if (text.trim() === '')
+    return fail('invalid_json', 'json_syntax', 'the body is empty: send one JSON object');
 
   const tooDeep = firstTooDeep(text, maxJsonDepth);
   if (tooDeep !== -1) {
-    return fail('invalid_json', 'json_depth', `JSON nests deeper than ${maxJsonDepth} levels at ${where(text, tooDeep)}`);
+    return fail(
+      'invalid_json',
+      'json_depth',
+      `JSON nests deeper than ${maxJsonDepth} levels at ${where(text, tooDeep)}`,
+    );
   }
   // secure-json-parse, as fastify's default parser uses it: JSON.parse, then a walk for prototype-poisoning
   // keys only when the text mentions __proto__ or constructor at all.
   try {
-    return { ok: true, value: secureJson.parse(text, null, { protoAction: 'error', constructorAction: 'error' }) };
+    return {
+      ok: true,
+      value: secureJson.parse(text, null, { protoAction: 'error', constructorAction: 'error' }),
+    };
   } catch (error) {
     if (error instanceof SyntaxError && error.message.startsWith('Object contains forbidden')) {
       const found = forbiddenKey(JSON.parse(text));
@@ -57,7 +71,10 @@ export const parseJsonDocument = (bytes: Uint8Array): ParsedDocument => {
       );
     }
     const located = locateSyntaxError(text);
-    const detail = located === undefined ? (error as Error).message : `${located.expected} at ${where(text, located.offset)}`;
+    const detail =
+      located === undefined
+        ? (error as Error).message
+        : `${located.expected} at ${where(text, located.offset)}`;
     return fail('invalid_json', 'json_syntax', `the body is not valid JSON: ${detail}`);
   }
 };
@@ -66,7 +83,11 @@ export const parseJsonDocument = (bytes: Uint8Array): ParsedDocument => {
 const where = (text: string, offset: number): string => {
   let line = 1;
   let lineStart = 0;
-  for (let index = text.indexOf('\n'); index !== -1 && index < offset; index = text.indexOf('\n', index + 1)) {
+  for (
+    let index = text.indexOf('\n');
+    index !== -1 && index < offset;
+    index = text.indexOf('\n', index + 1)
+  ) {
     line += 1;
     lineStart = index + 1;
   }
@@ -76,7 +97,7 @@ const where = (text: string, offset: number): string => {
 /** Offset of the first byte that breaks UTF-8 (overlongs, surrogates and values past U+10FFFF included), or -1. */
 export const firstInvalidUtf8 = (bytes: Uint8Array): number => {
   // The common case, checked natively: valid text costs one pass in C++.
-  if (Buffer.isUtf8(bytes)) return -1;
+  if (isUtf8(bytes)) return -1;
   let index = 0;
   while (index < bytes.length) {
     const byte = bytes[index] as number;
@@ -119,7 +140,8 @@ const firstTooDeep = (text: string, limit: number): number => {
   for (let index = 0; index < text.length; index += 1) {
     const char = text.charCodeAt(index);
     if (inString) {
-      if (char === 0x5c) index += 1; // backslash: skip the escaped character
+      if (char === 0x5c)
+        index += 1; // backslash: skip the escaped character
       else if (char === 0x22) inString = false;
     } else if (char === 0x22) {
       inString = true;
@@ -143,7 +165,12 @@ const forbiddenKey = (value: unknown): { pointer: string; key: string } | undefi
       const child = (node as Record<string, unknown>)[key];
       const childPointer = `${pointer}/${key.replaceAll('~', '~0').replaceAll('/', '~1')}`;
       if (key === '__proto__') return { pointer: childPointer, key };
-      if (key === 'constructor' && typeof child === 'object' && child !== null && Object.hasOwn(child, 'prototype')) {
+      if (
+        key === 'constructor' &&
+        typeof child === 'object' &&
+        child !== null &&
+        Object.hasOwn(child, 'prototype')
+      ) {
         return { pointer: childPointer, key: 'constructor.prototype' };
       }
       pending.push({ node: child, pointer: childPointer });
@@ -188,14 +215,14 @@ export const locateSyntaxError = (text: string): { offset: number; expected: str
       }
       if (code < 0x20) fault('an escaped control character (\\n, \\t, \\u00XX) inside the string');
       if (code === 0x5c) {
-        const escape = text[at + 1];
-        if (escape === 'u') {
+        const escaped = text[at + 1];
+        if (escaped === 'u') {
           if (!/^[0-9a-fA-F]{4}$/.test(text.slice(at + 2, at + 6))) {
             at += 2;
             fault('four hex digits after \\u');
           }
           at += 6;
-        } else if (escape !== undefined && '"\\/bfnrt'.includes(escape)) {
+        } else if (escaped !== undefined && '"\\/bfnrt'.includes(escaped)) {
           at += 2;
         } else {
           at += 1;

@@ -1,8 +1,12 @@
-// Entry point of the ingest service: config -> logger -> Kafka producer -> HTTP server -> drain on SIGTERM.
+// Entry point of the ingest service: config -> logger -> Kafka clients -> credentials and submission index
+// loaded from their topics -> HTTP server -> drain on SIGTERM.
 import { readConfig, redactConfig } from '@citycheck/config';
+import { CredentialStore, ensureCredentialsTopic, followCredentials } from '@citycheck/credentials';
 import { createKafka, createReliableProducer, ensureTopics, pipelineTopicSpecs } from '@citycheck/kafka';
 import { createLogger } from '@citycheck/logging';
 import { buildIngestApp } from './app.js';
+import { followSubmissionIndex } from './index-follower.js';
+import { SubmissionIndex } from './submission-index.js';
 
 const config = readConfig([
   'logLevel',
@@ -13,22 +17,75 @@ const config = readConfig([
   'ingestHost',
   'ingestPort',
   'ingestBodyLimitBytes',
+  'ingestBulkLimitBytes',
+  'ingestBulkBatchSize',
+  'ingestRateLimitMax',
+  'ingestRateLimitWindowMs',
+  'ingestStartTimeoutMs',
 ]);
 const logger = createLogger({ service: 'ingest', level: config.logLevel });
 logger.info({ config: redactConfig(config) }, 'starting');
 
 // Short retries: a city waiting on an HTTP answer should get a 503 quickly, not hang while Kafka is away.
-const kafka = createKafka({ brokers: config.kafkaBrokers, clientId: `${config.kafkaClientId}-ingest`, retries: 2 });
+const kafka = createKafka({
+  brokers: config.kafkaBrokers,
+  clientId: `${config.kafkaClientId}-ingest`,
+  retries: 2,
+});
 const admin = kafka.admin();
 await admin.connect();
 await ensureTopics(admin, pipelineTopicSpecs(config.topicPartitions, config.topicReplicationFactor));
+await ensureCredentialsTopic(kafka, { replicationFactor: config.topicReplicationFactor });
 const producer = createReliableProducer(kafka);
 await producer.connect();
+
+// State read from Kafka: every credential, and every submission with its status.
+const credentials = new CredentialStore();
+const credentialFollower = followCredentials({
+  kafka,
+  store: credentials,
+  groupIdPrefix: `${config.kafkaClientId}-ingest-credentials`,
+  onInvalidRecord: (error, credentialId) =>
+    logger.error({ err: error, credentialId }, 'unreadable credential record skipped'),
+  onCrash: (error, restarting) => logger.error({ err: error, restarting }, 'credentials consumer crashed'),
+});
+const index = new SubmissionIndex();
+const indexFollower = followSubmissionIndex({
+  kafka,
+  index,
+  groupIdPrefix: `${config.kafkaClientId}-ingest-index`,
+  onInvalidRecord: (error, where) =>
+    logger.warn({ err: error, ...where }, 'unreadable record skipped by the submission index'),
+  onCrash: (error, restarting) =>
+    logger.error({ err: error, restarting }, 'submission index consumer crashed'),
+});
+await Promise.all([credentialFollower.start(), indexFollower.start()]);
+const loaded = Promise.all([credentialFollower.caughtUp(), indexFollower.caughtUp()]);
+const timeout = new Promise<never>((_, reject) =>
+  setTimeout(
+    () =>
+      reject(
+        new Error(`credentials and submission index not loaded within ${config.ingestStartTimeoutMs} ms`),
+      ),
+    config.ingestStartTimeoutMs,
+  ).unref(),
+);
+await Promise.race([loaded, timeout]);
+logger.info(
+  { credentials: credentials.size, submissions: index.size },
+  'credentials and submission index loaded',
+);
 
 const app = buildIngestApp({
   producer,
   logger,
+  authenticator: credentials,
+  index,
   bodyLimitBytes: config.ingestBodyLimitBytes,
+  bulkLimitBytes: config.ingestBulkLimitBytes,
+  bulkBatchSize: config.ingestBulkBatchSize,
+  rateLimit: { max: config.ingestRateLimitMax, windowMs: config.ingestRateLimitWindowMs },
+  stateReady: () => credentialFollower.isCaughtUp && indexFollower.isCaughtUp,
   brokerReady: async () => {
     try {
       await admin.describeCluster();
@@ -44,6 +101,7 @@ const shutdown = async (signal: string): Promise<void> => {
   logger.info({ signal }, 'draining');
   // close() stops accepting connections and waits for in-flight requests to finish.
   await app.close();
+  await Promise.all([credentialFollower.stop(), indexFollower.stop()]);
   await producer.disconnect();
   await admin.disconnect();
   logger.info('stopped');

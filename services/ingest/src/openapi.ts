@@ -37,7 +37,8 @@ const submissionComponents = (): Record<string, Json> => {
       description: `${String(submission.description)} JSON Schema: ${String($id)}.`,
     },
   };
-  for (const [name, schema] of Object.entries($defs)) components[defNames[name] ?? name] = rewriteRefs(schema) as Json;
+  for (const [name, schema] of Object.entries($defs))
+    components[defNames[name] ?? name] = rewriteRefs(schema) as Json;
   return components;
 };
 
@@ -67,7 +68,11 @@ const ingestSchemas = (): Record<string, Json> => ({
     properties: {
       submissionId: uuid,
       status: { const: 'accepted' },
-      contentHash: { type: 'string', pattern: '^[0-9a-f]{64}$', description: 'SHA-256 of the canonical JSON of the submission.' },
+      contentHash: {
+        type: 'string',
+        pattern: '^[0-9a-f]{64}$',
+        description: 'SHA-256 of the canonical JSON of the submission.',
+      },
       receivedAt: { type: 'string', format: 'date-time' },
       partition: { type: 'integer', description: '-1 while not yet known to the answering instance.' },
       offset: { type: 'string', pattern: '^-?[0-9]+$' },
@@ -100,12 +105,14 @@ const ingestSchemas = (): Record<string, Json> => ({
       idempotency: {
         type: 'string',
         enum: ['new', 'duplicate', 'conflict', 'unknown'],
-        description: 'new: would be accepted; duplicate: already accepted with this content; conflict: the id was used for other content.',
+        description:
+          'new: would be accepted; duplicate: already accepted with this content; conflict: the id was used for other content.',
       },
       checks: {
         type: 'array',
         items: { type: 'string', enum: ['schema', 'credential_scope', 'idempotency', 'rules'] },
-        description: 'The checks applied. Without `rules`, the catalogue and division rules run only after submission.',
+        description:
+          'The checks applied. Without `rules`, the catalogue and division rules run only after submission.',
       },
       problems: { type: 'array', items: ref('Problem') },
     },
@@ -115,7 +122,11 @@ const ingestSchemas = (): Record<string, Json> => ({
     additionalProperties: false,
     required: ['line', 'submissionId', 'status'],
     properties: {
-      line: { type: 'integer', minimum: 1, description: 'Line number in the (decompressed) upload, counting blank lines.' },
+      line: {
+        type: 'integer',
+        minimum: 1,
+        description: 'Line number in the (decompressed) upload, counting blank lines.',
+      },
       submissionId: { type: ['string', 'null'] },
       status: { type: 'string', enum: ['accepted', 'duplicate', 'rejected'] },
       problems: { type: 'array', items: ref('Problem') },
@@ -149,9 +160,13 @@ const ingestSchemas = (): Record<string, Json> => ({
           reason: {
             type: 'string',
             enum: [...new Set(Object.values(errorCodes).map((spec) => spec.reason))],
-            description: 'Whose fault: bad_input and friends mean change the request; infrastructure means retry later.',
+            description:
+              'Whose fault: bad_input and friends mean change the request; infrastructure means retry later.',
           },
-          retriable: { type: 'boolean', description: 'Whether sending the same request again later can succeed.' },
+          retriable: {
+            type: 'boolean',
+            description: 'Whether sending the same request again later can succeed.',
+          },
           message: { type: 'string' },
           problems: { type: 'array', items: ref('Problem') },
         },
@@ -291,7 +306,10 @@ export const buildOpenApiDocument = (): Json => ({
   servers: [{ url: 'http://127.0.0.1:8080', description: 'The local stack (scripts/demo.sh)' }],
   security: [{ cityCredential: [] }],
   tags: [
-    { name: 'submissions', description: 'Deliver submissions and follow them through validation into the lake.' },
+    {
+      name: 'submissions',
+      description: 'Deliver submissions and follow them through validation into the lake.',
+    },
     { name: 'service', description: 'Health, readiness and this document.' },
   ],
   paths: {
@@ -313,7 +331,10 @@ export const buildOpenApiDocument = (): Json => ({
             'application/json': {
               schema: ref('Submission'),
               examples: Object.fromEntries(
-                Object.entries(submissionExamples).map(([name, example]) => [name, { $ref: `#/components/examples/${name}` }]),
+                Object.keys(submissionExamples).map((name) => [
+                  name,
+                  { $ref: `#/components/examples/${name}` },
+                ]),
               ),
             },
             'application/x-ndjson': {
@@ -349,7 +370,8 @@ export const buildOpenApiDocument = (): Json => ({
             },
           },
           '202': {
-            description: 'Accepted: in Kafka, to be validated. A receipt for JSON, a per-line summary for NDJSON.',
+            description:
+              'Accepted: in Kafka, to be validated. A receipt for JSON, a per-line summary for NDJSON.',
             content: {
               'application/json': {
                 schema: { oneOf: [ref('Receipt'), ref('BulkSummary')] },
@@ -363,7 +385,11 @@ export const buildOpenApiDocument = (): Json => ({
                       rejected: 1,
                       duplicates: 1,
                       lines: [
-                        { line: 1, submissionId: '3f0c9b8e-4d2a-4c61-9a8e-2b7d5e1f6a01', status: 'duplicate' },
+                        {
+                          line: 1,
+                          submissionId: '3f0c9b8e-4d2a-4c61-9a8e-2b7d5e1f6a01',
+                          status: 'duplicate',
+                        },
                         { line: 2, submissionId: '3f0c9b8e-4d2a-4c61-9a8e-2b7d5e1f6a02', status: 'accepted' },
                         {
                           line: 4,
@@ -373,7 +399,8 @@ export const buildOpenApiDocument = (): Json => ({
                             {
                               pointer: '/',
                               rule: 'json_syntax',
-                              message: "the body is not valid JSON: expected ',' or '}' after a property value at line 1, column 58",
+                              message:
+                                "the body is not valid JSON: expected ',' or '}' after a property value at line 1, column 58",
                             },
                           ],
                         },
@@ -384,18 +411,22 @@ export const buildOpenApiDocument = (): Json => ({
               },
             },
           },
-          '400': errorResponse('The body is not valid JSON, UTF-8 or gzip, or does not match the submission schema.', {
-            schema: errorExample('invalid_request', 'the submission does not match the submission schema', [
-              { pointer: '/cycle', rule: 'schema.type', message: 'must be integer' },
-            ]),
-            json: errorExample('invalid_json', 'the body is not valid JSON', [
-              {
-                pointer: '/',
-                rule: 'json_syntax',
-                message: 'the body is not valid JSON: expected a closing quote, found the end of the body at line 1, column 37',
-              },
-            ]),
-          }),
+          '400': errorResponse(
+            'The body is not valid JSON, UTF-8 or gzip, or does not match the submission schema.',
+            {
+              schema: errorExample('invalid_request', 'the submission does not match the submission schema', [
+                { pointer: '/cycle', rule: 'schema.type', message: 'must be integer' },
+              ]),
+              json: errorExample('invalid_json', 'the body is not valid JSON', [
+                {
+                  pointer: '/',
+                  rule: 'json_syntax',
+                  message:
+                    'the body is not valid JSON: expected a closing quote, found the end of the body at line 1, column 37',
+                },
+              ]),
+            },
+          ),
           '401': standardErrors['401'],
           '403': errorResponse('The credential may not submit for this city.', {
             otherCity: errorExample('forbidden', 'this credential may not submit for city 120100', [
@@ -408,15 +439,19 @@ export const buildOpenApiDocument = (): Json => ({
             ]),
           }),
           '409': errorResponse('The submissionId was already used for other content.', {
-            conflict: errorExample('submission_conflict', 'submission 3f0c9b8e-4d2a-4c61-9a8e-2b7d5e1f6a01 conflicts', [
-              {
-                pointer: '/submissionId',
-                rule: 'submission_conflict',
-                message:
-                  'submission 3f0c9b8e-4d2a-4c61-9a8e-2b7d5e1f6a01 was already received with other content (content hash 9b1f0c7a…); resend the original content, or send a correction under a new submissionId',
-                value: '3f0c9b8e-4d2a-4c61-9a8e-2b7d5e1f6a01',
-              },
-            ]),
+            conflict: errorExample(
+              'submission_conflict',
+              'submission 3f0c9b8e-4d2a-4c61-9a8e-2b7d5e1f6a01 conflicts',
+              [
+                {
+                  pointer: '/submissionId',
+                  rule: 'submission_conflict',
+                  message:
+                    'submission 3f0c9b8e-4d2a-4c61-9a8e-2b7d5e1f6a01 was already received with other content (content hash 9b1f0c7a…); resend the original content, or send a correction under a new submissionId',
+                  value: '3f0c9b8e-4d2a-4c61-9a8e-2b7d5e1f6a01',
+                },
+              ],
+            ),
           }),
           '413': errorResponse('The body (after decompression) or the upload is larger than allowed.', {
             tooLarge: errorExample(
@@ -424,17 +459,23 @@ export const buildOpenApiDocument = (): Json => ({
               'the body is more than 1048576 bytes; send several submissions as NDJSON (application/x-ndjson)',
             ),
           }),
-          '415': errorResponse('Neither application/json nor application/x-ndjson, or an encoding other than gzip.', {
-            mediaType: errorExample(
-              'unsupported_media_type',
-              'send one submission as application/json or many as application/x-ndjson (UTF-8)',
-            ),
-          }),
+          '415': errorResponse(
+            'Neither application/json nor application/x-ndjson, or an encoding other than gzip.',
+            {
+              mediaType: errorExample(
+                'unsupported_media_type',
+                'send one submission as application/json or many as application/x-ndjson (UTF-8)',
+              ),
+            },
+          ),
           '429': standardErrors['429'],
           '503': errorResponse(
             'Kafka did not acknowledge, or the service is still starting. Nothing was lost: send the same request again after Retry-After.',
             {
-              broker: errorExample('broker_unavailable', 'the message broker did not acknowledge the message'),
+              broker: errorExample(
+                'broker_unavailable',
+                'the message broker did not acknowledge the message',
+              ),
             },
             true,
           ),
@@ -449,7 +490,8 @@ export const buildOpenApiDocument = (): Json => ({
         parameters: [{ name: 'submissionId', in: 'path', required: true, schema: uuid }],
         responses: {
           '200': {
-            description: 'The submission as this instance knows it (updated within about a second of each step).',
+            description:
+              'The submission as this instance knows it (updated within about a second of each step).',
             content: {
               'application/json': {
                 schema: ref('SubmissionState'),
@@ -485,7 +527,10 @@ export const buildOpenApiDocument = (): Json => ({
             otherCity: errorExample('forbidden', 'this credential may not read submissions of city 120100'),
           }),
           '404': errorResponse('No submission with this id was received.', {
-            unknown: errorExample('not_found', 'no submission 3f0c9b8e-4d2a-4c61-9a8e-2b7d5e1f6a09 was received'),
+            unknown: errorExample(
+              'not_found',
+              'no submission 3f0c9b8e-4d2a-4c61-9a8e-2b7d5e1f6a09 was received',
+            ),
           }),
           '429': standardErrors['429'],
         },
@@ -497,7 +542,12 @@ export const buildOpenApiDocument = (): Json => ({
         operationId: 'openapi',
         summary: 'This document',
         security: [],
-        responses: { '200': { description: 'OpenAPI 3.1', content: { 'application/json': { schema: { type: 'object' } } } } },
+        responses: {
+          '200': {
+            description: 'OpenAPI 3.1',
+            content: { 'application/json': { schema: { type: 'object' } } },
+          },
+        },
       },
     },
     '/healthz': {
@@ -506,7 +556,9 @@ export const buildOpenApiDocument = (): Json => ({
         operationId: 'health',
         summary: 'The process answers',
         security: [],
-        responses: { '200': { description: 'Alive', content: { 'application/json': { schema: { type: 'object' } } } } },
+        responses: {
+          '200': { description: 'Alive', content: { 'application/json': { schema: { type: 'object' } } } },
+        },
       },
     },
     '/readyz': {
@@ -517,7 +569,10 @@ export const buildOpenApiDocument = (): Json => ({
         security: [],
         responses: {
           '200': { description: 'Ready', content: { 'application/json': { schema: { type: 'object' } } } },
-          '503': { description: 'Not ready', content: { 'application/json': { schema: { type: 'object' } } } },
+          '503': {
+            description: 'Not ready',
+            content: { 'application/json': { schema: { type: 'object' } } },
+          },
         },
       },
     },
@@ -528,7 +583,8 @@ export const buildOpenApiDocument = (): Json => ({
         type: 'http',
         scheme: 'bearer',
         bearerFormat: 'cc_<id>_<secret>',
-        description: 'A credential issued by `citycheck admin credentials issue --city <code>`, bound to one city.',
+        description:
+          'A credential issued by `citycheck admin credentials issue --city <code>`, bound to one city.',
       },
     },
     parameters: {
@@ -541,7 +597,10 @@ export const buildOpenApiDocument = (): Json => ({
       },
     },
     headers: {
-      RetryAfter: { description: 'Seconds to wait before retrying.', schema: { type: 'integer', minimum: 0 } },
+      RetryAfter: {
+        description: 'Seconds to wait before retrying.',
+        schema: { type: 'integer', minimum: 0 },
+      },
     },
     examples: Object.fromEntries(
       Object.entries(submissionExamples).map(([name, { summary, value }]) => [name, { summary, value }]),

@@ -1,7 +1,7 @@
 // Reading request bodies without trusting them: Content-Encoding (identity or gzip), byte limits counted after
 // decompression (so a gzip bomb stops at the limit, not at the end of memory), and NDJSON split into lines
 // with a bound on each line, streamed so that an upload is never held whole.
-import { type Readable, pipeline } from 'node:stream';
+import { pipeline, type Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { CitycheckError } from '@citycheck/errors';
 

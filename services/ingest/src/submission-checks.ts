@@ -8,8 +8,8 @@ import {
   type ReceivedSubmission,
   type Submission,
 } from '@citycheck/contracts';
-import type { FieldProblem } from '@citycheck/errors';
 import { maySubmitFor, type Principal } from '@citycheck/credentials';
+import type { FieldProblem } from '@citycheck/errors';
 
 const validateSubmission = compileContract<Submission>('submission');
 

@@ -96,7 +96,10 @@ export class SubmissionIndex {
     const existing = this.entries.get(facts.submissionId);
     if (existing !== undefined && existing.hash !== '' && existing.hash !== facts.contentHash) {
       const earlier =
-        existing.offset !== -1 && offset !== -1 && existing.partition === facts.partition && offset < existing.offset;
+        existing.offset !== -1 &&
+        offset !== -1 &&
+        existing.partition === facts.partition &&
+        offset < existing.offset;
       if (!earlier) return;
       existing.hash = facts.contentHash;
       existing.status = 0;
@@ -119,7 +122,12 @@ export class SubmissionIndex {
   }
 
   /** A submission validate rejected (submissions.rejected.v1), with every reason. */
-  recordRejected(submissionId: string, cityCode: string, contentHash: string, problems: readonly FieldProblem[]): void {
+  recordRejected(
+    submissionId: string,
+    cityCode: string,
+    contentHash: string,
+    problems: readonly FieldProblem[],
+  ): void {
     const entry = this.advance(submissionId, cityCode, contentHash, 'rejected');
     if (entry?.status === statusCodes.rejected) entry.problems = problems;
   }
@@ -129,10 +137,20 @@ export class SubmissionIndex {
     this.advance(submissionId, '', '', 'stored');
   }
 
-  private advance(submissionId: string, cityCode: string, contentHash: string, status: SubmissionStatus): Entry | undefined {
+  private advance(
+    submissionId: string,
+    cityCode: string,
+    contentHash: string,
+    status: SubmissionStatus,
+  ): Entry | undefined {
     const existing = this.entries.get(submissionId);
     // An outcome for other content than the one this index holds belongs to a losing duplicate: ignore it.
-    if (existing !== undefined && existing.hash !== '' && contentHash !== '' && existing.hash !== contentHash) {
+    if (
+      existing !== undefined &&
+      existing.hash !== '' &&
+      contentHash !== '' &&
+      existing.hash !== contentHash
+    ) {
       return undefined;
     }
     const entry = existing ?? this.entry(submissionId, cityCode, contentHash);

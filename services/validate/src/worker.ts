@@ -44,7 +44,7 @@ export const createValidateWorker = ({
 }: ValidateWorkerOptions): ValidateWorker => {
   const counts = { validated: 0, rejected: 0 };
 
-  const handleBatch = async ({ batch, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> => {
+  const handleBatch = async ({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> => {
     if (batch.messages.length === 0 || !isRunning() || isStale()) return;
     const validated: { key: Buffer | null; value: Buffer }[] = [];
     const rejected: { key: Buffer | null; value: Buffer }[] = [];
@@ -100,6 +100,8 @@ export const createValidateWorker = ({
       // Thrown back to kafkajs, which retries the batch from the last committed offset.
       throw error;
     }
+    // The fetch position moves on only now that outputs and offsets are committed together.
+    resolveOffset(last.offset);
     counts.validated += validated.length;
     counts.rejected += rejected.length;
     await heartbeat();
