@@ -9,5 +9,5 @@ ensure_dependencies
 ensure_infrastructure
 build
 bash "$REPO_ROOT/scripts/services.sh" start
-(cd "$REPO_ROOT" && node scripts/push-sample.mjs "$@")
+(cd "$REPO_ROOT" && node packages/generator/dist/demo.js "$@")
 say "the stack is still running; stop it with: bash scripts/stop.sh"

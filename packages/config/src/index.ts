@@ -1,7 +1,7 @@
 // Every environment variable citycheck reads is declared here, once, with its default and meaning.
 // Services pick the variables they need; `readConfig` validates them all at start and reports every
 // problem at once. Defaults make the local stack (infra/up.sh) work with no variables set.
-import { homedir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 interface Variable<T> {
@@ -109,6 +109,38 @@ export const variables = {
   ),
   aggregateIdleFlushMs: integer('AGGREGATE_IDLE_FLUSH_MS', 1_000, 'Flush a buffer no record has joined for this long', 10),
   rollupDebounceMs: integer('ROLLUP_DEBOUNCE_MS', 1_000, 'Wait this long after the last committed object before a rollup', 0),
+  opsHost: text('OPS_HOST', '127.0.0.1', 'Address the /metrics, /healthz and /readyz server of validate and aggregate binds'),
+  validateOpsPort: integer('VALIDATE_OPS_PORT', 8081, 'Port of the validate worker\'s /metrics, /healthz and /readyz', 0, 65535),
+  aggregateOpsPort: integer('AGGREGATE_OPS_PORT', 8082, 'Port of the aggregate worker\'s /metrics, /healthz and /readyz', 0, 65535),
+  queryHost: text('QUERY_HOST', '127.0.0.1', 'Address the query service (SQL endpoint and status page) binds'),
+  queryPort: integer('QUERY_PORT', 8090, 'Port of the query service', 0, 65535),
+  queryTimeoutMs: integer('QUERY_TIMEOUT_MS', 30_000, 'A query running longer than this is interrupted (query_timeout)', 100),
+  queryMemoryLimit: {
+    env: 'QUERY_MEMORY_LIMIT',
+    doc: 'Memory DuckDB may use for all running queries together, e.g. 2GB (query_memory_exceeded past it)',
+    default: '2GB',
+    parse: (raw: string): string => {
+      if (!/^[0-9]+(\.[0-9]+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i.test(raw.trim())) throw new Error('must be a size such as 512MB or 2GB');
+      return raw.trim();
+    },
+  },
+  queryRowCap: integer('QUERY_ROW_CAP', 1_000_000, 'Most rows one query may return (query_row_cap_exceeded past it)', 1),
+  queryConcurrency: integer('QUERY_CONCURRENCY', 2, 'Queries that run at once; more wait in line', 1, 64),
+  queryQueueLimit: integer('QUERY_QUEUE_LIMIT', 32, 'Queries that may wait in line before new ones get 429', 0, 10_000),
+  queryThreads: integer('QUERY_THREADS', 2, 'DuckDB worker threads of the query service', 1, 256),
+  queryLakeRefreshMs: integer('QUERY_LAKE_REFRESH_MS', 5_000, 'How often the query service re-reads the lake\'s commit log', 100),
+  queryExportDirectory: text(
+    'QUERY_EXPORT_DIRECTORY',
+    join(tmpdir(), 'citycheck-query-exports'),
+    'Scratch directory for Parquet results while they are sent (each file is removed after)',
+  ),
+  statusWindowMs: integer('STATUS_WINDOW_MS', 300_000, 'The status page\'s rates are counted over this window', 1_000),
+  statusMetricsTargets: list(
+    'STATUS_METRICS_TARGETS',
+    ['ingest=http://127.0.0.1:8080/metrics', 'validate=http://127.0.0.1:8081/metrics', 'aggregate=http://127.0.0.1:8082/metrics'],
+    'name=url of each service\'s /metrics the status page scrapes, comma separated',
+  ),
+  citycheckQueryUrl: text('CITYCHECK_QUERY_URL', 'http://127.0.0.1:8090', 'citycheck CLI: base URL of the query service'),
 } as const;
 
 type Variables = typeof variables;

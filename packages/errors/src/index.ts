@@ -36,6 +36,18 @@ export const errorCodes = {
   not_ready: { status: 503, reason: 'infrastructure', retriable: true },
   object_store_unavailable: { status: 503, reason: 'infrastructure', retriable: true },
   database_error: { status: 500, reason: 'infrastructure', retriable: true },
+  /** The Accept header names no format the endpoint can produce. */
+  not_acceptable: { status: 406, reason: 'bad_input', retriable: false },
+  /** SQL that does not parse, or names a column or function that does not exist. */
+  query_invalid: { status: 400, reason: 'bad_input', retriable: false },
+  /** SQL that parses but is not a single read-only SELECT over the documented views. */
+  query_not_allowed: { status: 400, reason: 'bad_input', retriable: false },
+  /** The query ran longer than the per-query timeout and was interrupted. */
+  query_timeout: { status: 422, reason: 'bad_input', retriable: false },
+  /** The query needed more memory than the query service may use. */
+  query_memory_exceeded: { status: 422, reason: 'bad_input', retriable: false },
+  /** The result has more rows than the per-query row cap. */
+  query_row_cap_exceeded: { status: 422, reason: 'bad_input', retriable: false },
   internal: { status: 500, reason: 'infrastructure', retriable: false },
 } as const satisfies Record<string, ErrorSpec>;
 

@@ -5,6 +5,7 @@ import { type Admin, Kafka, type KafkaConfig, logLevel, type Producer, type Reco
 
 export type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
 export { createTopicFollower, type FollowedMessage, type TopicFollower, type TopicFollowerOptions } from './follower.js';
+export { countRecordsSince, fetchConsumerLag, type PartitionLag, type RecordsSince } from './offsets.js';
 
 /** Topic names follow `<domain>.<event>.v<N>`; a breaking change to a value's shape bumps N. */
 export const topics = {

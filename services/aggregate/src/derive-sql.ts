@@ -52,7 +52,7 @@ WITH grouped AS (
     sum(denominator::DECIMAL(38, 6)) AS denominator_sum,
     sum(quantity::DECIMAL(38, 6)) AS quantity_sum,
     sum(population::DECIMAL(38, 6)) AS population_sum,
-    count_if(meets) AS units_meeting,
+    count_if(meets)::BIGINT AS units_meeting,
     sum((value * weight)::DECIMAL(38, 6)) AS weighted_sum,
     sum(weight::DECIMAL(38, 6)) AS weight_sum
   FROM scoped

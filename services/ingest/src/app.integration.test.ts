@@ -1,117 +1,403 @@
-// The ingest endpoint against the real Kafka broker: what gets a 202 is in the topic, what is malformed or
-// too large is refused with a precise 4xx and never reaches it, and an unreachable broker means 503.
+// The ingest endpoint against the real Kafka broker, one submission per request: what gets a 202 is in the
+// topic; credentials are checked (401), scoped to their city (403) and rate limited (429); a resubmission
+// returns the original receipt and other content under the same id is a 409, also after a restart; dry runs
+// store nothing; GET /v1/submissions/{id} follows the pipeline's topics; no token ever reaches a log.
 import { randomUUID } from 'node:crypto';
-import { createKafka, createReliableProducer, decodeJson, type Kafka, type Producer } from '@citycheck/kafka';
+import { contentHash } from '@citycheck/contracts';
+import { createKafka, createReliableProducer, decodeJson } from '@citycheck/kafka';
 import { createLogger } from '@citycheck/logging';
-import { createTestTopics, readTopic, testKafka, uniqueName } from '@citycheck/testkit';
+import { readTopic, waitFor } from '@citycheck/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildIngestApp } from './app.js';
+import { captureLogs, type IngestFixture, openapiProblems, startIngestFixture, submission } from './app.fixture.js';
 
-const logger = createLogger({ service: 'ingest-test', level: 'silent' });
+let fixture: IngestFixture;
+let beijing: string;
+let tianjin: string;
+let app: ReturnType<IngestFixture['build']>;
 
-const submission = (overrides: Record<string, unknown> = {}) => ({
-  submissionId: randomUUID(),
-  cycle: 2024,
-  catalogueVersion: '2024.1',
-  cityCode: '110100',
-  unit: { level: 'community', code: '110101001001' },
-  observations: [{ indicator: 'C01', value: 2 }],
-  ...overrides,
+const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+const post = (body: unknown, token = beijing, url = '/v1/submissions') =>
+  app.inject({ method: 'POST', url, headers: bearer(token), payload: body as Record<string, unknown> });
+const recordsOf = async (submissionId: string) =>
+  (await readTopic(fixture.kafka, fixture.topics.received)).filter(
+    (m) => m.headers?.['submission-id']?.toString() === submissionId,
+  );
+
+beforeAll(async () => {
+  fixture = await startIngestFixture();
+  beijing = (await fixture.issue('110100')).token;
+  tianjin = (await fixture.issue('120100')).token;
+  app = fixture.build({ bodyLimitBytes: 64 * 1024 });
 });
 
-describe('POST /v1/submissions with a real broker', () => {
-  let kafka: Kafka;
-  let producer: Producer;
-  let topic: string;
-  let app: ReturnType<typeof buildIngestApp>;
+afterAll(async () => {
+  await fixture.close();
+});
 
-  beforeAll(async () => {
-    kafka = testKafka();
-    topic = uniqueName('submissions-received');
-    await createTestTopics(kafka, [topic]);
-    producer = createReliableProducer(kafka);
-    await producer.connect();
-    app = buildIngestApp({ producer, logger, bodyLimitBytes: 64 * 1024, receivedTopic: topic });
-  });
-
-  afterAll(async () => {
-    await app.close();
-    await producer.disconnect();
-  });
-
-  it('accepts a well-formed submission with 202 only after the broker stored it, keyed by city', async () => {
+describe('POST /v1/submissions (JSON)', () => {
+  it('accepts a submission with 202 only after the broker stored it, keyed by city, with the credential id', async () => {
     const body = submission();
-    const response = await app.inject({ method: 'POST', url: '/v1/submissions', payload: body });
+    const response = await post(body);
     expect(response.statusCode).toBe(202);
     const receipt = response.json();
-    expect(receipt).toMatchObject({ submissionId: body.submissionId, status: 'accepted' });
-    expect(receipt.contentHash).toMatch(/^[0-9a-f]{64}$/);
+    expect(openapiProblems('Receipt', receipt)).toEqual([]);
+    expect(receipt).toMatchObject({ submissionId: body.submissionId, status: 'accepted', contentHash: contentHash(body) });
 
-    const messages = await readTopic(kafka, topic);
-    const stored = messages.find((m) => m.partition === receipt.partition && m.offset === receipt.offset);
+    const [stored, ...more] = await recordsOf(body.submissionId);
+    expect(more).toEqual([]);
+    expect(stored?.partition).toBe(receipt.partition);
+    expect(stored?.offset).toBe(receipt.offset);
     expect(stored?.key?.toString()).toBe('110100');
-    expect((decodeJson(stored?.value ?? null) as { submission: unknown }).submission).toEqual(body);
+    const value = decodeJson(stored?.value ?? null) as Record<string, unknown>;
+    expect(value.submission).toEqual(body);
+    expect(value.credentialId).toBe(fixture.credentials.list().find((c) => c.cityCode === '110100')?.id);
+    expect(value.receivedAt).toBe(receipt.receivedAt);
   });
 
-  it('refuses wrong-shaped, non-JSON and oversized bodies precisely, and none reaches Kafka', async () => {
-    const before = (await readTopic(kafka, topic)).length;
+  it('returns the original receipt with 200 for the same content, whatever its key order, and sends nothing', async () => {
+    const body = submission();
+    const first = await post(body);
+    expect(first.statusCode).toBe(202);
+    const reordered = Object.fromEntries(Object.entries(body).reverse());
+    const again = await post(reordered);
+    expect(again.statusCode).toBe(200);
+    expect(again.headers['idempotent-replayed']).toBe('true');
+    expect(again.json()).toEqual(first.json());
+    expect(await recordsOf(body.submissionId)).toHaveLength(1);
+  });
 
-    const wrongType = await app.inject({
-      method: 'POST',
-      url: '/v1/submissions',
-      payload: submission({ cycle: 'twenty-twenty-four' }),
+  it('refuses other content under a used id with 409 submission_conflict, naming the pointer', async () => {
+    const body = submission();
+    expect((await post(body)).statusCode).toBe(202);
+    const changed = await post({ ...body, observations: [{ indicator: 'C01', value: 3 }] });
+    expect(changed.statusCode).toBe(409);
+    expect(openapiProblems('Error', changed.json())).toEqual([]);
+    expect(changed.json().error).toMatchObject({
+      code: 'submission_conflict',
+      reason: 'conflict',
+      retriable: false,
+      problems: [{ pointer: '/submissionId', rule: 'submission_conflict', value: body.submissionId }],
     });
-    expect(wrongType.statusCode).toBe(400);
-    expect(wrongType.json().error.code).toBe('invalid_request');
-    expect(wrongType.json().error.problems).toEqual([
+    expect(changed.json().error.problems[0].message).toContain(contentHash(body));
+    expect(await recordsOf(body.submissionId)).toHaveLength(1);
+  });
+
+  it('sends a submission resent concurrently exactly once, and answers every copy with its receipt', async () => {
+    const body = submission();
+    const responses = await Promise.all(Array.from({ length: 5 }, () => post(body)));
+    expect(responses.map((r) => r.statusCode).sort()).toEqual([200, 200, 200, 200, 202]);
+    const receipts = responses.map((r) => r.json());
+    for (const receipt of receipts) expect(receipt).toEqual(receipts[0]);
+    expect(await recordsOf(body.submissionId)).toHaveLength(1);
+  });
+
+  it("refuses a submission for another city's code with 403, and sends nothing", async () => {
+    const body = submission({ cityCode: '120100', unit: { level: 'community', code: '120101001001' } });
+    const response = await post(body, beijing);
+    expect(response.statusCode).toBe(403);
+    expect(response.json().error).toMatchObject({
+      code: 'forbidden',
+      problems: [
+        {
+          pointer: '/cityCode',
+          rule: 'credential_scope',
+          message: 'this credential submits for city 110100 only, not for 120100',
+          value: '120100',
+        },
+      ],
+    });
+    expect(await recordsOf(body.submissionId)).toEqual([]);
+    expect((await post(body, tianjin)).statusCode).toBe(202);
+  });
+
+  it('refuses schema violations with 400 and every problem by pointer', async () => {
+    const response = await post(submission({ cycle: 'twenty-twenty-four', cityCode: '1101' }));
+    expect(response.statusCode).toBe(400);
+    expect(response.json().error.code).toBe('invalid_request');
+    expect(response.json().error.problems).toEqual([
       { pointer: '/cycle', rule: 'schema.type', message: 'must be integer' },
+      { pointer: '/cityCode', rule: 'schema.pattern', message: 'must match pattern "^[1-9][0-9]{3}00$"' },
     ]);
-
-    const missing = await app.inject({
-      method: 'POST',
-      url: '/v1/submissions',
-      payload: { ...submission(), unit: undefined },
-    });
-    expect(missing.statusCode).toBe(400);
-    expect(missing.json().error.problems.map((p: { pointer: string }) => p.pointer)).toEqual(['/unit']);
-
-    const truncated = await app.inject({
-      method: 'POST',
-      url: '/v1/submissions',
-      headers: { 'content-type': 'application/json' },
-      payload: '{"submissionId": "abc", "cycle": 20',
-    });
-    expect(truncated.statusCode).toBe(400);
-    expect(truncated.json().error.code).toBe('invalid_json');
-
-    const huge = await app.inject({
-      method: 'POST',
-      url: '/v1/submissions',
-      payload: submission({
-        unit: { level: 'community', code: '110101001001', name: 'x'.repeat(70 * 1024) },
-      }),
-    });
-    expect(huge.statusCode).toBe(413);
-    expect(huge.json().error.code).toBe('payload_too_large');
-
-    const after = await readTopic(kafka, topic);
-    expect(after.length).toBe(before);
   });
 
   it('answers 503 with Retry-After, never 202, when the broker cannot be reached', async () => {
     // Nothing listens on port 1: every attempt fails fast, as during a broker outage.
-    const unreachable = createKafka({
-      brokers: ['127.0.0.1:1'],
-      clientId: 'ingest-test-down',
-      retries: 1,
-      connectionTimeoutMs: 300,
+    const unreachable = createKafka({ brokers: ['127.0.0.1:1'], clientId: 'ingest-test-down', retries: 1, connectionTimeoutMs: 300 });
+    const downApp = buildIngestApp({
+      producer: createReliableProducer(unreachable),
+      logger: createLogger({ service: 'ingest-test', level: 'silent' }),
+      authenticator: fixture.credentials,
+      index: fixture.index,
+      receivedTopic: fixture.topics.received,
     });
-    const downProducer = createReliableProducer(unreachable);
-    const downApp = buildIngestApp({ producer: downProducer, logger, receivedTopic: topic });
-    const response = await downApp.inject({ method: 'POST', url: '/v1/submissions', payload: submission() });
+    const body = submission();
+    const response = await downApp.inject({ method: 'POST', url: '/v1/submissions', headers: bearer(beijing), payload: body });
     expect(response.statusCode).toBe(503);
     expect(response.headers['retry-after']).toBe('5');
     expect(response.json().error).toMatchObject({ code: 'broker_unavailable', retriable: true });
     await downApp.close();
+    // Nothing was recorded: the same id goes through once the broker is back.
+    expect((await post(body)).statusCode).toBe(202);
+  });
+});
+
+describe('credentials', () => {
+  it('refuses a request without a credential, or with a malformed, unknown or wrong one, with 401', async () => {
+    const body = submission();
+    const cases: [Record<string, string>, string][] = [
+      [{}, 'this endpoint needs a city credential: send Authorization: Bearer cc_<id>_<secret>'],
+      [{ authorization: 'Basic dXNlcjpwYXNz' }, 'the Authorization header must be "Bearer cc_<id>_<secret>"'],
+      [{ authorization: 'Bearer not-a-token' }, 'the bearer token is not a citycheck credential (cc_<id>_<secret>)'],
+      [
+        { authorization: `Bearer cc_0123456789abcdef_${'A'.repeat(43)}` },
+        'the credential is not known: check the token, or ask for a new one if it was rotated',
+      ],
+      [
+        { authorization: `Bearer ${beijing.slice(0, -4)}AAAA` },
+        'the credential is not known: check the token, or ask for a new one if it was rotated',
+      ],
+    ];
+    for (const [headers, message] of cases) {
+      const response = await app.inject({ method: 'POST', url: '/v1/submissions', headers, payload: body });
+      expect(response.statusCode).toBe(401);
+      expect(response.headers['www-authenticate']).toBe('Bearer realm="citycheck"');
+      expect(response.json().error).toMatchObject({ code: 'unauthenticated', message });
+    }
+    expect(await recordsOf(body.submissionId)).toEqual([]);
+  });
+
+  it('refuses a credential with 401 within moments of its revocation', async () => {
+    const issued = await fixture.issue('110100');
+    expect((await post(submission(), issued.token)).statusCode).toBe(202);
+    await fixture.revoke(issued.record.id);
+    const response = await waitFor(
+      async () => {
+        const attempt = await post(submission(), issued.token);
+        return attempt.statusCode === 401 ? attempt : undefined;
+      },
+      { what: 'the revocation to reach ingest', timeoutMs: 10_000 },
+    );
+    expect(response.json().error.message).toBe('the credential was revoked: ask the operations team for a new one');
+  });
+
+  it('limits each credential on its own: 429 with Retry-After past the limit, others unaffected', async () => {
+    const limited = fixture.build({ rateLimit: { max: 3, windowMs: 60_000 } });
+    const send = (token: string, cityCode = '110100') =>
+      limited.inject({
+        method: 'POST',
+        url: '/v1/submissions',
+        headers: bearer(token),
+        payload: submission({ cityCode, unit: { level: 'community', code: `${cityCode.slice(0, 4)}01001001` } }),
+      });
+    for (let i = 0; i < 3; i += 1) expect((await send(beijing)).statusCode).toBe(202);
+    const refused = await send(beijing);
+    expect(refused.statusCode).toBe(429);
+    const retryAfter = Number(refused.headers['retry-after']);
+    expect(retryAfter).toBeGreaterThan(0);
+    expect(retryAfter).toBeLessThanOrEqual(60);
+    expect(refused.json().error).toMatchObject({ code: 'rate_limited', reason: 'rate_limited', retriable: true });
+    expect(openapiProblems('Error', refused.json())).toEqual([]);
+    expect((await send(tianjin, '120100')).statusCode).toBe(202);
+  });
+
+  it('never writes a token or secret to the log, whatever happens to the request', async () => {
+    const logs = captureLogs();
+    const issued = await fixture.issue('110100');
+    const logged = fixture.build({ logger: logs.logger, rateLimit: { max: 2, windowMs: 60_000 } });
+    const send = (authorization: string, payload: unknown = submission()) =>
+      logged.inject({ method: 'POST', url: '/v1/submissions', headers: { authorization }, payload: payload as object });
+    expect((await send(`Bearer ${issued.token}`)).statusCode).toBe(202);
+    expect((await send(`Bearer ${issued.token}`, submission({ cycle: 'x' }))).statusCode).toBe(400);
+    expect((await send(`Bearer ${issued.token}`)).statusCode).toBe(429);
+    expect((await send(`Bearer ${issued.token.slice(0, -1)}x`)).statusCode).toBe(401);
+    expect((await send(issued.token)).statusCode).toBe(401);
+    await fixture.revoke(issued.record.id);
+    await waitFor(async () => ((await send(`Bearer ${issued.token}`)).statusCode === 401 ? true : undefined), {
+      what: 'revocation',
+    });
+    const text = logs.text();
+    const secret = issued.token.slice(`cc_${issued.record.id}_`.length);
+    expect(text).toContain(issued.record.id);
+    expect(text).toContain('authentication failed');
+    expect(text).not.toContain(secret);
+    expect(text).not.toContain(secret.slice(0, 16));
+    expect(text).not.toContain(issued.record.secretSha256);
+  });
+});
+
+describe('dry run', () => {
+  it('reports a valid submission as new and sends nothing', async () => {
+    const body = submission();
+    const response = await post(body, beijing, '/v1/submissions?dryRun=true');
+    expect(response.statusCode).toBe(200);
+    expect(openapiProblems('DryRunReport', response.json())).toEqual([]);
+    expect(response.json()).toEqual({
+      dryRun: true,
+      submissionId: body.submissionId,
+      outcome: 'valid',
+      idempotency: 'new',
+      checks: ['schema', 'credential_scope', 'idempotency'],
+      problems: [],
+    });
+    expect(await recordsOf(body.submissionId)).toEqual([]);
+    expect(fixture.index.get(body.submissionId)).toBeUndefined();
+  });
+
+  it('reports schema problems, a foreign city and a conflict, each with its pointer', async () => {
+    const schemaBad = await post(submission({ observations: [] }), beijing, '/v1/submissions?dryRun=true');
+    expect(schemaBad.json()).toMatchObject({
+      outcome: 'rejected',
+      idempotency: 'unknown',
+      problems: [{ pointer: '/observations', rule: 'schema.minItems' }],
+    });
+
+    const stored = submission();
+    expect((await post(stored)).statusCode).toBe(202);
+    expect((await post(stored, beijing, '/v1/submissions?dryRun=1')).json()).toMatchObject({
+      outcome: 'valid',
+      idempotency: 'duplicate',
+    });
+    const changed = { ...stored, cityCode: '120100' };
+    const report = (await post(changed, beijing, '/v1/submissions?dryRun=true')).json();
+    expect(report.outcome).toBe('rejected');
+    expect(report.idempotency).toBe('conflict');
+    expect(report.problems.map((p: { rule: string }) => p.rule)).toEqual(['credential_scope', 'submission_conflict']);
+    expect(await recordsOf(stored.submissionId)).toHaveLength(1);
+  });
+
+  it('applies the full rules when they are plugged in', async () => {
+    const withRules = fixture.build({
+      semanticCheck: ({ submission: checked }) =>
+        checked.observations[0]?.value === 900
+          ? [{ pointer: '/observations/0/value', rule: 'range', message: 'value of C01 must be from 0 to 500', indicator: 'C01', value: 900 }]
+          : [],
+    });
+    const body = submission({ observations: [{ indicator: 'C01', value: 900 }] });
+    const response = await withRules.inject({
+      method: 'POST',
+      url: '/v1/submissions?dryRun=true',
+      headers: bearer(beijing),
+      payload: body,
+    });
+    expect(response.json()).toMatchObject({
+      outcome: 'rejected',
+      checks: ['schema', 'credential_scope', 'idempotency', 'rules'],
+      problems: [{ pointer: '/observations/0/value', rule: 'range', indicator: 'C01', value: 900 }],
+    });
+  });
+
+  it('refuses a dryRun that is neither true nor false', async () => {
+    const response = await post(submission(), beijing, '/v1/submissions?dryRun=maybe');
+    expect(response.statusCode).toBe(400);
+    expect(response.json().error.problems[0]).toMatchObject({ rule: 'query.dryRun', value: 'maybe' });
+  });
+});
+
+describe('GET /v1/submissions/{id}', () => {
+  const get = (id: string, token = beijing) =>
+    app.inject({ method: 'GET', url: `/v1/submissions/${id}`, headers: bearer(token) });
+
+  it('follows a submission from accepted to valid to stored, as validate and aggregate report it', async () => {
+    const body = submission();
+    const receipt = (await post(body)).json();
+    expect((await get(body.submissionId)).json()).toEqual({
+      submissionId: body.submissionId,
+      cityCode: '110100',
+      status: 'accepted',
+      contentHash: receipt.contentHash,
+      receipt,
+    });
+    await fixture.produce(fixture.topics.validated, '110100', {
+      submissionId: body.submissionId,
+      cityCode: '110100',
+      contentHash: receipt.contentHash,
+    });
+    await waitFor(async () => ((await get(body.submissionId)).json().status === 'valid' ? true : undefined), {
+      what: 'status valid',
+    });
+    await fixture.produce(fixture.topics.committed, '0', {
+      submissionIds: [randomUUID(), body.submissionId],
+      objects: ['lake/observations/cycle=2024/part-0-0.parquet'],
+      topic: 'submissions.validated.v1',
+      partition: 0,
+      startOffset: '0',
+      endOffset: '1',
+    });
+    const stored = await waitFor(
+      async () => {
+        const state = (await get(body.submissionId)).json();
+        return state.status === 'stored' ? state : undefined;
+      },
+      { what: 'status stored' },
+    );
+    expect(openapiProblems('SubmissionState', stored)).toEqual([]);
+    expect(stored.receipt).toEqual(receipt);
+  });
+
+  it('shows every problem of a rejected submission', async () => {
+    const body = submission({ observations: [{ indicator: 'C01', value: 900 }, { indicator: 'Z99', value: 1 }] });
+    const receipt = (await post(body)).json();
+    const problems = [
+      { pointer: '/observations/0/value', rule: 'range', message: 'value of C01 must be from 0 to 500', indicator: 'C01', value: 900 },
+      { pointer: '/observations/1/indicator', rule: 'indicator_known', message: 'catalogue 2024.1 has no indicator Z99', indicator: 'Z99', value: 'Z99' },
+    ];
+    await fixture.produce(fixture.topics.rejected, '110100', {
+      submissionId: body.submissionId,
+      cityCode: '110100',
+      contentHash: receipt.contentHash,
+      receivedAt: receipt.receivedAt,
+      rejectedAt: new Date().toISOString(),
+      problems,
+    });
+    const state = await waitFor(
+      async () => {
+        const current = (await get(body.submissionId)).json();
+        return current.status === 'rejected' ? current : undefined;
+      },
+      { what: 'status rejected' },
+    );
+    expect(state.problems).toEqual(problems);
+  });
+
+  it("answers 403 for another city's submission, 404 for an unknown id, 400 for a non-UUID", async () => {
+    const body = submission();
+    expect((await post(body)).statusCode).toBe(202);
+    expect((await get(body.submissionId, tianjin)).statusCode).toBe(403);
+    expect((await get(randomUUID())).statusCode).toBe(404);
+    expect((await get('not-a-uuid')).statusCode).toBe(400);
+    expect((await app.inject({ method: 'GET', url: `/v1/submissions/${body.submissionId}` })).statusCode).toBe(401);
+  });
+});
+
+describe('after a restart, or on another instance', () => {
+  it('rebuilds the index from Kafka: the same receipt for a resubmission, 409 for other content, the same status', async () => {
+    const body = submission();
+    const receipt = (await post(body)).json();
+    const other = await fixture.followAgain();
+    try {
+      expect(other.index.get(body.submissionId)?.receipt).toEqual(receipt);
+      const restarted = buildIngestApp({
+        producer: fixture.producer,
+        logger: createLogger({ service: 'ingest-test', level: 'silent' }),
+        authenticator: other.credentials,
+        index: other.index,
+        receivedTopic: fixture.topics.received,
+      });
+      const again = await restarted.inject({ method: 'POST', url: '/v1/submissions', headers: bearer(beijing), payload: body });
+      expect(again.statusCode).toBe(200);
+      expect(again.json()).toEqual(receipt);
+      const changed = await restarted.inject({
+        method: 'POST',
+        url: '/v1/submissions',
+        headers: bearer(beijing),
+        payload: { ...body, cycle: 2025 },
+      });
+      expect(changed.statusCode).toBe(409);
+      await restarted.close();
+      expect(await recordsOf(body.submissionId)).toHaveLength(1);
+    } finally {
+      await other.stop();
+    }
   });
 });

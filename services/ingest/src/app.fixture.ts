@@ -1,0 +1,150 @@
+// Shared set-up of the ingest integration tests: fresh topics on the real broker, credentials issued through
+// credentials.v1 and followed as in production, the submission index followed from its four topics, and an
+// app factory over them. Each test file gets its own topics, so files run in parallel without sharing state.
+import { randomUUID } from 'node:crypto';
+import { Writable } from 'node:stream';
+import {
+  CredentialStore,
+  ensureCredentialsTopic,
+  followCredentials,
+  issueCredential,
+  type IssuedCredential,
+  revokeCredential,
+} from '@citycheck/credentials';
+import { createReliableProducer, type Kafka, type Producer, sendJson, type TopicFollower } from '@citycheck/kafka';
+import { createLogger, type Logger } from '@citycheck/logging';
+import { createAjv } from '@citycheck/contracts';
+import { createTestTopics, testKafka, uniqueName, waitFor } from '@citycheck/testkit';
+import { buildIngestApp, type IngestAppOptions } from './app.js';
+import { followSubmissionIndex, type IndexTopics } from './index-follower.js';
+import { buildOpenApiDocument } from './openapi.js';
+import { SubmissionIndex } from './submission-index.js';
+
+export const submission = (overrides: Record<string, unknown> = {}) => ({
+  submissionId: randomUUID(),
+  cycle: 2024,
+  catalogueVersion: '2024.1',
+  cityCode: '110100',
+  unit: { level: 'community', code: '110101001001' },
+  observations: [{ indicator: 'C01', value: 2 }],
+  ...overrides,
+});
+
+/** Collects every log line written, to assert on what was (not) logged. */
+export const captureLogs = (): { logger: Logger; text: () => string } => {
+  const lines: string[] = [];
+  const destination = new Writable({
+    write(chunk, _encoding, done) {
+      lines.push(String(chunk));
+      done();
+    },
+  });
+  return { logger: createLogger({ service: 'ingest-test', level: 'trace', destination }), text: () => lines.join('') };
+};
+
+export interface IngestFixture {
+  readonly kafka: Kafka;
+  readonly producer: Producer;
+  readonly topics: IndexTopics & { readonly credentials: string };
+  readonly index: SubmissionIndex;
+  readonly credentials: CredentialStore;
+  issue(cityCode?: string): Promise<IssuedCredential>;
+  revoke(id: string): Promise<void>;
+  /** Writes records as validate and aggregate would, for the index to pick up. */
+  produce(topic: string, key: string, value: unknown): Promise<void>;
+  build(options?: Partial<IngestAppOptions>): ReturnType<typeof buildIngestApp>;
+  /** A second, independent view (as in another instance, or this one after a restart), loaded from Kafka. */
+  followAgain(): Promise<{ index: SubmissionIndex; credentials: CredentialStore; stop: () => Promise<void> }>;
+  close(): Promise<void>;
+}
+
+const silent = createLogger({ service: 'ingest-test', level: 'silent' });
+
+const follow = async (kafka: Kafka, topics: IngestFixture['topics']) => {
+  const index = new SubmissionIndex();
+  const credentials = new CredentialStore();
+  const followers: TopicFollower[] = [
+    followSubmissionIndex({ kafka, index, topics, groupIdPrefix: uniqueName('index') }),
+    followCredentials({ kafka, store: credentials, topic: topics.credentials, groupIdPrefix: uniqueName('credentials') }),
+  ];
+  await Promise.all(followers.map((follower) => follower.start()));
+  await Promise.all(followers.map((follower) => follower.caughtUp()));
+  return { index, credentials, stop: async () => void (await Promise.all(followers.map((f) => f.stop()))) };
+};
+
+export const startIngestFixture = async (): Promise<IngestFixture> => {
+  const kafka = testKafka();
+  const topics = {
+    received: uniqueName('received'),
+    validated: uniqueName('validated'),
+    rejected: uniqueName('rejected'),
+    committed: uniqueName('committed'),
+    credentials: uniqueName('credentials'),
+  };
+  await createTestTopics(kafka, [topics.received, topics.validated, topics.rejected, topics.committed]);
+  await ensureCredentialsTopic(kafka, { topic: topics.credentials });
+  const producer = createReliableProducer(kafka);
+  await producer.connect();
+  const view = await follow(kafka, topics);
+  const adminStore = new CredentialStore();
+  const apps: ReturnType<typeof buildIngestApp>[] = [];
+  const admin = { producer, store: adminStore, topic: topics.credentials };
+
+  return {
+    kafka,
+    producer,
+    topics,
+    index: view.index,
+    credentials: view.credentials,
+    async issue(cityCode = '110100') {
+      const issued = await issueCredential(admin, { role: 'city', cityCode, name: `test ${cityCode}` });
+      // Wait until the followed store has it, as ingest would.
+      await waitFor(() => (view.credentials.authenticate(issued.token).ok ? true : undefined), {
+        what: 'the issued credential to reach the followed store',
+      });
+      return issued;
+    },
+    async revoke(id) {
+      await revokeCredential(admin, id);
+    },
+    async produce(topic, key, value) {
+      await sendJson(producer, topic, [{ key, value }]);
+    },
+    build(options = {}) {
+      const app = buildIngestApp({
+        producer,
+        logger: silent,
+        authenticator: view.credentials,
+        index: view.index,
+        receivedTopic: topics.received,
+        ...options,
+      });
+      apps.push(app);
+      return app;
+    },
+    followAgain: () => follow(kafka, topics),
+    async close() {
+      await Promise.all(apps.map((app) => app.close()));
+      await view.stop();
+      await producer.disconnect();
+    },
+  };
+};
+
+// The OpenAPI document's component schemas, compiled once, to check that real responses match the contract.
+const openapiAjv = (() => {
+  const document = buildOpenApiDocument() as { components: { schemas: Record<string, unknown> } };
+  const asDefs = JSON.parse(
+    JSON.stringify(document.components.schemas).replaceAll('"#/components/schemas/', '"#/$defs/'),
+  ) as Record<string, unknown>;
+  const ajv = createAjv();
+  ajv.addSchema({ $id: 'urn:citycheck:ingest-openapi', $defs: asDefs });
+  return ajv;
+})();
+
+/** The problems (none: conforms) of a response body against a schema of the OpenAPI document. */
+export const openapiProblems = (schemaName: string, body: unknown): unknown[] => {
+  const validate = openapiAjv.getSchema(`urn:citycheck:ingest-openapi#/$defs/${schemaName}`);
+  if (validate === undefined) throw new Error(`no schema ${schemaName} in the OpenAPI document`);
+  return validate(body) ? [] : [...(validate.errors ?? [])];
+};
