@@ -65,6 +65,22 @@ export const variables = {
   },
   kafkaBrokers: list('KAFKA_BROKERS', ['127.0.0.1:9092'], 'Kafka bootstrap servers, comma separated'),
   kafkaClientId: text('KAFKA_CLIENT_ID', 'citycheck', 'Kafka client id prefix'),
+  kafkaSessionTimeoutMs: integer(
+    'KAFKA_SESSION_TIMEOUT_MS',
+    10_000,
+    'Consumer session timeout: how soon a crashed worker\'s partitions move to a live one',
+    6_000,
+    300_000,
+  ),
+  topicNamespace: {
+    env: 'TOPIC_NAMESPACE',
+    doc: 'Prefix of every topic name (<namespace>.<domain>.<event>.v<N>); empty for the plain names',
+    default: '',
+    parse: (raw: string): string => {
+      if (!/^[a-z0-9][a-z0-9-]{0,40}$/.test(raw)) throw new Error('must be lowercase letters, digits and dashes');
+      return raw;
+    },
+  },
   topicPartitions: integer('TOPIC_PARTITIONS', 6, 'Partitions for topics the services create', 1, 1000),
   topicReplicationFactor: integer('TOPIC_REPLICATION_FACTOR', 1, 'Replication factor for created topics', 1, 10),
   s3Endpoint: text('S3_ENDPOINT', 'http://127.0.0.1:9000', 'S3-compatible endpoint URL'),
@@ -108,6 +124,17 @@ export const variables = {
     1,
   ),
   aggregateIdleFlushMs: integer('AGGREGATE_IDLE_FLUSH_MS', 1_000, 'Flush a buffer no record has joined for this long', 10),
+  aggregateFault: {
+    env: 'AGGREGATE_FAULT',
+    doc: 'For fault tests only: kill the worker with SIGKILL at a point of its first batch (before-lake-commit, after-lake-commit)',
+    default: 'none',
+    parse: (raw: string): string => {
+      if (!['none', 'before-lake-commit', 'after-lake-commit'].includes(raw)) {
+        throw new Error('must be none, before-lake-commit or after-lake-commit');
+      }
+      return raw;
+    },
+  },
   rollupDebounceMs: integer('ROLLUP_DEBOUNCE_MS', 1_000, 'Wait this long after the last committed object before a rollup', 0),
   opsHost: text('OPS_HOST', '127.0.0.1', 'Address the /metrics, /healthz and /readyz server of validate and aggregate binds'),
   validateOpsPort: integer('VALIDATE_OPS_PORT', 8081, 'Port of the validate worker\'s /metrics, /healthz and /readyz', 0, 65535),

@@ -7,8 +7,27 @@ import type { Random } from './random.js';
 
 const round = (value: number, digits: number): number => Number(value.toFixed(digits));
 
-/** One observation of `indicator`; `missRate` is the chance the unit misses the indicator's standard. */
-export const generateObservation = (indicator: Indicator, random: Random, missRate = 0.2): Observation => {
+/** How big the unit is: what a rate counts over and how many people a per-capita value is shared by. */
+export interface UnitScale {
+  /** Inclusive bounds of a rate's denominator (households, blocks, km² ...). */
+  readonly denominator: readonly [number, number];
+  /** Inclusive bounds of a per-capita value's population. */
+  readonly population: readonly [number, number];
+}
+
+/** A compound or block: the scale the quick start's sample uses for every unit. */
+export const neighbourhoodScale: UnitScale = { denominator: [20, 2_000], population: [2_000, 60_000] };
+
+/**
+ * One observation of `indicator`; `missRate` is the chance the unit misses the indicator's standard.
+ * Every reported number has at most 3 decimals, so the lake's DECIMAL(38, 6) sums hold it exactly.
+ */
+export const generateObservation = (
+  indicator: Indicator,
+  random: Random,
+  missRate = 0.2,
+  scale: UnitScale = neighbourhoodScale,
+): Observation => {
   const { min, max } = indicator.range;
   const misses = random.chance(missRate);
   switch (indicator.kind) {
@@ -21,7 +40,7 @@ export const generateObservation = (indicator: Indicator, random: Random, missRa
     case 'length':
       return { indicator: indicator.code, value: misses ? round(Math.min(max, random.next() * 3), 3) : min };
     case 'rate': {
-      const denominator = random.int(20, 2_000);
+      const denominator = random.int(scale.denominator[0], scale.denominator[1]);
       if (max > 1) {
         // A ratio of two quantities (e.g. road km per km²) rather than a proportion.
         const ratio = min + random.next() * (Math.min(max, min + 20) - min);
@@ -32,7 +51,7 @@ export const generateObservation = (indicator: Indicator, random: Random, missRa
       return { indicator: indicator.code, numerator: Math.floor(denominator * clamped), denominator };
     }
     case 'perCapita': {
-      const population = random.int(2_000, 60_000);
+      const population = random.int(scale.population[0], scale.population[1]);
       const low = Math.max(min, 0);
       const high = Math.min(max, low + 5);
       const perHead = low + random.next() * (high - low);

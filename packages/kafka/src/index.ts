@@ -20,6 +20,16 @@ export const topics = {
 } as const;
 
 export type TopicName = (typeof topics)[keyof typeof topics];
+export type TopicNames = { readonly [K in keyof typeof topics]: string };
+
+/**
+ * The pipeline's topic names under a namespace (`<namespace>.<domain>.<event>.v<N>`), so several pipelines
+ * (a test, a tenant, a rehearsal) can share one cluster without reading each other's records.
+ */
+export const topicNames = (namespace = ''): TopicNames => {
+  if (namespace === '') return topics;
+  return Object.fromEntries(Object.entries(topics).map(([key, name]) => [key, `${namespace}.${name}`])) as TopicNames;
+};
 
 /**
  * Compacted topics that hold current state keyed by an id (the latest record per key wins), not events.
@@ -101,8 +111,8 @@ export const ensureTopics = async (admin: Admin, specs: readonly TopicSpec[]): P
   }
 };
 
-export const pipelineTopicSpecs = (numPartitions: number, replicationFactor: number): TopicSpec[] =>
-  Object.values(topics).map((topic) => ({ topic, numPartitions, replicationFactor }));
+export const pipelineTopicSpecs = (numPartitions: number, replicationFactor: number, namespace = ''): TopicSpec[] =>
+  Object.values(topicNames(namespace)).map((topic) => ({ topic, numPartitions, replicationFactor }));
 
 /** An idempotent producer that waits for every in-sync replica: no duplicates from its own retries. */
 export const createReliableProducer = (kafka: Kafka): Producer =>

@@ -6,6 +6,7 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { CycleSettings as FullCycleSettings } from '@citycheck/catalogue';
 import { type DuckDBConnection, defineLakeViews, type ManifestEntry, type ObjectStore } from '@citycheck/lake';
 import {
   completenessSql,
@@ -16,13 +17,8 @@ import {
   shortfallLedgerSql,
 } from './derive-sql.js';
 
-export interface CycleSettings {
-  readonly cycle: number;
-  /** ISO timestamp of the reporting deadline. */
-  readonly deadline: string;
-  /** City codes expected to report; undefined means every city-level unit of the registry. */
-  readonly expectedCities?: readonly string[];
-}
+/** What derivation needs of a cycle's settings (see loadCycleSettings in @citycheck/catalogue). */
+export type CycleSettings = Pick<FullCycleSettings, 'cycle' | 'deadline' | 'expectedCities'>;
 
 export interface DeriveResult {
   readonly cycles: readonly number[];

@@ -30,6 +30,8 @@ export interface LakeWriterDeps {
   readonly duckdb: DuckDBConnection;
   readonly rotation: RotationPolicy;
   readonly signal?: AbortSignal;
+  /** Called after the objects are written and before the batch is committed; fault tests crash here. */
+  readonly beforeCommit?: () => Promise<void> | void;
 }
 
 export interface Chunk {
@@ -80,7 +82,7 @@ export const writeChunk = async (
   chunk: Chunk,
   topic: string,
   partition: number,
-  { store, commitLog, duckdb, signal }: LakeWriterDeps,
+  { store, commitLog, duckdb, signal, beforeCommit }: LakeWriterDeps,
 ): Promise<ManifestEntry> => {
   const groups = new Map<string, { cycle: number; provinceCode: string; cityCode: string; rows: ObservationRow[] }>();
   for (const message of chunk.messages) {
@@ -123,5 +125,6 @@ export const writeChunk = async (
     });
     objects.push({ key, rows: group.rows.length, bytes: body.byteLength });
   }
+  await beforeCommit?.();
   return commitLog.commit({ ...base, objects });
 };

@@ -1,12 +1,11 @@
 // Entry point of the aggregate service: config -> logger -> object store, DuckDB and Kafka -> worker ->
 // drain on SIGTERM (finish the batch in hand, run the pending rollup, then close).
-import { listCatalogueVersions, loadCatalogue } from '@citycheck/catalogue';
+import { listCatalogueVersions, loadCatalogue, loadCycleSettings } from '@citycheck/catalogue';
 import { readConfig, redactConfig } from '@citycheck/config';
-import { createKafka, createReliableProducer, ensureTopics, pipelineTopicSpecs } from '@citycheck/kafka';
+import { createKafka, createReliableProducer, ensureTopics, pipelineTopicSpecs, topicNames } from '@citycheck/kafka';
 import { createCommitLog, createObjectStore, datasets, openLakeDatabase } from '@citycheck/lake';
 import { createLogger } from '@citycheck/logging';
 import { loadDivisionRegistry } from '@citycheck/divisions';
-import { loadCycleSettings } from './cycles.js';
 import { writeReference } from './reference.js';
 import { createAggregateWorker } from './worker.js';
 
@@ -17,6 +16,9 @@ const config = readConfig([
   'topicPartitions',
   'topicReplicationFactor',
   'aggregateGroupId',
+  'topicNamespace',
+  'kafkaSessionTimeoutMs',
+  'aggregateFault',
   's3Endpoint',
   's3Region',
   's3Bucket',
@@ -49,11 +51,13 @@ await writeReference(lake.connection, store, catalogues, loadDivisionRegistry())
 const kafka = createKafka({ brokers: config.kafkaBrokers, clientId: `${config.kafkaClientId}-aggregate` });
 const admin = kafka.admin();
 await admin.connect();
-await ensureTopics(admin, pipelineTopicSpecs(config.topicPartitions, config.topicReplicationFactor));
+const names = topicNames(config.topicNamespace);
+await ensureTopics(admin, pipelineTopicSpecs(config.topicPartitions, config.topicReplicationFactor, config.topicNamespace));
 await admin.disconnect();
 const consumer = kafka.consumer({
   groupId: config.aggregateGroupId,
   readUncommitted: false,
+  sessionTimeout: config.kafkaSessionTimeoutMs,
   // Let the broker gather up to a second of records so objects are not tiny under light load.
   minBytes: 1_048_576,
   maxWaitTimeInMs: 1_000,
@@ -64,6 +68,10 @@ await consumer.connect();
 const producer = createReliableProducer(kafka);
 await producer.connect();
 
+const killNow = (): void => {
+  logger.warn({ fault: config.aggregateFault }, 'fault injection: killing this process');
+  process.kill(process.pid, 'SIGKILL');
+};
 const worker = createAggregateWorker({
   consumer,
   store,
@@ -77,7 +85,11 @@ const worker = createAggregateWorker({
     maxRecordSpanMs: config.aggregateFlushRecordSpanMs,
   },
   rollupDebounceMs: config.rollupDebounceMs,
-  announce: { producer },
+  validatedTopic: names.submissionsValidated,
+  announce: { producer, topic: names.lakeBatchesCommitted },
+  // Fault tests kill the worker at the two points where a crash matters most; see test/faults.
+  ...(config.aggregateFault === 'before-lake-commit' ? { beforeLakeCommit: killNow } : {}),
+  ...(config.aggregateFault === 'after-lake-commit' ? { afterChunkCommitted: killNow } : {}),
 });
 await worker.start();
 logger.info('consuming');

@@ -1,6 +1,7 @@
 // Reference data in the lake: the indicator catalogue (every version) and the division registry, written
 // as Parquet under reference/ so the rollups, the query service and any outside client join against the
 // same codes and names.
+import { createHash } from 'node:crypto';
 import type { Catalogue } from '@citycheck/catalogue';
 import type { DivisionRegistry } from '@citycheck/divisions';
 import { type DuckDBConnection, encodeParquet, type ObjectStore } from '@citycheck/lake';
@@ -97,15 +98,25 @@ export const divisionRows = (divisions: DivisionRegistry): Record<string, unknow
   return rows;
 };
 
-/** Writes reference/indicators.parquet and reference/divisions.parquet. */
+/**
+ * Writes reference/indicators.parquet and reference/divisions.parquet, unless the lake already holds the
+ * reference data of this very catalogue and registry (reference/fingerprint.json says which).
+ */
 export const writeReference = async (
   duckdb: DuckDBConnection,
   store: ObjectStore,
   catalogues: readonly Catalogue[],
   divisions: DivisionRegistry,
-): Promise<void> => {
+): Promise<'written' | 'current'> => {
+  const fingerprint = createHash('sha256')
+    .update(JSON.stringify({ indicators: indicatorRows(catalogues), source: divisions.source, counts: divisions.counts }))
+    .digest('hex');
+  const stored = await store.get('reference/fingerprint.json');
+  if (stored !== undefined && Buffer.from(stored).toString('utf8').includes(fingerprint)) return 'current';
   const indicators = await encodeParquet(duckdb, indicatorRows(catalogues), indicatorColumns, ['catalogue_version', 'code']);
   await store.put('reference/indicators.parquet', indicators, 'application/vnd.apache.parquet');
   const registry = await encodeParquet(duckdb, divisionRows(divisions), divisionColumns, ['code']);
   await store.put('reference/divisions.parquet', registry, 'application/vnd.apache.parquet');
+  await store.put('reference/fingerprint.json', JSON.stringify({ fingerprint }), 'application/json');
+  return 'written';
 };

@@ -19,7 +19,9 @@ export interface AggregateWorkerOptions {
   readonly validatedTopic?: string;
   /** Where to announce each committed batch (topic lake.batches-committed.v1); omit to announce nothing. */
   readonly announce?: { readonly producer: Producer; readonly topic?: string };
-  /** Called after each committed chunk, before its offsets are committed; tests use it to crash there. */
+  /** Called after a chunk's objects are written, before the commit log commits it; fault tests crash there. */
+  readonly beforeLakeCommit?: () => Promise<void> | void;
+  /** Called after each committed chunk, before its offsets are committed; fault tests crash there. */
   readonly afterChunkCommitted?: (chunk: Chunk) => Promise<void> | void;
 }
 
@@ -53,6 +55,7 @@ export const createAggregateWorker = ({
   rollupDebounceMs = 1_000,
   validatedTopic = topics.submissionsValidated,
   announce,
+  beforeLakeCommit,
   afterChunkCommitted,
 }: AggregateWorkerOptions): AggregateWorker => {
   const stats: AggregateStats = {
@@ -119,7 +122,14 @@ export const createAggregateWorker = ({
     for (const chunk of cutChunks(fresh, rotation)) {
       if (!isRunning() || isStale()) return;
       const entry = await serial(() =>
-        writeChunk(chunk, topic, partition, { store, commitLog, duckdb, rotation, signal: abort.signal }),
+        writeChunk(chunk, topic, partition, {
+          store,
+          commitLog,
+          duckdb,
+          rotation,
+          signal: abort.signal,
+          ...(beforeLakeCommit === undefined ? {} : { beforeCommit: beforeLakeCommit }),
+        }),
       );
       lakeHolds.set(partition, BigInt(chunk.endOffset));
       for (const cycle of cyclesInLake([entry])) dirty.add(cycle);

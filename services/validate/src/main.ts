@@ -1,10 +1,10 @@
 // Entry point of the validate service: config -> logger -> catalogue and divisions -> Kafka -> worker ->
 // drain on SIGTERM.
 import { hostname } from 'node:os';
-import { loadCatalogue } from '@citycheck/catalogue';
+import { loadCatalogue, loadCycleSettings, openCycles } from '@citycheck/catalogue';
 import { readConfig, redactConfig } from '@citycheck/config';
 import { loadDivisionRegistry } from '@citycheck/divisions';
-import { createKafka, ensureTopics, pipelineTopicSpecs } from '@citycheck/kafka';
+import { createKafka, ensureTopics, pipelineTopicSpecs, topicNames } from '@citycheck/kafka';
 import { createLogger } from '@citycheck/logging';
 import { createValidateWorker } from './worker.js';
 
@@ -15,6 +15,8 @@ const config = readConfig([
   'topicPartitions',
   'topicReplicationFactor',
   'validateGroupId',
+  'topicNamespace',
+  'kafkaSessionTimeoutMs',
 ]);
 const logger = createLogger({ service: 'validate', level: config.logLevel });
 logger.info({ config: redactConfig(config) }, 'starting');
@@ -23,10 +25,16 @@ const divisions = loadDivisionRegistry();
 const kafka = createKafka({ brokers: config.kafkaBrokers, clientId: `${config.kafkaClientId}-validate` });
 const admin = kafka.admin();
 await admin.connect();
-await ensureTopics(admin, pipelineTopicSpecs(config.topicPartitions, config.topicReplicationFactor));
+await ensureTopics(admin, pipelineTopicSpecs(config.topicPartitions, config.topicReplicationFactor, config.topicNamespace));
+const names = topicNames(config.topicNamespace);
+const cycles = loadCycleSettings();
 await admin.disconnect();
 
-const consumer = kafka.consumer({ groupId: config.validateGroupId, readUncommitted: false });
+const consumer = kafka.consumer({
+  groupId: config.validateGroupId,
+  readUncommitted: false,
+  sessionTimeout: config.kafkaSessionTimeoutMs,
+});
 const producer = kafka.producer({
   idempotent: true,
   maxInFlightRequests: 1,
@@ -48,8 +56,13 @@ const worker = createValidateWorker({
       }
     },
     divisions,
+    // Re-read per submission: a cycle opens at its opensAt without a restart.
+    get openCycles() {
+      return openCycles(cycles, new Date());
+    },
     now: () => new Date(),
   },
+  topics: { received: names.submissionsReceived, validated: names.submissionsValidated, rejected: names.submissionsRejected },
 });
 await worker.start();
 logger.info('consuming');

@@ -1,0 +1,45 @@
+// Cycle settings (schemas/cycles/<cycle>.json): when each cycle opens, its reporting deadline and the cities
+// expected to report. Validation accepts submissions for open cycles; completeness and timeliness are
+// measured against the deadline and the expected cities.
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const defaultDirectory = fileURLToPath(new URL('../../../schemas/cycles/', import.meta.url));
+
+export interface CycleSettings {
+  readonly cycle: number;
+  readonly catalogueVersion: string;
+  /** ISO timestamps (UTC) of the opening and of the reporting deadline. */
+  readonly opensAt: string;
+  readonly deadline: string;
+  /** City codes expected to report; undefined means every city-level unit of the registry. */
+  readonly expectedCities?: readonly string[];
+}
+
+interface CycleFile {
+  readonly cycle: number;
+  readonly catalogueVersion: string;
+  readonly opensAt: string;
+  readonly deadline: string;
+  readonly expectedCities: 'all' | readonly string[];
+}
+
+export const loadCycleSettings = (directory = defaultDirectory): CycleSettings[] =>
+  readdirSync(directory)
+    .filter((name) => /^\d{4}\.json$/.test(name))
+    .sort()
+    .map((name) => {
+      const file = JSON.parse(readFileSync(join(directory, name), 'utf8')) as CycleFile;
+      return {
+        cycle: file.cycle,
+        catalogueVersion: file.catalogueVersion,
+        opensAt: new Date(file.opensAt).toISOString(),
+        deadline: new Date(file.deadline).toISOString(),
+        ...(file.expectedCities === 'all' ? {} : { expectedCities: file.expectedCities }),
+      };
+    });
+
+/** Cycles open for submissions at `now`: opened, and open for late submissions after the deadline too. */
+export const openCycles = (settings: readonly CycleSettings[], now: Date): Set<number> =>
+  new Set(settings.filter((setting) => Date.parse(setting.opensAt) <= now.getTime()).map((setting) => setting.cycle));

@@ -1,0 +1,269 @@
+// `citycheck submit <file|dir>...`: uploads a city's submissions to ingest in chunks (NDJSON, gzip), a few
+// chunks in flight at a time, retrying on 429/503/network errors, recording each acknowledged chunk next to
+// its input so an interrupted run resumes where it stopped, and gathering every rejection for the summary.
+import { stat } from 'node:fs/promises';
+import { gzipSync } from 'node:zlib';
+import {
+  type BulkSummary,
+  type FieldProblem,
+  isBulkSummary,
+  isDryRunReport,
+  isErrorBody,
+} from './answers.js';
+import { type Answer, defaultRetryPolicy, type RetryPolicy, send } from './http.js';
+import { type Chunk, chunksOf, findInputFiles } from './input-files.js';
+import { Progress } from './progress.js';
+import {
+  type ChunkResult,
+  fingerprintOf,
+  loadState,
+  type Rejection,
+  type ResumeState,
+  saveState,
+} from './resume-state.js';
+
+export interface SubmitOptions {
+  readonly paths: readonly string[];
+  /** Base URL of ingest, e.g. http://127.0.0.1:8080. */
+  readonly url: string;
+  readonly token: string;
+  readonly dryRun?: boolean;
+  /** Lines per request (NDJSON chunk). */
+  readonly chunkLines?: number;
+  /** Bytes per request at most, before compression. */
+  readonly maxChunkBytes?: number;
+  /** Requests in flight at once. */
+  readonly parallel?: number;
+  readonly gzip?: boolean;
+  readonly retry?: RetryPolicy;
+  /** Ignore resume state and send everything again. */
+  readonly restart?: boolean;
+  readonly signal?: AbortSignal;
+  /** Where progress goes (stderr); `false` for none. */
+  readonly progress?: (NodeJS.WritableStream & { isTTY?: boolean; columns?: number }) | false;
+  /** Told after each acknowledged chunk (tests interrupt a run here). */
+  readonly onChunkAcknowledged?: (file: string, chunk: number) => void;
+}
+
+export interface FileRejection extends Rejection {
+  readonly file: string;
+}
+
+export interface SubmitReport {
+  readonly files: number;
+  readonly sent: number;
+  readonly accepted: number;
+  readonly duplicates: number;
+  readonly rejected: number;
+  /** Chunks skipped because an earlier run had them acknowledged. */
+  readonly resumedChunks: number;
+  readonly rejections: readonly FileRejection[];
+  readonly dryRun: boolean;
+}
+
+/** Something no retry fixes (bad credential, chunk too large): the run stops, the state keeps what was done. */
+export class SubmitFailed extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'SubmitFailed';
+  }
+}
+
+const problemsOf = (answer: Answer): readonly FieldProblem[] =>
+  isErrorBody(answer.body)
+    ? (answer.body.error.problems ?? [{ pointer: '/', rule: answer.body.error.code, message: answer.body.error.message }])
+    : [{ pointer: '/', rule: `http_${answer.status}`, message: String(answer.body ?? '') }];
+
+const describe = (answer: Answer): string =>
+  isErrorBody(answer.body) ? `${answer.body.error.code}: ${answer.body.error.message}` : `HTTP ${answer.status}`;
+
+/** Turns ingest's answer to one chunk into counts and rejections; throws SubmitFailed when the run must stop. */
+export const resultOf = (chunk: Chunk, answer: Answer, dryRun: boolean): ChunkResult => {
+  if (answer.status === 401) throw new SubmitFailed(`the credential was refused (${describe(answer)})`);
+  if (chunk.kind === 'json') {
+    const single = (status: 'accepted' | 'duplicates' | 'rejected', problems: readonly FieldProblem[] = []) => ({
+      sent: 1,
+      accepted: status === 'accepted' ? 1 : 0,
+      duplicates: status === 'duplicates' ? 1 : 0,
+      rejected: status === 'rejected' ? 1 : 0,
+      rejections:
+        status === 'rejected'
+          ? [{ at: 1, unit: chunk.unit, submissionId: submissionIdIn(chunk.body), problems }]
+          : [],
+    });
+    if (answer.status === 202) return single('accepted');
+    if (answer.status === 200 && dryRun && isDryRunReport(answer.body)) {
+      if (answer.body.outcome === 'rejected') return single('rejected', answer.body.problems);
+      return single(answer.body.idempotency === 'duplicate' ? 'duplicates' : 'accepted');
+    }
+    if (answer.status === 200) return single('duplicates');
+    if (answer.status >= 400 && answer.status < 500) return single('rejected', problemsOf(answer));
+    throw new SubmitFailed(`unexpected answer to a submission: ${describe(answer)}`);
+  }
+  if ((answer.status === 200 || answer.status === 202) && isBulkSummary(answer.body)) {
+    return fromSummary(chunk, answer.body);
+  }
+  if (answer.status === 413) {
+    throw new SubmitFailed(`a chunk was too large for ingest (${describe(answer)}); lower --chunk-lines`);
+  }
+  throw new SubmitFailed(`ingest refused a chunk: ${describe(answer)}`);
+};
+
+const fromSummary = (chunk: Chunk, summary: BulkSummary): ChunkResult => {
+  const rejections: Rejection[] = [];
+  for (const line of summary.lines) {
+    if (line.status !== 'rejected') continue;
+    rejections.push({
+      at: chunk.origins[line.line - 1] ?? line.line,
+      unit: chunk.unit,
+      submissionId: line.submissionId,
+      problems: line.problems ?? [],
+    });
+  }
+  return {
+    sent: summary.received,
+    accepted: summary.accepted,
+    duplicates: summary.duplicates,
+    rejected: summary.rejected,
+    rejections,
+  };
+};
+
+const submissionIdIn = (body: Buffer): string | null => {
+  try {
+    const id = (JSON.parse(body.toString('utf8')) as { submissionId?: unknown }).submissionId;
+    return typeof id === 'string' ? id : null;
+  } catch {
+    return null;
+  }
+};
+
+export const runSubmit = async ({
+  paths,
+  url,
+  token,
+  dryRun = false,
+  chunkLines = 1_000,
+  maxChunkBytes = 8 * 1_048_576,
+  parallel = 2,
+  gzip = true,
+  retry = defaultRetryPolicy,
+  restart = false,
+  signal,
+  progress: progressOut = process.stderr,
+  onChunkAcknowledged = () => undefined,
+}: SubmitOptions): Promise<SubmitReport> => {
+  const files = await findInputFiles(paths);
+  if (files.length === 0) throw new SubmitFailed(`no .json, .ndjson or .jsonl files in ${paths.join(', ')}`);
+  const sizes = await Promise.all(files.map(async (file) => (await stat(file)).size));
+  const totalBytes = sizes.reduce((a, b) => a + b, 0);
+  const progress = new Progress(progressOut === false ? process.stderr : progressOut, totalBytes, progressOut !== false);
+  const endpoint = `${url.replace(/\/+$/, '')}/v1/submissions${dryRun ? '?dryRun=true' : ''}`;
+  const totals = { sent: 0, accepted: 0, duplicates: 0, rejected: 0 };
+  const rejections: FileRejection[] = [];
+  let resumedChunks = 0;
+  let doneBefore = 0;
+
+  const count = (file: string, result: ChunkResult): void => {
+    totals.sent += result.sent;
+    totals.accepted += result.accepted;
+    totals.duplicates += result.duplicates;
+    totals.rejected += result.rejected;
+    for (const rejection of result.rejections) rejections.push({ file, ...rejection });
+  };
+
+  const post = (chunk: Chunk, file: string): Promise<Answer> => {
+    const body = gzip ? gzipSync(chunk.body) : chunk.body;
+    return send({
+      method: 'POST',
+      url: endpoint,
+      headers: {
+        authorization: `Bearer ${token}`,
+        'content-type': chunk.kind === 'json' ? 'application/json' : 'application/x-ndjson',
+        ...(gzip ? { 'content-encoding': 'gzip' } : {}),
+      },
+      body,
+      retry,
+      ...(signal === undefined ? {} : { signal }),
+      onRetry: (reason, waitMs) =>
+        progress.note(`${file} chunk ${chunk.index + 1}: ${reason}, retrying in ${(waitMs / 1000).toFixed(1)} s`),
+    });
+  };
+
+  for (const [position, file] of files.entries()) {
+    const fingerprint = await fingerprintOf(file, { chunkLines, maxChunkBytes, url });
+    const loaded = restart || dryRun ? undefined : await loadState(file, fingerprint);
+    const state: ResumeState = loaded?.state ?? { version: 1, ...fingerprint, chunks: {} };
+    if (loaded?.resumed === true) {
+      progress.note(`${file}: resuming, ${Object.keys(state.chunks).length} chunk(s) already acknowledged`);
+    }
+    // Saves are serialised: chunks finish out of order, and each save writes the whole state.
+    let saving: Promise<void> = Promise.resolve();
+    const inFlight = new Set<Promise<void>>();
+    let failure: unknown;
+    for await (const chunk of chunksOf(file, { chunkLines, maxChunkBytes })) {
+      if (failure !== undefined) break;
+      const recorded = state.chunks[String(chunk.index)];
+      if (recorded !== undefined) {
+        resumedChunks += 1;
+        count(file, recorded);
+        progress.update(doneBefore + chunk.readBytes, totals, file);
+        continue;
+      }
+      const task = (async () => {
+        const result = resultOf(chunk, await post(chunk, file), dryRun);
+        count(file, result);
+        if (!dryRun) {
+          state.chunks[String(chunk.index)] = result;
+          saving = saving.then(() => saveState(file, state));
+          await saving;
+        }
+        progress.update(doneBefore + chunk.readBytes, totals, file);
+        onChunkAcknowledged(file, chunk.index);
+      })().catch((error: unknown) => {
+        failure ??= error;
+      });
+      const tracked = task.finally(() => inFlight.delete(tracked));
+      inFlight.add(tracked);
+      if (inFlight.size >= parallel) await Promise.race(inFlight);
+    }
+    await Promise.all(inFlight);
+    await saving;
+    if (failure !== undefined) {
+      progress.finish();
+      throw failure;
+    }
+    doneBefore += sizes[position] ?? 0;
+    progress.update(doneBefore, totals, file, true);
+  }
+  progress.finish();
+  return { files: files.length, ...totals, resumedChunks, rejections, dryRun };
+};
+
+/** The summary printed at the end of a run: totals, then one line per problem of each rejected submission. */
+export const formatReport = (report: SubmitReport, limit = 200): string => {
+  const number = new Intl.NumberFormat('en');
+  const lines = [
+    `${report.dryRun ? 'dry run: ' : ''}${number.format(report.files)} file(s), ${number.format(report.sent)} submission(s): ` +
+      `${number.format(report.accepted)} ${report.dryRun ? 'would be accepted' : 'accepted'}, ` +
+      `${number.format(report.duplicates)} already received, ${number.format(report.rejected)} rejected` +
+      (report.resumedChunks > 0 ? ` (${report.resumedChunks} chunk(s) from an earlier run)` : ''),
+  ];
+  let shown = 0;
+  for (const rejection of report.rejections) {
+    for (const problem of rejection.problems.length > 0 ? rejection.problems : [undefined]) {
+      if (shown === limit) {
+        lines.push(`... and more: run with --json for the full list`);
+        return lines.join('\n');
+      }
+      const where = rejection.unit === 'file' ? rejection.file : `${rejection.file}:${rejection.unit === 'item' ? `[${rejection.at}]` : rejection.at}`;
+      const detail =
+        problem === undefined
+          ? 'rejected'
+          : `${problem.pointer} ${problem.rule}: ${problem.message}${problem.value === undefined ? '' : ` (got ${JSON.stringify(problem.value)})`}`;
+      lines.push(`  ${where} ${rejection.submissionId ?? '-'} ${detail}`);
+      shown += 1;
+    }
+  }
+  return lines.join('\n');
+};
