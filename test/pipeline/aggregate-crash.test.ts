@@ -3,13 +3,26 @@
 // but before the lake commit); restarted, it leaves every observation in the lake exactly once.
 import { randomUUID } from 'node:crypto';
 import type { ValidatedSubmission } from '@citycheck/contracts';
-import { createReliableProducer, ensureTopics, pipelineTopicSpecs, sendJson, topicNames } from '@citycheck/kafka';
+import {
+  createReliableProducer,
+  ensureTopics,
+  pipelineTopicSpecs,
+  sendJson,
+  topicNames,
+} from '@citycheck/kafka';
 import { createCommitLog, datasets, s3Url } from '@citycheck/lake';
 import { createTestStore, openTestDatabase, testKafka, uniqueName, waitFor } from '@citycheck/testkit';
 import { describe, expect, it } from 'vitest';
 import { namespaceEnv, startService, waitForLog } from './processes.js';
 
-const communities = ['110101001001', '110101001002', '110101001005', '110101002001', '110101002002', '110102001001'];
+const communities = [
+  '110101001001',
+  '110101001002',
+  '110101001005',
+  '110101002001',
+  '110101002002',
+  '110102001001',
+];
 
 const records = (count: number): ValidatedSubmission[] =>
   Array.from({ length: count }, (_, index) => {
@@ -52,7 +65,11 @@ describe.each(['after-lake-commit', 'before-lake-commit'])('aggregate killed %s'
     const producer = createReliableProducer(kafka);
     await producer.connect();
     const topic = topicNames(namespace.topicNamespace).submissionsValidated;
-    await sendJson(producer, topic, sent.map((value) => ({ key: value.cityCode, value })));
+    await sendJson(
+      producer,
+      topic,
+      sent.map((value) => ({ key: value.cityCode, value })),
+    );
     await producer.disconnect();
 
     const doomed = startService('aggregate', namespace, { AGGREGATE_FAULT: fault });
@@ -87,7 +104,9 @@ describe.each(['after-lake-commit', 'before-lake-commit'])('aggregate killed %s'
       ).getRowObjectsJS();
       expect(fromLog).toHaveLength(sent.length * 2);
       expect(fromLog.every((row) => row.copies === 1n)).toBe(true);
-      expect(new Set(fromLog.map((row) => row.submission_id))).toEqual(new Set(sent.map((r) => r.submissionId)));
+      expect(new Set(fromLog.map((row) => row.submission_id))).toEqual(
+        new Set(sent.map((r) => r.submissionId)),
+      );
 
       const everything = (
         await lake.connection.runAndReadAll(

@@ -25,7 +25,11 @@ export interface Namespace {
   readonly env: Readonly<Record<string, string>>;
 }
 
-export const namespaceEnv = (topicNamespace: string, bucket: string, extra: Record<string, string> = {}): Namespace => {
+export const namespaceEnv = (
+  topicNamespace: string,
+  bucket: string,
+  extra: Record<string, string> = {},
+): Namespace => {
   const { kafkaBrokers, s3 } = realInfra();
   return {
     topicNamespace,
@@ -54,7 +58,8 @@ export const startService = (
   extraEnv: Record<string, string> = {},
 ): RunningService => {
   const main = join(repoRoot, 'services', name, 'dist', 'main.js');
-  if (!existsSync(main)) throw new Error(`${main} is missing: build first (pnpm build, which scripts/test.sh runs)`);
+  if (!existsSync(main))
+    throw new Error(`${main} is missing: build first (pnpm build, which scripts/test.sh runs)`);
   const child = spawn(process.execPath, [main], {
     cwd: repoRoot,
     env: { ...process.env, ...namespace.env, ...extraEnv },

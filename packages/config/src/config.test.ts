@@ -4,11 +4,18 @@ import { ConfigError, readConfig, redactConfig } from './index.js';
 describe('readConfig', () => {
   it('uses the local-stack defaults when nothing is set', () => {
     const config = readConfig(['kafkaBrokers', 'ingestPort', 's3Bucket'], {});
-    expect(config).toEqual({ kafkaBrokers: ['127.0.0.1:9092'], ingestPort: 8080, s3Bucket: 'citycheck-lake' });
+    expect(config).toEqual({
+      kafkaBrokers: ['127.0.0.1:9092'],
+      ingestPort: 8080,
+      s3Bucket: 'citycheck-lake',
+    });
   });
 
   it('parses lists and integers from the environment', () => {
-    const config = readConfig(['kafkaBrokers', 'ingestPort'], { KAFKA_BROKERS: 'a:1, b:2,', INGEST_PORT: '9999' });
+    const config = readConfig(['kafkaBrokers', 'ingestPort'], {
+      KAFKA_BROKERS: 'a:1, b:2,',
+      INGEST_PORT: '9999',
+    });
     expect(config).toEqual({ kafkaBrokers: ['a:1', 'b:2'], ingestPort: 9999 });
   });
 
@@ -32,7 +39,9 @@ describe('readConfig', () => {
   });
 
   it('redacts secrets for logging', () => {
-    const config = readConfig(['s3AccessKeyId', 's3SecretAccessKey', 's3Bucket'], { S3_SECRET_ACCESS_KEY: 'hunter2' });
+    const config = readConfig(['s3AccessKeyId', 's3SecretAccessKey', 's3Bucket'], {
+      S3_SECRET_ACCESS_KEY: 'hunter2',
+    });
     expect(redactConfig(config)).toEqual({
       s3AccessKeyId: '[redacted]',
       s3SecretAccessKey: '[redacted]',

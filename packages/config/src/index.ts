@@ -59,7 +59,8 @@ export const variables = {
     doc: `pino log level: ${logLevels.join(', ')}`,
     default: 'info',
     parse: (raw: string): string => {
-      if (!(logLevels as readonly string[]).includes(raw)) throw new Error(`must be one of ${logLevels.join(', ')}`);
+      if (!(logLevels as readonly string[]).includes(raw))
+        throw new Error(`must be one of ${logLevels.join(', ')}`);
       return raw;
     },
   },
@@ -68,7 +69,7 @@ export const variables = {
   kafkaSessionTimeoutMs: integer(
     'KAFKA_SESSION_TIMEOUT_MS',
     10_000,
-    'Consumer session timeout: how soon a crashed worker\'s partitions move to a live one',
+    "Consumer session timeout: how soon a crashed worker's partitions move to a live one",
     6_000,
     300_000,
   ),
@@ -77,12 +78,19 @@ export const variables = {
     doc: 'Prefix of every topic name (<namespace>.<domain>.<event>.v<N>); empty for the plain names',
     default: '',
     parse: (raw: string): string => {
-      if (!/^[a-z0-9][a-z0-9-]{0,40}$/.test(raw)) throw new Error('must be lowercase letters, digits and dashes');
+      if (!/^[a-z0-9][a-z0-9-]{0,40}$/.test(raw))
+        throw new Error('must be lowercase letters, digits and dashes');
       return raw;
     },
   },
   topicPartitions: integer('TOPIC_PARTITIONS', 6, 'Partitions for topics the services create', 1, 1000),
-  topicReplicationFactor: integer('TOPIC_REPLICATION_FACTOR', 1, 'Replication factor for created topics', 1, 10),
+  topicReplicationFactor: integer(
+    'TOPIC_REPLICATION_FACTOR',
+    1,
+    'Replication factor for created topics',
+    1,
+    10,
+  ),
   s3Endpoint: text('S3_ENDPOINT', 'http://127.0.0.1:9000', 'S3-compatible endpoint URL'),
   s3Region: text('S3_REGION', 'us-east-1', 'S3 region'),
   s3Bucket: text('S3_BUCKET', 'citycheck-lake', 'Bucket holding the Parquet lake'),
@@ -95,7 +103,12 @@ export const variables = {
   ),
   ingestHost: text('INGEST_HOST', '127.0.0.1', 'Address the ingest HTTP server binds'),
   ingestPort: integer('INGEST_PORT', 8080, 'Port of the ingest HTTP server', 0, 65535),
-  ingestBodyLimitBytes: integer('INGEST_BODY_LIMIT_BYTES', 1_048_576, 'Largest single-submission JSON body', 1024),
+  ingestBodyLimitBytes: integer(
+    'INGEST_BODY_LIMIT_BYTES',
+    1_048_576,
+    'Largest single-submission JSON body',
+    1024,
+  ),
   ingestBulkLimitBytes: integer(
     'INGEST_BULK_LIMIT_BYTES',
     512 * 1_048_576,
@@ -103,27 +116,65 @@ export const variables = {
     1024,
   ),
   ingestBulkBatchSize: integer('INGEST_BULK_BATCH_SIZE', 500, 'NDJSON lines per Kafka send', 1, 10_000),
-  ingestRateLimitMax: integer('INGEST_RATE_LIMIT_MAX', 1_200, 'Requests per credential per rate-limit window (per instance)', 1),
-  ingestRateLimitWindowMs: integer('INGEST_RATE_LIMIT_WINDOW_MS', 60_000, 'Length of the per-credential rate-limit window', 100),
+  ingestRateLimitMax: integer(
+    'INGEST_RATE_LIMIT_MAX',
+    1_200,
+    'Requests per credential per rate-limit window (per instance)',
+    1,
+  ),
+  ingestRateLimitWindowMs: integer(
+    'INGEST_RATE_LIMIT_WINDOW_MS',
+    60_000,
+    'Length of the per-credential rate-limit window',
+    100,
+  ),
   ingestStartTimeoutMs: integer(
     'INGEST_START_TIMEOUT_MS',
     120_000,
     'How long ingest may take to load credentials and the submission index before it gives up',
     1_000,
   ),
-  citycheckUrl: text('CITYCHECK_URL', 'http://127.0.0.1:8080', 'citycheck CLI: base URL of the ingest service'),
-  citycheckToken: text('CITYCHECK_TOKEN', '', 'citycheck CLI: the city credential (cc_<id>_<secret>); or pass --token', true),
+  citycheckUrl: text(
+    'CITYCHECK_URL',
+    'http://127.0.0.1:8080',
+    'citycheck CLI: base URL of the ingest service',
+  ),
+  citycheckToken: text(
+    'CITYCHECK_TOKEN',
+    '',
+    'citycheck CLI: the city credential (cc_<id>_<secret>); or pass --token',
+    true,
+  ),
   validateGroupId: text('VALIDATE_GROUP_ID', 'citycheck-validate', 'Consumer group of the validate workers'),
-  aggregateGroupId: text('AGGREGATE_GROUP_ID', 'citycheck-aggregate', 'Consumer group of the aggregate workers'),
-  aggregateFlushRecords: integer('AGGREGATE_FLUSH_RECORDS', 20_000, 'Rotate a Parquet object after this many observations', 1),
-  aggregateFlushBytes: integer('AGGREGATE_FLUSH_BYTES', 32 * 1_048_576, 'Rotate a Parquet object after this many input bytes', 1024),
+  aggregateGroupId: text(
+    'AGGREGATE_GROUP_ID',
+    'citycheck-aggregate',
+    'Consumer group of the aggregate workers',
+  ),
+  aggregateFlushRecords: integer(
+    'AGGREGATE_FLUSH_RECORDS',
+    20_000,
+    'Rotate a Parquet object after this many observations',
+    1,
+  ),
+  aggregateFlushBytes: integer(
+    'AGGREGATE_FLUSH_BYTES',
+    32 * 1_048_576,
+    'Rotate a Parquet object after this many input bytes',
+    1024,
+  ),
   aggregateFlushRecordSpanMs: integer(
     'AGGREGATE_FLUSH_RECORD_SPAN_MS',
     60_000,
     'Rotate when record timestamps in a buffer span more than this',
     1,
   ),
-  aggregateIdleFlushMs: integer('AGGREGATE_IDLE_FLUSH_MS', 1_000, 'Flush a buffer no record has joined for this long', 10),
+  aggregateIdleFlushMs: integer(
+    'AGGREGATE_IDLE_FLUSH_MS',
+    1_000,
+    'Flush a buffer no record has joined for this long',
+    10,
+  ),
   aggregateFault: {
     env: 'AGGREGATE_FAULT',
     doc: 'For fault tests only: kill the worker with SIGKILL at a point of its first batch (before-lake-commit, after-lake-commit)',
@@ -135,39 +186,99 @@ export const variables = {
       return raw;
     },
   },
-  rollupDebounceMs: integer('ROLLUP_DEBOUNCE_MS', 1_000, 'Wait this long after the last committed object before a rollup', 0),
-  opsHost: text('OPS_HOST', '127.0.0.1', 'Address the /metrics, /healthz and /readyz server of validate and aggregate binds'),
-  validateOpsPort: integer('VALIDATE_OPS_PORT', 8081, 'Port of the validate worker\'s /metrics, /healthz and /readyz', 0, 65535),
-  aggregateOpsPort: integer('AGGREGATE_OPS_PORT', 8082, 'Port of the aggregate worker\'s /metrics, /healthz and /readyz', 0, 65535),
-  queryHost: text('QUERY_HOST', '127.0.0.1', 'Address the query service (SQL endpoint and status page) binds'),
+  rollupDebounceMs: integer(
+    'ROLLUP_DEBOUNCE_MS',
+    1_000,
+    'Wait this long after the last committed object before a rollup',
+    0,
+  ),
+  opsHost: text(
+    'OPS_HOST',
+    '127.0.0.1',
+    'Address the /metrics, /healthz and /readyz server of validate and aggregate binds',
+  ),
+  validateOpsPort: integer(
+    'VALIDATE_OPS_PORT',
+    8081,
+    "Port of the validate worker's /metrics, /healthz and /readyz",
+    0,
+    65535,
+  ),
+  aggregateOpsPort: integer(
+    'AGGREGATE_OPS_PORT',
+    8082,
+    "Port of the aggregate worker's /metrics, /healthz and /readyz",
+    0,
+    65535,
+  ),
+  queryHost: text(
+    'QUERY_HOST',
+    '127.0.0.1',
+    'Address the query service (SQL endpoint and status page) binds',
+  ),
   queryPort: integer('QUERY_PORT', 8090, 'Port of the query service', 0, 65535),
-  queryTimeoutMs: integer('QUERY_TIMEOUT_MS', 30_000, 'A query running longer than this is interrupted (query_timeout)', 100),
+  queryTimeoutMs: integer(
+    'QUERY_TIMEOUT_MS',
+    30_000,
+    'A query running longer than this is interrupted (query_timeout)',
+    100,
+  ),
   queryMemoryLimit: {
     env: 'QUERY_MEMORY_LIMIT',
     doc: 'Memory DuckDB may use for all running queries together, e.g. 2GB (query_memory_exceeded past it)',
     default: '2GB',
     parse: (raw: string): string => {
-      if (!/^[0-9]+(\.[0-9]+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i.test(raw.trim())) throw new Error('must be a size such as 512MB or 2GB');
+      if (!/^[0-9]+(\.[0-9]+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i.test(raw.trim()))
+        throw new Error('must be a size such as 512MB or 2GB');
       return raw.trim();
     },
   },
-  queryRowCap: integer('QUERY_ROW_CAP', 1_000_000, 'Most rows one query may return (query_row_cap_exceeded past it)', 1),
+  queryRowCap: integer(
+    'QUERY_ROW_CAP',
+    1_000_000,
+    'Most rows one query may return (query_row_cap_exceeded past it)',
+    1,
+  ),
   queryConcurrency: integer('QUERY_CONCURRENCY', 2, 'Queries that run at once; more wait in line', 1, 64),
-  queryQueueLimit: integer('QUERY_QUEUE_LIMIT', 32, 'Queries that may wait in line before new ones get 429', 0, 10_000),
+  queryQueueLimit: integer(
+    'QUERY_QUEUE_LIMIT',
+    32,
+    'Queries that may wait in line before new ones get 429',
+    0,
+    10_000,
+  ),
   queryThreads: integer('QUERY_THREADS', 2, 'DuckDB worker threads of the query service', 1, 256),
-  queryLakeRefreshMs: integer('QUERY_LAKE_REFRESH_MS', 5_000, 'How often the query service re-reads the lake\'s commit log', 100),
+  queryLakeRefreshMs: integer(
+    'QUERY_LAKE_REFRESH_MS',
+    5_000,
+    "How often the query service re-reads the lake's commit log",
+    100,
+  ),
   queryExportDirectory: text(
     'QUERY_EXPORT_DIRECTORY',
     join(tmpdir(), 'citycheck-query-exports'),
     'Scratch directory for Parquet results while they are sent (each file is removed after)',
   ),
-  statusWindowMs: integer('STATUS_WINDOW_MS', 300_000, 'The status page\'s rates are counted over this window', 1_000),
+  statusWindowMs: integer(
+    'STATUS_WINDOW_MS',
+    300_000,
+    "The status page's rates are counted over this window",
+    1_000,
+  ),
   statusMetricsTargets: list(
     'STATUS_METRICS_TARGETS',
-    ['ingest=http://127.0.0.1:8080/metrics', 'validate=http://127.0.0.1:8081/metrics', 'aggregate=http://127.0.0.1:8082/metrics'],
-    'name=url of each service\'s /metrics the status page scrapes, comma separated',
+    [
+      'ingest=http://127.0.0.1:8080/metrics',
+      'validate=http://127.0.0.1:8081/metrics',
+      'aggregate=http://127.0.0.1:8082/metrics',
+    ],
+    "name=url of each service's /metrics the status page scrapes, comma separated",
   ),
-  citycheckQueryUrl: text('CITYCHECK_QUERY_URL', 'http://127.0.0.1:8090', 'citycheck CLI: base URL of the query service'),
+  citycheckQueryUrl: text(
+    'CITYCHECK_QUERY_URL',
+    'http://127.0.0.1:8090',
+    'citycheck CLI: base URL of the query service',
+  ),
 } as const;
 
 type Variables = typeof variables;

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { canonicalJson, compileContract, contentHash, describeSchemaErrors, type Submission } from './index.js';
+import {
+  canonicalJson,
+  compileContract,
+  contentHash,
+  describeSchemaErrors,
+  type Submission,
+} from './index.js';
 
 const valid = {
   submissionId: '6f1c1f5e-3a52-4c55-9d0f-6c2b0f6c9e11',

@@ -91,7 +91,13 @@ export class CitycheckError extends Error {
 
   /** The body a client sees: no stack, no cause, nothing internal. */
   toResponse(): {
-    error: { code: ErrorCode; reason: ErrorReason; retriable: boolean; message: string; problems?: readonly FieldProblem[] };
+    error: {
+      code: ErrorCode;
+      reason: ErrorReason;
+      retriable: boolean;
+      message: string;
+      problems?: readonly FieldProblem[];
+    };
   } {
     return {
       error: {

@@ -41,7 +41,9 @@ for (const submission of sample.valid) {
 }
 for (const { submission, breaks } of sample.invalid) {
   const { status } = await post(submission);
-  console.log(`  deliberately bad submission (${breaks}): ingest answered ${status}; validate will reject it`);
+  console.log(
+    `  deliberately bad submission (${breaks}): ingest answered ${status}; validate will reject it`,
+  );
 }
 
 // Every valid unit reports every indicator of its level, so the nation row of an indicator is complete
@@ -62,7 +64,13 @@ const s3 = {
 };
 const lake = await openLakeDatabase({ extensionDirectory: config.duckdbExtensionDirectory, s3 });
 const rollupUrl = s3Url(config.s3Bucket, rollupObjectKey(catalogue.cycle, 'indicator_rollups'));
-type Row = { indicator_code: string; level: string; area_code: string; value: number | null; units_reported: bigint };
+type Row = {
+  indicator_code: string;
+  level: string;
+  area_code: string;
+  value: number | null;
+  units_reported: bigint;
+};
 
 const readRollups = async (): Promise<Row[]> => {
   try {
@@ -82,7 +90,9 @@ process.stdout.write('waiting for the rollups');
 for (;;) {
   rows = await readRollups();
   const complete = [...expectedUnits].every(([code, units]) =>
-    rows.some((row) => row.indicator_code === code && row.level === 'nation' && Number(row.units_reported) === units),
+    rows.some(
+      (row) => row.indicator_code === code && row.level === 'nation' && Number(row.units_reported) === units,
+    ),
   );
   if (complete) break;
   if (Date.now() > deadline) throw new Error('the rollups did not cover every submission within 120 s');
@@ -113,7 +123,8 @@ for (const indicator of shown) {
     ]);
   }
 }
-const widths = lines[0]?.map((_, column) => Math.max(...lines.map((line) => width(line[column] ?? '')))) ?? [];
+const widths =
+  lines[0]?.map((_, column) => Math.max(...lines.map((line) => width(line[column] ?? '')))) ?? [];
 for (const [index, line] of lines.entries()) {
   console.log(line.map((cell, column) => pad(cell, widths[column] ?? 0)).join('  '));
   if (index === 0) console.log(widths.map((w) => '-'.repeat(w)).join('  '));

@@ -70,7 +70,9 @@ export const sampleCycle = ({
             submission: {
               ...template,
               submissionId: random.uuid(),
-              observations: [{ indicator: rate.code, numerator: 12, denominator: 10 }] as Submission['observations'],
+              observations: [
+                { indicator: rate.code, numerator: 12, denominator: 10 },
+              ] as Submission['observations'],
             },
             breaks: 'numerator_le_denominator',
           },

@@ -4,7 +4,12 @@ import { CitycheckError } from '@citycheck/errors';
 import { type Admin, Kafka, type KafkaConfig, logLevel, type Producer, type RecordMetadata } from 'kafkajs';
 
 export type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
-export { createTopicFollower, type FollowedMessage, type TopicFollower, type TopicFollowerOptions } from './follower.js';
+export {
+  createTopicFollower,
+  type FollowedMessage,
+  type TopicFollower,
+  type TopicFollowerOptions,
+} from './follower.js';
 export { countRecordsSince, fetchConsumerLag, type PartitionLag, type RecordsSince } from './offsets.js';
 
 /** Topic names follow `<domain>.<event>.v<N>`; a breaking change to a value's shape bumps N. */
@@ -28,7 +33,9 @@ export type TopicNames = { readonly [K in keyof typeof topics]: string };
  */
 export const topicNames = (namespace = ''): TopicNames => {
   if (namespace === '') return topics;
-  return Object.fromEntries(Object.entries(topics).map(([key, name]) => [key, `${namespace}.${name}`])) as TopicNames;
+  return Object.fromEntries(
+    Object.entries(topics).map(([key, name]) => [key, `${namespace}.${name}`]),
+  ) as TopicNames;
 };
 
 /**
@@ -111,7 +118,11 @@ export const ensureTopics = async (admin: Admin, specs: readonly TopicSpec[]): P
   }
 };
 
-export const pipelineTopicSpecs = (numPartitions: number, replicationFactor: number, namespace = ''): TopicSpec[] =>
+export const pipelineTopicSpecs = (
+  numPartitions: number,
+  replicationFactor: number,
+  namespace = '',
+): TopicSpec[] =>
   Object.values(topicNames(namespace)).map((topic) => ({ topic, numPartitions, replicationFactor }));
 
 /** An idempotent producer that waits for every in-sync replica: no duplicates from its own retries. */

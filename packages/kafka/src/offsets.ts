@@ -16,7 +16,11 @@ export interface PartitionLag {
  * Lag of `groupId` on every partition of `topic`. On a transactional topic the end offset also counts
  * transaction markers, so a fully caught-up group may show a lag of one marker per partition at most.
  */
-export const fetchConsumerLag = async (admin: Admin, groupId: string, topic: string): Promise<PartitionLag[]> => {
+export const fetchConsumerLag = async (
+  admin: Admin,
+  groupId: string,
+  topic: string,
+): Promise<PartitionLag[]> => {
   const [ends, committed] = await Promise.all([
     admin.fetchTopicOffsets(topic),
     admin.fetchOffsets({ groupId, topics: [topic] }),
@@ -47,7 +51,11 @@ export interface RecordsSince {
  * Records appended to `topic` since `sinceMs` (by record timestamp), from the broker's time index: no
  * records are read. Counts offsets, so on a transactional topic markers are included.
  */
-export const countRecordsSince = async (admin: Admin, topic: string, sinceMs: number): Promise<RecordsSince> => {
+export const countRecordsSince = async (
+  admin: Admin,
+  topic: string,
+  sinceMs: number,
+): Promise<RecordsSince> => {
   const [ends, starts] = await Promise.all([
     admin.fetchTopicOffsets(topic),
     admin.fetchTopicOffsetsByTimestamp(topic, sinceMs),

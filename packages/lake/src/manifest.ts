@@ -24,7 +24,8 @@ export interface ManifestEntry {
 }
 
 const encode = (entry: ManifestEntry): string => `${JSON.stringify(entry, null, 1)}\n`;
-const decode = (bytes: Uint8Array): ManifestEntry => JSON.parse(Buffer.from(bytes).toString('utf8')) as ManifestEntry;
+const decode = (bytes: Uint8Array): ManifestEntry =>
+  JSON.parse(Buffer.from(bytes).toString('utf8')) as ManifestEntry;
 
 export interface CommitLog {
   /** Records the intent to write `entry.objects`; call before writing them. */

@@ -29,14 +29,22 @@ const unitColumns = [
   c('district_code', 'VARCHAR', 'six-digit district/county code (null for city-level units)'),
   c('street_code', 'VARCHAR', 'nine-digit street/township code (null above street level)'),
   c('unit_level', 'VARCHAR', 'housing, community, block, district or city'),
-  c('unit_code', 'VARCHAR', 'the unit: 12-digit community code, 6-digit district/city code, or street code + local id'),
+  c(
+    'unit_code',
+    'VARCHAR',
+    'the unit: 12-digit community code, 6-digit district/city code, or street code + local id',
+  ),
 ];
 
 const observationColumns = [
   ...unitColumns,
   c('catalogue_version', 'VARCHAR', 'indicator catalogue version the observation refers to'),
   c('indicator_code', 'VARCHAR', 'indicator code in the catalogue'),
-  c('value', 'DOUBLE', 'unit value: the count or length, numerator/denominator, quantity/population, 1/0 for a share'),
+  c(
+    'value',
+    'DOUBLE',
+    'unit value: the count or length, numerator/denominator, quantity/population, 1/0 for a share',
+  ),
   c('numerator', 'DOUBLE', 'rate numerator as reported'),
   c('denominator', 'DOUBLE', 'rate denominator as reported'),
   c('quantity', 'DOUBLE', 'per-capita quantity as reported'),
@@ -88,7 +96,11 @@ export const lakeViews: readonly ViewDoc[] = [
       c('population_sum', 'DOUBLE', 'sum of populations (per-capita)'),
       c('units_meeting', 'BIGINT', 'units meeting the standard (shares)'),
       c('units_reported', 'BIGINT', 'units whose current value is included'),
-      c('units_expected', 'BIGINT', 'units the division registry expects at this level (null where there is no registry, e.g. blocks)'),
+      c(
+        'units_expected',
+        'BIGINT',
+        'units the division registry expects at this level (null where there is no registry, e.g. blocks)',
+      ),
       c('previous_value', 'DOUBLE', 'the value in the previous cycle, when there was one'),
       c('change', 'DOUBLE', 'value - previous_value'),
     ],
@@ -170,7 +182,11 @@ export const lakeViews: readonly ViewDoc[] = [
       c('range_max', 'DOUBLE', 'largest valid unit value'),
       c('standard_operator', 'VARCHAR', '<=, >= or == (null when there is no standard)'),
       c('standard_value', 'DOUBLE', 'the standard'),
-      c('unit_levels', 'VARCHAR[]', 'unit levels the indicator is reported on; the first is the one units_expected counts'),
+      c(
+        'unit_levels',
+        'VARCHAR[]',
+        'unit levels the indicator is reported on; the first is the one units_expected counts',
+      ),
       c('status', 'VARCHAR', 'active or retired'),
     ],
   },

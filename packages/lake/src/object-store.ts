@@ -48,7 +48,10 @@ const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
   });
 
 /** Runs `operation` until it succeeds, backing off with full jitter; rethrows the last error after the deadline. */
-export const withRetry = async <T>(operation: () => Promise<T>, policy: Partial<RetryPolicy> = {}): Promise<T> => {
+export const withRetry = async <T>(
+  operation: () => Promise<T>,
+  policy: Partial<RetryPolicy> = {},
+): Promise<T> => {
   const { maxElapsedMs, initialDelayMs, maxDelayMs, signal, onRetry } = { ...defaultRetry, ...policy };
   const started = Date.now();
   for (let attempt = 1; ; attempt += 1) {
@@ -75,7 +78,12 @@ export interface ObjectStore {
   readonly bucket: string;
   readonly client: S3Client;
   readonly config: ObjectStoreConfig;
-  put(key: string, body: Uint8Array | string, contentType: string, retry?: Partial<RetryPolicy>): Promise<void>;
+  put(
+    key: string,
+    body: Uint8Array | string,
+    contentType: string,
+    retry?: Partial<RetryPolicy>,
+  ): Promise<void>;
   /** The object's bytes, or undefined when there is no such object. */
   get(key: string, retry?: Partial<RetryPolicy>): Promise<Uint8Array | undefined>;
   /** Every key under `prefix`, in the store's (lexicographic) order. */
@@ -101,7 +109,10 @@ export const createObjectStore = (config: ObjectStoreConfig): ObjectStore => {
   const bucket = config.bucket;
 
   const unavailable = (what: string, error: unknown): CitycheckError =>
-    new CitycheckError('object_store_unavailable', `object store: ${what} failed`, { cause: error, retryAfterSeconds: 5 });
+    new CitycheckError('object_store_unavailable', `object store: ${what} failed`, {
+      cause: error,
+      retryAfterSeconds: 5,
+    });
 
   return {
     bucket,
@@ -110,7 +121,10 @@ export const createObjectStore = (config: ObjectStoreConfig): ObjectStore => {
     async put(key, body, contentType, retry) {
       try {
         await withRetry(
-          () => client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType })),
+          () =>
+            client.send(
+              new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType }),
+            ),
           retry,
         );
       } catch (error) {
@@ -122,7 +136,9 @@ export const createObjectStore = (config: ObjectStoreConfig): ObjectStore => {
         return await withRetry(async () => {
           try {
             const response = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-            return response.Body === undefined ? new Uint8Array() : await response.Body.transformToByteArray();
+            return response.Body === undefined
+              ? new Uint8Array()
+              : await response.Body.transformToByteArray();
           } catch (error) {
             if ((error as { name?: string }).name === 'NoSuchKey') return undefined;
             throw error;
@@ -143,7 +159,9 @@ export const createObjectStore = (config: ObjectStoreConfig): ObjectStore => {
                 Bucket: bucket,
                 Prefix: prefix,
                 ...(token === undefined ? {} : { ContinuationToken: token }),
-                ...(options.startAfter === undefined || token !== undefined ? {} : { StartAfter: options.startAfter }),
+                ...(options.startAfter === undefined || token !== undefined
+                  ? {}
+                  : { StartAfter: options.startAfter }),
               }),
             ),
           );
@@ -183,7 +201,8 @@ export const createObjectStore = (config: ObjectStoreConfig): ObjectStore => {
         await withRetry(() => client.send(new CreateBucketCommand({ Bucket: bucket })));
       } catch (error) {
         const name = (error as { name?: string }).name;
-        if (name !== 'BucketAlreadyOwnedByYou' && name !== 'BucketAlreadyExists') throw unavailable('create bucket', error);
+        if (name !== 'BucketAlreadyOwnedByYou' && name !== 'BucketAlreadyExists')
+          throw unavailable('create bucket', error);
       }
     },
     async ping() {

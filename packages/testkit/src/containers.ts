@@ -18,7 +18,10 @@ export interface InfraEndpoints {
 export const kafkaImage = 'apache/kafka:4.1.1';
 export const s3ProxyImage = 'andrewgaul/s3proxy:4.1.0';
 
-export const startContainers = async (): Promise<{ endpoints: InfraEndpoints; stop: () => Promise<void> }> => {
+export const startContainers = async (): Promise<{
+  endpoints: InfraEndpoints;
+  stop: () => Promise<void>;
+}> => {
   const started: StartedTestContainer[] = [];
   try {
     // A fixed host port keeps the advertised listener simple: clients reach the broker at what it advertises.

@@ -42,4 +42,3 @@ export const waitFor = async <T>(
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
 };
-

@@ -7,7 +7,11 @@ import { realInfra, uniqueName, waitFor } from './infra.js';
 export const testKafka = (clientId = 'citycheck-test'): Kafka =>
   createKafka({ brokers: realInfra().kafkaBrokers, clientId, retries: 3 });
 
-export const createTestTopics = async (kafka: Kafka, names: readonly string[], numPartitions = 3): Promise<void> => {
+export const createTestTopics = async (
+  kafka: Kafka,
+  names: readonly string[],
+  numPartitions = 3,
+): Promise<void> => {
   const admin = kafka.admin();
   await admin.connect();
   try {
@@ -37,7 +41,11 @@ export const readTopic = async (kafka: Kafka, topic: string, timeoutMs = 30_000)
   // Quiet time counts only from the moment the consumer joined its group.
   let lastBatchAt = Number.POSITIVE_INFINITY;
   if ([...target].every(([partition, high]) => (position.get(partition) ?? 0n) >= high)) return messages;
-  const consumer = kafka.consumer({ groupId: uniqueName('reader'), readUncommitted: false, maxWaitTimeInMs: 100 });
+  const consumer = kafka.consumer({
+    groupId: uniqueName('reader'),
+    readUncommitted: false,
+    maxWaitTimeInMs: 100,
+  });
   await consumer.connect();
   consumer.on(consumer.events.GROUP_JOIN, () => {
     lastBatchAt = Date.now();
@@ -59,8 +67,7 @@ export const readTopic = async (kafka: Kafka, topic: string, timeoutMs = 30_000)
         [...target].every(([partition, high]) => {
           const at = position.get(partition) ?? 0n;
           return at >= high || (at >= high - 1n && messages.some((m) => m.partition === partition));
-        }) &&
-        Date.now() - lastBatchAt > 500
+        }) && Date.now() - lastBatchAt > 500
           ? true
           : undefined,
       { timeoutMs, what: `reading topic ${topic} to its end` },

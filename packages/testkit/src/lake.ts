@@ -1,7 +1,8 @@
 // Object-store helpers for tests: a store on a bucket of the test's own, and DuckDB over it.
-import { createObjectStore, type LakeDatabase, type ObjectStore, openLakeDatabase } from '@citycheck/lake';
+
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { createObjectStore, type LakeDatabase, type ObjectStore, openLakeDatabase } from '@citycheck/lake';
 import { realInfra, uniqueName } from './infra.js';
 
 export const testExtensionDirectory = (): string =>

@@ -14,7 +14,7 @@ import {
 } from '@citycheck/lake';
 import { createTestStore, openTestDatabase } from '@citycheck/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type CycleSettings, derivedObjectKey, deriveCycles } from './derive.js';
+import { type CycleSettings, deriveCycles, derivedObjectKey } from './derive.js';
 import { cutChunks, writeChunk } from './lake-writer.js';
 import { writeReference } from './reference.js';
 
@@ -35,8 +35,18 @@ const record = (
 ): ValidatedSubmission => {
   sequence += 1;
   const anchor = unit.level === 'block' || unit.level === 'housing' ? unit.code.slice(0, 9) : unit.code;
-  const street = divisions.level(anchor) === 'street' ? anchor : divisions.level(anchor) === 'community' ? divisions.parent(anchor) : undefined;
-  const district = divisions.level(anchor) === 'district' ? anchor : street === undefined ? undefined : divisions.parent(street);
+  const street =
+    divisions.level(anchor) === 'street'
+      ? anchor
+      : divisions.level(anchor) === 'community'
+        ? divisions.parent(anchor)
+        : undefined;
+  const district =
+    divisions.level(anchor) === 'district'
+      ? anchor
+      : street === undefined
+        ? undefined
+        : divisions.parent(street);
   return {
     submissionId: `00000000-0000-4000-8000-${String(sequence).padStart(12, '0')}`,
     contentHash: 'h'.repeat(64),
@@ -90,12 +100,15 @@ describe('derived rollups, completeness, ledger and flags on the real object sto
     { cycle: 2025, deadline: '2025-12-31T16:00:00.000Z', expectedCities: ['110100', '310100', '440100'] },
   ];
 
-  const derive = async (targets?: number[]) => deriveCycles(lake.connection, store, await commitLog.committed(), settings, targets);
+  const derive = async (targets?: number[]) =>
+    deriveCycles(lake.connection, store, await commitLog.committed(), settings, targets);
 
   const query = async (sql: string): Promise<Record<string, unknown>[]> => {
     await defineLakeViews(lake.connection, {
       store,
-      observationObjects: (await commitLog.committed()).flatMap((entry) => entry.objects.map((object) => object.key)),
+      observationObjects: (await commitLog.committed()).flatMap((entry) =>
+        entry.objects.map((object) => object.key),
+      ),
     });
     return (await lake.connection.runAndReadAll(sql)).getRowObjectsJS() as Record<string, unknown>[];
   };
@@ -104,7 +117,12 @@ describe('derived rollups, completeness, ledger and flags on the real object sto
     store = await createTestStore();
     lake = await openTestDatabase(store);
     commitLog = createCommitLog(store, datasets.observations);
-    await writeReference(lake.connection, store, listCatalogueVersions().map((v) => loadCatalogue(v)), divisions);
+    await writeReference(
+      lake.connection,
+      store,
+      listCatalogueVersions().map((v) => loadCatalogue(v)),
+      divisions,
+    );
 
     const [c1, c2, c3, c4] = divisions.communitiesOf('110100').filter((code) => code.startsWith('110101001'));
     const shanghai = divisions.communitiesOf('310100')[0] as string;
@@ -127,20 +145,47 @@ describe('derived rollups, completeness, ledger and flags on the real object sto
         { indicator: 'C12', value: 1, meets: true },
       ]),
       // Two blocks of very different size on the same street (B02, a rate).
-      record(2024, { level: 'block', code: '110101001-B01' }, [{ indicator: 'B02', value: 1, numerator: 10, denominator: 10 }]),
-      record(2024, { level: 'block', code: '110101001-B02' }, [{ indicator: 'B02', value: 0, numerator: 0, denominator: 1000 }]),
+      record(2024, { level: 'block', code: '110101001-B01' }, [
+        { indicator: 'B02', value: 1, numerator: 10, denominator: 10 },
+      ]),
+      record(2024, { level: 'block', code: '110101001-B02' }, [
+        { indicator: 'B02', value: 0, numerator: 0, denominator: 1000 },
+      ]),
       // Two Beijing districts (D01, m² of sports ground per person).
-      record(2024, { level: 'district', code: '110101' }, [{ indicator: 'D01', value: 2.6, quantity: 26_000, population: 10_000 }]),
-      record(2024, { level: 'district', code: '110102' }, [{ indicator: 'D01', value: 0.01, quantity: 1_000, population: 100_000 }]),
+      record(2024, { level: 'district', code: '110101' }, [
+        { indicator: 'D01', value: 2.6, quantity: 26_000, population: 10_000 },
+      ]),
+      record(2024, { level: 'district', code: '110102' }, [
+        { indicator: 'D01', value: 0.01, quantity: 1_000, population: 100_000 },
+      ]),
       // Shanghai reports after the deadline; Guangzhou never reports.
-      record(2024, { level: 'community', code: shanghai }, [{ indicator: 'C01', value: 1 }], '2025-01-05T02:00:00.000Z'),
+      record(
+        2024,
+        { level: 'community', code: shanghai },
+        [{ indicator: 'C01', value: 1 }],
+        '2025-01-05T02:00:00.000Z',
+      ),
     ]);
     // Twelve more Beijing communities for the quality flags: one reports 40 problems where the others have 0-2.
-    const others = divisions.communitiesOf('110100').filter((code) => !code.startsWith('110101001')).slice(0, 12);
+    const others = divisions
+      .communitiesOf('110100')
+      .filter((code) => !code.startsWith('110101001'))
+      .slice(0, 12);
     const values = [0, 1, 1, 2, 1, 0, 1, 2, 1, 1, 0, 40];
-    await store_(others.map((code, index) => record(2024, { level: 'community', code }, [{ indicator: 'C01', value: values[index] as number }])));
+    await store_(
+      others.map((code, index) =>
+        record(2024, { level: 'community', code }, [{ indicator: 'C01', value: values[index] as number }]),
+      ),
+    );
     // A correction: c1's C01 goes from 5 to 3 in a later submission.
-    await store_([record(2024, { level: 'community', code: c1 as string }, [{ indicator: 'C01', value: 3 }], '2024-07-01T08:00:00.000Z')]);
+    await store_([
+      record(
+        2024,
+        { level: 'community', code: c1 as string },
+        [{ indicator: 'C01', value: 3 }],
+        '2024-07-01T08:00:00.000Z',
+      ),
+    ]);
     // 2025: c1 still misses C01 (persisting), c2 now misses (new), c3 now meets (resolved), c4 meets again.
     await store_([
       record(2025, { level: 'community', code: c1 as string }, [{ indicator: 'C01', value: 1 }]),
@@ -165,7 +210,12 @@ describe('derived rollups, completeness, ledger and flags on the real object sto
 
   it('rolls a rate up as sum of numerators over sum of denominators, not a mean of rates', async () => {
     // (10 + 0) / (10 + 1000) = 0.00990099...; the mean of the two rates would be 0.5.
-    for (const [level, area] of [['street', '110101001'], ['district', '110101'], ['city', '110100'], ['nation', '000000']]) {
+    for (const [level, area] of [
+      ['street', '110101001'],
+      ['district', '110101'],
+      ['city', '110100'],
+      ['nation', '000000'],
+    ]) {
       const row = await rollup(2024, 'B02', level as string, area as string);
       expect(row?.value).toBeCloseTo(10 / 1010, 12);
       expect(row).toMatchObject({ numerator_sum: 10, denominator_sum: 1010, units_reported: 2n });
@@ -177,7 +227,10 @@ describe('derived rollups, completeness, ledger and flags on the real object sto
     const row = await rollup(2024, 'D01', 'city', '110100');
     expect(row?.value).toBeCloseTo(27_000 / 110_000, 12);
     // Beijing has 16 districts in the registry; two reported.
-    expect(row).toMatchObject({ units_reported: 2n, units_expected: BigInt(divisions.districtsOf('110100').length) });
+    expect(row).toMatchObject({
+      units_reported: 2n,
+      units_expected: BigInt(divisions.districtsOf('110100').length),
+    });
   });
 
   it('rolls a share up as units meeting over units reported', async () => {
@@ -202,19 +255,38 @@ describe('derived rollups, completeness, ledger and flags on the real object sto
   });
 
   it('measures completeness with an on-time, a late and a missing city', async () => {
-    const rows = await query("SELECT * FROM completeness WHERE cycle = 2024 ORDER BY level, area_code");
-    const byArea = (level: string, area: string) => rows.find((row) => row.level === level && row.area_code === area);
+    const rows = await query('SELECT * FROM completeness WHERE cycle = 2024 ORDER BY level, area_code');
+    const byArea = (level: string, area: string) =>
+      rows.find((row) => row.level === level && row.area_code === area);
     // Beijing on time, Shanghai late (2025-01-05 after the 2024-12-31 deadline), Guangzhou missing.
-    expect(byArea('city', '110100')).toMatchObject({ cities_reported: 1n, cities_on_time: 1n, communities_reported: 16n });
-    expect(byArea('city', '310100')).toMatchObject({ cities_reported: 1n, cities_on_time: 0n, communities_on_time: 0n });
-    expect(byArea('city', '440100')).toMatchObject({ cities_expected: 1n, cities_reported: 0n, communities_reported: 0n });
-    expect(byArea('nation', '000000')).toMatchObject({ cities_expected: 3n, cities_reported: 2n, cities_on_time: 1n });
+    expect(byArea('city', '110100')).toMatchObject({
+      cities_reported: 1n,
+      cities_on_time: 1n,
+      communities_reported: 16n,
+    });
+    expect(byArea('city', '310100')).toMatchObject({
+      cities_reported: 1n,
+      cities_on_time: 0n,
+      communities_on_time: 0n,
+    });
+    expect(byArea('city', '440100')).toMatchObject({
+      cities_expected: 1n,
+      cities_reported: 0n,
+      communities_reported: 0n,
+    });
+    expect(byArea('nation', '000000')).toMatchObject({
+      cities_expected: 3n,
+      cities_reported: 2n,
+      cities_on_time: 1n,
+    });
     expect(byArea('nation', '000000')?.reporting_rate).toBeCloseTo(2 / 3, 12);
     expect(byArea('nation', '000000')?.reporting_rate_on_time).toBeCloseTo(1 / 3, 12);
-    expect(byArea('city', '110100')?.communities_expected).toBe(BigInt(divisions.communitiesOf('110100').length));
-    expect(rows.filter((row) => row.level === 'city' && row.cities_reported === 0n).map((row) => row.area_code)).toEqual([
-      '440100',
-    ]);
+    expect(byArea('city', '110100')?.communities_expected).toBe(
+      BigInt(divisions.communitiesOf('110100').length),
+    );
+    expect(
+      rows.filter((row) => row.level === 'city' && row.cities_reported === 0n).map((row) => row.area_code),
+    ).toEqual(['440100']);
   });
 
   it('keeps the shortfall ledger: new, persisting and resolved across two cycles', async () => {
@@ -237,10 +309,26 @@ describe('derived rollups, completeness, ledger and flags on the real object sto
     // In Beijing (16 values, Shanghai's excluded) the median and MAD are also 1. The 2025 group has 4 units,
     // fewer than the 10 a distribution needs, so no flags there.
     const outlier = divisions.communitiesOf('110100').filter((code) => !code.startsWith('110101001'))[11];
-    const flags = await query('SELECT cycle, unit_code, indicator_code, flag, score, reference FROM quality_flags ORDER BY flag');
+    const flags = await query(
+      'SELECT cycle, unit_code, indicator_code, flag, score, reference FROM quality_flags ORDER BY flag',
+    );
     expect(flags).toEqual([
-      { cycle: 2024, unit_code: outlier, indicator_code: 'C01', flag: 'national_outlier', score: expect.closeTo(39 / 1.4826, 9), reference: 1 },
-      { cycle: 2024, unit_code: outlier, indicator_code: 'C01', flag: 'provincial_outlier', score: expect.closeTo(39 / 1.4826, 9), reference: 1 },
+      {
+        cycle: 2024,
+        unit_code: outlier,
+        indicator_code: 'C01',
+        flag: 'national_outlier',
+        score: expect.closeTo(39 / 1.4826, 9),
+        reference: 1,
+      },
+      {
+        cycle: 2024,
+        unit_code: outlier,
+        indicator_code: 'C01',
+        flag: 'provincial_outlier',
+        score: expect.closeTo(39 / 1.4826, 9),
+        reference: 1,
+      },
     ]);
   });
 

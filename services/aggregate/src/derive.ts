@@ -7,7 +7,12 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CycleSettings as FullCycleSettings } from '@citycheck/catalogue';
-import { type DuckDBConnection, defineLakeViews, type ManifestEntry, type ObjectStore } from '@citycheck/lake';
+import {
+  type DuckDBConnection,
+  defineLakeViews,
+  type ManifestEntry,
+  type ObjectStore,
+} from '@citycheck/lake';
 import {
   completenessSql,
   expectedUnitsSql,
@@ -39,13 +44,18 @@ export const derivedOutputs = {
 export const derivedObjectKey = (cycle: number, name: keyof typeof derivedOutputs): string =>
   `rollups/cycle=${cycle}/${name}.parquet`;
 
-const loadCycleSettings = async (duckdb: DuckDBConnection, settings: readonly CycleSettings[]): Promise<void> => {
+const loadCycleSettings = async (
+  duckdb: DuckDBConnection,
+  settings: readonly CycleSettings[],
+): Promise<void> => {
   await duckdb.run(
     'CREATE OR REPLACE TEMP TABLE cycle_settings (cycle INTEGER, deadline TIMESTAMP, expected_city_codes VARCHAR[])',
   );
   for (const setting of settings) {
     const cities =
-      setting.expectedCities === undefined ? 'NULL' : `[${setting.expectedCities.map(quote).join(', ')}]::VARCHAR[]`;
+      setting.expectedCities === undefined
+        ? 'NULL'
+        : `[${setting.expectedCities.map(quote).join(', ')}]::VARCHAR[]`;
     // Deadlines are stored as UTC timestamps, like received_at.
     await duckdb.run(
       `INSERT INTO cycle_settings VALUES (${setting.cycle}, (${quote(setting.deadline)}::TIMESTAMPTZ AT TIME ZONE 'UTC'), ${cities})`,
@@ -92,7 +102,10 @@ export const deriveCycles = async (
   try {
     for (const cycle of [...targets].sort((a, b) => a - b)) {
       await duckdb.run(`CREATE OR REPLACE TEMP TABLE scoped AS ${scopedSql(cycle)}`);
-      for (const [name, sql] of Object.entries(derivedOutputs) as [keyof typeof derivedOutputs, (c: number) => string][]) {
+      for (const [name, sql] of Object.entries(derivedOutputs) as [
+        keyof typeof derivedOutputs,
+        (c: number) => string,
+      ][]) {
         const file = join(dir, `${cycle}-${name}.parquet`);
         // The cycle is in the object's path (Hive partition), not in its rows.
         await duckdb.run(

@@ -28,7 +28,11 @@ export const observationColumns = {
 } as const;
 
 /** The Hive partition columns, taken from object paths rather than stored in the files. */
-export const observationPartitionTypes = { cycle: 'INTEGER', province_code: 'VARCHAR', city_code: 'VARCHAR' } as const;
+export const observationPartitionTypes = {
+  cycle: 'INTEGER',
+  province_code: 'VARCHAR',
+  city_code: 'VARCHAR',
+} as const;
 
 /** Sorting within an object: readers filtering by indicator or unit skip row groups by their statistics. */
 export const observationOrder = ['indicator_code', 'unit_code'] as const;

@@ -84,7 +84,10 @@ export const writeChunk = async (
   partition: number,
   { store, commitLog, duckdb, signal, beforeCommit }: LakeWriterDeps,
 ): Promise<ManifestEntry> => {
-  const groups = new Map<string, { cycle: number; provinceCode: string; cityCode: string; rows: ObservationRow[] }>();
+  const groups = new Map<
+    string,
+    { cycle: number; provinceCode: string; cityCode: string; rows: ObservationRow[] }
+  >();
   for (const message of chunk.messages) {
     const record = decodeJson(message.value) as ValidatedSubmission;
     const groupKey = `${record.cycle}/${record.provinceCode}/${record.cityCode}`;
@@ -114,7 +117,10 @@ export const writeChunk = async (
     endOffset: chunk.endOffset,
     records: chunk.messages.length,
   };
-  await commitLog.begin({ ...base, objects: planned.map(({ key, group }) => ({ key, rows: group.rows.length, bytes: 0 })) });
+  await commitLog.begin({
+    ...base,
+    objects: planned.map(({ key, group }) => ({ key, rows: group.rows.length, bytes: 0 })),
+  });
   const objects = [];
   for (const { key, group } of planned) {
     const body = await encodeParquet(duckdb, group.rows, observationColumns, observationOrder);

@@ -2,10 +2,16 @@
 // drain on SIGTERM (finish the batch in hand, run the pending rollup, then close).
 import { listCatalogueVersions, loadCatalogue, loadCycleSettings } from '@citycheck/catalogue';
 import { readConfig, redactConfig } from '@citycheck/config';
-import { createKafka, createReliableProducer, ensureTopics, pipelineTopicSpecs, topicNames } from '@citycheck/kafka';
+import { loadDivisionRegistry } from '@citycheck/divisions';
+import {
+  createKafka,
+  createReliableProducer,
+  ensureTopics,
+  pipelineTopicSpecs,
+  topicNames,
+} from '@citycheck/kafka';
 import { createCommitLog, createObjectStore, datasets, openLakeDatabase } from '@citycheck/lake';
 import { createLogger } from '@citycheck/logging';
-import { loadDivisionRegistry } from '@citycheck/divisions';
 import { writeReference } from './reference.js';
 import { createAggregateWorker } from './worker.js';
 
@@ -52,7 +58,10 @@ const kafka = createKafka({ brokers: config.kafkaBrokers, clientId: `${config.ka
 const admin = kafka.admin();
 await admin.connect();
 const names = topicNames(config.topicNamespace);
-await ensureTopics(admin, pipelineTopicSpecs(config.topicPartitions, config.topicReplicationFactor, config.topicNamespace));
+await ensureTopics(
+  admin,
+  pipelineTopicSpecs(config.topicPartitions, config.topicReplicationFactor, config.topicNamespace),
+);
 await admin.disconnect();
 const consumer = kafka.consumer({
   groupId: config.aggregateGroupId,

@@ -109,11 +109,20 @@ export const writeReference = async (
   divisions: DivisionRegistry,
 ): Promise<'written' | 'current'> => {
   const fingerprint = createHash('sha256')
-    .update(JSON.stringify({ indicators: indicatorRows(catalogues), source: divisions.source, counts: divisions.counts }))
+    .update(
+      JSON.stringify({
+        indicators: indicatorRows(catalogues),
+        source: divisions.source,
+        counts: divisions.counts,
+      }),
+    )
     .digest('hex');
   const stored = await store.get('reference/fingerprint.json');
   if (stored !== undefined && Buffer.from(stored).toString('utf8').includes(fingerprint)) return 'current';
-  const indicators = await encodeParquet(duckdb, indicatorRows(catalogues), indicatorColumns, ['catalogue_version', 'code']);
+  const indicators = await encodeParquet(duckdb, indicatorRows(catalogues), indicatorColumns, [
+    'catalogue_version',
+    'code',
+  ]);
   await store.put('reference/indicators.parquet', indicators, 'application/vnd.apache.parquet');
   const registry = await encodeParquet(duckdb, divisionRows(divisions), divisionColumns, ['code']);
   await store.put('reference/divisions.parquet', registry, 'application/vnd.apache.parquet');

@@ -1,7 +1,9 @@
 // The aggregate worker against the real Kafka broker, object store and DuckDB: validated submissions become
 // Parquet objects in the lake, offsets are committed only after, and the rollups carry the right numbers.
 import { randomUUID } from 'node:crypto';
+import { loadCatalogue } from '@citycheck/catalogue';
 import type { ValidatedSubmission } from '@citycheck/contracts';
+import { loadDivisionRegistry } from '@citycheck/divisions';
 import { createReliableProducer, type Kafka, sendJson } from '@citycheck/kafka';
 import { createCommitLog, datasets, type LakeDatabase, type ObjectStore, s3Url } from '@citycheck/lake';
 import { createLogger } from '@citycheck/logging';
@@ -14,8 +16,6 @@ import {
   waitFor,
 } from '@citycheck/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadCatalogue } from '@citycheck/catalogue';
-import { loadDivisionRegistry } from '@citycheck/divisions';
 import { writeReference } from './reference.js';
 import { createAggregateWorker } from './worker.js';
 
@@ -80,9 +80,24 @@ describe('aggregate worker with real Kafka, object store and DuckDB', () => {
       validated('110101001001', '110100', [{ indicator: 'C01', value: 3 }]),
       validated('110102001001', '110100', [{ indicator: 'C01', value: 1 }]),
       validated('310101002001', '310100', [{ indicator: 'C01', value: 5 }]),
-      validated('110101001-B01', '110100', [{ indicator: 'B02', value: 1, numerator: 10, denominator: 10 }], 'block'),
-      validated('110102001-B01', '110100', [{ indicator: 'B02', value: 0, numerator: 0, denominator: 1000 }], 'block'),
-      validated('310101002-B01', '310100', [{ indicator: 'B02', value: 0.75, numerator: 30, denominator: 40 }], 'block'),
+      validated(
+        '110101001-B01',
+        '110100',
+        [{ indicator: 'B02', value: 1, numerator: 10, denominator: 10 }],
+        'block',
+      ),
+      validated(
+        '110102001-B01',
+        '110100',
+        [{ indicator: 'B02', value: 0, numerator: 0, denominator: 1000 }],
+        'block',
+      ),
+      validated(
+        '310101002-B01',
+        '310100',
+        [{ indicator: 'B02', value: 0.75, numerator: 30, denominator: 40 }],
+        'block',
+      ),
     ];
     const producer = createReliableProducer(kafka);
     await producer.connect();
@@ -105,9 +120,12 @@ describe('aggregate worker with real Kafka, object store and DuckDB', () => {
     });
     await worker.start();
     try {
-      await waitFor(() => (worker.stats.lastRollup !== undefined && worker.stats.recordsWritten === 6 ? true : undefined), {
-        what: 'six records in the lake and a rollup',
-      });
+      await waitFor(
+        () => (worker.stats.lastRollup !== undefined && worker.stats.recordsWritten === 6 ? true : undefined),
+        {
+          what: 'six records in the lake and a rollup',
+        },
+      );
     } finally {
       await worker.stop();
     }
@@ -115,9 +133,11 @@ describe('aggregate worker with real Kafka, object store and DuckDB', () => {
     // Every committed object is under the Hive partition of its city; together they hold each observation once.
     const entries = await commitLog.committed();
     const keys = entries.flatMap((entry) => entry.objects.map((object) => object.key));
-    expect(keys.every((key) => /^observations\/cycle=2024\/province_code=(11|31)0000\/city_code=(11|31)0100\//.test(key))).toBe(
-      true,
-    );
+    expect(
+      keys.every((key) =>
+        /^observations\/cycle=2024\/province_code=(11|31)0000\/city_code=(11|31)0100\//.test(key),
+      ),
+    ).toBe(true);
     const urls = keys.map((key) => `'${s3Url(store.bucket, key)}'`).join(', ');
     const rows = (
       await reader.connection.runAndReadAll(

@@ -1,11 +1,18 @@
 // The aggregate worker: consumes validated submissions, writes them to the Parquet lake (see lake-writer.ts),
 // commits Kafka offsets only after the objects are committed in the lake's log, and recomputes the rollups,
 // debounced, after new objects arrive. `recomputeNow` runs the same computation on demand.
-import { type Consumer, type EachBatchPayload, type Producer, decodeJson, sendJson, topics } from '@citycheck/kafka';
+import {
+  type Consumer,
+  decodeJson,
+  type EachBatchPayload,
+  type Producer,
+  sendJson,
+  topics,
+} from '@citycheck/kafka';
 import type { CommitLog, DuckDBConnection, ObjectStore } from '@citycheck/lake';
 import type { Logger } from '@citycheck/logging';
-import { type Chunk, cutChunks, type RotationPolicy, writeChunk } from './lake-writer.js';
 import { type CycleSettings, cyclesInLake, type DeriveResult, deriveCycles } from './derive.js';
+import { type Chunk, cutChunks, type RotationPolicy, writeChunk } from './lake-writer.js';
 
 export interface AggregateWorkerOptions {
   readonly consumer: Consumer;
@@ -96,7 +103,10 @@ export const createAggregateWorker = ({
       stats.rollupsComputed += 1;
       stats.lastRollup = result;
       stats.lastRollupAt = new Date();
-      logger.info({ mode, cycles: result.cycles, rows: result.rows, inputObjects: result.inputObjects }, 'rollups computed');
+      logger.info(
+        { mode, cycles: result.cycles, rows: result.rows, inputObjects: result.inputObjects },
+        'rollups computed',
+      );
       return result;
     });
   const scheduleRollup = (): void => {
@@ -115,9 +125,14 @@ export const createAggregateWorker = ({
     const { topic, partition } = batch;
     if (!lakeHolds.has(partition)) lakeHolds.set(partition, await commitLog.recover(topic, partition));
     const holds = lakeHolds.get(partition);
-    const fresh = holds === undefined ? batch.messages : batch.messages.filter((m) => BigInt(m.offset) > holds);
+    const fresh =
+      holds === undefined ? batch.messages : batch.messages.filter((m) => BigInt(m.offset) > holds);
     const skipped = batch.messages.length - fresh.length;
-    if (skipped > 0) logger.info({ partition, skipped, lakeHolds: String(holds) }, 'skipping records the lake already holds');
+    if (skipped > 0)
+      logger.info(
+        { partition, skipped, lakeHolds: String(holds) },
+        'skipping records the lake already holds',
+      );
 
     for (const chunk of cutChunks(fresh, rotation)) {
       if (!isRunning() || isStale()) return;
@@ -156,7 +171,12 @@ export const createAggregateWorker = ({
       stats.recordsWritten += entry.records;
       stats.lastCommitAt = new Date();
       logger.info(
-        { partition, startOffset: chunk.startOffset, endOffset: chunk.endOffset, objects: entry.objects.length },
+        {
+          partition,
+          startOffset: chunk.startOffset,
+          endOffset: chunk.endOffset,
+          objects: entry.objects.length,
+        },
         'lake batch committed',
       );
       await heartbeat();

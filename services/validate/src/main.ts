@@ -25,7 +25,10 @@ const divisions = loadDivisionRegistry();
 const kafka = createKafka({ brokers: config.kafkaBrokers, clientId: `${config.kafkaClientId}-validate` });
 const admin = kafka.admin();
 await admin.connect();
-await ensureTopics(admin, pipelineTopicSpecs(config.topicPartitions, config.topicReplicationFactor, config.topicNamespace));
+await ensureTopics(
+  admin,
+  pipelineTopicSpecs(config.topicPartitions, config.topicReplicationFactor, config.topicNamespace),
+);
 const names = topicNames(config.topicNamespace);
 const cycles = loadCycleSettings();
 await admin.disconnect();
@@ -62,7 +65,11 @@ const worker = createValidateWorker({
     },
     now: () => new Date(),
   },
-  topics: { received: names.submissionsReceived, validated: names.submissionsValidated, rejected: names.submissionsRejected },
+  topics: {
+    received: names.submissionsReceived,
+    validated: names.submissionsValidated,
+    rejected: names.submissionsRejected,
+  },
 });
 await worker.start();
 logger.info('consuming');

@@ -65,7 +65,11 @@ describe('validateReceived', () => {
 
   it('catalogue_version_known', () => {
     expect(problemsOf(with_({ catalogueVersion: '2024.9' }))).toEqual([
-      expect.objectContaining({ pointer: '/catalogueVersion', rule: 'catalogue_version_known', value: '2024.9' }),
+      expect.objectContaining({
+        pointer: '/catalogueVersion',
+        rule: 'catalogue_version_known',
+        value: '2024.9',
+      }),
     ]);
   });
 
@@ -76,12 +80,17 @@ describe('validateReceived', () => {
   it('cycle_open: only open cycles are accepted when the deployment says which are open', () => {
     const closed = { ...context, openCycles: new Set([2025]) };
     const outcome = validateReceived(received(base), closed);
-    expect(outcome.kind === 'rejected' ? outcome.record.problems.map((p) => p.rule) : []).toEqual(['cycle_open']);
+    expect(outcome.kind === 'rejected' ? outcome.record.problems.map((p) => p.rule) : []).toEqual([
+      'cycle_open',
+    ]);
     expect(validateReceived(received(base), { ...context, openCycles: new Set([2024]) }).kind).toBe('valid');
   });
 
   it('city_exists and unit_exists', () => {
-    expect(problemsOf(with_({ cityCode: '119900' })).map((p) => p.rule)).toEqual(['city_exists', 'unit_under_city']);
+    expect(problemsOf(with_({ cityCode: '119900' })).map((p) => p.rule)).toEqual([
+      'city_exists',
+      'unit_under_city',
+    ]);
     expect(problemsOf(with_({ unit: { level: 'community', code: '110101001999' } }))).toEqual([
       expect.objectContaining({ pointer: '/unit/code', rule: 'unit_exists', value: '110101001999' }),
     ]);
@@ -94,7 +103,10 @@ describe('validateReceived', () => {
   });
 
   it('unit_exists: a block is placed by a real street, and a street code is not a community', () => {
-    const block = with_({ unit: { level: 'block', code: '110101001-B07' }, observations: [{ indicator: 'B04', value: 1 }] });
+    const block = with_({
+      unit: { level: 'block', code: '110101001-B07' },
+      observations: [{ indicator: 'B04', value: 1 }],
+    });
     expect(validateReceived(received(block), context).kind).toBe('valid');
     const wrongLevel = with_({ unit: { level: 'district', code: '110101001' } });
     expect(problemsOf(wrongLevel).map((p) => p.pointer)).toEqual(['/unit/code']);
@@ -102,35 +114,48 @@ describe('validateReceived', () => {
 
   it('indicator_known: the code must exist in that catalogue version', () => {
     expect(problemsOf(with_({ observations: [{ indicator: 'C99', value: 1 }] }))).toEqual([
-      expect.objectContaining({ pointer: '/observations/0/indicator', rule: 'indicator_known', indicator: 'C99' }),
+      expect.objectContaining({
+        pointer: '/observations/0/indicator',
+        rule: 'indicator_known',
+        indicator: 'C99',
+      }),
     ]);
   });
 
   it('indicator_dimension: a block indicator is not reported on a community', () => {
     expect(problemsOf(with_({ observations: [{ indicator: 'B04', value: 1 }] }))).toEqual([
-      expect.objectContaining({ pointer: '/observations/0/indicator', rule: 'indicator_dimension', indicator: 'B04' }),
+      expect.objectContaining({
+        pointer: '/observations/0/indicator',
+        rule: 'indicator_dimension',
+        indicator: 'B04',
+      }),
     ]);
   });
 
   it('indicator_unique: one value per indicator per submission', () => {
-    const twice = with_({ observations: [{ indicator: 'C01', value: 1 }, { indicator: 'C01', value: 2 }] });
+    const twice = with_({
+      observations: [
+        { indicator: 'C01', value: 1 },
+        { indicator: 'C01', value: 2 },
+      ],
+    });
     expect(problemsOf(twice)).toEqual([
       expect.objectContaining({ pointer: '/observations/1/indicator', rule: 'indicator_unique' }),
     ]);
   });
 
   it('kind_fields: a count needs value, and a rate field does not apply to it', () => {
-    expect(problemsOf(with_({ observations: [{ indicator: 'C01', numerator: 1, denominator: 2 }] })).map((p) => p.pointer)).toEqual([
-      '/observations/0/value',
-      '/observations/0/numerator',
-      '/observations/0/denominator',
-    ]);
+    expect(
+      problemsOf(with_({ observations: [{ indicator: 'C01', numerator: 1, denominator: 2 }] })).map(
+        (p) => p.pointer,
+      ),
+    ).toEqual(['/observations/0/value', '/observations/0/numerator', '/observations/0/denominator']);
   });
 
   it('range: C01 counts from 0 to 500 compounds', () => {
-    expect(validateReceived(received(with_({ observations: [{ indicator: 'C01', value: 500 }] })), context).kind).toBe(
-      'valid',
-    );
+    expect(
+      validateReceived(received(with_({ observations: [{ indicator: 'C01', value: 500 }] })), context).kind,
+    ).toBe('valid');
     expect(problemsOf(with_({ observations: [{ indicator: 'C01', value: 501 }] }))).toEqual([
       expect.objectContaining({ pointer: '/observations/0/value', rule: 'range', value: 501 }),
     ]);
@@ -147,20 +172,31 @@ describe('validateReceived', () => {
     with_({ unit: { level: 'block', code: '110101001-B07' }, observations: [observation] });
 
   it('numerator_le_denominator and denominator_positive for a proportion (B02)', () => {
-    expect(validateReceived(received(block({ indicator: 'B02', numerator: 10, denominator: 10 })), context).kind).toBe(
-      'valid',
-    );
+    expect(
+      validateReceived(received(block({ indicator: 'B02', numerator: 10, denominator: 10 })), context).kind,
+    ).toBe('valid');
     expect(problemsOf(block({ indicator: 'B02', numerator: 11, denominator: 10 }))).toEqual([
-      expect.objectContaining({ pointer: '/observations/0/numerator', rule: 'numerator_le_denominator', value: 11 }),
+      expect.objectContaining({
+        pointer: '/observations/0/numerator',
+        rule: 'numerator_le_denominator',
+        value: 11,
+      }),
     ]);
     expect(problemsOf(block({ indicator: 'B02', numerator: 0, denominator: 0 }))).toEqual([
-      expect.objectContaining({ pointer: '/observations/0/denominator', rule: 'denominator_positive', value: 0 }),
+      expect.objectContaining({
+        pointer: '/observations/0/denominator',
+        rule: 'denominator_positive',
+        value: 0,
+      }),
     ]);
   });
 
   it('a ratio that is not a proportion (D03, km per km²) may exceed 1 but not its range', () => {
     const district = (numerator: number, denominator: number) =>
-      with_({ unit: { level: 'district', code: '110101' }, observations: [{ indicator: 'D03', numerator, denominator }] });
+      with_({
+        unit: { level: 'district', code: '110101' },
+        observations: [{ indicator: 'D03', numerator, denominator }],
+      });
     expect(validateReceived(received(district(90, 10)), context).kind).toBe('valid');
     expect(problemsOf(district(310, 10))).toEqual([
       expect.objectContaining({ pointer: '/observations/0/numerator', rule: 'range', value: 31 }),
@@ -169,20 +205,33 @@ describe('validateReceived', () => {
 
   it('population_positive and per-capita range (D01, 0 to 50 m² per person)', () => {
     const district = (quantity: number, population: number) =>
-      with_({ unit: { level: 'district', code: '110101' }, observations: [{ indicator: 'D01', quantity, population }] });
+      with_({
+        unit: { level: 'district', code: '110101' },
+        observations: [{ indicator: 'D01', quantity, population }],
+      });
     const outcome = validateReceived(received(district(26_000, 10_000)), context);
     expect(outcome.kind === 'valid' ? outcome.record.observations[0]?.value : undefined).toBe(2.6);
-    expect(problemsOf(district(1, 0))[0]).toMatchObject({ rule: 'population_positive', pointer: '/observations/0/population' });
+    expect(problemsOf(district(1, 0))[0]).toMatchObject({
+      rule: 'population_positive',
+      pointer: '/observations/0/population',
+    });
     expect(problemsOf(district(510_000, 10_000))[0]).toMatchObject({ rule: 'range', value: 51 });
   });
 
   it('weight_positive for a weighted mean (B10 commute minutes)', () => {
-    expect(validateReceived(received(block({ indicator: 'B10', value: 38, weight: 1200 })), context).kind).toBe('valid');
-    expect(problemsOf(block({ indicator: 'B10', value: 38, weight: 0 }))[0]).toMatchObject({ rule: 'weight_positive' });
+    expect(
+      validateReceived(received(block({ indicator: 'B10', value: 38, weight: 1200 })), context).kind,
+    ).toBe('valid');
+    expect(problemsOf(block({ indicator: 'B10', value: 38, weight: 0 }))[0]).toMatchObject({
+      rule: 'weight_positive',
+    });
   });
 
   it('a share is reported as meets and becomes 1 or 0', () => {
-    const outcome = validateReceived(received(with_({ observations: [{ indicator: 'C12', meets: false }] })), context);
+    const outcome = validateReceived(
+      received(with_({ observations: [{ indicator: 'C12', meets: false }] })),
+      context,
+    );
     expect(outcome.kind === 'valid' ? outcome.record.observations[0] : undefined).toEqual({
       indicator: 'C12',
       value: 0,

@@ -1,7 +1,13 @@
 // The validation step as a plain function: given a received submission, either a validated submission
 // (each observation reduced to the unit value rollups use) or every reason it is rejected, each naming the
 // JSON pointer, the indicator, the rule and the offending value so a city can act on it.
-import { type Catalogue, type Indicator, type ObservationField, observationFields, unitValue } from '@citycheck/catalogue';
+import {
+  type Catalogue,
+  type Indicator,
+  type ObservationField,
+  observationFields,
+  unitValue,
+} from '@citycheck/catalogue';
 import {
   compileContract,
   describeSchemaErrors,
@@ -45,7 +51,10 @@ const reportedFields: readonly ObservationField[] = [
 export const validateReceived = (received: ReceivedSubmission, context: RuleContext): Outcome => {
   const submission = received.submission as unknown;
   const rejected = (problems: FieldProblem[]): Outcome => {
-    const body = (typeof submission === 'object' && submission !== null ? submission : {}) as Record<string, unknown>;
+    const body = (typeof submission === 'object' && submission !== null ? submission : {}) as Record<
+      string,
+      unknown
+    >;
     return {
       kind: 'rejected',
       record: {
@@ -196,16 +205,26 @@ interface Placement {
 }
 
 /** Finds the unit in the division hierarchy: its street, district, city and province. */
-export const placeUnit = (level: Submission['unit']['level'], code: string, divisions: DivisionRegistry): Placement => {
+export const placeUnit = (
+  level: Submission['unit']['level'],
+  code: string,
+  divisions: DivisionRegistry,
+): Placement => {
   // Blocks and housing units have no national code: they are placed by the street their id starts with.
   const anchor = level === 'block' || level === 'housing' ? code.slice(0, 9) : code;
-  const expected = { community: 'community', block: 'street', housing: 'street', district: 'district', city: 'city' }[
-    level
-  ];
+  const expected = {
+    community: 'community',
+    block: 'street',
+    housing: 'street',
+    district: 'district',
+    city: 'city',
+  }[level];
   const actual = divisions.level(anchor);
   if (actual === undefined) return { problem: `${anchor} is not a known division code` };
-  if (actual !== expected) return { problem: `${anchor} is a ${actual} code, but a ${level} needs a ${expected} code` };
-  const streetCode = actual === 'street' ? anchor : actual === 'community' ? divisions.parent(anchor) : undefined;
+  if (actual !== expected)
+    return { problem: `${anchor} is a ${actual} code, but a ${level} needs a ${expected} code` };
+  const streetCode =
+    actual === 'street' ? anchor : actual === 'community' ? divisions.parent(anchor) : undefined;
   const districtCode =
     actual === 'district' ? anchor : streetCode !== undefined ? districtOf(streetCode, divisions) : undefined;
   const cityCode = divisions.cityOf(anchor);

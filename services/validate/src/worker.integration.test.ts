@@ -74,13 +74,21 @@ describe('validate worker with a real broker', () => {
       await worker.stop();
     }
 
-    const validated = (await readTopic(kafka, names.validated)).map((m) => decodeJson(m.value) as ValidatedSubmission);
-    const rejected = (await readTopic(kafka, names.rejected)).map((m) => decodeJson(m.value) as RejectedSubmission);
+    const validated = (await readTopic(kafka, names.validated)).map(
+      (m) => decodeJson(m.value) as ValidatedSubmission,
+    );
+    const rejected = (await readTopic(kafka, names.rejected)).map(
+      (m) => decodeJson(m.value) as RejectedSubmission,
+    );
     expect(validated.map((v) => v.submissionId).sort()).toEqual([
       '00000000-0000-4000-8000-000000000001',
       '00000000-0000-4000-8000-000000000002',
     ]);
-    expect(validated[0]).toMatchObject({ provinceCode: '110000', districtCode: '110101', streetCode: '110101001' });
+    expect(validated[0]).toMatchObject({
+      provinceCode: '110000',
+      districtCode: '110101',
+      streetCode: '110101001',
+    });
     expect(rejected.map((r) => [r.submissionId, r.problems.map((p) => p.rule)]).sort()).toEqual([
       ['00000000-0000-4000-8000-000000000003', ['unit_under_city']],
       ['00000000-0000-4000-8000-000000000004', ['range']],

@@ -2,7 +2,14 @@
 // produces each outcome (validated or rejected) together with the consumed offsets, so a crash can neither
 // lose a submission nor validate it twice.
 import type { ReceivedSubmission } from '@citycheck/contracts';
-import { type Consumer, decodeJson, encodeJson, type EachBatchPayload, type Producer, topics } from '@citycheck/kafka';
+import {
+  type Consumer,
+  decodeJson,
+  type EachBatchPayload,
+  encodeJson,
+  type Producer,
+  topics,
+} from '@citycheck/kafka';
 import type { Logger } from '@citycheck/logging';
 import { type RuleContext, validateReceived } from './rules.js';
 
@@ -44,7 +51,13 @@ export const createValidateWorker = ({
 }: ValidateWorkerOptions): ValidateWorker => {
   const counts = { validated: 0, rejected: 0 };
 
-  const handleBatch = async ({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> => {
+  const handleBatch = async ({
+    batch,
+    resolveOffset,
+    heartbeat,
+    isRunning,
+    isStale,
+  }: EachBatchPayload): Promise<void> => {
     if (batch.messages.length === 0 || !isRunning() || isStale()) return;
     const validated: { key: Buffer | null; value: Buffer }[] = [];
     const rejected: { key: Buffer | null; value: Buffer }[] = [];
