@@ -72,7 +72,7 @@ export const lakeViews: readonly ViewDoc[] = [
   },
   {
     name: 'observations_current',
-    doc: 'The latest value per cycle, unit and indicator. observations_as_of(TIMESTAMP) gives the same view as it was at that moment.',
+    doc: 'The latest value per cycle, unit and indicator. observations_as_of(TIMESTAMP) gives the same view as it was at that moment; rollup_lineage(cycle, indicator, level, area) lists the rows, submissions and lake objects a rollup row was computed from.',
     objects: 'as observations',
     columns: observationColumns,
     provinceColumn: 'province_code',
@@ -268,6 +268,22 @@ export const defineLakeViews = async (
   await connection.run(
     `CREATE OR REPLACE MACRO ${schema}.observations_as_of(moment) AS TABLE
        SELECT * FROM ${schema}.observations WHERE received_at <= moment ${latest}`,
+  );
+  // Lineage: the current observations (with their submissions and lake objects) a rollup row was computed
+  // from. The area column matching a level is the one the rollup grouped by.
+  await connection.run(
+    `CREATE OR REPLACE MACRO ${schema}.rollup_lineage(for_cycle, for_indicator, for_level, for_area) AS TABLE
+       SELECT cycle, indicator_code, unit_level, unit_code, value, submission_id, received_at, lake_object,
+              source_topic, source_partition, source_offset
+       FROM ${schema}.observations_current
+       WHERE cycle = for_cycle AND indicator_code = for_indicator AND CASE for_level
+         WHEN 'street' THEN street_code = for_area
+         WHEN 'district' THEN district_code = for_area
+         WHEN 'city' THEN city_code = for_area
+         WHEN 'province' THEN province_code = for_area
+         WHEN 'nation' THEN true
+         ELSE false END
+       ORDER BY unit_code`,
   );
 
   const keys = new Set(await store.list('rollups/'));

@@ -254,6 +254,20 @@ describe('derived rollups, completeness, ledger and flags on the real object sto
     expect(asOf[0]?.total).toBe(7);
   });
 
+  it('traces a rollup row back to the submissions and lake objects it was computed from', async () => {
+    // The street's C01 rollup (5) comes from four current values: c1's correction (3), c2 (0), c3 (2), c4 (0).
+    const lineage = await query("SELECT * FROM rollup_lineage(2024, 'C01', 'street', '110101001')");
+    expect(lineage.map((row) => row.value)).toEqual([3, 0, 2, 0]);
+    expect(lineage.reduce((sum, row) => sum + (row.value as number), 0)).toBe(
+      (await rollup(2024, 'C01', 'street', '110101001'))?.value,
+    );
+    const objects = new Set(
+      (await commitLog.committed()).flatMap((entry) => entry.objects.map((o) => `s3://${store.bucket}/${o.key}`)),
+    );
+    expect(lineage.every((row) => objects.has(row.lake_object as string))).toBe(true);
+    expect(new Set(lineage.map((row) => row.submission_id)).size).toBe(4);
+  });
+
   it('measures completeness with an on-time, a late and a missing city', async () => {
     const rows = await query('SELECT * FROM completeness WHERE cycle = 2024 ORDER BY level, area_code');
     const byArea = (level: string, area: string) =>

@@ -1,0 +1,4 @@
+// What other parts of citycheck (the CLI's recompute command, benchmarks) use of the aggregate service:
+// the derivation of rollups from the lake and the reference data it joins against.
+export { type CycleSettings, cyclesInLake, type DeriveResult, derivedObjectKey, deriveCycles } from './derive.js';
+export { writeReference } from './reference.js';
