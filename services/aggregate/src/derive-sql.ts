@@ -1,14 +1,35 @@
-// The SQL that turns the lake's current observations into what the ministry reads. Each statement reads
-// the documented views (observations, observations_current, indicators, divisions) plus `cycle_settings`,
-// and is parameterised by the target cycle only, so the same cycle always gives the same rows. Sums run in
-// DECIMAL so the result does not depend on the order DuckDB's threads add things up in.
+// The SQL that turns the lake's observations into what the ministry reads. The statements read
+// `history_obs` and `current_obs` (the lake's observations and the current ones, materialised once per run
+// by materialiseSql so the objects are fetched from the store once), the documented views `indicators` and
+// `divisions`, and `cycle_settings`; each is parameterised by the target cycle only, so the same cycle always
+// gives the same rows. Sums run in DECIMAL so the result does not depend on the order DuckDB's threads add
+// things up in.
 
-/** Current observations of the target and the previous cycle, joined to their catalogue rules. */
-export const scopedSql = (cycle: number): string => `
-  SELECT o.*, i.aggregation, i.standard_operator, i.standard_value, i.unit_levels[1] AS primary_level
-  FROM observations_current o
-  JOIN indicators i ON i.catalogue_version = o.catalogue_version AND i.code = o.indicator_code
-  WHERE o.cycle IN (${cycle}, ${cycle - 1})`;
+/** The columns derivation needs of each observation (fewer than the lake holds: less to keep in memory). */
+const neededColumns = `cycle, province_code, city_code, district_code, street_code, unit_level, unit_code,
+  catalogue_version, indicator_code, value, numerator, denominator, quantity, population, weight, meets,
+  submission_id, received_at, source_partition, source_offset`;
+
+/**
+ * History up to the last target cycle, read from the store once; then the current values from it, joined
+ * to their catalogue rules (aggregation, standard, the unit level units_expected counts).
+ */
+export const materialiseSql = (lastCycle: number): string[] => [
+  `CREATE OR REPLACE TEMP TABLE history_obs AS SELECT ${neededColumns} FROM observations WHERE cycle <= ${lastCycle}`,
+  `CREATE OR REPLACE TEMP TABLE current_obs AS
+   SELECT o.*, i.aggregation, i.standard_operator, i.standard_value, i.unit_levels[1] AS primary_level
+   FROM (
+     SELECT * FROM history_obs
+     QUALIFY row_number() OVER (
+       PARTITION BY cycle, unit_level, unit_code, indicator_code
+       ORDER BY received_at DESC, source_partition DESC, source_offset DESC) = 1
+   ) o
+   JOIN indicators i ON i.catalogue_version = o.catalogue_version AND i.code = o.indicator_code`,
+];
+
+/** Current observations of the target and the previous cycle (a view over current_obs). */
+export const scopedSql = (cycle: number): string =>
+  `SELECT * FROM current_obs WHERE cycle IN (${cycle}, ${cycle - 1})`;
 
 /** How many units the registry expects of each unit level in each area (communities, districts, cities). */
 export const expectedUnitsSql = `
@@ -38,7 +59,7 @@ const levelCase = (pick: 'level' | 'area') => `CASE
 
 /**
  * Indicator rollups of the target cycle at every level, with units covered and expected and the change from
- * the previous cycle. Needs temp tables `scoped` (scopedSql) and `expected_units` (expectedUnitsSql).
+ * the previous cycle. Needs the view `scoped` (scopedSql) and `expected_units` (expectedUnitsSql).
  */
 export const indicatorRollupsSql = (cycle: number): string => `
 WITH grouped AS (
@@ -111,7 +132,7 @@ expected_cities AS (
 ),
 reported_units AS (
   SELECT city_code, unit_level, unit_code, min(received_at) AS first_received_at, max(received_at) AS last_received_at
-  FROM observations WHERE cycle = ${cycle}
+  FROM history_obs WHERE cycle = ${cycle}
   GROUP BY ALL
 ),
 per_city AS (
@@ -166,15 +187,14 @@ ORDER BY level, area_code`;
 export const shortfallLedgerSql = (cycle: number): string => `
 WITH judged AS (
   SELECT o.cycle, o.province_code, o.city_code, o.district_code, o.street_code, o.unit_level, o.unit_code,
-    o.indicator_code, o.value, o.submission_id, i.standard_operator, i.standard_value,
-    CASE i.standard_operator
-      WHEN '<=' THEN o.value > i.standard_value
-      WHEN '>=' THEN o.value < i.standard_value
-      WHEN '==' THEN o.value <> i.standard_value
+    o.indicator_code, o.value, o.submission_id, o.standard_operator, o.standard_value,
+    CASE o.standard_operator
+      WHEN '<=' THEN o.value > o.standard_value
+      WHEN '>=' THEN o.value < o.standard_value
+      WHEN '==' THEN o.value <> o.standard_value
     END AS missed
-  FROM observations_current o
-  JOIN indicators i ON i.catalogue_version = o.catalogue_version AND i.code = o.indicator_code
-  WHERE o.cycle <= ${cycle} AND i.standard_operator IS NOT NULL
+  FROM current_obs o
+  WHERE o.cycle <= ${cycle} AND o.standard_operator IS NOT NULL
 ),
 runs AS (
   SELECT unit_level, unit_code, indicator_code, cycle,

@@ -262,7 +262,9 @@ describe('derived rollups, completeness, ledger and flags on the real object sto
       (await rollup(2024, 'C01', 'street', '110101001'))?.value,
     );
     const objects = new Set(
-      (await commitLog.committed()).flatMap((entry) => entry.objects.map((o) => `s3://${store.bucket}/${o.key}`)),
+      (await commitLog.committed()).flatMap((entry) =>
+        entry.objects.map((o) => `s3://${store.bucket}/${o.key}`),
+      ),
     );
     expect(lineage.every((row) => objects.has(row.lake_object as string))).toBe(true);
     expect(new Set(lineage.map((row) => row.submission_id)).size).toBe(4);

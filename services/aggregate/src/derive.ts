@@ -17,6 +17,7 @@ import {
   completenessSql,
   expectedUnitsSql,
   indicatorRollupsSql,
+  materialiseSql,
   qualityFlagsSql,
   scopedSql,
   shortfallLedgerSql,
@@ -95,13 +96,14 @@ export const deriveCycles = async (
       .map((cycle) => ({ cycle, deadline: '9999-12-31T00:00:00Z' })),
   ]);
   await duckdb.run(`CREATE OR REPLACE TEMP TABLE expected_units AS ${expectedUnitsSql}`);
+  if (targets.length > 0) for (const sql of materialiseSql(Math.max(...targets))) await duckdb.run(sql);
 
   const dir = await mkdtemp(join(tmpdir(), 'citycheck-derive-'));
   const objects: string[] = [];
   const rows: Record<string, number> = {};
   try {
     for (const cycle of [...targets].sort((a, b) => a - b)) {
-      await duckdb.run(`CREATE OR REPLACE TEMP TABLE scoped AS ${scopedSql(cycle)}`);
+      await duckdb.run(`CREATE OR REPLACE TEMP VIEW scoped AS ${scopedSql(cycle)}`);
       for (const [name, sql] of Object.entries(derivedOutputs) as [
         keyof typeof derivedOutputs,
         (c: number) => string,
@@ -122,6 +124,9 @@ export const deriveCycles = async (
     }
   } finally {
     await rm(dir, { recursive: true, force: true });
+    await duckdb.run(
+      'DROP TABLE IF EXISTS history_obs; DROP TABLE IF EXISTS current_obs; DROP VIEW IF EXISTS scoped',
+    );
   }
   return { cycles: targets, objects, rows, inputObjects: observationObjects.length };
 };

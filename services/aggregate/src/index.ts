@@ -1,4 +1,10 @@
 // What other parts of citycheck (the CLI's recompute command, benchmarks) use of the aggregate service:
 // the derivation of rollups from the lake and the reference data it joins against.
-export { type CycleSettings, cyclesInLake, type DeriveResult, derivedObjectKey, deriveCycles } from './derive.js';
+export {
+  type CycleSettings,
+  cyclesInLake,
+  type DeriveResult,
+  deriveCycles,
+  derivedObjectKey,
+} from './derive.js';
 export { writeReference } from './reference.js';

@@ -1,0 +1,153 @@
+// Benchmark: time to derive rollups, completeness, the shortfall ledger and quality flags for one and for
+// five national cycles (every urban community and district of the registry reporting every indicator of
+// its level), against one hand-written DuckDB aggregate over the same Parquet objects on the same store.
+// Run after `pnpm build` with the local stack up:  node bench/rollup.mjs [--cycles 5]
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { deriveCycles, writeReference } from '@citycheck/aggregate';
+import { listCatalogueVersions, loadCatalogue } from '@citycheck/catalogue';
+import { readConfig } from '@citycheck/config';
+import { loadDivisionRegistry } from '@citycheck/divisions';
+import { createCommitLog, createObjectStore, datasets, openLakeDatabase } from '@citycheck/lake';
+
+const cycleCount = Number(process.argv[process.argv.indexOf('--cycles') + 1] || 5);
+const config = readConfig([
+  's3Endpoint',
+  's3Region',
+  's3AccessKeyId',
+  's3SecretAccessKey',
+  'duckdbExtensionDirectory',
+]);
+const bucket = `bench-rollup-${Date.now().toString(36)}`;
+const s3 = {
+  endpoint: config.s3Endpoint,
+  region: config.s3Region,
+  accessKeyId: config.s3AccessKeyId,
+  secretAccessKey: config.s3SecretAccessKey,
+  bucket,
+};
+const store = createObjectStore(s3);
+await store.ensureBucket();
+const lake = await openLakeDatabase({
+  extensionDirectory: config.duckdbExtensionDirectory,
+  s3,
+  memoryLimit: '4GB',
+});
+const db = lake.connection;
+const seconds = (start) => ((performance.now() - start) / 1000).toFixed(2);
+const log = (...args) => console.error(...args);
+
+log(`bucket ${bucket}: writing reference data`);
+await writeReference(
+  db,
+  store,
+  listCatalogueVersions().map((v) => loadCatalogue(v)),
+  loadDivisionRegistry(),
+);
+
+// Synthetic observations straight from DuckDB: each community reports every 2024.1 community indicator
+// and each district every district indicator, with a deterministic pseudo-random value.
+const cycles = Array.from({ length: cycleCount }, (_, i) => 2024 + i);
+const dir = await mkdtemp(join(tmpdir(), 'bench-rollup-'));
+const started = performance.now();
+await db.run(`CREATE TABLE units AS SELECT * FROM read_parquet('s3://${bucket}/reference/divisions.parquet')
+  WHERE level IN ('community', 'district')`);
+await db.run(`CREATE TABLE ind AS SELECT code, kind, unit_levels[1] AS level FROM read_parquet('s3://${bucket}/reference/indicators.parquet')
+  WHERE catalogue_version = '2024.1' AND status = 'active' AND unit_levels[1] IN ('community', 'district')`);
+for (const cycle of cycles) {
+  await db.run(`COPY (
+    SELECT ${cycle} AS cycle, u.province_code, u.city_code, '2024.1' AS catalogue_version,
+      CASE WHEN u.level = 'community' THEN u.district_code ELSE u.code END AS district_code,
+      u.street_code, u.level AS unit_level, u.code AS unit_code, i.code AS indicator_code,
+      CASE i.kind WHEN 'count' THEN (hash(u.code, i.code, ${cycle}) % 5 = 0)::INT * (hash(u.code, ${cycle}) % 7)
+                  WHEN 'share' THEN (hash(u.code, i.code, ${cycle}) % 4 <> 0)::INT
+                  ELSE (hash(u.code, i.code, ${cycle}) % 1000) / 1000.0 END::DOUBLE AS value,
+      CASE WHEN i.kind = 'rate' THEN (hash(u.code, i.code, ${cycle}) % 1000)::DOUBLE END AS numerator,
+      CASE WHEN i.kind = 'rate' THEN 1000.0 END AS denominator,
+      CASE WHEN i.kind = 'perCapita' THEN (hash(u.code, i.code) % 100000)::DOUBLE END AS quantity,
+      CASE WHEN i.kind = 'perCapita' THEN 50000.0 END AS population,
+      CASE WHEN i.kind IN ('score', 'mean') THEN 100.0 END AS weight,
+      CASE WHEN i.kind = 'share' THEN hash(u.code, i.code, ${cycle}) % 4 <> 0 END AS meets,
+      md5(u.code || ${cycle}) AS submission_id, md5(u.code) AS content_hash,
+      TIMESTAMP '${cycle}-06-01 08:00:00' AS submitted_at, TIMESTAMP '${cycle}-06-01 08:00:01' AS received_at,
+      TIMESTAMP '${cycle}-06-01 08:00:02' AS validated_at, 'submissions.validated.v1' AS source_topic,
+      0 AS source_partition, row_number() OVER () AS source_offset
+    FROM units u JOIN ind i ON i.level = u.level
+    ORDER BY indicator_code, unit_code
+  ) TO '${dir}' (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (cycle, province_code, city_code), OVERWRITE_OR_IGNORE true)`);
+}
+// Upload and record in the commit log, as the lake writer would.
+const files = [];
+const walk = async (path) => {
+  for (const entry of await readdir(path, { withFileTypes: true })) {
+    const full = join(path, entry.name);
+    if (entry.isDirectory()) await walk(full);
+    else files.push(full);
+  }
+};
+await walk(dir);
+const commitLog = createCommitLog(store, datasets.observations);
+let offset = 0;
+let rows = 0;
+for (const file of files) {
+  const key = `observations/${relative(dir, file)}`;
+  await store.put(key, await readFile(file), 'application/vnd.apache.parquet');
+  const n = Number(
+    (await db.runAndReadAll(`SELECT count(*) AS n FROM read_parquet('${file}')`)).getRowObjectsJS()[0].n,
+  );
+  rows += n;
+  const entry = {
+    dataset: datasets.observations,
+    topic: 'bench',
+    partition: 0,
+    startOffset: String(offset),
+    endOffset: String(offset + n - 1),
+    records: n,
+    objects: [{ key, rows: n, bytes: 0 }],
+  };
+  await commitLog.begin(entry);
+  await commitLog.commit(entry);
+  offset += n;
+}
+await rm(dir, { recursive: true, force: true });
+log(
+  `generated and uploaded ${rows.toLocaleString()} observations in ${files.length} objects for ${cycleCount} cycles in ${seconds(started)} s`,
+);
+
+const entries = await commitLog.committed();
+const settings = cycles.map((cycle) => ({ cycle, deadline: `${cycle}-12-31T16:00:00.000Z` }));
+const results = [];
+const time = async (label, work) => {
+  const start = performance.now();
+  const out = await work();
+  const s = Number(seconds(start));
+  results.push({ label, seconds: s, out });
+  log(`${label}: ${s} s`);
+  return out;
+};
+const allUrls = entries.flatMap((e) => e.objects.map((o) => `'s3://${bucket}/${o.key}'`)).join(', ');
+const handWritten = (targets) => `SELECT indicator_code, province_code, sum(value) AS total, count(*) AS n
+  FROM read_parquet([${allUrls}], hive_partitioning = true, hive_types = {'cycle': INTEGER, 'province_code': VARCHAR, 'city_code': VARCHAR})
+  WHERE cycle IN (${targets.join(', ')}) GROUP BY ALL`;
+
+await time(
+  'hand-written aggregate, 1 cycle',
+  async () => (await db.runAndReadAll(handWritten([cycles[0]]))).rowCount,
+);
+await time('deriveCycles, 1 cycle', () => deriveCycles(db, store, entries, settings, [cycles[0]]));
+if (cycleCount > 1) {
+  await time(
+    `hand-written aggregate, ${cycleCount} cycles`,
+    async () => (await db.runAndReadAll(handWritten(cycles))).rowCount,
+  );
+  await time(`deriveCycles, ${cycleCount} cycles`, () => deriveCycles(db, store, entries, settings, cycles));
+}
+const rss = (process.memoryUsage().rss / 2 ** 20).toFixed(0);
+console.log(`\n| measurement | seconds |\n|---|---|`);
+for (const result of results) console.log(`| ${result.label} | ${result.seconds} |`);
+console.log(
+  `\n${rows.toLocaleString()} observations (${(rows / cycleCount).toLocaleString()} per cycle), ${files.length} objects; peak process RSS ${rss} MiB; bucket ${bucket}`,
+);
+lake.close();
+store.close();
