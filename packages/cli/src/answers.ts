@@ -10,7 +10,11 @@ export interface FieldProblem {
 }
 
 export interface ErrorBody {
-  readonly error: { readonly code: string; readonly message: string; readonly problems?: readonly FieldProblem[] };
+  readonly error: {
+    readonly code: string;
+    readonly message: string;
+    readonly problems?: readonly FieldProblem[];
+  };
 }
 
 export interface LineResult {

@@ -108,9 +108,13 @@ export const send = async ({
       wait = backoffMs(attempt, retry);
     }
     if (attempt >= retry.maxAttempts) {
-      throw new RetriesExhausted(`${method} ${url} failed after ${attempt} attempts (last: ${reason})`, lastStatus, {
-        cause: lastError,
-      });
+      throw new RetriesExhausted(
+        `${method} ${url} failed after ${attempt} attempts (last: ${reason})`,
+        lastStatus,
+        {
+          cause: lastError,
+        },
+      );
     }
     onRetry(reason, wait, attempt);
     await sleep(wait, undefined, signal === undefined ? undefined : { signal });

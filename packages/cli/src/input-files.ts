@@ -68,7 +68,10 @@ async function* byteLines(stream: AsyncIterable<Buffer>): AsyncGenerator<Buffer>
 
 const isBlank = (line: Buffer): boolean => line.every((byte) => byte === 0x20 || byte === 0x09);
 
-async function* ndjsonChunks(path: string, { chunkLines, maxChunkBytes }: ChunkingOptions): AsyncGenerator<Chunk> {
+async function* ndjsonChunks(
+  path: string,
+  { chunkLines, maxChunkBytes }: ChunkingOptions,
+): AsyncGenerator<Chunk> {
   const file = createReadStream(path, { highWaterMark: 256 * 1024 });
   const source: AsyncIterable<Buffer> = /\.gz$/i.test(path) ? file.pipe(createGunzip()) : file;
   let lines: Buffer[] = [];
@@ -94,7 +97,8 @@ async function* ndjsonChunks(path: string, { chunkLines, maxChunkBytes }: Chunki
   for await (const line of byteLines(source)) {
     lineNumber += 1;
     if (isBlank(line)) continue;
-    if (lines.length > 0 && (lines.length >= chunkLines || bytes + line.length + 1 > maxChunkBytes)) yield cut();
+    if (lines.length > 0 && (lines.length >= chunkLines || bytes + line.length + 1 > maxChunkBytes))
+      yield cut();
     lines.push(line);
     origins.push(lineNumber);
     bytes += line.length + 1;

@@ -52,7 +52,10 @@ const sameFingerprint = (a: Fingerprint, b: Fingerprint): boolean =>
   a.url === b.url;
 
 /** The recorded state when it belongs to this very input and settings; otherwise a fresh one. */
-export const loadState = async (input: string, fingerprint: Fingerprint): Promise<{ state: ResumeState; resumed: boolean }> => {
+export const loadState = async (
+  input: string,
+  fingerprint: Fingerprint,
+): Promise<{ state: ResumeState; resumed: boolean }> => {
   try {
     const stored = JSON.parse(await readFile(statePathFor(input), 'utf8')) as ResumeState;
     if (stored.version === 1 && sameFingerprint(stored, fingerprint) && typeof stored.chunks === 'object') {

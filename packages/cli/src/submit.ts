@@ -71,17 +71,24 @@ export class SubmitFailed extends Error {
 
 const problemsOf = (answer: Answer): readonly FieldProblem[] =>
   isErrorBody(answer.body)
-    ? (answer.body.error.problems ?? [{ pointer: '/', rule: answer.body.error.code, message: answer.body.error.message }])
+    ? (answer.body.error.problems ?? [
+        { pointer: '/', rule: answer.body.error.code, message: answer.body.error.message },
+      ])
     : [{ pointer: '/', rule: `http_${answer.status}`, message: String(answer.body ?? '') }];
 
 const describe = (answer: Answer): string =>
-  isErrorBody(answer.body) ? `${answer.body.error.code}: ${answer.body.error.message}` : `HTTP ${answer.status}`;
+  isErrorBody(answer.body)
+    ? `${answer.body.error.code}: ${answer.body.error.message}`
+    : `HTTP ${answer.status}`;
 
 /** Turns ingest's answer to one chunk into counts and rejections; throws SubmitFailed when the run must stop. */
 export const resultOf = (chunk: Chunk, answer: Answer, dryRun: boolean): ChunkResult => {
   if (answer.status === 401) throw new SubmitFailed(`the credential was refused (${describe(answer)})`);
   if (chunk.kind === 'json') {
-    const single = (status: 'accepted' | 'duplicates' | 'rejected', problems: readonly FieldProblem[] = []) => ({
+    const single = (
+      status: 'accepted' | 'duplicates' | 'rejected',
+      problems: readonly FieldProblem[] = [],
+    ) => ({
       sent: 1,
       accepted: status === 'accepted' ? 1 : 0,
       duplicates: status === 'duplicates' ? 1 : 0,
@@ -157,7 +164,11 @@ export const runSubmit = async ({
   if (files.length === 0) throw new SubmitFailed(`no .json, .ndjson or .jsonl files in ${paths.join(', ')}`);
   const sizes = await Promise.all(files.map(async (file) => (await stat(file)).size));
   const totalBytes = sizes.reduce((a, b) => a + b, 0);
-  const progress = new Progress(progressOut === false ? process.stderr : progressOut, totalBytes, progressOut !== false);
+  const progress = new Progress(
+    progressOut === false ? process.stderr : progressOut,
+    totalBytes,
+    progressOut !== false,
+  );
   const endpoint = `${url.replace(/\/+$/, '')}/v1/submissions${dryRun ? '?dryRun=true' : ''}`;
   const totals = { sent: 0, accepted: 0, duplicates: 0, rejected: 0 };
   const rejections: FileRejection[] = [];
@@ -186,7 +197,9 @@ export const runSubmit = async ({
       retry,
       ...(signal === undefined ? {} : { signal }),
       onRetry: (reason, waitMs) =>
-        progress.note(`${file} chunk ${chunk.index + 1}: ${reason}, retrying in ${(waitMs / 1000).toFixed(1)} s`),
+        progress.note(
+          `${file} chunk ${chunk.index + 1}: ${reason}, retrying in ${(waitMs / 1000).toFixed(1)} s`,
+        ),
     });
   };
 
@@ -256,7 +269,10 @@ export const formatReport = (report: SubmitReport, limit = 200): string => {
         lines.push(`... and more: run with --json for the full list`);
         return lines.join('\n');
       }
-      const where = rejection.unit === 'file' ? rejection.file : `${rejection.file}:${rejection.unit === 'item' ? `[${rejection.at}]` : rejection.at}`;
+      const where =
+        rejection.unit === 'file'
+          ? rejection.file
+          : `${rejection.file}:${rejection.unit === 'item' ? `[${rejection.at}]` : rejection.at}`;
       const detail =
         problem === undefined
           ? 'rejected'

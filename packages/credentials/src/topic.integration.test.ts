@@ -54,9 +54,11 @@ describe('credentials on Kafka', () => {
       name: 'Beijing platform',
     });
     const tianjin = await issueCredential(context, { role: 'city', cityCode: '120100' });
-    await waitFor(() => (running.authenticate(beijing.token).ok ? true : undefined), {
-      what: 'issued credential',
-    });
+    await waitFor(
+      () =>
+        running.authenticate(beijing.token).ok && running.authenticate(tianjin.token).ok ? true : undefined,
+      { what: 'issued credentials' },
+    );
     expect(running.authenticate(tianjin.token)).toMatchObject({
       ok: true,
       principal: { cityCode: '120100' },

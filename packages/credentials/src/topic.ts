@@ -27,7 +27,17 @@ export const ensureCredentialsTopic = async (
   const admin = kafka.admin();
   await admin.connect();
   try {
-    await ensureTopics(admin, [compactedTopicSpec(topic, replicationFactor)]);
+    // kafkajs waits for leaders by reading metadata, and a KRaft broker may briefly answer "unknown topic"
+    // for a topic it just created; kafkajs gives up on that, so a few more tries settle it.
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        await ensureTopics(admin, [compactedTopicSpec(topic, replicationFactor)]);
+        return;
+      } catch (error) {
+        if (attempt >= 5) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
+      }
+    }
   } finally {
     await admin.disconnect();
   }

@@ -106,18 +106,25 @@ export function* nationalCycle({
   submittedAt = '2024-11-20T09:00:00.000Z',
 }: NationalCycleOptions): Generator<CityCycle> {
   for (const [index, cityCode] of cities.entries()) {
-    if (divisions.level(cityCode) !== 'city') throw new Error(`${cityCode} is not a city-level division code`);
+    if (divisions.level(cityCode) !== 'city')
+      throw new Error(`${cityCode} is not a city-level division code`);
     const random = createRandom(citySeed(seed, cityCode));
     // How far this city is from the standards: some cities miss far more often than others.
     const cityMissRate = 0.08 + random.next() * 0.27;
 
-    const submission = (level: UnitLevel, code: string, name: string | undefined, at = submittedAt): Submission => {
+    const submission = (
+      level: UnitLevel,
+      code: string,
+      name: string | undefined,
+      at = submittedAt,
+    ): Submission => {
       const observations = catalogue.indicatorsFor(level).map((indicator) => {
         const missRate = Math.min(0.9, cityMissRate * (0.5 + random.next()));
         return generateObservation(indicator, random, missRate, scaleOf[level]);
       });
       const [first, ...rest] = observations;
-      if (first === undefined) throw new Error(`catalogue ${catalogue.id} has no indicator for ${level} units`);
+      if (first === undefined)
+        throw new Error(`catalogue ${catalogue.id} has no indicator for ${level} units`);
       return {
         submissionId: random.uuid(),
         cycle: catalogue.cycle,
@@ -179,7 +186,12 @@ export function* nationalCycle({
       const original = communitySubmissions[
         Math.floor((c * communitySubmissions.length) / correctionCount)
       ] as Submission;
-      const correction = submission('community', original.unit.code, original.unit.name, laterBy(submittedAt, 86_400_000));
+      const correction = submission(
+        'community',
+        original.unit.code,
+        original.unit.name,
+        laterBy(submittedAt, 86_400_000),
+      );
       submissions.push(correction);
       corrected.push({
         submissionId: correction.submissionId,
@@ -243,19 +255,24 @@ const breakSubmission = (breaks: DeliberateBreak, context: BreakContext): Submis
       if (community === undefined) return undefined;
       const good = submission('community', community, divisions.name(community));
       // C01 and its kin count at most 500 compounds; 100,000 is out of range for every community count.
-      const count = good.observations.find((observation) => observation.value !== undefined && observation.weight === undefined);
+      const count = good.observations.find(
+        (observation) => observation.value !== undefined && observation.weight === undefined,
+      );
       if (count === undefined) return undefined;
       return replaceObservation(good, { indicator: count.indicator, value: 100_000 });
     }
-    case 'unit_exists':
-      // A nine-digit street code no registry holds (streets number from 001; 999 is never used in a city).
-      return submission('block', `${cityCode.slice(0, 4)}99999-B1`, undefined);
+    case 'unit_exists': {
+      // A nine-digit street code the registry does not hold.
+      const street = `${cityCode.slice(0, 4)}99999`;
+      return divisions.exists(street) ? undefined : submission('block', `${street}-B1`, undefined);
+    }
     case 'indicator_dimension': {
       const community = divisions.communitiesOf(cityCode)[0];
-      const blockIndicator = context.submission('block', `${ownStreet ?? '000000000'}-B1`, undefined).observations[0];
-      if (community === undefined) return undefined;
+      if (community === undefined || ownStreet === undefined) return undefined;
+      // A block indicator reported on a community.
+      const [blockObservation] = submission('block', `${ownStreet}-B1`, undefined).observations;
       const good = submission('community', community, divisions.name(community));
-      return { ...good, observations: [...good.observations, blockIndicator] };
+      return { ...good, observations: [...good.observations, blockObservation] };
     }
   }
 };

@@ -32,12 +32,17 @@ export const registerConsumerLag = (
       });
       try {
         const results = await Promise.race([
-          Promise.all(topics.map(async (topic) => ({ topic, lag: await fetchConsumerLag(admin, groupId, topic) }))),
+          Promise.all(
+            topics.map(async (topic) => ({ topic, lag: await fetchConsumerLag(admin, groupId, topic) })),
+          ),
           deadline,
         ]);
         for (const { topic, lag } of results ?? []) {
           for (const partition of lag) {
-            this.set({ group: groupId, topic, partition: String(partition.partition) }, Number(partition.lag));
+            this.set(
+              { group: groupId, topic, partition: String(partition.partition) },
+              Number(partition.lag),
+            );
           }
         }
       } catch {

@@ -1,6 +1,8 @@
 // HTTP request latency for a fastify app, labelled by route template (not raw URL, which would explode the
 // label set), and the app's `GET /metrics`. Call right after creating the app, before its routes.
-import type { FastifyInstance } from 'fastify';
+
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { FastifyBaseLogger, FastifyInstance, RawServerDefault } from 'fastify';
 import { Histogram, type Registry } from 'prom-client';
 import { metricNames } from './pipeline-metrics.js';
 
@@ -16,8 +18,8 @@ export interface InstrumentFastifyOptions {
 const startedAt = Symbol('citycheck.metrics.startedAt');
 type Timed = { [startedAt]?: bigint };
 
-export const instrumentFastify = (
-  app: FastifyInstance,
+export const instrumentFastify = <Logger extends FastifyBaseLogger>(
+  app: FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, Logger>,
   { registry, metricsPath = '/metrics' }: InstrumentFastifyOptions,
 ): Histogram<'method' | 'route' | 'status_code'> => {
   const duration = new Histogram({

@@ -25,7 +25,10 @@ export interface OpsServer {
   close(): Promise<void>;
 }
 
-const withTimeout = async (checks: ReadinessChecks, timeoutMs: number): Promise<Record<string, boolean> | undefined> => {
+const withTimeout = async (
+  checks: ReadinessChecks,
+  timeoutMs: number,
+): Promise<Record<string, boolean> | undefined> => {
   let timer: NodeJS.Timeout | undefined;
   try {
     return await Promise.race([
@@ -49,7 +52,12 @@ export const startOpsServer = async ({
   checkTimeoutMs = 3_000,
   onError = () => undefined,
 }: OpsServerOptions): Promise<OpsServer> => {
-  const send = (response: import('node:http').ServerResponse, status: number, type: string, body: string): void => {
+  const send = (
+    response: import('node:http').ServerResponse,
+    status: number,
+    type: string,
+    body: string,
+  ): void => {
     response.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' });
     response.end(body);
   };
@@ -58,7 +66,12 @@ export const startOpsServer = async ({
   const server: Server = createServer((request, response) => {
     const path = (request.url ?? '/').split('?')[0];
     if (request.method !== 'GET' && request.method !== 'HEAD') {
-      send(response, 405, json, JSON.stringify({ error: { code: 'method_not_allowed', message: 'use GET' } }));
+      send(
+        response,
+        405,
+        json,
+        JSON.stringify({ error: { code: 'method_not_allowed', message: 'use GET' } }),
+      );
       return;
     }
     const handle = async (): Promise<void> => {
@@ -69,14 +82,24 @@ export const startOpsServer = async ({
         case '/readyz': {
           const checks = (await withTimeout(ready, checkTimeoutMs)) ?? { checks: false };
           const ok = Object.values(checks).every(Boolean);
-          send(response, ok ? 200 : 503, json, JSON.stringify({ status: ok ? 'ready' : 'not_ready', checks }));
+          send(
+            response,
+            ok ? 200 : 503,
+            json,
+            JSON.stringify({ status: ok ? 'ready' : 'not_ready', checks }),
+          );
           return;
         }
         case '/metrics':
           send(response, 200, registry.contentType, await registry.metrics());
           return;
         default:
-          send(response, 404, json, JSON.stringify({ error: { code: 'not_found', message: `no route ${path}` } }));
+          send(
+            response,
+            404,
+            json,
+            JSON.stringify({ error: { code: 'not_found', message: `no route ${path}` } }),
+          );
       }
     };
     handle().catch((error: unknown) => {

@@ -52,7 +52,8 @@ export const createPipelineMetrics = (registry: Registry): PipelineMetrics => {
   const registers = [registry];
   let lastCommitMs: number | undefined;
   let lastRollupMs: number | undefined;
-  const secondsSince = (at: number | undefined): number => (at === undefined ? Number.NaN : (Date.now() - at) / 1000);
+  const secondsSince = (at: number | undefined): number =>
+    at === undefined ? Number.NaN : (Date.now() - at) / 1000;
 
   const lakeLastCommit = new Gauge({
     name: metricNames.lakeLastCommit,

@@ -11,7 +11,10 @@ export interface MetricsRegistryOptions {
   readonly processMetrics?: boolean;
 }
 
-export const createMetricsRegistry = ({ service, processMetrics = true }: MetricsRegistryOptions): Registry => {
+export const createMetricsRegistry = ({
+  service,
+  processMetrics = true,
+}: MetricsRegistryOptions): Registry => {
   const registry = new Registry();
   registry.setDefaultLabels({ service });
   if (processMetrics) collectDefaultMetrics({ register: registry });

@@ -3,17 +3,23 @@
 // app factory over them. Each test file gets its own topics, so files run in parallel without sharing state.
 import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
+import { createAjv } from '@citycheck/contracts';
 import {
   CredentialStore,
   ensureCredentialsTopic,
   followCredentials,
-  issueCredential,
   type IssuedCredential,
+  issueCredential,
   revokeCredential,
 } from '@citycheck/credentials';
-import { createReliableProducer, type Kafka, type Producer, sendJson, type TopicFollower } from '@citycheck/kafka';
+import {
+  createReliableProducer,
+  type Kafka,
+  type Producer,
+  sendJson,
+  type TopicFollower,
+} from '@citycheck/kafka';
 import { createLogger, type Logger } from '@citycheck/logging';
-import { createAjv } from '@citycheck/contracts';
 import { createTestTopics, testKafka, uniqueName, waitFor } from '@citycheck/testkit';
 import { buildIngestApp, type IngestAppOptions } from './app.js';
 import { followSubmissionIndex, type IndexTopics } from './index-follower.js';
@@ -39,7 +45,10 @@ export const captureLogs = (): { logger: Logger; text: () => string } => {
       done();
     },
   });
-  return { logger: createLogger({ service: 'ingest-test', level: 'trace', destination }), text: () => lines.join('') };
+  return {
+    logger: createLogger({ service: 'ingest-test', level: 'trace', destination }),
+    text: () => lines.join(''),
+  };
 };
 
 export interface IngestFixture {
@@ -65,7 +74,12 @@ const follow = async (kafka: Kafka, topics: IngestFixture['topics']) => {
   const credentials = new CredentialStore();
   const followers: TopicFollower[] = [
     followSubmissionIndex({ kafka, index, topics, groupIdPrefix: uniqueName('index') }),
-    followCredentials({ kafka, store: credentials, topic: topics.credentials, groupIdPrefix: uniqueName('credentials') }),
+    followCredentials({
+      kafka,
+      store: credentials,
+      topic: topics.credentials,
+      groupIdPrefix: uniqueName('credentials'),
+    }),
   ];
   await Promise.all(followers.map((follower) => follower.start()));
   await Promise.all(followers.map((follower) => follower.caughtUp()));
@@ -81,7 +95,14 @@ export const startIngestFixture = async (): Promise<IngestFixture> => {
     committed: uniqueName('committed'),
     credentials: uniqueName('credentials'),
   };
-  await createTestTopics(kafka, [topics.received, topics.validated, topics.rejected, topics.committed]);
+  // A KRaft broker under load may briefly call a topic it just created unknown: retried until it settles.
+  await waitFor(
+    async () => {
+      await createTestTopics(kafka, [topics.received, topics.validated, topics.rejected, topics.committed]);
+      return true;
+    },
+    { what: 'test topics' },
+  );
   await ensureCredentialsTopic(kafka, { topic: topics.credentials });
   const producer = createReliableProducer(kafka);
   await producer.connect();

@@ -8,8 +8,14 @@ import { createKafka, createReliableProducer, decodeJson } from '@citycheck/kafk
 import { createLogger } from '@citycheck/logging';
 import { readTopic, waitFor } from '@citycheck/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  captureLogs,
+  type IngestFixture,
+  openapiProblems,
+  startIngestFixture,
+  submission,
+} from './app.fixture.js';
 import { buildIngestApp } from './app.js';
-import { captureLogs, type IngestFixture, openapiProblems, startIngestFixture, submission } from './app.fixture.js';
 
 let fixture: IngestFixture;
 let beijing: string;
@@ -42,7 +48,11 @@ describe('POST /v1/submissions (JSON)', () => {
     expect(response.statusCode).toBe(202);
     const receipt = response.json();
     expect(openapiProblems('Receipt', receipt)).toEqual([]);
-    expect(receipt).toMatchObject({ submissionId: body.submissionId, status: 'accepted', contentHash: contentHash(body) });
+    expect(receipt).toMatchObject({
+      submissionId: body.submissionId,
+      status: 'accepted',
+      contentHash: contentHash(body),
+    });
 
     const [stored, ...more] = await recordsOf(body.submissionId);
     expect(more).toEqual([]);
@@ -123,7 +133,12 @@ describe('POST /v1/submissions (JSON)', () => {
 
   it('answers 503 with Retry-After, never 202, when the broker cannot be reached', async () => {
     // Nothing listens on port 1: every attempt fails fast, as during a broker outage.
-    const unreachable = createKafka({ brokers: ['127.0.0.1:1'], clientId: 'ingest-test-down', retries: 1, connectionTimeoutMs: 300 });
+    const unreachable = createKafka({
+      brokers: ['127.0.0.1:1'],
+      clientId: 'ingest-test-down',
+      retries: 1,
+      connectionTimeoutMs: 300,
+    });
     const downApp = buildIngestApp({
       producer: createReliableProducer(unreachable),
       logger: createLogger({ service: 'ingest-test', level: 'silent' }),
@@ -132,7 +147,12 @@ describe('POST /v1/submissions (JSON)', () => {
       receivedTopic: fixture.topics.received,
     });
     const body = submission();
-    const response = await downApp.inject({ method: 'POST', url: '/v1/submissions', headers: bearer(beijing), payload: body });
+    const response = await downApp.inject({
+      method: 'POST',
+      url: '/v1/submissions',
+      headers: bearer(beijing),
+      payload: body,
+    });
     expect(response.statusCode).toBe(503);
     expect(response.headers['retry-after']).toBe('5');
     expect(response.json().error).toMatchObject({ code: 'broker_unavailable', retriable: true });
@@ -148,7 +168,10 @@ describe('credentials', () => {
     const cases: [Record<string, string>, string][] = [
       [{}, 'this endpoint needs a city credential: send Authorization: Bearer cc_<id>_<secret>'],
       [{ authorization: 'Basic dXNlcjpwYXNz' }, 'the Authorization header must be "Bearer cc_<id>_<secret>"'],
-      [{ authorization: 'Bearer not-a-token' }, 'the bearer token is not a citycheck credential (cc_<id>_<secret>)'],
+      [
+        { authorization: 'Bearer not-a-token' },
+        'the bearer token is not a citycheck credential (cc_<id>_<secret>)',
+      ],
       [
         { authorization: `Bearer cc_0123456789abcdef_${'A'.repeat(43)}` },
         'the credential is not known: check the token, or ask for a new one if it was rotated',
@@ -178,7 +201,9 @@ describe('credentials', () => {
       },
       { what: 'the revocation to reach ingest', timeoutMs: 10_000 },
     );
-    expect(response.json().error.message).toBe('the credential was revoked: ask the operations team for a new one');
+    expect(response.json().error.message).toBe(
+      'the credential was revoked: ask the operations team for a new one',
+    );
   });
 
   it('limits each credential on its own: 429 with Retry-After past the limit, others unaffected', async () => {
@@ -188,7 +213,10 @@ describe('credentials', () => {
         method: 'POST',
         url: '/v1/submissions',
         headers: bearer(token),
-        payload: submission({ cityCode, unit: { level: 'community', code: `${cityCode.slice(0, 4)}01001001` } }),
+        payload: submission({
+          cityCode,
+          unit: { level: 'community', code: `${cityCode.slice(0, 4)}01001001` },
+        }),
       });
     for (let i = 0; i < 3; i += 1) expect((await send(beijing)).statusCode).toBe(202);
     const refused = await send(beijing);
@@ -196,7 +224,11 @@ describe('credentials', () => {
     const retryAfter = Number(refused.headers['retry-after']);
     expect(retryAfter).toBeGreaterThan(0);
     expect(retryAfter).toBeLessThanOrEqual(60);
-    expect(refused.json().error).toMatchObject({ code: 'rate_limited', reason: 'rate_limited', retriable: true });
+    expect(refused.json().error).toMatchObject({
+      code: 'rate_limited',
+      reason: 'rate_limited',
+      retriable: true,
+    });
     expect(openapiProblems('Error', refused.json())).toEqual([]);
     expect((await send(tianjin, '120100')).statusCode).toBe(202);
   });
@@ -206,16 +238,24 @@ describe('credentials', () => {
     const issued = await fixture.issue('110100');
     const logged = fixture.build({ logger: logs.logger, rateLimit: { max: 2, windowMs: 60_000 } });
     const send = (authorization: string, payload: unknown = submission()) =>
-      logged.inject({ method: 'POST', url: '/v1/submissions', headers: { authorization }, payload: payload as object });
+      logged.inject({
+        method: 'POST',
+        url: '/v1/submissions',
+        headers: { authorization },
+        payload: payload as object,
+      });
     expect((await send(`Bearer ${issued.token}`)).statusCode).toBe(202);
     expect((await send(`Bearer ${issued.token}`, submission({ cycle: 'x' }))).statusCode).toBe(400);
     expect((await send(`Bearer ${issued.token}`)).statusCode).toBe(429);
     expect((await send(`Bearer ${issued.token.slice(0, -1)}x`)).statusCode).toBe(401);
     expect((await send(issued.token)).statusCode).toBe(401);
     await fixture.revoke(issued.record.id);
-    await waitFor(async () => ((await send(`Bearer ${issued.token}`)).statusCode === 401 ? true : undefined), {
-      what: 'revocation',
-    });
+    await waitFor(
+      async () => ((await send(`Bearer ${issued.token}`)).statusCode === 401 ? true : undefined),
+      {
+        what: 'revocation',
+      },
+    );
     const text = logs.text();
     const secret = issued.token.slice(`cc_${issued.record.id}_`.length);
     expect(text).toContain(issued.record.id);
@@ -262,7 +302,10 @@ describe('dry run', () => {
     const report = (await post(changed, beijing, '/v1/submissions?dryRun=true')).json();
     expect(report.outcome).toBe('rejected');
     expect(report.idempotency).toBe('conflict');
-    expect(report.problems.map((p: { rule: string }) => p.rule)).toEqual(['credential_scope', 'submission_conflict']);
+    expect(report.problems.map((p: { rule: string }) => p.rule)).toEqual([
+      'credential_scope',
+      'submission_conflict',
+    ]);
     expect(await recordsOf(stored.submissionId)).toHaveLength(1);
   });
 
@@ -270,7 +313,15 @@ describe('dry run', () => {
     const withRules = fixture.build({
       semanticCheck: ({ submission: checked }) =>
         checked.observations[0]?.value === 900
-          ? [{ pointer: '/observations/0/value', rule: 'range', message: 'value of C01 must be from 0 to 500', indicator: 'C01', value: 900 }]
+          ? [
+              {
+                pointer: '/observations/0/value',
+                rule: 'range',
+                message: 'value of C01 must be from 0 to 500',
+                indicator: 'C01',
+                value: 900,
+              },
+            ]
           : [],
     });
     const body = submission({ observations: [{ indicator: 'C01', value: 900 }] });
@@ -336,11 +387,28 @@ describe('GET /v1/submissions/{id}', () => {
   });
 
   it('shows every problem of a rejected submission', async () => {
-    const body = submission({ observations: [{ indicator: 'C01', value: 900 }, { indicator: 'Z99', value: 1 }] });
+    const body = submission({
+      observations: [
+        { indicator: 'C01', value: 900 },
+        { indicator: 'Z99', value: 1 },
+      ],
+    });
     const receipt = (await post(body)).json();
     const problems = [
-      { pointer: '/observations/0/value', rule: 'range', message: 'value of C01 must be from 0 to 500', indicator: 'C01', value: 900 },
-      { pointer: '/observations/1/indicator', rule: 'indicator_known', message: 'catalogue 2024.1 has no indicator Z99', indicator: 'Z99', value: 'Z99' },
+      {
+        pointer: '/observations/0/value',
+        rule: 'range',
+        message: 'value of C01 must be from 0 to 500',
+        indicator: 'C01',
+        value: 900,
+      },
+      {
+        pointer: '/observations/1/indicator',
+        rule: 'indicator_known',
+        message: 'catalogue 2024.1 has no indicator Z99',
+        indicator: 'Z99',
+        value: 'Z99',
+      },
     ];
     await fixture.produce(fixture.topics.rejected, '110100', {
       submissionId: body.submissionId,
@@ -366,7 +434,9 @@ describe('GET /v1/submissions/{id}', () => {
     expect((await get(body.submissionId, tianjin)).statusCode).toBe(403);
     expect((await get(randomUUID())).statusCode).toBe(404);
     expect((await get('not-a-uuid')).statusCode).toBe(400);
-    expect((await app.inject({ method: 'GET', url: `/v1/submissions/${body.submissionId}` })).statusCode).toBe(401);
+    expect(
+      (await app.inject({ method: 'GET', url: `/v1/submissions/${body.submissionId}` })).statusCode,
+    ).toBe(401);
   });
 });
 
@@ -384,7 +454,12 @@ describe('after a restart, or on another instance', () => {
         index: other.index,
         receivedTopic: fixture.topics.received,
       });
-      const again = await restarted.inject({ method: 'POST', url: '/v1/submissions', headers: bearer(beijing), payload: body });
+      const again = await restarted.inject({
+        method: 'POST',
+        url: '/v1/submissions',
+        headers: bearer(beijing),
+        payload: body,
+      });
       expect(again.statusCode).toBe(200);
       expect(again.json()).toEqual(receipt);
       const changed = await restarted.inject({

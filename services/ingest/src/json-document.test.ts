@@ -2,7 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import { firstInvalidUtf8, locateSyntaxError, parseJsonDocument } from './json-document.js';
 
-const parse = (text: string | Buffer) => parseJsonDocument(typeof text === 'string' ? Buffer.from(text) : text);
+const parse = (text: string | Buffer) =>
+  parseJsonDocument(typeof text === 'string' ? Buffer.from(text) : text);
 
 describe('parseJsonDocument', () => {
   it('parses a document, ignoring a UTF-8 byte-order mark', () => {
@@ -20,11 +21,14 @@ describe('parseJsonDocument', () => {
       problem: {
         pointer: '/',
         rule: 'json_syntax',
-        message: "the body is not valid JSON: expected ',' or '}' after a property value, found the end of the body at line 1, column 36",
+        message:
+          "the body is not valid JSON: expected ',' or '}' after a property value, found the end of the body at line 1, column 36",
       },
     });
     expect(parse('{\n  "a": 1,\n  "b": tru\n}')).toMatchObject({
-      problem: { message: 'the body is not valid JSON: expected a JSON value (true?), found "t" at line 3, column 8' },
+      problem: {
+        message: 'the body is not valid JSON: expected a JSON value (true?), found "t" at line 3, column 8',
+      },
     });
     expect(parse('{"a": NaN}')).toMatchObject({
       problem: {
@@ -35,7 +39,9 @@ describe('parseJsonDocument', () => {
     expect(parse('{"a": 1} {"b": 2}')).toMatchObject({
       problem: { message: expect.stringContaining('expected the end of the body after one JSON value') },
     });
-    expect(parse('   ')).toMatchObject({ problem: { rule: 'json_syntax', message: 'the body is empty: send one JSON object' } });
+    expect(parse('   ')).toMatchObject({
+      problem: { rule: 'json_syntax', message: 'the body is empty: send one JSON object' },
+    });
   });
 
   it('refuses nesting deeper than 32 levels before parsing, at the bracket that goes too deep', () => {
@@ -43,7 +49,11 @@ describe('parseJsonDocument', () => {
     expect(parse(deep)).toEqual({
       ok: false,
       code: 'invalid_json',
-      problem: { pointer: '/', rule: 'json_depth', message: 'JSON nests deeper than 32 levels at line 1, column 33' },
+      problem: {
+        pointer: '/',
+        rule: 'json_depth',
+        message: 'JSON nests deeper than 32 levels at line 1, column 33',
+      },
     });
     // Brackets inside strings do not count.
     expect(parse(JSON.stringify({ a: '['.repeat(100) }))).toMatchObject({ ok: true });
@@ -95,8 +105,14 @@ describe('locateSyntaxError', () => {
   });
 
   it('names what was expected', () => {
-    expect(locateSyntaxError('{"a":1,}')).toEqual({ offset: 7, expected: 'expected a double-quoted property name, found "}"' });
+    expect(locateSyntaxError('{"a":1,}')).toEqual({
+      offset: 7,
+      expected: 'expected a double-quoted property name, found "}"',
+    });
     expect(locateSyntaxError('["a\tb"]')).toMatchObject({ offset: 3 });
-    expect(locateSyntaxError('[01]')).toEqual({ offset: 2, expected: "expected ',' or ']' after an array element, found \"1\"" });
+    expect(locateSyntaxError('[01]')).toEqual({
+      offset: 2,
+      expected: "expected ',' or ']' after an array element, found \"1\"",
+    });
   });
 });

@@ -194,7 +194,7 @@ export const submissionExamples: Record<string, { summary: string; value: Json }
         { indicator: 'C01', value: 1 },
         { indicator: 'C09', value: 0.35 },
         { indicator: 'C12', meets: true },
-        { indicator: 'C16', value: 86.5 },
+        { indicator: 'C16', value: 86.5, weight: 412 },
       ],
       submittedAt: '2024-11-20T10:15:00+08:00',
     },

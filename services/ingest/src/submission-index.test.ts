@@ -25,7 +25,14 @@ describe('SubmissionIndex', () => {
       cityCode: '110100',
       status: 'accepted',
       contentHash: hashA,
-      receipt: { submissionId: id, status: 'accepted', contentHash: hashA, receivedAt: '2024-11-20T02:15:03.512Z', partition: 3, offset: '18231' },
+      receipt: {
+        submissionId: id,
+        status: 'accepted',
+        contentHash: hashA,
+        receivedAt: '2024-11-20T02:15:03.512Z',
+        partition: 3,
+        offset: '18231',
+      },
     });
     index.recordValid(id, '110100', hashA);
     expect(index.get(id)?.status).toBe('valid');
@@ -37,7 +44,9 @@ describe('SubmissionIndex', () => {
   });
 
   it('ends in the same state whatever order the topics are read in', () => {
-    const problems = [{ pointer: '/observations/0/value', rule: 'range', message: 'too big', indicator: 'C01', value: 900 }];
+    const problems = [
+      { pointer: '/observations/0/value', rule: 'range', message: 'too big', indicator: 'C01', value: 900 },
+    ];
     const forward = new SubmissionIndex();
     forward.recordAccepted(accepted());
     forward.recordRejected(id, '110100', hashA, problems);
@@ -53,7 +62,9 @@ describe('SubmissionIndex', () => {
   it('lets the record earlier in the topic win when two contents raced on one id, and ignores outcomes of the loser', () => {
     const index = new SubmissionIndex();
     index.recordAccepted(accepted({ contentHash: hashB, offset: '20' }));
-    index.recordAccepted(accepted({ contentHash: hashA, offset: '10', receivedAt: '2024-11-20T02:15:00.000Z' }));
+    index.recordAccepted(
+      accepted({ contentHash: hashA, offset: '10', receivedAt: '2024-11-20T02:15:00.000Z' }),
+    );
     expect(index.get(id)?.contentHash).toBe(hashA);
     expect(index.get(id)?.receipt?.offset).toBe('10');
     index.recordAccepted(accepted({ contentHash: hashB, offset: '20' }));

@@ -1,0 +1,248 @@
+#!/usr/bin/env node
+// The `citycheck` command: `submit` and `status` for a city's IT vendor (HTTP to ingest, CITYCHECK_URL and
+// CITYCHECK_TOKEN), `admin credentials ...` for operations (Kafka, KAFKA_BROKERS). Exit codes: 0 all good,
+// 1 some submissions rejected, 2 the run failed (bad credential, ingest unreachable), 64 usage, 130 interrupted.
+import { parseArgs } from 'node:util';
+import { readConfig } from '@citycheck/config';
+import { isCityCode, type RoleName } from '@citycheck/credentials';
+import { formatCredentialList, runCredentialsAdmin } from './admin-credentials.js';
+import { closeHttp, RetriesExhausted, send } from './http.js';
+import { queryCommand, queryUsage, tablesCommand } from './query/query-command.js';
+import {
+  isPipelineStatusCall,
+  pipelineStatusCommand,
+  pipelineStatusUsage,
+} from './status/pipeline-status-command.js';
+import { formatReport, runSubmit, SubmitFailed } from './submit.js';
+
+const usage = `usage:
+  citycheck submit <file|dir>... [--dry-run] [--chunk-lines 1000] [--parallel 2] [--restart] [--no-gzip] [--json]
+                                 [--url URL] [--token TOKEN] [--quiet]
+  citycheck status <submissionId> [--url URL] [--token TOKEN]
+  citycheck admin credentials issue --city <code> [--name NAME]
+  citycheck admin credentials issue --role analyst:province:<code>|analyst:ministry [--name NAME]
+  citycheck admin credentials list [--json]
+  citycheck admin credentials rotate <id>
+  citycheck admin credentials revoke <id>
+${queryUsage}
+${pipelineStatusUsage}
+
+environment: CITYCHECK_URL (default http://127.0.0.1:8080), CITYCHECK_TOKEN (the city credential),
+             KAFKA_BROKERS (admin commands; default 127.0.0.1:9092)
+files: .json (one submission or an array), .ndjson / .jsonl (one per line), optionally .gz
+resume: an interrupted submit records acknowledged chunks in <file>.citycheck-state.json; run it again`;
+
+class UsageError extends Error {}
+
+const positiveInteger = (name: string, raw: string | undefined, fallback: number): number => {
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 1) throw new UsageError(`--${name} must be a positive integer`);
+  return value;
+};
+
+const httpSettings = (values: { url?: string | undefined; token?: string | undefined }) => {
+  const config = readConfig(['citycheckUrl', 'citycheckToken']);
+  const token = values.token ?? config.citycheckToken;
+  if (token === '') throw new UsageError('no credential: set CITYCHECK_TOKEN or pass --token');
+  return { url: values.url ?? config.citycheckUrl, token };
+};
+
+const submit = async (args: string[]): Promise<number> => {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      url: { type: 'string' },
+      token: { type: 'string' },
+      'dry-run': { type: 'boolean', default: false },
+      'chunk-lines': { type: 'string' },
+      parallel: { type: 'string' },
+      restart: { type: 'boolean', default: false },
+      'no-gzip': { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+      quiet: { type: 'boolean', default: false },
+    },
+  });
+  if (positionals.length === 0) throw new UsageError('submit needs at least one file or directory');
+  const { url, token } = httpSettings(values);
+  const abort = new AbortController();
+  process.once('SIGINT', () => abort.abort());
+  process.once('SIGTERM', () => abort.abort());
+  try {
+    const report = await runSubmit({
+      paths: positionals,
+      url,
+      token,
+      dryRun: values['dry-run'],
+      chunkLines: positiveInteger('chunk-lines', values['chunk-lines'], 1_000),
+      parallel: positiveInteger('parallel', values.parallel, 2),
+      gzip: !values['no-gzip'],
+      restart: values.restart,
+      signal: abort.signal,
+      progress: values.quiet ? false : process.stderr,
+    });
+    console.log(values.json ? JSON.stringify(report, null, 2) : formatReport(report));
+    return report.rejected > 0 ? 1 : 0;
+  } catch (error) {
+    if (abort.signal.aborted) {
+      console.error(
+        'citycheck: interrupted; acknowledged chunks are recorded, run the same command again to resume',
+      );
+      return 130;
+    }
+    throw error;
+  } finally {
+    await closeHttp();
+  }
+};
+
+const status = async (args: string[]): Promise<number> => {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { url: { type: 'string' }, token: { type: 'string' } },
+  });
+  const [id] = positionals;
+  if (id === undefined) throw new UsageError('status needs a submissionId');
+  const { url, token } = httpSettings(values);
+  try {
+    const answer = await send({
+      method: 'GET',
+      url: `${url.replace(/\/+$/, '')}/v1/submissions/${encodeURIComponent(id)}`,
+      headers: { authorization: `Bearer ${token}` },
+    });
+    console.log(JSON.stringify(answer.body, null, 2));
+    return answer.status === 200 ? 0 : 2;
+  } finally {
+    await closeHttp();
+  }
+};
+
+const admin = async (args: string[]): Promise<number> => {
+  const [area, action, ...rest] = args;
+  if (area !== 'credentials' || action === undefined)
+    throw new UsageError('admin knows: credentials issue|list|rotate|revoke');
+  const { values, positionals } = parseArgs({
+    args: rest,
+    allowPositionals: true,
+    options: {
+      city: { type: 'string' },
+      role: { type: 'string' },
+      name: { type: 'string' },
+      json: { type: 'boolean', default: false },
+    },
+  });
+  const config = readConfig(['kafkaBrokers', 'kafkaClientId', 'topicReplicationFactor']);
+  const options = {
+    brokers: config.kafkaBrokers,
+    clientId: config.kafkaClientId,
+    replicationFactor: config.topicReplicationFactor,
+  };
+  const idArgument = (): string => {
+    const [id] = positionals;
+    if (id === undefined) throw new UsageError(`${action} needs a credential id`);
+    return id;
+  };
+  switch (action) {
+    case 'issue': {
+      const role = (values.role ?? 'city') as RoleName;
+      if (role === 'city' && (values.city === undefined || !isCityCode(values.city))) {
+        throw new UsageError(
+          'issue needs --city with a six-digit city code ending in 00, e.g. --city 110100',
+        );
+      }
+      const result = await runCredentialsAdmin(options, {
+        action: 'issue',
+        role,
+        ...(values.city === undefined ? {} : { cityCode: values.city }),
+        ...(values.name === undefined ? {} : { name: values.name }),
+      });
+      if (result.action !== 'issue') return 2;
+      const { record, token } = result.issued;
+      if (values.json) console.log(JSON.stringify({ ...record, secretSha256: undefined, token }));
+      else {
+        console.log(
+          `issued ${record.id} (${record.role}${record.cityCode === undefined ? '' : ` ${record.cityCode}`}, ${record.name})`,
+        );
+        console.log(
+          'token, shown once: give it to the city over a secure channel and store it as CITYCHECK_TOKEN',
+        );
+        console.log(token);
+      }
+      return 0;
+    }
+    case 'list': {
+      const result = await runCredentialsAdmin(options, { action: 'list' });
+      if (result.action !== 'list') return 2;
+      if (values.json)
+        console.log(
+          JSON.stringify(
+            result.records.map(({ secretSha256: _, ...rest }) => rest),
+            null,
+            2,
+          ),
+        );
+      else console.log(formatCredentialList(result.records));
+      return 0;
+    }
+    case 'rotate': {
+      const result = await runCredentialsAdmin(options, { action: 'rotate', id: idArgument() });
+      if (result.action !== 'rotate') return 2;
+      console.log(`rotated ${result.issued.record.id}: the previous token no longer works`);
+      console.log('new token, shown once:');
+      console.log(result.issued.token);
+      return 0;
+    }
+    case 'revoke': {
+      const result = await runCredentialsAdmin(options, { action: 'revoke', id: idArgument() });
+      if (result.action !== 'revoke') return 2;
+      console.log(`revoked ${result.record.id} at ${result.record.revokedAt ?? 'an earlier time'}`);
+      return 0;
+    }
+    default:
+      throw new UsageError(`unknown admin credentials action ${action}`);
+  }
+};
+
+const main = async (argv: string[]): Promise<number> => {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'submit':
+        return await submit(rest);
+      case 'status':
+        return isPipelineStatusCall(rest) ? await pipelineStatusCommand(rest) : await status(rest);
+      case 'query':
+        return await queryCommand(rest);
+      case 'tables':
+        return await tablesCommand(rest);
+      case 'admin':
+        return await admin(rest);
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        console.log(usage);
+        return command === undefined ? 64 : 0;
+      default:
+        throw new UsageError(`unknown command ${command}`);
+    }
+  } catch (error) {
+    if (
+      error instanceof UsageError ||
+      (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') === true
+    ) {
+      console.error(`citycheck: ${(error as Error).message}\n\n${usage}`);
+      return 64;
+    }
+    if (error instanceof SubmitFailed || error instanceof RetriesExhausted) {
+      console.error(`citycheck: ${error.message}`);
+      return 2;
+    }
+    console.error(`citycheck: ${error instanceof Error ? error.message : String(error)}`);
+    return 2;
+  }
+};
+
+process.exitCode = await main(process.argv.slice(2));

@@ -1,0 +1,236 @@
+// The query service's HTTP app: analysts POST one SELECT to /v1/query and get its rows streamed back as
+// JSON, CSV, Arrow or Parquet; GET /v1/tables documents the views; /status and /v1/status show the
+// pipeline's health. Built from its clients (engine, authenticator, status source); never connects itself.
+import { createReadStream } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import type { Authenticator } from '@citycheck/credentials';
+import { CitycheckError, isCitycheckError } from '@citycheck/errors';
+import type { Logger } from '@citycheck/logging';
+import { instrumentFastify, metricNames, type Registry } from '@citycheck/metrics';
+import Fastify, { type FastifyError, type FastifyReply, type FastifyRequest } from 'fastify';
+import { Counter, Histogram } from 'prom-client';
+import { negotiateFormat, type ResultFormat, resultFormats } from './accept.js';
+import { writeArrow } from './output-arrow.js';
+import { writeCsv } from './output-csv.js';
+import { writeJson } from './output-json.js';
+import type { PipelineStatusSource } from './pipeline-status.js';
+import type { QueryEngine, QueryResultStream, QueryScope } from './query-engine.js';
+
+export interface QueryAppOptions {
+  readonly engine: QueryEngine;
+  readonly authenticator: Authenticator;
+  readonly logger: Logger;
+  readonly registry: Registry;
+  readonly status?: PipelineStatusSource;
+  /** Named readiness checks for /readyz (Kafka, object store, credentials loaded...). DuckDB is always checked. */
+  readonly ready?: () => Promise<Record<string, boolean>>;
+  readonly bodyLimitBytes?: number;
+}
+
+/** The static status page: plain HTML, CSS and a script, no build step, no CDN. */
+const statusPageDir = join(fileURLToPath(new URL('.', import.meta.url)), '..', 'status-page');
+const statusFiles: Record<string, { file: string; type: string }> = {
+  '/status': { file: 'index.html', type: 'text/html; charset=utf-8' },
+  '/status/status.js': { file: 'status.js', type: 'text/javascript; charset=utf-8' },
+  '/status/status.css': { file: 'status.css', type: 'text/css; charset=utf-8' },
+};
+
+const scopeOf = (
+  request: FastifyRequest,
+  authenticator: Authenticator,
+): { scope: QueryScope; role: string; id: string } => {
+  const header = request.headers.authorization;
+  const token = header?.startsWith('Bearer ') === true ? header.slice('Bearer '.length).trim() : undefined;
+  if (token === undefined || token === '') {
+    throw new CitycheckError(
+      'unauthenticated',
+      'send your analyst credential as Authorization: Bearer cc_<id>_<secret>',
+    );
+  }
+  const outcome = authenticator.authenticate(token);
+  if (!outcome.ok) {
+    throw new CitycheckError(
+      'unauthenticated',
+      outcome.reason === 'revoked' ? 'this credential was revoked' : 'the credential is not valid',
+    );
+  }
+  const principal = outcome.principal;
+  switch (principal.kind) {
+    case 'analyst:ministry':
+      return { scope: { kind: 'ministry' }, role: principal.kind, id: principal.credentialId };
+    case 'analyst:province':
+      return {
+        scope: { kind: 'province', provinceCode: principal.provinceCode },
+        role: principal.kind,
+        id: principal.credentialId,
+      };
+    case 'city':
+      throw new CitycheckError(
+        'forbidden',
+        'city credentials submit data; querying needs an analyst credential',
+      );
+  }
+};
+
+export const buildQueryApp = ({
+  engine,
+  authenticator,
+  logger,
+  registry,
+  status,
+  ready = async () => ({}),
+  bodyLimitBytes = 262_144,
+}: QueryAppOptions) => {
+  const app = Fastify({
+    loggerInstance: logger,
+    bodyLimit: bodyLimitBytes,
+    requestIdHeader: 'x-request-id',
+    return503OnClosing: true,
+  });
+  instrumentFastify(app, { registry });
+  const queries = new Counter({
+    name: metricNames.queries,
+    help: 'Analyst queries by outcome (ok or an error code), format and role',
+    labelNames: ['outcome', 'format', 'role'],
+    registers: [registry],
+  });
+  const queryDuration = new Histogram({
+    name: metricNames.queryDuration,
+    help: 'Seconds from receiving a query to its last byte, by format',
+    labelNames: ['format'],
+    buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
+    registers: [registry],
+  });
+  const queryRows = new Counter({
+    name: metricNames.queryRows,
+    help: 'Rows returned to analysts',
+    registers: [registry],
+  });
+
+  app.setErrorHandler((error: FastifyError | CitycheckError, request, reply) => {
+    const known = isCitycheckError(error) ? error : fromFrameworkError(error);
+    if (known.status >= 500) request.log.error({ err: error }, known.message);
+    else request.log.info({ code: known.code }, known.message);
+    if (known.retryAfterSeconds !== undefined)
+      void reply.header('retry-after', String(known.retryAfterSeconds));
+    void reply.status(known.status).send(known.toResponse());
+  });
+  app.setNotFoundHandler((request, reply) => {
+    void reply
+      .status(404)
+      .send(new CitycheckError('not_found', `no route ${request.method} ${request.url}`).toResponse());
+  });
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_request, reply) => {
+    const checks = { duckdb: await engine.ping(), ...(await ready().catch(() => ({ checks: false }))) };
+    const ok = Object.values(checks).every(Boolean);
+    void reply.status(ok ? 200 : 503);
+    return { status: ok ? 'ready' : 'not_ready', checks };
+  });
+
+  app.get('/v1/tables', async (request) => {
+    scopeOf(request, authenticator);
+    return { tables: engine.tables(), macros: engine.macros() };
+  });
+
+  app.post('/v1/query', async (request, reply) => {
+    const started = process.hrtime.bigint();
+    const caller = scopeOf(request, authenticator);
+    const format = negotiateFormat(request.headers.accept);
+    const body = request.body as { sql?: unknown } | undefined;
+    if (typeof body?.sql !== 'string') {
+      throw new CitycheckError('invalid_request', 'send {"sql": "SELECT ..."} as application/json');
+    }
+    const sql = body.sql;
+    const log = request.log.child({ credentialId: caller.id, role: caller.role, format });
+    const done = (outcome: string, rows: number): void => {
+      queries.inc({ outcome, format, role: caller.role });
+      queryRows.inc(rows);
+      queryDuration.observe({ format }, Number(process.hrtime.bigint() - started) / 1e9);
+    };
+    try {
+      if (format === 'parquet') {
+        const exported = await engine.exportParquet(caller.scope, sql);
+        const stream = createReadStream(exported.path);
+        reply.raw.once('close', () => void exported.release());
+        log.info({ sql: sql.slice(0, 2_000), rows: exported.rows, bytes: exported.bytes }, 'query answered');
+        done('ok', exported.rows);
+        void reply
+          .header('content-type', resultFormats.parquet)
+          .header('content-length', String(exported.bytes))
+          .header('content-disposition', 'attachment; filename="result.parquet"')
+          .header('cache-control', 'no-store')
+          .header('x-citycheck-rows', String(exported.rows));
+        return reply.send(stream);
+      }
+      const result = await engine.open(caller.scope, sql);
+      reply.raw.once('close', () => {
+        result.close();
+        const outcome = reply.raw.writableFinished ? 'ok' : 'aborted';
+        log.info({ sql: sql.slice(0, 2_000), rows: result.rowCount, outcome }, 'query answered');
+        done(outcome, result.rowCount);
+      });
+      void reply
+        .header(
+          'content-type',
+          format === 'csv' ? `${resultFormats.csv}; charset=utf-8; header=present` : resultFormats[format],
+        )
+        .header('cache-control', 'no-store')
+        .header('x-citycheck-row-cap', String(engine.limits.rowCap));
+      return reply.send(Readable.from(encode(format, result), { objectMode: false }));
+    } catch (error) {
+      if (isCitycheckError(error)) done(error.code, 0);
+      throw error;
+    }
+  });
+
+  if (status !== undefined) {
+    app.get('/v1/status', async () => status.current());
+    for (const [path, { file, type }] of Object.entries(statusFiles)) {
+      app.get(path, async (_request, reply: FastifyReply) => {
+        void reply.header('content-type', type).header('cache-control', 'no-cache');
+        return readFile(join(statusPageDir, file));
+      });
+    }
+  }
+
+  return app;
+};
+
+const encode = (
+  format: Exclude<ResultFormat, 'parquet'>,
+  result: QueryResultStream,
+): AsyncGenerator<string | Uint8Array> => {
+  switch (format) {
+    case 'json':
+      return writeJson(result);
+    case 'csv':
+      return writeCsv(result);
+    case 'arrow':
+      return writeArrow(result);
+  }
+};
+
+/** Maps fastify's own errors (body parsing, size, media type) onto the registry's codes. */
+const fromFrameworkError = (error: FastifyError): CitycheckError => {
+  switch (error.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new CitycheckError('payload_too_large', error.message);
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new CitycheckError('unsupported_media_type', 'send {"sql": "..."} as application/json');
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return new CitycheckError('invalid_json', `the body is not valid JSON: ${error.message}`);
+    default:
+      if (error.statusCode === 400 || error instanceof SyntaxError) {
+        return new CitycheckError('invalid_json', `the body is not valid JSON: ${error.message}`);
+      }
+      if (error.statusCode === 413) return new CitycheckError('payload_too_large', error.message);
+      if (error.statusCode === 415) return new CitycheckError('unsupported_media_type', error.message);
+      return new CitycheckError('internal', 'internal error', { cause: error });
+  }
+};

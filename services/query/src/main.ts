@@ -1,0 +1,151 @@
+// Entry point of the query service: config -> logger -> object store, DuckDB query engine, Kafka (credentials
+// and pipeline offsets) -> HTTP app -> listen -> refresh the lake views on a timer -> drain on SIGTERM.
+import { readConfig, redactConfig } from '@citycheck/config';
+import { CredentialStore, ensureCredentialsTopic, followCredentials } from '@citycheck/credentials';
+import { createKafka, topicNames } from '@citycheck/kafka';
+import { createCommitLog, createObjectStore, datasets } from '@citycheck/lake';
+import { createLogger } from '@citycheck/logging';
+import { createMetricsRegistry } from '@citycheck/metrics';
+import { buildQueryApp } from './app.js';
+import { createLakeViewDefiner } from './lake-views.js';
+import { createPipelineStatus } from './pipeline-status.js';
+import { createQueryEngine } from './query-engine.js';
+
+const config = readConfig([
+  'logLevel',
+  'kafkaBrokers',
+  'kafkaClientId',
+  'topicReplicationFactor',
+  's3Endpoint',
+  's3Region',
+  's3Bucket',
+  's3AccessKeyId',
+  's3SecretAccessKey',
+  'duckdbExtensionDirectory',
+  'queryHost',
+  'queryPort',
+  'queryTimeoutMs',
+  'queryMemoryLimit',
+  'queryRowCap',
+  'queryConcurrency',
+  'queryQueueLimit',
+  'queryThreads',
+  'queryLakeRefreshMs',
+  'queryExportDirectory',
+  'validateGroupId',
+  'aggregateGroupId',
+  'statusWindowMs',
+  'topicNamespace',
+  'statusMetricsTargets',
+]);
+const logger = createLogger({ service: 'query', level: config.logLevel });
+logger.info({ config: redactConfig(config) }, 'starting');
+
+const s3 = {
+  endpoint: config.s3Endpoint,
+  region: config.s3Region,
+  accessKeyId: config.s3AccessKeyId,
+  secretAccessKey: config.s3SecretAccessKey,
+  bucket: config.s3Bucket,
+};
+const store = createObjectStore(s3);
+await store.ensureBucket();
+const engine = await createQueryEngine({
+  extensionDirectory: config.duckdbExtensionDirectory,
+  s3,
+  defineViews: createLakeViewDefiner(store),
+  limits: {
+    timeoutMs: config.queryTimeoutMs,
+    memoryLimit: config.queryMemoryLimit,
+    rowCap: config.queryRowCap,
+    concurrency: config.queryConcurrency,
+    queueLimit: config.queryQueueLimit,
+    threads: config.queryThreads,
+  },
+  exportDirectory: config.queryExportDirectory,
+  logger,
+});
+
+const kafka = createKafka({
+  brokers: config.kafkaBrokers,
+  clientId: `${config.kafkaClientId}-query`,
+  retries: 3,
+});
+await ensureCredentialsTopic(kafka, { replicationFactor: config.topicReplicationFactor });
+const credentials = new CredentialStore();
+const follower = followCredentials({
+  kafka,
+  store: credentials,
+  onInvalidRecord: (error, credentialId) =>
+    logger.warn({ err: error, credentialId }, 'skipping an unreadable credential record'),
+  onCrash: (error, restarting) => logger.error({ err: error, restarting }, 'credentials consumer crashed'),
+});
+await follower.start();
+await follower.caughtUp();
+logger.info({ credentials: credentials.size }, 'credentials loaded');
+
+const admin = kafka.admin();
+await admin.connect();
+const commitLog = createCommitLog(store, datasets.observations);
+const status = createPipelineStatus({
+  kafka,
+  admin,
+  engine,
+  topics: (({ submissionsReceived, submissionsValidated, submissionsRejected }) => ({
+    received: submissionsReceived,
+    validated: submissionsValidated,
+    rejected: submissionsRejected,
+  }))(topicNames(config.topicNamespace)),
+  groups: { validate: config.validateGroupId, aggregate: config.aggregateGroupId },
+  windowMs: config.statusWindowMs,
+  metricsTargets: config.statusMetricsTargets,
+  lakeCommits: () => commitLog.committed(),
+});
+await status.start();
+
+const registry = createMetricsRegistry({ service: 'query' });
+const app = buildQueryApp({
+  engine,
+  authenticator: credentials,
+  logger,
+  registry,
+  status,
+  ready: async () => ({
+    objectStore: await store.ping(),
+    broker: await admin
+      .describeCluster()
+      .then(() => true)
+      .catch(() => false),
+    credentials: follower.isCaughtUp,
+  }),
+});
+await app.listen({ host: config.queryHost, port: config.queryPort });
+
+// New lake objects become queryable at the next refresh.
+let refreshing = false;
+const refreshTimer = setInterval(() => {
+  if (refreshing) return;
+  refreshing = true;
+  engine
+    .refresh()
+    .catch((error: unknown) => logger.warn({ err: error }, 'lake refresh failed; serving the previous views'))
+    .finally(() => {
+      refreshing = false;
+    });
+}, config.queryLakeRefreshMs);
+
+const shutdown = async (signal: string): Promise<void> => {
+  logger.info({ signal }, 'draining');
+  clearInterval(refreshTimer);
+  // close() stops accepting connections and waits for queries being streamed to finish.
+  await app.close();
+  await status.stop();
+  await follower.stop();
+  await admin.disconnect();
+  await engine.close();
+  store.close();
+  logger.info('stopped');
+  process.exit(0);
+};
+process.once('SIGTERM', () => void shutdown('SIGTERM'));
+process.once('SIGINT', () => void shutdown('SIGINT'));

@@ -1,0 +1,200 @@
+// The pipeline status against the real broker, object store and DuckDB: rates and lag from offsets,
+// rejections by reason from the rejected topic, reporters per province from the lake, and the services'
+// own figures from their /metrics. Every figure is worked out from what the test itself produced.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Admin, Kafka } from '@citycheck/kafka';
+import type { LakeDatabase, ObjectStore } from '@citycheck/lake';
+import { createLogger } from '@citycheck/logging';
+import {
+  createMetricsRegistry,
+  createPipelineMetrics,
+  type OpsServer,
+  startOpsServer,
+} from '@citycheck/metrics';
+import {
+  createTestStore,
+  createTestTopics,
+  openTestDatabase,
+  testExtensionDirectory,
+  testKafka,
+  uniqueName,
+  waitFor,
+} from '@citycheck/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLakeViewDefiner } from './lake-views.js';
+import { createPipelineStatus, type PipelineStatusSource } from './pipeline-status.js';
+import { createQueryEngine, type QueryEngine } from './query-engine.js';
+import { currentObservations, type TestLake, testCities, writeTestLake } from './test-lake.js';
+
+const logger = createLogger({ service: 'status-test', level: 'silent' });
+
+describe('pipeline status', () => {
+  let kafka: Kafka;
+  let admin: Admin;
+  let store: ObjectStore;
+  let writer: LakeDatabase;
+  let lake: TestLake;
+  let engine: QueryEngine;
+  let status: PipelineStatusSource;
+  let ops: OpsServer;
+  let scratch: string;
+  const topics = {
+    received: uniqueName('received'),
+    validated: uniqueName('validated'),
+    rejected: uniqueName('rejected'),
+  };
+  const groups = { validate: uniqueName('validate'), aggregate: uniqueName('aggregate') };
+
+  beforeAll(async () => {
+    kafka = testKafka();
+    await createTestTopics(kafka, Object.values(topics), 2);
+    const producer = kafka.producer();
+    await producer.connect();
+    const send = (topic: string, partitions: number[], value: (index: number) => unknown) =>
+      producer.send({
+        topic,
+        messages: partitions.map((partition, index) => ({ partition, value: JSON.stringify(value(index)) })),
+      });
+    // Six received (four on partition 0), four validated (three on partition 0), two rejected.
+    await send(topics.received, [0, 0, 0, 0, 1, 1], (index) => ({ index }));
+    await send(topics.validated, [0, 0, 0, 1], (index) => ({ index }));
+    await send(topics.rejected, [0, 1], (index) =>
+      index === 0
+        ? { problems: [{ rule: 'range' }, { rule: 'kind_fields' }, { rule: 'range' }] }
+        : { problems: [{ rule: 'range' }] },
+    );
+    await producer.disconnect();
+    admin = kafka.admin();
+    await admin.connect();
+    // validate has committed all of partition 0 and one of the two records of partition 1; aggregate all of
+    // partition 0 and nothing of partition 1.
+    await admin.setOffsets({
+      groupId: groups.validate,
+      topic: topics.received,
+      partitions: [
+        { partition: 0, offset: '4' },
+        { partition: 1, offset: '1' },
+      ],
+    });
+    await admin.setOffsets({
+      groupId: groups.aggregate,
+      topic: topics.validated,
+      partitions: [{ partition: 0, offset: '3' }],
+    });
+
+    scratch = await mkdtemp(join(tmpdir(), 'citycheck-status-test-'));
+    store = await createTestStore('status');
+    writer = await openTestDatabase(store);
+    lake = await writeTestLake(store, writer.connection, { unitsPerCity: 3 });
+    engine = await createQueryEngine({
+      extensionDirectory: testExtensionDirectory(),
+      s3: store.config,
+      defineViews: createLakeViewDefiner(store),
+      limits: {
+        timeoutMs: 30_000,
+        memoryLimit: '1GB',
+        rowCap: 10_000,
+        concurrency: 2,
+        queueLimit: 8,
+        threads: 2,
+      },
+      exportDirectory: join(scratch, 'exports'),
+      logger,
+    });
+    const registry = createMetricsRegistry({ service: 'ingest', processMetrics: false });
+    createPipelineMetrics(registry).submissionsAccepted.inc({ stage: 'ingest' }, 6);
+    ops = await startOpsServer({ registry, port: 0, ready: async () => ({}) });
+    status = createPipelineStatus({
+      kafka,
+      admin,
+      engine,
+      topics,
+      groups,
+      windowMs: 300_000,
+      metricsTargets: [`ingest=${ops.url}/metrics`, 'validate=http://127.0.0.1:9/metrics'],
+    });
+    await status.start();
+  });
+
+  afterAll(async () => {
+    await status?.stop();
+    await ops?.close();
+    await admin?.disconnect();
+    await engine?.close();
+    writer?.close();
+    store?.close();
+    if (scratch !== undefined) await rm(scratch, { recursive: true, force: true });
+  });
+
+  it('reports each stage with its rate and lag', async () => {
+    const report = await status.current();
+    expect(report.problems).toEqual([]);
+    expect(report.windowSeconds).toBe(300);
+    const [ingest, validate, aggregate] = report.stages;
+    expect(ingest).toMatchObject({ name: 'ingest', inWindow: 6, perMinute: 1.2 });
+    expect(validate).toMatchObject({
+      name: 'validate',
+      group: groups.validate,
+      inWindow: 5,
+      perMinute: 1,
+      lag: 1,
+      lagByPartition: [
+        { partition: 0, lag: 0 },
+        { partition: 1, lag: 1 },
+      ],
+    });
+    expect(aggregate).toMatchObject({ name: 'aggregate', inWindow: 3, perMinute: 0.6, lag: 1 });
+  });
+
+  it('counts rejections by reason, once per submission', async () => {
+    const report = await waitFor(
+      async () => {
+        const current = await status.current();
+        return current.rejections.caughtUp && current.rejections.submissions === 2 ? current : undefined;
+      },
+      { what: 'the rejected topic to be read' },
+    );
+    expect(report.rejections.byReason).toEqual([
+      { reason: 'range', total: 2, inWindow: 2 },
+      { reason: 'kind_fields', total: 1, inWindow: 1 },
+    ]);
+  });
+
+  it('lists reporters per province of the latest cycle, every province included', async () => {
+    const report = await status.current();
+    expect(report.completeness).toMatchObject({ cycle: 2024, source: 'observations_current' });
+    expect(report.completeness.provinces).toHaveLength(31);
+    const current = currentObservations(lake.observations);
+    for (const [province, cities] of Object.entries(testCities)) {
+      const rows = current.filter((row) => row.province_code === `${province}0000`);
+      expect(report.completeness.provinces.find((item) => item.code === province)).toEqual({
+        code: province,
+        name: expect.any(String),
+        citiesReporting: cities.length,
+        citiesExpected: null,
+        unitsReporting: new Set(rows.map((row) => row.unit_code)).size,
+        unitsExpected: null,
+        reportingRate: null,
+        reportingRateOnTime: null,
+      });
+    }
+    expect(report.completeness.provinces.find((item) => item.code === '65')).toMatchObject({
+      name: '新疆维吾尔自治区',
+      unitsReporting: 0,
+    });
+  });
+
+  it("includes the services' own figures, and says which did not answer", async () => {
+    const report = await status.current();
+    expect(report.services).toEqual([
+      expect.objectContaining({
+        name: 'ingest',
+        up: true,
+        figures: expect.objectContaining({ submissionsAccepted: 6 }),
+      }),
+      expect.objectContaining({ name: 'validate', up: false }),
+    ]);
+  });
+});

