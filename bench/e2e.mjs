@@ -260,7 +260,7 @@ const newRollupRuns = () => {
     if (!line.includes('"msg":"rollups computed"')) continue;
     const entry = JSON.parse(line);
     rollupRuns.push({
-      at: (entry.time - (performance.timeOrigin + t0)) / 1000,
+      at: (Date.parse(entry.time) - (performance.timeOrigin + t0)) / 1000,
       rows: entry.rows,
       inputObjects: entry.inputObjects,
     });
@@ -338,6 +338,32 @@ const entries = await commitLog.committed();
 const lakeObjects = entries.reduce((sum, entry) => sum + entry.objects.length, 0);
 const lakeBytes = entries.reduce((sum, entry) => sum + entry.objects.reduce((s, o) => s + o.bytes, 0), 0);
 const lakeRows = entries.reduce((sum, entry) => sum + entry.objects.reduce((s, o) => s + o.rows, 0), 0);
+// Exactly once: each valid submission's observations once, read over the committed objects the commit log
+// lists and over a plain glob of observations/ (which would also show objects of uncommitted batches).
+const copiesSql = (
+  from,
+) => `SELECT count(*) AS n, count(DISTINCT (submission_id, indicator_code)) AS distinct_n,
+    count(DISTINCT submission_id) AS submissions FROM ${from} WHERE cycle = 2024`;
+const committedKeys = entries.flatMap((entry) =>
+  entry.objects.map((object) => `'${s3Url(infra.bucket, object.key)}'`),
+);
+const exactlyOnce = {};
+for (const [name, from] of [
+  ['committed objects (commit log)', `read_parquet([${committedKeys.join(', ')}], hive_partitioning = true)`],
+  [
+    'glob observations/**',
+    `read_parquet('s3://${infra.bucket}/observations/*/*/*/*.parquet', hive_partitioning = true)`,
+  ],
+]) {
+  const row = (await lake.connection.runAndReadAll(copiesSql(from))).getRowObjectsJS()[0];
+  exactlyOnce[name] = {
+    rows: Number(row.n),
+    distinct: Number(row.distinct_n),
+    submissions: Number(row.submissions),
+  };
+}
+const duplicateRows = Math.max(...Object.values(exactlyOnce).map((x) => x.rows - x.distinct));
+progress(`lake: ${JSON.stringify(exactlyOnce)} (valid submissions ${expected.validSubmissions})`);
 
 // ---- Reference: a hand-written DuckDB aggregate and the pipeline's own derivation on the final lake ------
 progress('timing a hand-written DuckDB aggregate over the final Parquet');
@@ -562,6 +588,14 @@ lines.push(
   `- Bulk request latency (${linesPerRequest} lines each): p50 ${quantile(latencies, 0.5).toFixed(0)} ms, p99 ${quantile(latencies, 0.99).toFixed(0)} ms.`,
   `- **From the last acknowledged submission to the final rollups: ${seconds(tailMs)} s.** Validate caught up at ${validateDoneS ?? '?'} s, aggregate at ${aggregateDoneS ?? '?'} s (lag samples).`,
   `- Rollup runs during the cycle: ${rollupRuns.length} (${rollupRuns.map((r) => `${r.at.toFixed(0)} s${r.mismatches === undefined ? '' : `: ${r.mismatches} off`}`).join(', ')}).`,
+  `- **Exactly once: ${duplicateRows === 0 ? 'yes' : `NO, ${fmt(duplicateRows)} duplicate rows`}** — ${Object.entries(
+    exactlyOnce,
+  )
+    .map(
+      ([name, x]) =>
+        `${name}: ${fmt(x.rows)} rows, ${fmt(x.distinct)} distinct (submission, indicator), ${fmt(x.submissions)} submissions`,
+    )
+    .join('; ')} (valid submissions: ${fmt(expected.validSubmissions)}).`,
   `- Lake: ${fmt(lakeObjects)} observation objects, ${fmt(lakeRows)} rows, ${mib(lakeBytes)} MiB of Parquet in ${fmt(entries.length)} committed batches.`,
   '',
   '## Ingest latency at a fixed rate',

@@ -28,6 +28,7 @@ const { values } = parseArgs({
     'bulk-concurrency': { type: 'string', default: '4' },
     url: { type: 'string' },
     token: { type: 'string' },
+    'index-entries': { type: 'string', default: '130000' },
   },
 });
 const singleCount = Number(values.single);
@@ -38,9 +39,14 @@ const bulkConcurrency = Number(values['bulk-concurrency']);
 
 // One submission: a community of Dongcheng, Beijing, reporting every community indicator of catalogue 2024.1.
 const catalogue = JSON.parse(
-  await (await import('node:fs/promises')).readFile(join(root, 'schemas', 'catalogue', '2024.1.json'), 'utf8'),
+  await (await import('node:fs/promises')).readFile(
+    join(root, 'schemas', 'catalogue', '2024.1.json'),
+    'utf8',
+  ),
 );
-const communityIndicators = catalogue.indicators.filter((i) => i.unitLevels.includes('community') && i.status === 'active');
+const communityIndicators = catalogue.indicators.filter(
+  (i) => i.unitLevels.includes('community') && i.status === 'active',
+);
 const observation = (indicator, n) => {
   switch (indicator.kind) {
     case 'share':
@@ -74,7 +80,6 @@ const observationsPerSubmission = communityIndicators.length;
 let url = values.url;
 let token = values.token;
 let stop = async () => undefined;
-let indexOf;
 if (url === undefined) {
   const built = join(root, 'services', 'ingest', 'dist', 'index.js');
   if (!existsSync(built)) {
@@ -83,8 +88,12 @@ if (url === undefined) {
   }
   const fromDist = (path) => import(pathToFileURL(join(root, path)).href);
   const { buildIngestApp, SubmissionIndex } = await import(pathToFileURL(built).href);
-  const { createKafka, createReliableProducer, ensureTopics } = await fromDist('packages/kafka/dist/index.js');
-  const { CredentialStore, formatToken, generateSecret, hashSecret } = await fromDist('packages/credentials/dist/index.js');
+  const { createKafka, createReliableProducer, ensureTopics } = await fromDist(
+    'packages/kafka/dist/index.js',
+  );
+  const { CredentialStore, formatToken, generateSecret, hashSecret } = await fromDist(
+    'packages/credentials/dist/index.js',
+  );
   const { createLogger } = await fromDist('packages/logging/dist/index.js');
   const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
   const kafka = createKafka({ brokers, clientId: 'citycheck-bench-ingest', retries: 5 });
@@ -108,13 +117,13 @@ if (url === undefined) {
   });
   token = formatToken(id, secret);
   const index = new SubmissionIndex();
-  indexOf = index;
   const app = buildIngestApp({
     producer,
     logger: createLogger({ service: 'ingest-bench', level: 'warn' }),
     authenticator: credentials,
     index,
     receivedTopic: topic,
+    receivedPartitionCount: async () => 6,
     rateLimit: { max: 10_000_000, windowMs: 60_000 },
   });
   await app.listen({ host: '127.0.0.1', port: 0 });
@@ -147,7 +156,11 @@ const post = (body, headers) =>
         const parts = [];
         res.on('data', (part) => parts.push(part));
         res.on('end', () =>
-          resolve({ status: res.statusCode, ms: performance.now() - started, body: Buffer.concat(parts).toString() }),
+          resolve({
+            status: res.statusCode,
+            ms: performance.now() - started,
+            body: Buffer.concat(parts).toString(),
+          }),
         );
       },
     );
@@ -172,18 +185,26 @@ const run = async (total, width, job) => {
   await Promise.all(Array.from({ length: width }, worker));
   const seconds = (performance.now() - started) / 1000;
   latencies.sort((a, b) => a - b);
-  return { seconds, p50: quantile(latencies, 0.5), p99: quantile(latencies, 0.99), requests: latencies.length };
+  return {
+    seconds,
+    p50: quantile(latencies, 0.5),
+    p99: quantile(latencies, 0.99),
+    requests: latencies.length,
+  };
 };
 
 const rows = [];
-const heapBefore = process.memoryUsage().heapUsed;
 
 // Warm-up: connections, JIT, the producer's metadata.
-await run(200, concurrency, (n) => post(Buffer.from(JSON.stringify(submission(n))), { 'content-type': 'application/json' }));
+await run(200, concurrency, (n) =>
+  post(Buffer.from(JSON.stringify(submission(n))), { 'content-type': 'application/json' }),
+);
 
 if (singleCount > 0) {
   const bodies = Array.from({ length: singleCount }, (_, n) => Buffer.from(JSON.stringify(submission(n))));
-  const result = await run(singleCount, concurrency, (i) => post(bodies[i], { 'content-type': 'application/json' }));
+  const result = await run(singleCount, concurrency, (i) =>
+    post(bodies[i], { 'content-type': 'application/json' }),
+  );
   rows.push({
     mode: `single JSON, ${concurrency} in flight`,
     requests: result.requests,
@@ -198,7 +219,8 @@ if (bulkCount > 0) {
   const chunks = [];
   for (let start = 0; start < bulkCount; start += chunkLines) {
     const lines = [];
-    for (let n = start; n < Math.min(bulkCount, start + chunkLines); n += 1) lines.push(JSON.stringify(submission(n)));
+    for (let n = start; n < Math.min(bulkCount, start + chunkLines); n += 1)
+      lines.push(JSON.stringify(submission(n)));
     chunks.push(await gzip(`${lines.join('\n')}\n`));
   }
   const result = await run(chunks.length, bulkConcurrency, (i) =>
@@ -231,16 +253,47 @@ const table = rows.map((row) => [
   fixed.format(row.p99),
 ]);
 const widths = header.map((_, c) => Math.max(header[c].length, ...table.map((r) => r[c].length)));
-const line = (cells) => cells.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  ');
+const line = (cells) =>
+  cells.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  ');
 console.log(line(header));
 for (const row of table) console.log(line(row));
-if (indexOf !== undefined) {
-  globalThis.gc?.();
-  const heap = process.memoryUsage().heapUsed - heapBefore;
-  console.log(
-    `submission index: ${number.format(indexOf.size)} entries; heap grew ${fixed.format(heap / 1_048_576)} MiB over the run` +
-      `${globalThis.gc === undefined ? ' (run with --expose-gc for a settled figure)' : ''}`,
-  );
-}
 agent.destroy();
 await stop();
+
+// The submission index of one national cycle, alone: entries as the index holds them after reading the
+// received topic back (every status but rejected, which also keeps its problems), measured on a settled heap.
+const indexEntries = Number(values['index-entries']);
+if (indexEntries > 0 && globalThis.gc !== undefined) {
+  const { SubmissionIndex } = await import(
+    pathToFileURL(join(root, 'services', 'ingest', 'dist', 'index.js')).href
+  );
+  const { createHash } = await import('node:crypto');
+  const cities = Array.from(
+    { length: 450 },
+    (_, i) => `${String(11 + (i % 60)).padStart(2, '0')}${String(i).padStart(2, '0')}00`,
+  );
+  globalThis.gc();
+  const before = process.memoryUsage().heapUsed;
+  const index = new SubmissionIndex();
+  for (let i = 0; i < indexEntries; i += 1) {
+    const submissionId = randomUUID();
+    const contentHash = createHash('sha256').update(submissionId).digest('hex');
+    index.recordAccepted({
+      submissionId,
+      cityCode: cities[i % cities.length],
+      contentHash,
+      receivedAt: new Date(1_732_000_000_000 + i).toISOString(),
+      partition: i % 6,
+      offset: String(i),
+    });
+    if (i % 2 === 0) index.recordValid(submissionId, cities[i % cities.length], contentHash);
+  }
+  globalThis.gc();
+  const bytes = process.memoryUsage().heapUsed - before;
+  console.log(
+    `submission index: ${number.format(index.size)} entries hold ${fixed.format(bytes / 1_048_576)} MiB of heap ` +
+      `(${number.format(bytes / index.size)} bytes each)`,
+  );
+} else if (indexEntries > 0) {
+  console.log('submission index size: run with node --expose-gc to measure it');
+}

@@ -50,6 +50,8 @@ export interface PushOptions {
   readonly maxRetryDelayMs?: number;
   /** Give up on a request after retrying it for this long. */
   readonly retryForMs?: number;
+  /** Pause of each client between its requests (tests use it to make a cycle last a while). */
+  readonly paceMs?: number;
   readonly onRequest?: (record: RequestRecord) => void;
   readonly tally?: PushTally;
 }
@@ -147,6 +149,7 @@ export const pushCities = async ({
   linesPerRequest = 2_000,
   maxRetryDelayMs = 2_000,
   retryForMs = 300_000,
+  paceMs = 0,
   onRequest,
   tally = createTally(),
 }: PushOptions): Promise<PushTally> => {
@@ -242,10 +245,14 @@ export const pushCities = async ({
     for (let work = queue.shift(); work !== undefined; work = queue.shift()) {
       const lines = work.lines();
       if (mode === 'single') {
-        for (const line of lines) await sendSingle(work.cityCode, line);
+        for (const line of lines) {
+          await sendSingle(work.cityCode, line);
+          if (paceMs > 0) await sleep(paceMs);
+        }
       } else {
         for (let from = 0; from < lines.length; from += linesPerRequest) {
           await sendBulk(work.cityCode, lines.slice(from, from + linesPerRequest));
+          if (paceMs > 0) await sleep(paceMs);
         }
       }
     }

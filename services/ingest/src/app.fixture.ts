@@ -138,6 +138,16 @@ export const startIngestFixture = async (): Promise<IngestFixture> => {
         authenticator: view.credentials,
         index: view.index,
         receivedTopic: topics.received,
+        receivedPartitionCount: async () => {
+          const admin = kafka.admin();
+          await admin.connect();
+          try {
+            return (await admin.fetchTopicMetadata({ topics: [topics.received] })).topics[0]?.partitions
+              .length;
+          } finally {
+            await admin.disconnect();
+          }
+        },
         ...options,
       });
       apps.push(app);

@@ -16,6 +16,7 @@ import {
   submission,
 } from './app.fixture.js';
 import { buildIngestApp } from './app.js';
+import { buildOpenApiDocument } from './openapi.js';
 
 let fixture: IngestFixture;
 let beijing: string;
@@ -100,6 +101,27 @@ describe('POST /v1/submissions (JSON)', () => {
     const receipts = responses.map((r) => r.json());
     for (const receipt of receipts) expect(receipt).toEqual(receipts[0]);
     expect(await recordsOf(body.submissionId)).toHaveLength(1);
+  });
+
+  it('gives every one of many concurrent submissions of several cities the place of its own record', async () => {
+    const bodies = Array.from({ length: 60 }, (_, i) =>
+      i % 3 === 0
+        ? {
+            token: tianjin,
+            body: submission({ cityCode: '120100', unit: { level: 'community', code: '120101001001' } }),
+          }
+        : { token: beijing, body: submission() },
+    );
+    const responses = await Promise.all(bodies.map(({ token, body }) => post(body, token)));
+    expect(responses.map((r) => r.statusCode)).toEqual(bodies.map(() => 202));
+    const messages = await readTopic(fixture.kafka, fixture.topics.received);
+    const byPlace = new Map(messages.map((m) => [`${m.partition}/${m.offset}`, m]));
+    responses.forEach((response, i) => {
+      const receipt = response.json();
+      const record = byPlace.get(`${receipt.partition}/${receipt.offset}`);
+      expect(record?.headers?.['submission-id']?.toString()).toBe(bodies[i]?.body.submissionId);
+      expect(record?.key?.toString()).toBe(bodies[i]?.body.cityCode);
+    });
   });
 
   it("refuses a submission for another city's code with 403, and sends nothing", async () => {
@@ -437,6 +459,30 @@ describe('GET /v1/submissions/{id}', () => {
     expect(
       (await app.inject({ method: 'GET', url: `/v1/submissions/${body.submissionId}` })).statusCode,
     ).toBe(401);
+  });
+});
+
+describe('service routes', () => {
+  it('serves the OpenAPI document without a credential', async () => {
+    const response = await app.inject({ method: 'GET', url: '/openapi.json' });
+    expect(response.statusCode).toBe(200);
+    expect(response.json()).toEqual(buildOpenApiDocument());
+  });
+
+  it('answers /v1 with 503 not_ready and Retry-After until credentials and the index are loaded', async () => {
+    const starting = fixture.build({ stateReady: () => false });
+    const response = await starting.inject({
+      method: 'POST',
+      url: '/v1/submissions',
+      headers: bearer(beijing),
+      payload: submission(),
+    });
+    expect(response.statusCode).toBe(503);
+    expect(response.headers['retry-after']).toBe('2');
+    expect(response.json().error).toMatchObject({ code: 'not_ready', retriable: true });
+    const ready = await starting.inject({ method: 'GET', url: '/readyz' });
+    expect(ready.statusCode).toBe(503);
+    expect(ready.json()).toEqual({ status: 'not_ready', checks: { broker: true, state: false } });
   });
 });
 

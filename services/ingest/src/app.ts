@@ -49,6 +49,8 @@ export interface IngestAppOptions {
   readonly bulkBatchSize?: number;
   readonly rateLimit?: RateLimit;
   readonly receivedTopic?: string;
+  /** Partitions of the received topic, so receipts of produce requests that mix cities carry offsets. */
+  readonly receivedPartitionCount?: () => Promise<number | undefined>;
   /** Answers whether the broker is reachable, for /readyz. */
   readonly brokerReady?: () => Promise<boolean>;
   /** Whether credentials and the submission index are loaded; /v1 answers 503 until they are. */
@@ -119,6 +121,7 @@ export const buildIngestApp = ({
   bulkBatchSize = 500,
   rateLimit: limits = { max: 1_200, windowMs: 60_000 },
   receivedTopic = defaultTopics.submissionsReceived,
+  receivedPartitionCount,
   brokerReady = async () => true,
   stateReady = () => true,
   semanticCheck,
@@ -130,7 +133,12 @@ export const buildIngestApp = ({
     requestIdHeader: 'x-request-id',
     return503OnClosing: true,
   });
-  const intake = new Intake({ producer, index, receivedTopic });
+  const intake = new Intake({
+    producer,
+    index,
+    receivedTopic,
+    ...(receivedPartitionCount === undefined ? {} : { partitionCount: receivedPartitionCount }),
+  });
   const openapi = buildOpenApiDocument();
 
   app.decorateRequest('principal', undefined);

@@ -1,9 +1,12 @@
 // Where accepted submissions go: idempotency against the submission index and against sends still in flight,
-// then submissions.received.v1 with acks from every in-sync replica. A receipt exists only after the broker
-// acknowledged; a broker failure is a retriable 503, and the same id may then be sent again harmlessly.
+// then submissions.received.v1 with acks from every in-sync replica. Concurrent requests share produce
+// requests (group commit): while one send is in flight the next ones queue, and go out together when it
+// returns, so throughput does not stop at one broker round trip per submission. A receipt exists only after
+// the broker acknowledged; a broker failure is a retriable 503, and the same id may then be sent again.
 import type { Submission } from '@citycheck/contracts';
-import type { FieldProblem } from '@citycheck/errors';
-import { type OutgoingMessage, type Producer, sendJson } from '@citycheck/kafka';
+import { CitycheckError, type FieldProblem } from '@citycheck/errors';
+import type { Producer } from '@citycheck/kafka';
+import { type Message, Partitioners, type PartitionMetadata, type RecordMetadata } from 'kafkajs';
 import { receivedHeaders } from './index-follower.js';
 import type { Receipt, SubmissionIndex } from './submission-index.js';
 
@@ -22,11 +25,27 @@ export interface IntakeOptions {
   readonly producer: Producer;
   readonly index: SubmissionIndex;
   readonly receivedTopic: string;
+  /**
+   * Partitions of the received topic. With it, a produce request that mixes cities still yields each
+   * record's offset for its receipt; without it such receipts say offset -1 until the index reads the record.
+   */
+  readonly partitionCount?: () => Promise<number | undefined>;
+  /** Largest produce request, in records and in bytes (kept well under the broker's 1 MiB default batch). */
+  readonly maxSendRecords?: number;
+  readonly maxSendBytes?: number;
 }
 
 interface Pending {
   readonly hash: string;
   readonly receipt: Promise<Receipt>;
+}
+
+/** One record waiting for a produce request, and who is waiting for its position. */
+interface Outgoing {
+  readonly message: Message & { key: string; value: Buffer };
+  readonly size: number;
+  readonly resolve: (position: { partition: number; offset: string }) => void;
+  readonly reject: (error: unknown) => void;
 }
 
 const conflictProblem = (submissionId: string, existingHash: string): FieldProblem => ({
@@ -50,16 +69,52 @@ const deferred = <T>() => {
   return { promise, resolve, reject };
 };
 
+// The producer's own partitioner (kafkajs' default, Java-compatible murmur2 on the key), to know which
+// partition each record of a mixed request went to.
+const partitionerOf = Partitioners.DefaultPartitioner();
+const metadataFor = new Map<number, PartitionMetadata[]>();
+const predictPartition = (key: string, count: number): number => {
+  let partitions = metadataFor.get(count);
+  if (partitions === undefined) {
+    partitions = Array.from({ length: count }, (_, partitionId) => ({
+      partitionErrorCode: 0,
+      partitionId,
+      leader: 0,
+      replicas: [0],
+      isr: [0],
+      offlineReplicas: [],
+    }));
+    metadataFor.set(count, partitions);
+  }
+  return partitionerOf({ topic: '', partitionMetadata: partitions, message: { key, value: null } });
+};
+
 export class Intake {
   private readonly inFlight = new Map<string, Pending>();
   private readonly producer: Producer;
   private readonly index: SubmissionIndex;
   private readonly receivedTopic: string;
+  private readonly partitionCount: () => Promise<number | undefined>;
+  private readonly maxSendRecords: number;
+  private readonly maxSendBytes: number;
+  private knownPartitionCount: number | undefined;
+  private queue: Outgoing[] = [];
+  private sending = false;
 
-  constructor({ producer, index, receivedTopic }: IntakeOptions) {
+  constructor({
+    producer,
+    index,
+    receivedTopic,
+    partitionCount = async () => undefined,
+    maxSendRecords = 1_000,
+    maxSendBytes = 900 * 1024,
+  }: IntakeOptions) {
     this.producer = producer;
     this.index = index;
     this.receivedTopic = receivedTopic;
+    this.partitionCount = partitionCount;
+    this.maxSendRecords = maxSendRecords;
+    this.maxSendBytes = maxSendBytes;
   }
 
   classify(submissionId: string, hash: string): Classification {
@@ -105,13 +160,98 @@ export class Intake {
   }
 
   /** @internal */
-  async send(messages: readonly OutgoingMessage[]) {
-    return sendJson(this.producer, this.receivedTopic, messages);
-  }
-
-  /** @internal */
   record(receipt: Receipt, cityCode: string): void {
     this.index.recordAccepted({ ...receipt, cityCode });
+  }
+
+  /** @internal Queues records for the next produce request; resolves with each one's partition and offset. */
+  send(
+    messages: readonly (Message & { key: string; value: Buffer })[],
+  ): Promise<{ partition: number; offset: string }[]> {
+    const positions = messages.map((message) => {
+      const { promise, resolve, reject } = deferred<{ partition: number; offset: string }>();
+      const size = message.value.length + message.key.length + 256; // headers and record overhead
+      this.queue.push({ message, size, resolve, reject });
+      return promise;
+    });
+    if (!this.sending) void this.pump();
+    return Promise.all(positions);
+  }
+
+  /** Sends what is queued, one produce request at a time, each as large as the limits allow. */
+  private async pump(): Promise<void> {
+    this.sending = true;
+    try {
+      while (this.queue.length > 0) {
+        let count = 0;
+        let bytes = 0;
+        while (count < this.queue.length && count < this.maxSendRecords) {
+          const size = (this.queue[count] as Outgoing).size;
+          if (count > 0 && bytes + size > this.maxSendBytes) break;
+          bytes += size;
+          count += 1;
+        }
+        const batch = this.queue.splice(0, count);
+        try {
+          const metadata = await this.produce(batch.map((item) => item.message));
+          const positions = await this.positionsOf(batch, metadata);
+          batch.forEach((item, i) => {
+            item.resolve(positions[i] as { partition: number; offset: string });
+          });
+        } catch (error) {
+          for (const item of batch) item.reject(error);
+        }
+      }
+    } finally {
+      this.sending = false;
+    }
+  }
+
+  /** producer.send with acks from every in-sync replica; a failure is the retriable broker_unavailable. */
+  private async produce(messages: Message[]): Promise<RecordMetadata[]> {
+    try {
+      return await this.producer.send({ topic: this.receivedTopic, acks: -1, messages });
+    } catch (error) {
+      throw new CitycheckError('broker_unavailable', 'the message broker did not acknowledge the message', {
+        cause: error,
+        retryAfterSeconds: 5,
+      });
+    }
+  }
+
+  /**
+   * Each record's partition and offset. Records of one partition take consecutive offsets from the
+   * partition's base offset, in the order they were sent; which partition a record went to follows from its
+   * key. When the partitions the broker reports are not the ones predicted (the topic grew), offsets are left
+   * at -1 for the index to learn, and the partition count is read again next time.
+   */
+  private async positionsOf(
+    batch: readonly Outgoing[],
+    metadata: readonly RecordMetadata[],
+  ): Promise<{ partition: number; offset: string }[]> {
+    const unknown = batch.map(() => ({ partition: -1, offset: '-1' }));
+    const base = new Map(metadata.map((entry) => [entry.partition, BigInt(entry.baseOffset ?? '-1')]));
+    let partitions: number[];
+    const firstKey = batch[0]?.message.key;
+    if (metadata.length === 1 && batch.every((item) => item.message.key === firstKey)) {
+      partitions = batch.map(() => (metadata[0] as RecordMetadata).partition);
+    } else {
+      this.knownPartitionCount ??= await this.partitionCount().catch(() => undefined);
+      const count = this.knownPartitionCount;
+      if (count === undefined) return unknown;
+      partitions = batch.map((item) => predictPartition(item.message.key, count));
+      if (partitions.some((partition) => !base.has(partition)) || new Set(partitions).size !== base.size) {
+        this.knownPartitionCount = undefined;
+        return unknown;
+      }
+    }
+    const next = new Map(base);
+    return partitions.map((partition) => {
+      const offset = next.get(partition) ?? -1n;
+      if (offset < 0n) return { partition: -1, offset: '-1' };
+      next.set(partition, offset + 1n);
+      return { partition, offset: String(offset) };
+    });
   }
 }
 
@@ -139,17 +279,20 @@ export class IntakeBatch {
     this.queue.push({ submission, hash, receivedAt: new Date().toISOString(), done });
   }
 
-  /** Sends what is queued in one produce request; resolves with the receipts in queue order after the ack. */
+  /** Sends what is queued; resolves with the receipts in queue order once the broker acknowledged them all. */
   async flush(): Promise<Receipt[]> {
     const queued = this.queue;
     this.queue = [];
     if (queued.length === 0) return [];
     try {
-      const metadata = await this.intake.send(
+      const positions = await this.intake.send(
         queued.map(({ submission, hash, receivedAt }) => ({
           key: submission.cityCode,
-          value: { submission, contentHash: hash, receivedAt, credentialId: this.credentialId },
+          value: Buffer.from(
+            JSON.stringify({ submission, contentHash: hash, receivedAt, credentialId: this.credentialId }),
+          ),
           headers: {
+            'content-type': 'application/json',
             [receivedHeaders.submissionId]: submission.submissionId,
             [receivedHeaders.contentHash]: hash,
             [receivedHeaders.receivedAt]: receivedAt,
@@ -157,25 +300,17 @@ export class IntakeBatch {
           },
         })),
       );
-      // One key (the city) means one partition, where the batch's records take consecutive offsets in order.
-      // Otherwise the offsets are learned when the index reads the records back.
-      const sameKey = queued.every(
-        ({ submission }) => submission.cityCode === queued[0]?.submission.cityCode,
-      );
-      const only = metadata.length === 1 && sameKey ? metadata[0] : undefined;
-      const base = only === undefined ? undefined : BigInt(only.baseOffset ?? '-1');
       const receipts = queued.map(
-        ({ submission, hash, receivedAt }, position): Receipt => ({
+        ({ submission, hash, receivedAt }, i): Receipt => ({
           submissionId: submission.submissionId,
           status: 'accepted',
           contentHash: hash,
           receivedAt,
-          partition: only?.partition ?? -1,
-          offset: base === undefined || base < 0n ? '-1' : String(base + BigInt(position)),
+          ...(positions[i] as { partition: number; offset: string }),
         }),
       );
-      queued.forEach(({ submission, done }, position) => {
-        const receipt = receipts[position] as Receipt;
+      queued.forEach(({ submission, done }, i) => {
+        const receipt = receipts[i] as Receipt;
         this.intake.record(receipt, submission.cityCode);
         this.intake.release(submission.submissionId);
         done.resolve(receipt);

@@ -2,7 +2,13 @@
 // loaded from their topics -> HTTP server -> drain on SIGTERM.
 import { readConfig, redactConfig } from '@citycheck/config';
 import { CredentialStore, ensureCredentialsTopic, followCredentials } from '@citycheck/credentials';
-import { createKafka, createReliableProducer, ensureTopics, pipelineTopicSpecs } from '@citycheck/kafka';
+import {
+  createKafka,
+  createReliableProducer,
+  ensureTopics,
+  pipelineTopicSpecs,
+  topics,
+} from '@citycheck/kafka';
 import { createLogger } from '@citycheck/logging';
 import { buildIngestApp } from './app.js';
 import { followSubmissionIndex } from './index-follower.js';
@@ -85,6 +91,8 @@ const app = buildIngestApp({
   bulkLimitBytes: config.ingestBulkLimitBytes,
   bulkBatchSize: config.ingestBulkBatchSize,
   rateLimit: { max: config.ingestRateLimitMax, windowMs: config.ingestRateLimitWindowMs },
+  receivedPartitionCount: async () =>
+    (await admin.fetchTopicMetadata({ topics: [topics.submissionsReceived] })).topics[0]?.partitions.length,
   stateReady: () => credentialFollower.isCaughtUp && indexFollower.isCaughtUp,
   brokerReady: async () => {
     try {

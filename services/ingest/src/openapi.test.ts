@@ -127,7 +127,9 @@ describe('the OpenAPI document', () => {
         const indicator = catalogue.indicators.find((i) => i.code === observation.indicator);
         expect(indicator?.unitLevels, observation.indicator).toContain(unit.level);
         const { indicator: _, ...fields } = observation;
-        expect(Object.keys(fields).sort(), observation.indicator).toEqual(fieldsOfKind[indicator?.kind ?? '']);
+        expect(Object.keys(fields).sort(), observation.indicator).toEqual(
+          fieldsOfKind[indicator?.kind ?? ''],
+        );
       }
     }
   });

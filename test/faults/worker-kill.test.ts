@@ -1,0 +1,87 @@
+// kill -9, at random moments while a small cycle flows through the pipeline, of each of the three
+// processes in turn (validate, aggregate and ingest), several times, each restarted after a random pause.
+// Afterwards every submission the endpoint acknowledged is in the lake exactly once, no rejected one is,
+// and the rollups equal the ones worked out independently. The seed of the random moments is printed and
+// can be replayed with FAULT_SEED.
+import { createRandom, createTally, pushCities } from '@citycheck/generator';
+import type { ServiceName } from '@citycheck/generator/stack';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  exactlyOnceProblems,
+  type Pipeline,
+  type SmallCycle,
+  sleep,
+  smallCycle,
+  startPipeline,
+  waitForCompleteLake,
+} from './support/pipeline.js';
+
+const cities = ['110100', '310100', '440100', '510100'];
+const seed = Number(process.env.FAULT_SEED ?? Date.now() % 100_000);
+
+describe('workers killed with SIGKILL during a cycle', () => {
+  let pipeline: Pipeline;
+  let cycle: SmallCycle;
+
+  beforeAll(async () => {
+    cycle = smallCycle(cities, { seed: 11, communitiesPerCity: 40 });
+    // Small lake objects, so a kill is likely to land between the writes and the commits of a batch.
+    pipeline = await startPipeline({ cities, env: { AGGREGATE_FLUSH_RECORDS: '15' } });
+  }, 240_000);
+
+  afterAll(async () => {
+    await pipeline?.destroy();
+  }, 120_000);
+
+  it('keeps every acknowledged submission exactly once and the rollups right', async () => {
+    const random = createRandom(seed);
+    process.stdout.write(`worker-kill: FAULT_SEED=${seed}\n`);
+    const tally = createTally();
+    // Slow enough that the kills land while data flows: small bulk uploads from two city clients.
+    const pushing = pushCities({
+      url: pipeline.ingestUrl,
+      token: (city) => pipeline.tokens.get(city) as string,
+      cities: cycle.manifest.cities.map((city) => ({
+        cityCode: city.cityCode,
+        lines: () => cycle.lines(city.cityCode),
+      })),
+      concurrency: 2,
+      mode: 'bulk',
+      linesPerRequest: 4,
+      paceMs: 300,
+      maxRetryDelayMs: 500,
+      tally,
+    });
+    let pushed = false;
+    void pushing.then(
+      () => {
+        pushed = true;
+      },
+      () => {
+        pushed = true;
+      },
+    );
+
+    const victims: ServiceName[] = ['validate', 'aggregate', 'ingest', 'aggregate', 'validate', 'aggregate'];
+    const kills: string[] = [];
+    for (const victim of victims) {
+      await sleep(random.int(300, 2_500));
+      const instance = pipeline.instances.get(victim);
+      if (instance === undefined) throw new Error(`no ${victim} running`);
+      await instance.kill9();
+      kills.push(`${victim}${pushed ? ' (after the push)' : ''}`);
+      await sleep(random.int(100, 1_500));
+      await pipeline.start(victim);
+    }
+    process.stdout.write(`worker-kill: killed ${kills.join(', ')}\n`);
+
+    await pushing;
+    expect(tally.refused.size).toBe(0);
+    expect(tally.stored.size).toBe(cycle.manifest.totals.submissions);
+    const reading = await waitForCompleteLake(pipeline, cycle);
+    expect(exactlyOnceProblems(cycle, tally, reading)).toEqual([]);
+    // The three processes are still the ones restarted last: nothing else died on the way.
+    for (const name of ['ingest', 'validate', 'aggregate'])
+      expect(pipeline.instances.get(name)?.running).toBe(true);
+  }, 600_000);
+});

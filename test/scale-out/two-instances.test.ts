@@ -1,0 +1,179 @@
+// Scaling out: two instances of each worker (validate, aggregate) in the same consumer groups share the
+// partitions and produce the same derived objects as a single instance of each. The cycle goes through
+// ingest once; its received records are replayed unchanged (key, value, headers, partition, timestamp)
+// into two topic namespaces, one worked by one instance of each worker, the other by two, each with a
+// bucket of its own, so the two runs see exactly the same input.
+
+import { readFileSync } from 'node:fs';
+import { createTally, pushCities } from '@citycheck/generator';
+import { preparePipelineTopics, startService } from '@citycheck/generator/stack';
+import { createKafka, type Kafka, topicNames, topics } from '@citycheck/kafka';
+import { openLakeDatabase, rollupObjectKey, s3Url } from '@citycheck/lake';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  exactlyOnceProblems,
+  extensionDirectory,
+  type Pipeline,
+  type SmallCycle,
+  smallCycle,
+  startPipeline,
+  waitForCompleteLake,
+} from '../faults/support/pipeline.js';
+
+// Eight cities over six partitions, so both instances of each worker get some.
+const cities = ['110100', '120100', '310100', '320100', '330100', '440100', '500100', '510100'];
+const derived = ['indicator_rollups', 'completeness', 'shortfall_ledger', 'quality_flags'] as const;
+
+/** Copies every record of `from` into the same partition of each of `to`, as it is. */
+const replay = async (kafka: Kafka, from: string, to: readonly string[]): Promise<number> => {
+  const admin = kafka.admin();
+  await admin.connect();
+  const ends = await admin.fetchTopicOffsets(from);
+  await admin.disconnect();
+  const total = ends.reduce((sum, end) => sum + Number(end.high), 0);
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+  const consumer = kafka.consumer({ groupId: `replay-${Date.now()}`, readUncommitted: false });
+  await consumer.connect();
+  await consumer.subscribe({ topic: from, fromBeginning: true });
+  let copied = 0;
+  const done = new Promise<void>((resolve, reject) => {
+    void consumer.run({
+      eachBatch: async ({ batch }) => {
+        try {
+          for (const topic of to) {
+            await producer.send({
+              topic,
+              acks: -1,
+              messages: batch.messages.map((message) => ({
+                key: message.key,
+                value: message.value,
+                headers: message.headers ?? {},
+                partition: batch.partition,
+                timestamp: message.timestamp,
+              })),
+            });
+          }
+          copied += batch.messages.length;
+          if (copied >= total) resolve();
+        } catch (error) {
+          reject(error);
+        }
+      },
+    });
+  });
+  await done;
+  await consumer.disconnect();
+  await producer.disconnect();
+  return copied;
+};
+
+describe('two instances of each worker', () => {
+  let pipeline: Pipeline;
+  let cycle: SmallCycle;
+
+  beforeAll(async () => {
+    cycle = smallCycle(cities, { seed: 14, communitiesPerCity: 25 });
+    // Only ingest runs on the plain topics; the workers run per namespace below.
+    pipeline = await startPipeline({ cities, startServices: false });
+    await pipeline.start('ingest');
+  }, 240_000);
+
+  afterAll(async () => {
+    await pipeline?.destroy();
+  }, 120_000);
+
+  it('share the partitions and give the same rollups as one instance each', async () => {
+    const tally = createTally();
+    await pushCities({
+      url: pipeline.ingestUrl,
+      token: (city) => pipeline.tokens.get(city) as string,
+      cities: cities.map((cityCode) => ({ cityCode, lines: () => cycle.lines(cityCode) })),
+      concurrency: 4,
+      mode: 'bulk',
+      linesPerRequest: 50,
+      tally,
+    });
+    expect(tally.stored.size).toBe(cycle.manifest.totals.submissions);
+
+    const runs = { one: { instances: 1 }, two: { instances: 2 } } as const;
+    const kafka: Kafka = createKafka({
+      brokers: [pipeline.infra.kafkaBrokers],
+      clientId: 'citycheck-scale-out-test',
+    });
+    for (const name of Object.keys(runs))
+      await preparePipelineTopics(pipeline.infra.kafkaBrokers, { namespace: name });
+    const copied = await replay(
+      kafka,
+      topics.submissionsReceived,
+      Object.keys(runs).map((name) => topicNames(name).submissionsReceived),
+    );
+    expect(copied).toBe(cycle.manifest.totals.submissions);
+
+    const started = [];
+    for (const [name, { instances }] of Object.entries(runs)) {
+      const env = {
+        TOPIC_NAMESPACE: name,
+        VALIDATE_GROUP_ID: `${name}-validate`,
+        AGGREGATE_GROUP_ID: `${name}-aggregate`,
+        S3_BUCKET: `lake-${name}`,
+      };
+      for (let i = 1; i <= instances; i += 1) {
+        for (const service of ['validate', 'aggregate'] as const) {
+          started.push(
+            startService({
+              service,
+              name: `${name}-${service}-${i}`,
+              env: { ...pipeline.env, ...env },
+              logDirectory: pipeline.logDirectory,
+            }),
+          );
+        }
+      }
+    }
+    const processes = await Promise.all(started);
+    for (const instance of processes) pipeline.instances.set(instance.name, instance);
+
+    for (const name of Object.keys(runs)) {
+      const reading = await waitForCompleteLake(pipeline, cycle, { bucket: `lake-${name}`, namespace: name });
+      expect(exactlyOnceProblems(cycle, tally, reading)).toEqual([]);
+    }
+
+    // Both instances of each worker did part of the work: each aggregate committed lake batches, and each
+    // validate says on draining how many submissions it validated.
+    for (const instance of processes) await instance.stop();
+    for (const instance of processes.filter((p) => p.name.startsWith('two-'))) {
+      const log = readFileSync(instance.logFile, 'utf8');
+      if (instance.service === 'aggregate') expect(log).toMatch(/"msg":"lake batch committed"/);
+      else expect(Number(/"validated":(\d+)/.exec(log)?.[1] ?? 0)).toBeGreaterThan(0);
+    }
+
+    // The derived objects of the two runs, row for row and byte for byte.
+    const lake = await openLakeDatabase({
+      extensionDirectory: extensionDirectory(),
+      s3: pipeline.store('lake-one').config,
+    });
+    try {
+      for (const object of derived) {
+        const [one, two] = ['one', 'two'].map(
+          (name) => `read_parquet('${s3Url(`lake-${name}`, rollupObjectKey(2024, object))}')`,
+        );
+        const differing = (
+          await lake.connection.runAndReadAll(
+            `SELECT count(*) AS n FROM ((SELECT * FROM ${one} EXCEPT ALL SELECT * FROM ${two}) UNION ALL (SELECT * FROM ${two} EXCEPT ALL SELECT * FROM ${one}))`,
+          )
+        ).getRowObjectsJS()[0]?.n;
+        expect({ object, differing }).toEqual({ object, differing: 0n });
+      }
+      const stores = ['one', 'two'].map((name) => pipeline.store(`lake-${name}`));
+      const bytes = await Promise.all(
+        stores.map((store) => store.get(rollupObjectKey(2024, 'indicator_rollups'))),
+      );
+      for (const store of stores) store.close();
+      expect(bytes[0]?.byteLength ?? 0).toBeGreaterThan(0);
+      expect(Buffer.from(bytes[0] ?? []).equals(Buffer.from(bytes[1] ?? []))).toBe(true);
+    } finally {
+      lake.close();
+    }
+  }, 600_000);
+});
