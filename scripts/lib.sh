@@ -39,5 +39,5 @@ build() {
 # Kafka, the object store and DuckDB's httpfs extension: all provisioned offline, all idempotent.
 ensure_infrastructure() {
   bash "$REPO_ROOT/infra/up.sh"
-  bash "$REPO_ROOT/infra/duckdb/install-extensions.sh"
+  bash "$REPO_ROOT/infra/duckdb/install-extensions.sh" >/dev/null
 }

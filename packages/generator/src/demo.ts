@@ -1,13 +1,20 @@
 // The quick start's demo run: pushes the sample cycle through the running ingest endpoint, waits until the
 // aggregate service's rollups cover every valid submission, and prints them as a table.
+
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { type Indicator, loadCatalogue, presentedValue } from '@citycheck/catalogue';
 import { readConfig } from '@citycheck/config';
 import type { Submission } from '@citycheck/contracts';
+import { CredentialStore, ensureCredentialsTopic, issueCredential } from '@citycheck/credentials';
 import { loadDivisionRegistry } from '@citycheck/divisions';
+import { createKafka, createReliableProducer } from '@citycheck/kafka';
 import { openLakeDatabase, rollupObjectKey, s3Url } from '@citycheck/lake';
 import { sampleCycle } from './sample.js';
 
 const config = readConfig([
+  'kafkaBrokers',
   'ingestPort',
   's3Endpoint',
   's3Region',
@@ -17,20 +24,64 @@ const config = readConfig([
   'duckdbExtensionDirectory',
 ]);
 const ingestUrl = process.env.CITYCHECK_URL ?? `http://127.0.0.1:${config.ingestPort}`;
-const token = process.env.CITYCHECK_TOKEN;
 const catalogue = loadCatalogue(process.env.CITYCHECK_CATALOGUE ?? '2024.1');
 const divisions = loadDivisionRegistry();
 const sample = sampleCycle({ catalogue, divisions });
 
+// One city credential per sample city, issued once and kept under .local/ so a second run reuses them, as
+// a city's system keeps its token. Issued the way `citycheck admin credentials issue` does.
+const tokensFile = join(
+  dirname(fileURLToPath(import.meta.url)),
+  '..',
+  '..',
+  '..',
+  '.local',
+  'demo-credentials.json',
+);
+const issueTokens = async (cities: readonly string[]): Promise<Record<string, string>> => {
+  const kafka = createKafka({ brokers: config.kafkaBrokers, clientId: 'citycheck-demo' });
+  await ensureCredentialsTopic(kafka);
+  const producer = createReliableProducer(kafka);
+  await producer.connect();
+  const tokens: Record<string, string> = {};
+  try {
+    for (const cityCode of cities) {
+      const issued = await issueCredential(
+        { producer, store: new CredentialStore() },
+        { role: 'city', cityCode, name: `demo ${cityCode}` },
+      );
+      tokens[cityCode] = issued.token;
+    }
+  } finally {
+    await producer.disconnect();
+  }
+  mkdirSync(dirname(tokensFile), { recursive: true });
+  writeFileSync(tokensFile, JSON.stringify(tokens), { mode: 0o600 });
+  return tokens;
+};
+const cities = [...new Set(sample.valid.map((submission) => submission.cityCode))];
+let tokens: Record<string, string> = existsSync(tokensFile)
+  ? (JSON.parse(readFileSync(tokensFile, 'utf8')) as Record<string, string>)
+  : await issueTokens(cities);
+
 const post = async (submission: Submission): Promise<{ status: number; body: unknown }> => {
-  const response = await fetch(`${ingestUrl}/v1/submissions`, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
-    },
-    body: JSON.stringify(submission),
-  });
+  const send = async () =>
+    fetch(`${ingestUrl}/v1/submissions`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        authorization: `Bearer ${tokens[submission.cityCode] ?? 'none'}`,
+      },
+      body: JSON.stringify(submission),
+    });
+  let response = await send();
+  // Tokens from an earlier run are gone when the broker's data was reset: issue new ones, once; a new
+  // credential reaches ingest through its topic within about a second.
+  for (let attempt = 0; response.status === 401 && attempt < 20; attempt += 1) {
+    if (attempt === 0) tokens = await issueTokens(cities);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    response = await send();
+  }
   return { status: response.status, body: await response.json() };
 };
 
@@ -45,6 +96,20 @@ for (const { submission, breaks } of sample.invalid) {
     `  deliberately bad submission (${breaks}): ingest answered ${status}; validate will reject it`,
   );
 }
+
+interface Problem {
+  readonly pointer: string;
+  readonly rule: string;
+  readonly message: string;
+}
+
+/** What the city sees when it asks for a submission's status. */
+const statusOf = async (submission: Submission): Promise<{ status?: string; problems?: Problem[] }> => {
+  const response = await fetch(`${ingestUrl}/v1/submissions/${submission.submissionId}`, {
+    headers: { authorization: `Bearer ${tokens[submission.cityCode] ?? 'none'}` },
+  });
+  return (await response.json()) as { status?: string; problems?: Problem[] };
+};
 
 // Every valid unit reports every indicator of its level, so the nation row of an indicator is complete
 // when it covers as many units as were sent for that level.
@@ -70,12 +135,13 @@ type Row = {
   area_code: string;
   value: number | null;
   units_reported: bigint;
+  units_expected: bigint | null;
 };
 
 const readRollups = async (): Promise<Row[]> => {
   try {
     const reader = await lake.connection.runAndReadAll(
-      `SELECT indicator_code, level, area_code, value, units_reported FROM read_parquet('${rollupUrl}')
+      `SELECT indicator_code, level, area_code, value, units_reported, units_expected FROM read_parquet('${rollupUrl}')
        WHERE level IN ('province', 'nation') ORDER BY indicator_code, level DESC, area_code`,
     );
     return reader.getRowObjectsJS() as unknown as Row[];
@@ -102,12 +168,22 @@ for (;;) {
 process.stdout.write(' done\n\n');
 lake.close();
 
+for (const { submission } of sample.invalid) {
+  const status = await statusOf(submission);
+  for (const problem of status.problems ?? []) {
+    console.log(
+      `rejected ${submission.submissionId}: ${problem.pointer} ${problem.rule}: ${problem.message}`,
+    );
+  }
+}
+console.log('');
+
 // One indicator of each kind, so each rollup rule shows.
 const shown: Indicator[] = [];
 for (const indicator of [...catalogue.indicatorsFor('community'), ...catalogue.indicatorsFor('district')]) {
   if (!shown.some((other) => other.kind === indicator.kind)) shown.push(indicator);
 }
-const lines: string[][] = [['indicator', 'rule', 'level', 'area', 'value', 'units']];
+const lines: string[][] = [['indicator', 'rule', 'level', 'area', 'value', 'units reported / expected']];
 for (const indicator of shown) {
   for (const row of rows.filter((r) => r.indicator_code === indicator.code)) {
     const area = row.level === 'nation' ? '全国 nation' : `${divisions.name(row.area_code) ?? row.area_code}`;
@@ -119,7 +195,7 @@ for (const indicator of shown) {
       row.level,
       area,
       value,
-      String(row.units_reported),
+      `${row.units_reported} / ${row.units_expected ?? '-'}`,
     ]);
   }
 }

@@ -56,25 +56,26 @@ export const sampleCycle = ({
   }
   const template = valid[0];
   if (template === undefined) throw new Error('the sample has no units');
-  const rate = catalogue.indicatorsFor('community').find((indicator) => indicator.kind === 'rate');
+  const count = catalogue.indicatorsFor('community').find((indicator) => indicator.kind === 'count');
   const invalid = [
     {
-      // A community of Beijing submitted under Shanghai's city code.
-      submission: { ...template, submissionId: random.uuid(), cityCode: '310100' },
+      // A community of the first city submitted under another city's code.
+      submission: { ...template, submissionId: random.uuid(), cityCode: cities[1] ?? '310100' },
       breaks: 'unit_under_city',
     },
-    ...(rate === undefined
+    ...(count === undefined
       ? []
       : [
           {
+            // A count far beyond the indicator's valid range.
             submission: {
               ...template,
               submissionId: random.uuid(),
               observations: [
-                { indicator: rate.code, numerator: 12, denominator: 10 },
+                { indicator: count.code, value: count.range.max + 1 },
               ] as Submission['observations'],
             },
-            breaks: 'numerator_le_denominator',
+            breaks: 'range',
           },
         ]),
   ];
