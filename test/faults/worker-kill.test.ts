@@ -48,7 +48,7 @@ describe('workers killed with SIGKILL during a cycle', () => {
       concurrency: 2,
       mode: 'bulk',
       linesPerRequest: 4,
-      paceMs: 300,
+      paceMs: 500,
       maxRetryDelayMs: 500,
       tally,
     });
@@ -62,7 +62,7 @@ describe('workers killed with SIGKILL during a cycle', () => {
       },
     );
 
-    const victims: ServiceName[] = ['validate', 'aggregate', 'ingest', 'aggregate', 'validate', 'aggregate'];
+    const victims: ServiceName[] = ['ingest', 'validate', 'aggregate', 'ingest', 'aggregate', 'validate'];
     const kills: string[] = [];
     for (const victim of victims) {
       await sleep(random.int(300, 2_500));

@@ -1,7 +1,7 @@
 // Reading request bodies without trusting them: Content-Encoding (identity or gzip), byte limits counted after
 // decompression (so a gzip bomb stops at the limit, not at the end of memory), and NDJSON split into lines
 // with a bound on each line, streamed so that an upload is never held whole.
-import { pipeline, type Readable } from 'node:stream';
+import type { Duplex, Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { CitycheckError } from '@citycheck/errors';
 
@@ -33,13 +33,34 @@ const readFailure = (error: unknown): unknown => {
   return error;
 };
 
-/** The body's bytes as they were before compression, as a stream. Errors of either side reach the reader. */
+/**
+ * The body's bytes as they were before compression, as a stream. The request itself is never destroyed here:
+ * destroying an unfinished request destroys its socket, and the sender would get no answer.
+ */
 export const decodedBody = (raw: Readable, encoding: BodyEncoding): Readable => {
   if (encoding === 'identity') return raw;
   const gunzip = createGunzip();
-  // pipeline destroys both streams on an error of either; the reader of `gunzip` sees the error.
-  pipeline(raw, gunzip, () => undefined);
+  raw.once('error', (error) => gunzip.destroy(error));
+  raw.once('close', () => {
+    if (!raw.readableEnded) gunzip.destroy(new Error('the request ended before its body was complete'));
+  });
+  raw.pipe(gunzip);
   return gunzip;
+};
+
+/** Reads a stream without destroying it when the reader stops early (see decodedBody). */
+const chunksOf = (source: Readable): AsyncIterable<Buffer> => source.iterator({ destroyOnReturn: false });
+
+/**
+ * Stops reading early: decompression ends, and the rest of the request is read and discarded so the answer
+ * reaches the sender (closing a socket with unread data in it resets the connection, answer and all).
+ */
+const stop = (source: Readable, raw: Readable): void => {
+  if (source !== raw) {
+    raw.unpipe(source as Duplex);
+    source.destroy();
+  }
+  raw.resume();
 };
 
 export interface ReadBodyOptions {
@@ -68,16 +89,13 @@ export const readWholeBody = async (raw: Readable, options: ReadBodyOptions): Pr
   const chunks: Buffer[] = [];
   let length = 0;
   try {
-    for await (const chunk of source) {
-      const bytes = chunk as Buffer;
+    for await (const bytes of chunksOf(source)) {
       length += bytes.length;
-      if (length > limitBytes) {
-        source.destroy();
-        throw tooLarge(limitBytes, encoding === 'gzip', tooLargeHint);
-      }
+      if (length > limitBytes) throw tooLarge(limitBytes, encoding === 'gzip', tooLargeHint);
       chunks.push(bytes);
     }
   } catch (error) {
+    stop(source, raw);
     throw readFailure(error);
   }
   return Buffer.concat(chunks, length);
@@ -150,13 +168,9 @@ export async function* ndjsonLines(raw: Readable, options: NdjsonOptions): Async
   };
 
   try {
-    for await (const chunk of source) {
-      const bytes = chunk as Buffer;
+    for await (const bytes of chunksOf(source)) {
       total += bytes.length;
-      if (total > maxTotalBytes) {
-        source.destroy();
-        throw tooLarge(maxTotalBytes, encoding === 'gzip', hint);
-      }
+      if (total > maxTotalBytes) throw tooLarge(maxTotalBytes, encoding === 'gzip', hint);
       let start = 0;
       for (let newline = bytes.indexOf(0x0a, start); newline !== -1; newline = bytes.indexOf(0x0a, start)) {
         const tail = bytes.subarray(start, newline);
@@ -173,6 +187,7 @@ export async function* ndjsonLines(raw: Readable, options: NdjsonOptions): Async
       keep(bytes.subarray(start));
     }
   } catch (error) {
+    stop(source, raw);
     throw readFailure(error);
   }
   if (overflow > 0 || partLength > 0) {
