@@ -42,4 +42,8 @@ export const loadCycleSettings = (directory = defaultDirectory): CycleSettings[]
 
 /** Cycles open for submissions at `now`: opened, and open for late submissions after the deadline too. */
 export const openCycles = (settings: readonly CycleSettings[], now: Date): Set<number> =>
-  new Set(settings.filter((setting) => Date.parse(setting.opensAt) <= now.getTime()).map((setting) => setting.cycle));
+  new Set(
+    settings
+      .filter((setting) => Date.parse(setting.opensAt) <= now.getTime())
+      .map((setting) => setting.cycle),
+  );
