@@ -40,4 +40,6 @@ build() {
 ensure_infrastructure() {
   bash "$REPO_ROOT/infra/up.sh"
   bash "$REPO_ROOT/infra/duckdb/install-extensions.sh" >/dev/null
+  # Headless Chromium (Debian's) for the status page test.
+  bash "$REPO_ROOT/infra/chromium.sh" >/dev/null
 }

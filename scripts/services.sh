@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Starts or stops the three pipeline services (ingest, validate, aggregate) as background processes of this
+# Starts or stops the pipeline services (ingest, validate, aggregate) and the analysts' query service as background processes of this
 # checkout, logging to .local/logs/<service>.log. Idempotent: a running service is left alone.
 set -euo pipefail
 source "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
 
-readonly SERVICES=(ingest validate aggregate)
+readonly SERVICES=(ingest validate aggregate query)
 
 running() {
   local pidfile="$RUN_DIR/$1.pid"

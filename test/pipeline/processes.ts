@@ -46,6 +46,9 @@ export const namespaceEnv = (
       AGGREGATE_GROUP_ID: `${topicNamespace}-aggregate`,
       TOPIC_PARTITIONS: '3',
       ROLLUP_DEBOUNCE_MS: '200',
+      // Any free port for the workers' /metrics servers, so instances never collide.
+      VALIDATE_OPS_PORT: '0',
+      AGGREGATE_OPS_PORT: '0',
       LOG_LEVEL: 'info',
       ...extra,
     },

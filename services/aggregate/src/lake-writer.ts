@@ -77,19 +77,27 @@ export const cutChunks = (messages: readonly KafkaMessage[], rotation: RotationP
   return chunks;
 };
 
+export interface WrittenChunk {
+  readonly entry: ManifestEntry;
+  /** When ingest received each submission of the chunk (epoch ms), for end-to-end freshness. */
+  readonly receivedAt: readonly number[];
+}
+
 /** Writes one chunk to the lake and commits it in the log; returns the committed manifest entry. */
 export const writeChunk = async (
   chunk: Chunk,
   topic: string,
   partition: number,
   { store, commitLog, duckdb, signal, beforeCommit }: LakeWriterDeps,
-): Promise<ManifestEntry> => {
+): Promise<WrittenChunk> => {
+  const receivedAt: number[] = [];
   const groups = new Map<
     string,
     { cycle: number; provinceCode: string; cityCode: string; rows: ObservationRow[] }
   >();
   for (const message of chunk.messages) {
     const record = decodeJson(message.value) as ValidatedSubmission;
+    receivedAt.push(Date.parse(record.receivedAt));
     const groupKey = `${record.cycle}/${record.provinceCode}/${record.cityCode}`;
     let group = groups.get(groupKey);
     if (group === undefined) {
@@ -132,5 +140,5 @@ export const writeChunk = async (
     objects.push({ key, rows: group.rows.length, bytes: body.byteLength });
   }
   await beforeCommit?.();
-  return commitLog.commit({ ...base, objects });
+  return { entry: await commitLog.commit({ ...base, objects }), receivedAt };
 };

@@ -12,6 +12,12 @@ import {
 } from '@citycheck/kafka';
 import { createCommitLog, createObjectStore, datasets, openLakeDatabase } from '@citycheck/lake';
 import { createLogger } from '@citycheck/logging';
+import {
+  createMetricsRegistry,
+  createPipelineMetrics,
+  registerConsumerLag,
+  startOpsServer,
+} from '@citycheck/metrics';
 import { writeReference } from './reference.js';
 import { createAggregateWorker } from './worker.js';
 
@@ -24,6 +30,8 @@ const config = readConfig([
   'aggregateGroupId',
   'topicNamespace',
   'kafkaSessionTimeoutMs',
+  'opsHost',
+  'aggregateOpsPort',
   'aggregateFault',
   's3Endpoint',
   's3Region',
@@ -62,7 +70,35 @@ await ensureTopics(
   admin,
   pipelineTopicSpecs(config.topicPartitions, config.topicReplicationFactor, config.topicNamespace),
 );
-await admin.disconnect();
+
+const registry = createMetricsRegistry({ service: 'aggregate' });
+const metrics = createPipelineMetrics(registry);
+registerConsumerLag(registry, {
+  admin,
+  groupId: config.aggregateGroupId,
+  topics: [names.submissionsValidated],
+});
+const ops = await startOpsServer({
+  registry,
+  host: config.opsHost,
+  port: config.aggregateOpsPort,
+  ready: async () => {
+    const [broker, objectStore, duckdb] = await Promise.all([
+      admin
+        .describeCluster()
+        .then(() => true)
+        .catch(() => false),
+      store.ping(),
+      lake.connection
+        .run('SELECT 1')
+        .then(() => true)
+        .catch(() => false),
+    ]);
+    return { broker, objectStore, duckdb };
+  },
+  onError: (error) => logger.error({ err: error }, 'ops server error'),
+});
+logger.info({ url: ops.url }, 'ops server listening');
 const consumer = kafka.consumer({
   groupId: config.aggregateGroupId,
   readUncommitted: false,
@@ -96,6 +132,7 @@ const worker = createAggregateWorker({
   rollupDebounceMs: config.rollupDebounceMs,
   validatedTopic: names.submissionsValidated,
   announce: { producer, topic: names.lakeBatchesCommitted },
+  metrics,
   // Fault tests kill the worker at the two points where a crash matters most; see test/faults.
   ...(config.aggregateFault === 'before-lake-commit' ? { beforeLakeCommit: killNow } : {}),
   ...(config.aggregateFault === 'after-lake-commit' ? { afterChunkCommitted: killNow } : {}),
@@ -107,6 +144,8 @@ const shutdown = async (signal: string): Promise<void> => {
   logger.info({ signal }, 'draining');
   await worker.stop();
   await producer.disconnect();
+  await ops.close();
+  await admin.disconnect();
   lake.close();
   store.close();
   logger.info({ ...worker.stats }, 'stopped');

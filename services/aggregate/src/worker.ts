@@ -11,6 +11,7 @@ import {
 } from '@citycheck/kafka';
 import type { CommitLog, DuckDBConnection, ObjectStore } from '@citycheck/lake';
 import type { Logger } from '@citycheck/logging';
+import type { PipelineMetrics } from '@citycheck/metrics';
 import { type CycleSettings, cyclesInLake, type DeriveResult, deriveCycles } from './derive.js';
 import { type Chunk, cutChunks, type RotationPolicy, writeChunk } from './lake-writer.js';
 
@@ -26,6 +27,7 @@ export interface AggregateWorkerOptions {
   readonly validatedTopic?: string;
   /** Where to announce each committed batch (topic lake.batches-committed.v1); omit to announce nothing. */
   readonly announce?: { readonly producer: Producer; readonly topic?: string };
+  readonly metrics?: PipelineMetrics;
   /** Called after a chunk's objects are written, before the commit log commits it; fault tests crash there. */
   readonly beforeLakeCommit?: () => Promise<void> | void;
   /** Called after each committed chunk, before its offsets are committed; fault tests crash there. */
@@ -62,6 +64,7 @@ export const createAggregateWorker = ({
   rollupDebounceMs = 1_000,
   validatedTopic = topics.submissionsValidated,
   announce,
+  metrics,
   beforeLakeCommit,
   afterChunkCommitted,
 }: AggregateWorkerOptions): AggregateWorker => {
@@ -89,6 +92,8 @@ export const createAggregateWorker = ({
   // Cycles whose lake content changed since the last derivation; the next run rewrites only those and the
   // cycle after each (whose year-over-year comparisons and ledger statuses read them).
   const dirty = new Set<number>();
+  // Receipt times of submissions committed since the last derivation: visible in rollups once it runs.
+  let awaitingRollup: number[] = [];
   let rollupTimer: NodeJS.Timeout | undefined;
   let rollupRunning: Promise<DeriveResult | undefined> | undefined;
   const derive = (mode: 'incremental' | 'full'): Promise<DeriveResult> =>
@@ -99,7 +104,13 @@ export const createAggregateWorker = ({
         mode === 'full' ? inLake : inLake.filter((cycle) => dirty.has(cycle) || dirty.has(cycle - 1));
       if (mode === 'full') dirty.clear();
       else for (const cycle of targets) dirty.delete(cycle);
+      const reaching = awaitingRollup;
+      awaitingRollup = [];
       const result = await deriveCycles(duckdb, store, entries, cycles, targets);
+      const visibleAt = new Date();
+      for (const receivedAt of reaching) metrics?.observeFreshness(new Date(receivedAt), visibleAt);
+      metrics?.markRollup(visibleAt);
+      metrics?.lakeObjectsWritten.inc({ dataset: 'rollups' }, result.objects.length);
       stats.rollupsComputed += 1;
       stats.lastRollup = result;
       stats.lastRollupAt = new Date();
@@ -136,7 +147,7 @@ export const createAggregateWorker = ({
 
     for (const chunk of cutChunks(fresh, rotation)) {
       if (!isRunning() || isStale()) return;
-      const entry = await serial(() =>
+      const { entry, receivedAt } = await serial(() =>
         writeChunk(chunk, topic, partition, {
           store,
           commitLog,
@@ -167,6 +178,18 @@ export const createAggregateWorker = ({
       await afterChunkCommitted?.(chunk);
       await consumer.commitOffsets([{ topic, partition, offset: (BigInt(chunk.endOffset) + 1n).toString() }]);
       resolveOffset(chunk.endOffset);
+      awaitingRollup.push(...receivedAt);
+      metrics?.lakeObjectsWritten.inc({ dataset: 'observations' }, entry.objects.length);
+      metrics?.lakeBytesWritten.inc(
+        { dataset: 'observations' },
+        entry.objects.reduce((sum, object) => sum + object.bytes, 0),
+      );
+      metrics?.submissionsAccepted.inc({ stage: 'aggregate' }, entry.records);
+      metrics?.observationsAccepted.inc(
+        { stage: 'aggregate' },
+        entry.objects.reduce((sum, object) => sum + object.rows, 0),
+      );
+      metrics?.markLakeCommit();
       stats.objectsWritten += entry.objects.length;
       stats.recordsWritten += entry.records;
       stats.lastCommitAt = new Date();

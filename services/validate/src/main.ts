@@ -6,6 +6,12 @@ import { readConfig, redactConfig } from '@citycheck/config';
 import { loadDivisionRegistry } from '@citycheck/divisions';
 import { createKafka, ensureTopics, pipelineTopicSpecs, topicNames } from '@citycheck/kafka';
 import { createLogger } from '@citycheck/logging';
+import {
+  createMetricsRegistry,
+  createPipelineMetrics,
+  registerConsumerLag,
+  startOpsServer,
+} from '@citycheck/metrics';
 import { createValidateWorker } from './worker.js';
 
 const config = readConfig([
@@ -17,6 +23,8 @@ const config = readConfig([
   'validateGroupId',
   'topicNamespace',
   'kafkaSessionTimeoutMs',
+  'opsHost',
+  'validateOpsPort',
 ]);
 const logger = createLogger({ service: 'validate', level: config.logLevel });
 logger.info({ config: redactConfig(config) }, 'starting');
@@ -31,7 +39,27 @@ await ensureTopics(
 );
 const names = topicNames(config.topicNamespace);
 const cycles = loadCycleSettings();
-await admin.disconnect();
+
+const registry = createMetricsRegistry({ service: 'validate' });
+const metrics = createPipelineMetrics(registry);
+registerConsumerLag(registry, {
+  admin,
+  groupId: config.validateGroupId,
+  topics: [names.submissionsReceived],
+});
+const ops = await startOpsServer({
+  registry,
+  host: config.opsHost,
+  port: config.validateOpsPort,
+  ready: async () => ({
+    broker: await admin
+      .describeCluster()
+      .then(() => true)
+      .catch(() => false),
+  }),
+  onError: (error) => logger.error({ err: error }, 'ops server error'),
+});
+logger.info({ url: ops.url }, 'ops server listening');
 
 const consumer = kafka.consumer({
   groupId: config.validateGroupId,
@@ -49,6 +77,7 @@ const worker = createValidateWorker({
   consumer,
   producer,
   groupId: config.validateGroupId,
+  metrics,
   logger,
   rules: {
     catalogue: (version) => {
@@ -77,6 +106,8 @@ logger.info('consuming');
 const shutdown = async (signal: string): Promise<void> => {
   logger.info({ signal, ...worker.counts }, 'draining');
   await worker.stop();
+  await ops.close();
+  await admin.disconnect();
   logger.info('stopped');
   process.exit(0);
 };

@@ -11,6 +11,7 @@ import {
   topics,
 } from '@citycheck/kafka';
 import type { Logger } from '@citycheck/logging';
+import type { PipelineMetrics } from '@citycheck/metrics';
 import { type RuleContext, validateReceived } from './rules.js';
 
 export interface ValidateTopics {
@@ -27,6 +28,7 @@ export interface ValidateWorkerOptions {
   readonly logger: Logger;
   readonly rules: RuleContext;
   readonly topics?: ValidateTopics;
+  readonly metrics?: PipelineMetrics;
 }
 
 export interface ValidateWorker {
@@ -48,6 +50,7 @@ export const createValidateWorker = ({
   logger,
   rules,
   topics: names = defaultValidateTopics,
+  metrics,
 }: ValidateWorkerOptions): ValidateWorker => {
   const counts = { validated: 0, rejected: 0 };
 
@@ -60,6 +63,8 @@ export const createValidateWorker = ({
   }: EachBatchPayload): Promise<void> => {
     if (batch.messages.length === 0 || !isRunning() || isStale()) return;
     const validated: { key: Buffer | null; value: Buffer }[] = [];
+    let observations = 0;
+    const reasons: string[] = [];
     const rejected: { key: Buffer | null; value: Buffer }[] = [];
     for (const message of batch.messages) {
       let received: ReceivedSubmission;
@@ -67,6 +72,7 @@ export const createValidateWorker = ({
         received = decodeJson(message.value) as ReceivedSubmission;
       } catch (error) {
         // Not JSON at all: it cannot have come from ingest. Reject it with the reason rather than stall.
+        reasons.push('message_json');
         rejected.push({
           key: message.key,
           value: encodeJson({
@@ -80,6 +86,8 @@ export const createValidateWorker = ({
         continue;
       }
       const outcome = validateReceived(received, rules);
+      if (outcome.kind === 'valid') observations += outcome.record.observations.length;
+      else reasons.push(outcome.record.problems[0]?.rule ?? 'unknown');
       const target = outcome.kind === 'valid' ? validated : rejected;
       target.push({ key: message.key, value: encodeJson(outcome.record) });
       if (outcome.kind === 'rejected') {
@@ -117,6 +125,10 @@ export const createValidateWorker = ({
     resolveOffset(last.offset);
     counts.validated += validated.length;
     counts.rejected += rejected.length;
+    metrics?.submissionsAccepted.inc({ stage: 'validate' }, validated.length);
+    metrics?.observationsAccepted.inc({ stage: 'validate' }, observations);
+    // A rejected submission counts once, under the rule of its first problem.
+    for (const reason of reasons) metrics?.submissionsRejected.inc({ stage: 'validate', reason });
     await heartbeat();
   };
 
