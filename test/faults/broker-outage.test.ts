@@ -57,7 +57,7 @@ describe('the Kafka broker stopped during ingest', () => {
 
   beforeAll(async () => {
     cycle = smallCycle(cities, { seed: 12, communitiesPerCity: 30 });
-    pipeline = await startPipeline({ cities });
+    pipeline = await startPipeline({ name: 'broker-outage', cities });
   }, 240_000);
 
   afterAll(async () => {

@@ -25,7 +25,11 @@ describe('the object store stopped while the lake is being written', () => {
 
   beforeAll(async () => {
     cycle = smallCycle(cities, { seed: 13, communitiesPerCity: 30 });
-    pipeline = await startPipeline({ cities, env: { AGGREGATE_FLUSH_RECORDS: '20' } });
+    pipeline = await startPipeline({
+      name: 'object-store-outage',
+      cities,
+      env: { AGGREGATE_FLUSH_RECORDS: '20' },
+    });
   }, 240_000);
 
   afterAll(async () => {

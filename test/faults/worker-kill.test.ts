@@ -26,7 +26,7 @@ describe('workers killed with SIGKILL during a cycle', () => {
   beforeAll(async () => {
     cycle = smallCycle(cities, { seed: 11, communitiesPerCity: 40 });
     // Small lake objects, so a kill is likely to land between the writes and the commits of a batch.
-    pipeline = await startPipeline({ cities, env: { AGGREGATE_FLUSH_RECORDS: '15' } });
+    pipeline = await startPipeline({ name: 'worker-kill', cities, env: { AGGREGATE_FLUSH_RECORDS: '15' } });
   }, 240_000);
 
   afterAll(async () => {

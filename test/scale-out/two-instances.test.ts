@@ -75,7 +75,7 @@ describe('two instances of each worker', () => {
   beforeAll(async () => {
     cycle = smallCycle(cities, { seed: 14, communitiesPerCity: 25 });
     // Only ingest runs on the plain topics; the workers run per namespace below.
-    pipeline = await startPipeline({ cities, startServices: false });
+    pipeline = await startPipeline({ name: 'scale-out', cities, startServices: false });
     await pipeline.start('ingest');
   }, 240_000);
 

@@ -24,12 +24,16 @@ export class Progress {
     return this.out.isTTY === true;
   }
 
+  private doneBytes = 0;
+
+  /** Draws the bar; `doneBytes` may come out of order (chunks finish in parallel): it never goes back. */
   update(doneBytes: number, counts: Counts, file: string, force = false): void {
     if (!this.enabled) return;
+    this.doneBytes = Math.max(this.doneBytes, doneBytes);
     const now = Date.now();
     if (this.interactive && !force && now - this.lastDraw < 100) return;
     this.lastDraw = now;
-    const share = this.totalBytes === 0 ? 1 : Math.min(1, doneBytes / this.totalBytes);
+    const share = this.totalBytes === 0 ? 1 : Math.min(1, this.doneBytes / this.totalBytes);
     const width = 24;
     const filled = Math.round(share * width);
     const text =

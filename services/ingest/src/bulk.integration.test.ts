@@ -2,6 +2,8 @@
 // and good lines around them are still accepted; gzip; batches of sends with receipts that match the topic;
 // resends that store nothing twice; dry runs that store nothing; and uploads that stop part way.
 import { randomUUID } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { decodeJson } from '@citycheck/kafka';
 import { readTopic } from '@citycheck/testkit';
@@ -215,5 +217,71 @@ describe('POST /v1/submissions (NDJSON)', () => {
     }
     const follow = await upload(ndjson([submission()]));
     expect(follow.statusCode).toBe(202);
+  });
+
+  it('answers over a real socket when it stops reading part way, and the connection still works after', async () => {
+    const server = fixture.build({ bodyLimitBytes: 4096, bulkLimitBytes: 64 * 1024 });
+    await server.listen({ host: '127.0.0.1', port: 0 });
+    const { port } = server.server.address() as AddressInfo;
+    // Streams the body in pieces, without Content-Length, as a client sending a large file does.
+    const send = (pieces: Buffer[], headers: Record<string, string>) =>
+      new Promise<{ status: number; body: Record<string, unknown> }>((resolve, reject) => {
+        const req = httpRequest(
+          { host: '127.0.0.1', port, path: '/v1/submissions', method: 'POST', agent: false },
+          (res) => {
+            let text = '';
+            res.on('data', (part: Buffer) => {
+              text += part.toString();
+            });
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) }));
+          },
+        );
+        req.setHeader('authorization', `Bearer ${token}`);
+        // One piece goes with its length, several as chunks.
+        if (pieces.length === 1) req.setHeader('content-length', String((pieces[0] as Buffer).length));
+        else req.setHeader('transfer-encoding', 'chunked');
+        for (const [name, value] of Object.entries(headers)) req.setHeader(name, value);
+        req.on('error', reject);
+        let next = 0;
+        const write = (): void => {
+          while (next < pieces.length) {
+            if (!req.write(pieces[next++] as Buffer)) {
+              req.once('drain', write);
+              return;
+            }
+          }
+          req.end();
+        };
+        write();
+      });
+    const lines = (count: number) =>
+      Array.from({ length: count }, () => Buffer.from(`${JSON.stringify(submission())}\n`));
+    try {
+      const tooLarge = await send(lines(2000), { 'content-type': 'application/x-ndjson' });
+      expect(tooLarge.status).toBe(413);
+      expect((tooLarge.body.summary as { accepted: number }).accepted).toBeGreaterThan(0);
+      const compressed = gzipSync(Buffer.concat(lines(300)));
+      const broken = await send([compressed.subarray(0, compressed.length - 40), Buffer.from('garbage!')], {
+        'content-type': 'application/x-ndjson',
+        'content-encoding': 'gzip',
+      });
+      expect(broken.status).toBe(400);
+      const brokenWhole = await send(
+        [Buffer.concat([compressed.subarray(0, compressed.length - 40), Buffer.from('garbage!')])],
+        {
+          'content-type': 'application/x-ndjson',
+          'content-encoding': 'gzip',
+        },
+      );
+      expect(brokenWhole.status).toBe(400);
+      const bomb = await send([gzipSync(Buffer.alloc(16 * 1_048_576, 0x20))], {
+        'content-type': 'application/json',
+        'content-encoding': 'gzip',
+      });
+      expect(bomb.status).toBe(413);
+      expect((await send(lines(1), { 'content-type': 'application/x-ndjson' })).status).toBe(202);
+    } finally {
+      await server.close();
+    }
   });
 });

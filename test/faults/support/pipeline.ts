@@ -3,7 +3,7 @@
 // cycle with its independently worked-out rollups, and the checks every test ends with: each submission
 // that was acknowledged is in the lake exactly once (over the committed objects the commit log lists, and
 // over a plain glob of observations/), no rejected one is, and the rollups equal the expected ones.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadCatalogue } from '@citycheck/catalogue';
@@ -24,6 +24,7 @@ import {
   type PrivateInfra,
   pollUntil,
   preparePipelineTopics,
+  repositoryRoot,
   type ServiceName,
   type ServiceProcess,
   stackEnvironment,
@@ -115,6 +116,8 @@ export interface Pipeline {
 }
 
 export interface PipelineOptions {
+  /** Names the folder under test-artifacts/ the services' logs are copied to when the pipeline is destroyed. */
+  readonly name: string;
   readonly cities: readonly string[];
   /** Variables for every service (AGGREGATE_FLUSH_RECORDS ...). */
   readonly env?: Readonly<Record<string, string>>;
@@ -124,6 +127,7 @@ export interface PipelineOptions {
 
 /** A private broker and object store, credentials for `cities`, and (by default) one instance of each service. */
 export const startPipeline = async ({
+  name,
   cities,
   env: extra = {},
   startServices = true,
@@ -155,9 +159,14 @@ export const startPipeline = async ({
       tokens,
       logDirectory,
       instances,
-      async start(service, { name = service, env: own = {} } = {}) {
-        const instance = await startService({ service, name, env: { ...env, ...own }, logDirectory });
-        instances.set(name, instance);
+      async start(service, { name: instanceName = service, env: own = {} } = {}) {
+        const instance = await startService({
+          service,
+          name: instanceName,
+          env: { ...env, ...own },
+          logDirectory,
+        });
+        instances.set(instanceName, instance);
         return instance;
       },
       store: (bucket = infra.bucket) =>
@@ -170,6 +179,11 @@ export const startPipeline = async ({
         }),
       async destroy() {
         await Promise.all([...instances.values()].map((instance) => instance.kill9()));
+        // The logs outlive the stack, for whoever has to read why a test failed.
+        const artifacts = join(repositoryRoot, 'test-artifacts', name);
+        rmSync(artifacts, { recursive: true, force: true });
+        cpSync(logDirectory, join(artifacts, 'services'), { recursive: true });
+        cpSync(join(infra.directory, '.local', 'logs'), join(artifacts, 'infra'), { recursive: true });
         await infra.destroy();
       },
     };
@@ -260,6 +274,7 @@ export const waitForCompleteLake = async (
     validate: pipeline.env.VALIDATE_GROUP_ID ?? 'citycheck-validate',
     aggregate: pipeline.env.AGGREGATE_GROUP_ID ?? 'citycheck-aggregate',
   };
+  let last = 'nothing read yet';
   try {
     return await pollUntil(
       async () => {
@@ -276,12 +291,17 @@ export const waitForCompleteLake = async (
           ),
         ]);
         // The validated topic is transactional: one commit marker per partition may remain past the last record.
+        const lag = (lags: readonly { lag: bigint }[]): string => lags.map((p) => p.lag).join(' ');
+        last = `validate lag ${lag(received)}, aggregate lag ${lag(validated)}`;
         if (received.some((p) => p.lag > 0n) || validated.some((p) => p.lag > 1n)) return undefined;
         const reading = await readLake(store, cycle.expected);
+        last += `, ${reading.rollupMismatches.length} rollups differ`;
         return reading.rollupMismatches.length === 0 ? reading : undefined;
       },
       { timeoutMs, intervalMs: 1_000, what: 'the lake to hold the whole cycle with the expected rollups' },
-    );
+    ).catch((error: unknown) => {
+      throw new Error(`${(error as Error).message} (last seen: ${last})`, { cause: error });
+    });
   } finally {
     await admin.disconnect();
     store.close();
