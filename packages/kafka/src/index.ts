@@ -110,11 +110,27 @@ export const ensureTopics = async (admin: Admin, specs: readonly TopicSpec[]): P
         ],
       })),
     });
+    // A broker may still answer "does not host this topic-partition" for a moment after creating it:
+    // wait until every new partition answers an offsets request.
+    for (const spec of missing) await waitUntilServed(admin, spec.topic);
   } catch (error) {
     // Another worker may have created the same topic between the listing and the creation.
     const stillMissing = missing.filter((spec) => !existing.has(spec.topic));
     const now = new Set(await admin.listTopics());
     if (stillMissing.some((spec) => !now.has(spec.topic))) throw error;
+  }
+};
+
+const waitUntilServed = async (admin: Admin, topic: string, timeoutMs = 15_000): Promise<void> => {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      await admin.fetchTopicOffsets(topic);
+      return;
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
   }
 };
 

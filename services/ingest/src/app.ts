@@ -7,6 +7,7 @@ import { type Authenticator, mayReadCity, type Principal } from '@citycheck/cred
 import { CitycheckError, type FieldProblem, isCitycheckError } from '@citycheck/errors';
 import { topics as defaultTopics, type Producer } from '@citycheck/kafka';
 import type { Logger } from '@citycheck/logging';
+import type { PipelineMetrics } from '@citycheck/metrics';
 import rateLimit from '@fastify/rate-limit';
 import Fastify, { type FastifyError, type FastifyRequest } from 'fastify';
 import { BulkInterrupted, type BulkSummary, processBulk } from './bulk.js';
@@ -57,6 +58,8 @@ export interface IngestAppOptions {
   readonly stateReady?: () => boolean;
   /** The full validation rules, for dry runs; without it a dry run checks schema, scope and idempotency. */
   readonly semanticCheck?: SemanticCheck;
+  /** Counts what ingest accepted and refused (stage `ingest`); omit in tests that do not look. */
+  readonly metrics?: PipelineMetrics;
 }
 
 export interface DryRunReport {
@@ -125,6 +128,7 @@ export const buildIngestApp = ({
   brokerReady = async () => true,
   stateReady = () => true,
   semanticCheck,
+  metrics,
 }: IngestAppOptions) => {
   const app = Fastify({
     loggerInstance: logger,
@@ -147,6 +151,9 @@ export const buildIngestApp = ({
     const summary = error instanceof BulkInterrupted ? error.summary : undefined;
     const cause = error instanceof BulkInterrupted ? error.error : error;
     const known = isCitycheckError(cause) ? cause : fromFrameworkError(cause as FastifyError);
+    if (request.method === 'POST' && known.status < 500) {
+      metrics?.submissionsRejected.inc({ stage: 'ingest', reason: known.code });
+    }
     const credentialId = request.principal?.credentialId;
     if (known.status >= 500) request.log.error({ err: cause, credentialId }, known.message);
     else request.log.info({ code: known.code, problems: known.problems.length, credentialId }, known.message);
@@ -241,6 +248,17 @@ export const buildIngestApp = ({
         const body: unknown = request.body;
         if (body instanceof NdjsonBody) {
           const summary = await submitBulk(body, principal, dryRun);
+          if (!dryRun) {
+            metrics?.submissionsAccepted.inc({ stage: 'ingest' }, summary.accepted);
+            for (const line of summary.lines) {
+              if (line.status === 'rejected') {
+                metrics?.submissionsRejected.inc({
+                  stage: 'ingest',
+                  reason: line.problems?.[0]?.rule ?? 'unknown',
+                });
+              }
+            }
+          }
           request.log.info(
             {
               credentialId: principal.credentialId,
@@ -295,6 +313,8 @@ export const buildIngestApp = ({
           return outcome.receipt satisfies Receipt;
         }
         request.log.info(logged, 'submission accepted');
+        metrics?.submissionsAccepted.inc({ stage: 'ingest' });
+        metrics?.observationsAccepted.inc({ stage: 'ingest' }, submission.observations.length);
         void reply.status(202);
         return outcome.receipt satisfies Receipt;
       });

@@ -7,9 +7,11 @@ import {
   createReliableProducer,
   ensureTopics,
   pipelineTopicSpecs,
-  topics,
+  topicNames,
 } from '@citycheck/kafka';
 import { createLogger } from '@citycheck/logging';
+import { createMetricsRegistry, createPipelineMetrics, instrumentFastify } from '@citycheck/metrics';
+import { createRuleContext, validateReceived } from '@citycheck/validate';
 import { buildIngestApp } from './app.js';
 import { followSubmissionIndex } from './index-follower.js';
 import { SubmissionIndex } from './submission-index.js';
@@ -28,6 +30,7 @@ const config = readConfig([
   'ingestRateLimitMax',
   'ingestRateLimitWindowMs',
   'ingestStartTimeoutMs',
+  'topicNamespace',
 ]);
 const logger = createLogger({ service: 'ingest', level: config.logLevel });
 logger.info({ config: redactConfig(config) }, 'starting');
@@ -40,7 +43,12 @@ const kafka = createKafka({
 });
 const admin = kafka.admin();
 await admin.connect();
-await ensureTopics(admin, pipelineTopicSpecs(config.topicPartitions, config.topicReplicationFactor));
+// Pipeline topics live under TOPIC_NAMESPACE; credentials.v1 is the cluster's, shared by every namespace.
+const topics = topicNames(config.topicNamespace);
+await ensureTopics(
+  admin,
+  pipelineTopicSpecs(config.topicPartitions, config.topicReplicationFactor, config.topicNamespace),
+);
 await ensureCredentialsTopic(kafka, { replicationFactor: config.topicReplicationFactor });
 const producer = createReliableProducer(kafka);
 await producer.connect();
@@ -59,6 +67,12 @@ const index = new SubmissionIndex();
 const indexFollower = followSubmissionIndex({
   kafka,
   index,
+  topics: {
+    received: topics.submissionsReceived,
+    validated: topics.submissionsValidated,
+    rejected: topics.submissionsRejected,
+    committed: topics.lakeBatchesCommitted,
+  },
   groupIdPrefix: `${config.kafkaClientId}-ingest-index`,
   onInvalidRecord: (error, where) =>
     logger.warn({ err: error, ...where }, 'unreadable record skipped by the submission index'),
@@ -82,8 +96,17 @@ logger.info(
   'credentials and submission index loaded',
 );
 
+const registry = createMetricsRegistry({ service: 'ingest' });
+// Dry runs apply exactly the rules validate applies.
+const rules = createRuleContext();
 const app = buildIngestApp({
   producer,
+  receivedTopic: topics.submissionsReceived,
+  metrics: createPipelineMetrics(registry),
+  semanticCheck: (received) => {
+    const outcome = validateReceived(received, rules);
+    return outcome.kind === 'valid' ? [] : outcome.record.problems;
+  },
   logger,
   authenticator: credentials,
   index,
@@ -103,6 +126,7 @@ const app = buildIngestApp({
     }
   },
 });
+instrumentFastify(app, { registry });
 await app.listen({ host: config.ingestHost, port: config.ingestPort });
 
 const shutdown = async (signal: string): Promise<void> => {

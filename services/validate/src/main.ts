@@ -1,9 +1,7 @@
 // Entry point of the validate service: config -> logger -> catalogue and divisions -> Kafka -> worker ->
 // drain on SIGTERM.
 import { hostname } from 'node:os';
-import { loadCatalogue, loadCycleSettings, openCycles } from '@citycheck/catalogue';
 import { readConfig, redactConfig } from '@citycheck/config';
-import { loadDivisionRegistry } from '@citycheck/divisions';
 import { createKafka, ensureTopics, pipelineTopicSpecs, topicNames } from '@citycheck/kafka';
 import { createLogger } from '@citycheck/logging';
 import {
@@ -12,6 +10,7 @@ import {
   registerConsumerLag,
   startOpsServer,
 } from '@citycheck/metrics';
+import { createRuleContext } from './rule-context.js';
 import { createValidateWorker } from './worker.js';
 
 const config = readConfig([
@@ -29,7 +28,6 @@ const config = readConfig([
 const logger = createLogger({ service: 'validate', level: config.logLevel });
 logger.info({ config: redactConfig(config) }, 'starting');
 
-const divisions = loadDivisionRegistry();
 const kafka = createKafka({ brokers: config.kafkaBrokers, clientId: `${config.kafkaClientId}-validate` });
 const admin = kafka.admin();
 await admin.connect();
@@ -38,7 +36,6 @@ await ensureTopics(
   pipelineTopicSpecs(config.topicPartitions, config.topicReplicationFactor, config.topicNamespace),
 );
 const names = topicNames(config.topicNamespace);
-const cycles = loadCycleSettings();
 
 const registry = createMetricsRegistry({ service: 'validate' });
 const metrics = createPipelineMetrics(registry);
@@ -79,21 +76,7 @@ const worker = createValidateWorker({
   groupId: config.validateGroupId,
   metrics,
   logger,
-  rules: {
-    catalogue: (version) => {
-      try {
-        return loadCatalogue(version);
-      } catch {
-        return undefined;
-      }
-    },
-    divisions,
-    // Re-read per submission: a cycle opens at its opensAt without a restart.
-    get openCycles() {
-      return openCycles(cycles, new Date());
-    },
-    now: () => new Date(),
-  },
+  rules: createRuleContext(),
   topics: {
     received: names.submissionsReceived,
     validated: names.submissionsValidated,
