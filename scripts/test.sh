@@ -7,9 +7,12 @@ source "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
 
 ensure_dependencies
 ensure_infrastructure
-say "type-checking and linting"
+say "type-checking, linting, and checking generated contracts"
 (cd "$REPO_ROOT" && pnpm exec tsc -b tsconfig.json && pnpm exec biome check . --diagnostic-level=error >/dev/null) ||
   die "type check or lint failed (run: pnpm check)"
+(cd "$REPO_ROOT" && node packages/contracts/scripts/generate-types.mjs --check &&
+  node services/ingest/scripts/generate-openapi.mjs --check) ||
+  die "generated contracts are stale (run the two scripts above without --check)"
 
 export KAFKA_BROKERS="${KAFKA_BROKERS:-127.0.0.1:${KAFKA_PORT:-9092}}"
 export S3_ENDPOINT="${S3_ENDPOINT:-http://127.0.0.1:${S3_PORT:-9000}}"
