@@ -305,6 +305,21 @@ describe('derived rollups, completeness, ledger and flags on the real object sto
     ).toEqual(['440100']);
   });
 
+  it('carries the previous cycle and the change on each rollup row', async () => {
+    // Beijing's C01 in 2024: street 110101001 (3 + 0 + 2 + 0 = 5) plus twelve other communities
+    // (0+1+1+2+1+0+1+2+1+1+0+40 = 50) = 55. In 2025 only the street's four report: 1 + 4 + 0 + 0 = 5.
+    expect(await rollup(2025, 'C01', 'city', '110100')).toMatchObject({
+      value: 5,
+      previous_value: 55,
+      change: -50,
+    });
+    expect(await rollup(2024, 'C01', 'city', '110100')).toMatchObject({
+      value: 55,
+      previous_value: null,
+      change: null,
+    });
+  });
+
   it('keeps the shortfall ledger: new, persisting and resolved across two cycles', async () => {
     // C01's standard is <= 0 problems. 2024: c1 (3) and c3 (2) miss. 2025: c1 (1) and c2 (4) miss, c3 (0) meets.
     const [c1, c2, c3] = divisions.communitiesOf('110101001');
