@@ -175,6 +175,16 @@ export const variables = {
     'Flush a buffer no record has joined for this long',
     10,
   ),
+  aggregateDuckdbMemoryLimit: {
+    env: 'AGGREGATE_DUCKDB_MEMORY_LIMIT',
+    doc: 'DuckDB memory limit of the aggregate worker (e.g. 256MB); larger work spills to the temp directory',
+    default: '1GB',
+    parse: (raw: string): string => {
+      if (!/^\d+(\.\d+)?\s*(KB|MB|GB|KiB|MiB|GiB)$/i.test(raw))
+        throw new Error('must be a size such as 256MB or 1GB');
+      return raw;
+    },
+  },
   aggregateFault: {
     env: 'AGGREGATE_FAULT',
     doc: 'For fault tests only: kill the worker with SIGKILL at a point of its first batch (before-lake-commit, after-lake-commit)',

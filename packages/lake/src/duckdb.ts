@@ -14,6 +14,8 @@ export interface LakeDatabaseConfig {
   readonly s3?: ObjectStoreConfig;
   readonly threads?: number;
   readonly memoryLimit?: string;
+  /** Where DuckDB spills what does not fit in `memoryLimit`; a private folder under the OS temp by default. */
+  readonly tempDirectory?: string;
 }
 
 export interface LakeDatabase {
@@ -29,6 +31,7 @@ export const openLakeDatabase = async ({
   s3,
   threads = 2,
   memoryLimit = '1GB',
+  tempDirectory = join(tmpdir(), `citycheck-duckdb-${process.pid}`),
 }: LakeDatabaseConfig): Promise<LakeDatabase> => {
   const instance = await DuckDBInstance.create(':memory:', {
     extension_directory: extensionDirectory,
@@ -37,6 +40,7 @@ export const openLakeDatabase = async ({
     autoload_known_extensions: 'true',
     threads: String(threads),
     memory_limit: memoryLimit,
+    temp_directory: tempDirectory,
   });
   const connection = await instance.connect();
   if (s3 !== undefined) {

@@ -32,6 +32,7 @@ const config = readConfig([
   'kafkaSessionTimeoutMs',
   'opsHost',
   'aggregateOpsPort',
+  'aggregateDuckdbMemoryLimit',
   'aggregateFault',
   's3Endpoint',
   's3Region',
@@ -56,7 +57,11 @@ const s3 = {
 };
 const store = createObjectStore(s3);
 await store.ensureBucket();
-const lake = await openLakeDatabase({ extensionDirectory: config.duckdbExtensionDirectory, s3 });
+const lake = await openLakeDatabase({
+  extensionDirectory: config.duckdbExtensionDirectory,
+  s3,
+  memoryLimit: config.aggregateDuckdbMemoryLimit,
+});
 
 // Reference data first: the rollups join against it.
 const catalogues = listCatalogueVersions().map((version) => loadCatalogue(version));
