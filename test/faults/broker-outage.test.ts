@@ -6,7 +6,7 @@ import { request } from 'node:http';
 import { createTally, pushCities } from '@citycheck/generator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  exactlyOnceProblems,
+  assertExactlyOnce,
   type Pipeline,
   type SmallCycle,
   sleep,
@@ -121,7 +121,7 @@ describe('the Kafka broker stopped during ingest', () => {
     expect(tally.stored.size).toBe(cycle.manifest.totals.submissions);
 
     const reading = await waitForCompleteLake(pipeline, cycle);
-    expect(exactlyOnceProblems(cycle, tally, reading)).toEqual([]);
+    assertExactlyOnce(cycle, tally, reading);
     for (const name of ['ingest', 'validate', 'aggregate'])
       expect(pipeline.instances.get(name)?.running).toBe(true);
   }, 600_000);

@@ -7,7 +7,7 @@ import { createRandom, createTally, pushCities } from '@citycheck/generator';
 import type { ServiceName } from '@citycheck/generator/stack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  exactlyOnceProblems,
+  assertExactlyOnce,
   type Pipeline,
   type SmallCycle,
   sleep,
@@ -79,7 +79,7 @@ describe('workers killed with SIGKILL during a cycle', () => {
     expect(tally.refused.size).toBe(0);
     expect(tally.stored.size).toBe(cycle.manifest.totals.submissions);
     const reading = await waitForCompleteLake(pipeline, cycle);
-    expect(exactlyOnceProblems(cycle, tally, reading)).toEqual([]);
+    assertExactlyOnce(cycle, tally, reading);
     // The three processes are still the ones restarted last: nothing else died on the way.
     for (const name of ['ingest', 'validate', 'aggregate'])
       expect(pipeline.instances.get(name)?.running).toBe(true);

@@ -252,7 +252,6 @@ export const stackEnvironment = async ({
   logLevel = 'info',
   extra = {},
 }: StackEnvironmentOptions): Promise<Record<string, string>> => {
-  const [validateOps, aggregateOps] = await Promise.all([freePort(), freePort()]);
   return {
     LOG_LEVEL: logLevel,
     KAFKA_BROKERS: infra.kafkaBrokers,
@@ -260,9 +259,10 @@ export const stackEnvironment = async ({
     S3_BUCKET: infra.bucket,
     INGEST_HOST: '127.0.0.1',
     INGEST_PORT: String(ingestPort),
-    // The workers' /metrics servers must not take the shared stack's ports (8081, 8082).
-    VALIDATE_OPS_PORT: String(validateOps),
-    AGGREGATE_OPS_PORT: String(aggregateOps),
+    // The workers' /metrics servers must not take the shared stack's ports (8081, 8082), nor each other's
+    // when several instances run: port 0 lets the system pick one.
+    VALIDATE_OPS_PORT: '0',
+    AGGREGATE_OPS_PORT: '0',
     KAFKAJS_NO_PARTITIONER_WARNING: '1',
     ...extra,
   };

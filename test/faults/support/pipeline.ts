@@ -274,6 +274,8 @@ export const waitForCompleteLake = async (
     validate: pipeline.env.VALIDATE_GROUP_ID ?? 'citycheck-validate',
     aggregate: pipeline.env.AGGREGATE_GROUP_ID ?? 'citycheck-aggregate',
   };
+  const validateGroup = namespace === '' ? groups.validate : `${namespace}-validate`;
+  const aggregateGroup = namespace === '' ? groups.aggregate : `${namespace}-aggregate`;
   let last = 'nothing read yet';
   try {
     return await pollUntil(
@@ -292,7 +294,11 @@ export const waitForCompleteLake = async (
         ]);
         // The validated topic is transactional: one commit marker per partition may remain past the last record.
         const lag = (lags: readonly { lag: bigint }[]): string => lags.map((p) => p.lag).join(' ');
-        last = `validate lag ${lag(received)}, aggregate lag ${lag(validated)}`;
+        const described = await admin.describeGroups([validateGroup, aggregateGroup]);
+        const members = described.groups.map(
+          (group) => `${group.groupId} ${group.state} ${group.members.length} members`,
+        );
+        last = `validate lag ${lag(received)}, aggregate lag ${lag(validated)}; ${members.join(', ')}`;
         if (received.some((p) => p.lag > 0n) || validated.some((p) => p.lag > 1n)) return undefined;
         const reading = await readLake(store, cycle.expected);
         last += `, ${reading.rollupMismatches.length} rollups differ`;
@@ -345,3 +351,11 @@ export const exactlyOnceProblems = (cycle: SmallCycle, tally: PushTally, reading
 };
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Fails with the first problems spelled out (vitest would truncate a long array). */
+export const assertExactlyOnce = (cycle: SmallCycle, tally: PushTally, reading: LakeReading): void => {
+  const problems = exactlyOnceProblems(cycle, tally, reading);
+  if (problems.length > 0) {
+    throw new Error(`${problems.length} problems, the first ones:\n${problems.slice(0, 25).join('\n')}`);
+  }
+};
