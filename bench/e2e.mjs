@@ -67,6 +67,9 @@ const { values: args } = parseArgs({
     // The workers' Kafka session timeout. At the default (10 s) the aggregate worker loses its group
     // whenever one batch or rollup keeps it from heartbeating that long, which a national cycle does.
     'session-timeout-ms': { type: 'string', default: '60000' },
+    // Experiments: --env NAME=VALUE (repeatable) sets a service variable; --label names the report file.
+    env: { type: 'string', multiple: true, default: [] },
+    label: { type: 'string' },
     cities: { type: 'string' },
   },
 });
@@ -149,7 +152,12 @@ const env = await stackEnvironment({
   infra,
   ingestPort,
   logLevel: args['log-level'],
-  extra: { KAFKA_SESSION_TIMEOUT_MS: args['session-timeout-ms'] },
+  extra: {
+    KAFKA_SESSION_TIMEOUT_MS: args['session-timeout-ms'],
+    ...Object.fromEntries(
+      args.env.map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]),
+    ),
+  },
 });
 const config = readConfig(['duckdbExtensionDirectory']);
 const s3 = {
@@ -603,7 +611,7 @@ lines.push(
     `Everything on one box: Kafka 4.1.1 and S3Proxy 4.1.0 (a private pair started for this run), the three services, and the load client. ` +
     `Load average before ${machine.loadBefore}, after ${loadAfter} (other processes on the machine share the two cores).`,
   '',
-  `Command: \`bash bench/e2e.sh --concurrency ${concurrency} --lines-per-request ${linesPerRequest}${args.profile ? ' --profile' : ''}\` (seed ${seed}; services at their default configuration except KAFKA_SESSION_TIMEOUT_MS=${args['session-timeout-ms']}; LOG_LEVEL=${args['log-level']}).`,
+  `Command: \`bash bench/e2e.sh --concurrency ${concurrency} --lines-per-request ${linesPerRequest}${args.profile ? ' --profile' : ''}${args.env.map((pair) => ` --env ${pair}`).join('')}${args.label === undefined ? '' : ` --label ${args.label}`}\` (seed ${seed}; services at their default configuration except KAFKA_SESSION_TIMEOUT_MS=${args['session-timeout-ms']}${args.env.map((pair) => `, ${pair}`).join('')}; LOG_LEVEL=${args['log-level']}).`,
   '',
   '## The cycle',
   '',
@@ -776,7 +784,12 @@ lines.push(
 );
 const report = lines.join('\n');
 mkdirSync(join(repositoryRoot, 'bench', 'results'), { recursive: true });
-const reportFile = join(repositoryRoot, 'bench', 'results', `e2e-${date}.md`);
+const reportFile = join(
+  repositoryRoot,
+  'bench',
+  'results',
+  `e2e-${date}${args.label === undefined ? '' : `-${args.label}`}.md`,
+);
 writeFileSync(reportFile, report);
 writeFileSync(
   join(benchRoot, `e2e-${date}.json`),

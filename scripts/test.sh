@@ -2,6 +2,7 @@
 # Quick start, second command: provisions what the tests need (dependencies, Kafka, the object store,
 # DuckDB's httpfs), type-checks and lints the tree, and runs every test against the real services.
 # Ends with one line "N passed, N failed"; exits non-zero when anything failed.
+# `--faults` runs the long fault and scale-out suites (vitest.faults.config.ts) instead.
 set -euo pipefail
 source "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -19,8 +20,13 @@ export S3_ENDPOINT="${S3_ENDPOINT:-http://127.0.0.1:${S3_PORT:-9000}}"
 mkdir -p "$STATE_DIR"
 report="$STATE_DIR/vitest-report.json"
 rm -f "$report"
+config=vitest.config.ts
+if [[ ${1:-} == --faults ]]; then
+  config=vitest.faults.config.ts
+  shift
+fi
 status=0
-(cd "$REPO_ROOT" && pnpm exec vitest run --reporter=default --reporter=json --outputFile.json="$report" "$@") || status=$?
+(cd "$REPO_ROOT" && pnpm exec vitest run --config "$config" --reporter=default --reporter=json --outputFile.json="$report" "$@") || status=$?
 if [[ -s $report ]]; then
   node -e '
     const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));

@@ -26,7 +26,10 @@ const kafka = createKafka({ brokers: values.brokers.split(','), clientId: 'cityc
 const topic = `bench.group-commit-${Date.now().toString(36)}`;
 const admin = kafka.admin();
 await admin.connect();
-await admin.createTopics({ topics: [{ topic, numPartitions: 6, replicationFactor: 1 }], waitForLeaders: true });
+await admin.createTopics({
+  topics: [{ topic, numPartitions: 6, replicationFactor: 1 }],
+  waitForLeaders: true,
+});
 const payload = Buffer.alloc(Number(values.bytes), 'x');
 const keys = Array.from({ length: 300 }, (_, i) => String(110100 + i * 100));
 
@@ -44,7 +47,11 @@ const groupCommit = (producer) => {
       const batch = queue;
       queue = [];
       try {
-        await producer.send({ topic, acks: -1, messages: batch.map((item) => ({ key: item.key, value: payload })) });
+        await producer.send({
+          topic,
+          acks: -1,
+          messages: batch.map((item) => ({ key: item.key, value: payload })),
+        });
         for (const item of batch) item.resolve();
       } catch (error) {
         for (const item of batch) item.reject(error);

@@ -29,7 +29,12 @@ describe('a generated cycle', () => {
       for (const error of city.errors) listed.set(error.submissionId, error.breaks);
       for (const submission of city.submissions) {
         const outcome = validateReceived(
-          { submission, contentHash: 'c'.repeat(64), receivedAt: '2024-11-20T09:00:01.000Z', credentialId: 'test' },
+          {
+            submission,
+            contentHash: 'c'.repeat(64),
+            receivedAt: '2024-11-20T09:00:01.000Z',
+            credentialId: 'test',
+          },
           context,
         );
         if (outcome.kind === 'valid') valid += 1;

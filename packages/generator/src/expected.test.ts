@@ -11,7 +11,12 @@ import type { CityFile, CycleManifest } from './files.js';
 
 const catalogue = loadCatalogue('2024.1');
 let sequence = 0;
-const submission = (cityCode: string, level: Submission['unit']['level'], code: string, observations: Observation[]): Submission => {
+const submission = (
+  cityCode: string,
+  level: Submission['unit']['level'],
+  code: string,
+  observations: Observation[],
+): Submission => {
   sequence += 1;
   return {
     submissionId: `00000000-0000-4000-8000-${String(sequence).padStart(12, '0')}`,
@@ -83,13 +88,15 @@ const writeCycle = (): { directory: string; manifest: CycleManifest } => {
       corrections: 1,
     },
     cities,
-    deliberateErrors: [{ submissionId: bad.submissionId, cityCode: '310100', breaks: 'numerator_le_denominator' }],
+    deliberateErrors: [
+      { submissionId: bad.submissionId, cityCode: '310100', breaks: 'numerator_le_denominator' },
+    ],
     corrections: [],
   };
   return { directory, manifest };
 };
 
-const valueOf = (expected: ExpectedRollups, indicator: string, area: string) =>
+const rollupOf = (expected: ExpectedRollups, indicator: string, area: string) =>
   expected.rollups.find((row) => row.indicator === indicator && row.areaCode === area);
 
 describe('computeExpectedRollups', () => {
@@ -98,17 +105,25 @@ describe('computeExpectedRollups', () => {
 
   it('divides sums of numerators by sums of denominators, with the correction and without the bad one', () => {
     // Beijing: (5 + 9) / (10 + 20); Shanghai: 1 / 4; nation: (5 + 9 + 1) / (10 + 20 + 4).
-    expect(valueOf(expected, 'B01', '110000')).toMatchObject({ value: 14 / 30, unitsReported: 2, level: 'province' });
-    expect(valueOf(expected, 'B01', '310000')).toMatchObject({ value: 0.25, unitsReported: 1 });
-    expect(valueOf(expected, 'B01', '000000')).toMatchObject({ value: 15 / 34, unitsReported: 3, level: 'nation' });
+    expect(rollupOf(expected, 'B01', '110000')).toMatchObject({
+      value: 14 / 30,
+      unitsReported: 2,
+      level: 'province',
+    });
+    expect(rollupOf(expected, 'B01', '310000')).toMatchObject({ value: 0.25, unitsReported: 1 });
+    expect(rollupOf(expected, 'B01', '000000')).toMatchObject({
+      value: 15 / 34,
+      unitsReported: 3,
+      level: 'nation',
+    });
   });
 
   it('sums counts, shares units meeting, weights means and divides per-capita quantities by population', () => {
-    expect(valueOf(expected, 'C01', '000000')).toMatchObject({ value: 6, unitsReported: 3 });
-    expect(valueOf(expected, 'C12', '110000')).toMatchObject({ value: 0.5, unitsReported: 2 });
-    expect(valueOf(expected, 'C16', '110000')).toMatchObject({ value: (80 * 100 + 60 * 300) / 400 });
+    expect(rollupOf(expected, 'C01', '000000')).toMatchObject({ value: 6, unitsReported: 3 });
+    expect(rollupOf(expected, 'C12', '110000')).toMatchObject({ value: 0.5, unitsReported: 2 });
+    expect(rollupOf(expected, 'C16', '110000')).toMatchObject({ value: (80 * 100 + 60 * 300) / 400 });
     // The city and its district both report D01; the lake's rule sums over every unit that reports.
-    expect(valueOf(expected, 'D01', '110000')).toMatchObject({ value: 120 / 60, unitsReported: 2 });
+    expect(rollupOf(expected, 'D01', '110000')).toMatchObject({ value: 120 / 60, unitsReported: 2 });
   });
 
   it('counts what it read', () => {
@@ -131,16 +146,23 @@ describe('compareRollups', () => {
   it('accepts values within 1e-9 relative and names every other difference', () => {
     expect(compareRollups(expected, actual)).toEqual([]);
     const nudged = actual.map((row) =>
-      row.indicator_code === 'B01' && row.area_code === '000000' ? { ...row, value: (row.value as number) * (1 + 1e-12) } : row,
+      row.indicator_code === 'B01' && row.area_code === '000000'
+        ? { ...row, value: (row.value as number) * (1 + 1e-12) }
+        : row,
     );
     expect(compareRollups(expected, nudged)).toEqual([]);
     const off = actual.map((row) =>
-      row.indicator_code === 'B01' && row.area_code === '000000' ? { ...row, value: (row.value as number) * (1 + 1e-8) } : row,
+      row.indicator_code === 'B01' && row.area_code === '000000'
+        ? { ...row, value: (row.value as number) * (1 + 1e-8) }
+        : row,
     );
     expect(compareRollups(expected, off).map((m) => `${m.indicator} ${m.areaCode}`)).toEqual(['B01 000000']);
     const missing = actual.filter((row) => row.indicator_code !== 'C12');
     expect(compareRollups(expected, missing).map((m) => m.actual)).toEqual(['no row', 'no row']);
-    const extra = [...actual, { indicator_code: 'H01', level: 'nation', area_code: '000000', value: 1, units_reported: 1n }];
+    const extra = [
+      ...actual,
+      { indicator_code: 'H01', level: 'nation', area_code: '000000', value: 1, units_reported: 1n },
+    ];
     expect(compareRollups(expected, extra).map((m) => m.expected)).toEqual(['no row']);
   });
 });

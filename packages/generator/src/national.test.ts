@@ -14,7 +14,9 @@ const collect = (options: Partial<Parameters<typeof nationalCycle>[0]>): CityCyc
 describe('nationalCycle', () => {
   it('gives the same submissions for the same seed, and other ones for another seed', () => {
     const options = { cities: ['110100', '440300'], communitiesPerCity: 5 };
-    expect(JSON.stringify(collect({ ...options, seed: 3 }))).toBe(JSON.stringify(collect({ ...options, seed: 3 })));
+    expect(JSON.stringify(collect({ ...options, seed: 3 }))).toBe(
+      JSON.stringify(collect({ ...options, seed: 3 })),
+    );
     expect(collect({ ...options, seed: 3 })[0]?.submissions[0]?.submissionId).not.toBe(
       collect({ ...options, seed: 4 })[0]?.submissions[0]?.submissionId,
     );
@@ -22,16 +24,28 @@ describe('nationalCycle', () => {
 
   it('draws each city from its own generator, so a subset of cities is the same as in a larger cycle', () => {
     const alone = collect({ cities: ['440300'], communitiesPerCity: 5, deliberateErrors: 0, corrections: 0 });
-    const among = collect({ cities: ['110100', '440300'], communitiesPerCity: 5, deliberateErrors: 0, corrections: 0 });
+    const among = collect({
+      cities: ['110100', '440300'],
+      communitiesPerCity: 5,
+      deliberateErrors: 0,
+      corrections: 0,
+    });
     expect(among[1]?.submissions).toEqual(alone[0]?.submissions);
   });
 
   it('reports every community, a block and housing units per street, every district and the city', () => {
-    const [city] = collect({ cities: ['110100'], blocksPerStreet: 2, housingPerStreet: 3, deliberateErrors: 0, corrections: 0 });
+    const [city] = collect({
+      cities: ['110100'],
+      blocksPerStreet: 2,
+      housingPerStreet: 3,
+      deliberateErrors: 0,
+      corrections: 0,
+    });
     if (city === undefined) throw new Error('no city');
     const communities = divisions.communitiesOf('110100');
     const streets = new Set(communities.map((code) => code.slice(0, 9)));
-    const byLevel = (level: UnitLevel) => city.submissions.filter((s) => s.unit.level === level).map((s) => s.unit.code);
+    const byLevel = (level: UnitLevel) =>
+      city.submissions.filter((s) => s.unit.level === level).map((s) => s.unit.code);
     expect(byLevel('community')).toEqual([...communities].sort((a, b) => a.localeCompare(b)));
     expect(byLevel('block').length).toBe(streets.size * 2);
     expect(byLevel('housing').length).toBe(streets.size * 3);
@@ -48,7 +62,9 @@ describe('nationalCycle', () => {
     });
     for (const submission of city.submissions) {
       const codes = submission.observations.map((o) => o.indicator);
-      expect(codes).toEqual(catalogue.indicatorsFor(submission.unit.level).map((indicator) => indicator.code));
+      expect(codes).toEqual(
+        catalogue.indicatorsFor(submission.unit.level).map((indicator) => indicator.code),
+      );
       expect(submission.cityCode).toBe('110100');
     }
   });
@@ -58,12 +74,17 @@ describe('nationalCycle', () => {
     for (const submission of city?.submissions ?? []) {
       for (const observation of submission.observations) {
         const indicator = catalogue.indicator(observation.indicator);
-        if (indicator?.kind === 'rate') {
+        const deliberate = city?.errors.some((e) => e.submissionId === submission.submissionId) ?? false;
+        if (indicator?.kind === 'rate' && !deliberate) {
           expect(observation.denominator).toBeGreaterThan(0);
-          if (indicator.range.max <= 1) expect(observation.numerator).toBeLessThanOrEqual(observation.denominator as number);
+          if (indicator.range.max <= 1)
+            expect(observation.numerator).toBeLessThanOrEqual(observation.denominator as number);
         }
         if (indicator?.kind === 'perCapita') expect(observation.population).toBeGreaterThan(0);
-        if (indicator?.kind === 'count' && !city?.errors.some((e) => e.submissionId === submission.submissionId)) {
+        if (
+          indicator?.kind === 'count' &&
+          !city?.errors.some((e) => e.submissionId === submission.submissionId)
+        ) {
           expect(Number.isInteger(observation.value)).toBe(true);
         }
       }
@@ -71,10 +92,12 @@ describe('nationalCycle', () => {
   });
 
   it('misses standards in a realistic share of units, more in some cities than in others', () => {
-    const shares = collect({ cities: ['110100', '310100', '440100', '510100'], communitiesPerCity: 200 }).map((city) => {
-      const counts = city.submissions.flatMap((s) => s.observations.filter((o) => o.indicator === 'C01'));
-      return counts.filter((o) => (o.value ?? 0) > 0).length / counts.length;
-    });
+    const shares = collect({ cities: ['110100', '310100', '440100', '510100'], communitiesPerCity: 200 }).map(
+      (city) => {
+        const counts = city.submissions.flatMap((s) => s.observations.filter((o) => o.indicator === 'C01'));
+        return counts.filter((o) => (o.value ?? 0) > 0).length / counts.length;
+      },
+    );
     for (const share of shares) {
       expect(share).toBeGreaterThan(0.02);
       expect(share).toBeLessThan(0.5);

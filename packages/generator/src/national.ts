@@ -75,7 +75,9 @@ const scaleOf: Readonly<Record<UnitLevel, UnitScale>> = {
 
 /** A 32-bit seed per city from the cycle's seed and the city code (FNV-1a), so cities are independent. */
 const citySeed = (seed: number, cityCode: string): number => {
-  let hash = 0x811c9dc5 ^ (seed >>> 0);
+  // Hash the text only: xoring the seed into the offset basis as well cancelled out against its own digit
+  // (seeds 3 and 4 gave the same cities).
+  let hash = 0x811c9dc5;
   for (const char of `${seed}:${cityCode}`) {
     hash ^= char.charCodeAt(0);
     hash = Math.imul(hash, 0x01000193) >>> 0;
