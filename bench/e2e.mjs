@@ -9,6 +9,7 @@
 // Run: bash bench/e2e.sh [--concurrency 8] [--lines-per-request 2000] [--profile] [--keep]
 // (e2e.sh builds first; this file can also be run directly after `pnpm build`.)
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
@@ -88,9 +89,19 @@ const logDirectory = join(benchRoot, 'logs');
 const profileDirectory = join(benchRoot, 'profiles');
 // --cities N keeps the first N cities of the registry: a smoke run, not the benchmark.
 const cityLimit = args.cities === undefined ? undefined : Number(args.cities);
+// A generated cycle is kept between runs, keyed by the options and by the generator's own code, so a
+// change to the generator never reuses a cycle it would no longer produce.
+const generatorFingerprint = createHash('sha256')
+  .update(
+    ['national.js', 'observations.js', 'random.js', 'files.js', 'expected.js']
+      .map((file) => readFileSync(join(repositoryRoot, 'packages', 'generator', 'dist', file)))
+      .join('\u0000'),
+  )
+  .digest('hex')
+  .slice(0, 10);
 const cycleDirectory = join(
   benchRoot,
-  `cycle-seed${seed}-b${blocksPerStreet}-h${housingPerStreet}${cityLimit === undefined ? '' : `-c${cityLimit}`}`,
+  `cycle-seed${seed}-b${blocksPerStreet}-h${housingPerStreet}${cityLimit === undefined ? '' : `-c${cityLimit}`}-${generatorFingerprint}`,
 );
 const progress = (text) => process.stderr.write(`bench: ${text}\n`);
 const seconds = (ms) => (ms / 1000).toFixed(1);
