@@ -66,7 +66,13 @@ export const writeNationalCycle = (options: WriteCycleOptions): CycleManifest =>
   let submissions = 0;
   let observations = 0;
   let bytes = 0;
+  // A submissionId sent twice with other content is refused as a conflict: the cycle must never hold one.
+  const ids = new Set<string>();
   for (const city of nationalCycle(options)) {
+    for (const { submissionId } of city.submissions) {
+      if (ids.has(submissionId)) throw new Error(`the generator drew submission id ${submissionId} twice`);
+      ids.add(submissionId);
+    }
     const text = city.submissions.map((submission) => `${JSON.stringify(submission)}\n`).join('');
     const file = `${city.cityCode}.ndjson`;
     writeFileSync(join(out, file), text);

@@ -44,5 +44,5 @@ export {
   quantile,
   type RequestRecord,
 } from './push.js';
-export { createRandom, type Random } from './random.js';
+export { createKeyedRandom, createRandom, type Random } from './random.js';
 export { type SampleCycle, type SampleOptions, sampleCycle } from './sample.js';

@@ -8,7 +8,7 @@ import type { Catalogue, UnitLevel } from '@citycheck/catalogue';
 import type { Observation, Submission } from '@citycheck/contracts';
 import type { DivisionRegistry } from '@citycheck/divisions';
 import { generateObservation, neighbourhoodScale, type UnitScale } from './observations.js';
-import { createRandom, type Random } from './random.js';
+import { createKeyedRandom, type Random } from './random.js';
 
 /** The rules the deliberately bad submissions break (validation's rule names). */
 export const deliberateBreaks = [
@@ -73,18 +73,6 @@ const scaleOf: Readonly<Record<UnitLevel, UnitScale>> = {
   city: { denominator: [1_000, 100_000], population: [300_000, 20_000_000] },
 };
 
-/** A 32-bit seed per city from the cycle's seed and the city code (FNV-1a), so cities are independent. */
-const citySeed = (seed: number, cityCode: string): number => {
-  // Hash the text only: xoring the seed into the offset basis as well cancelled out against its own digit
-  // (seeds 3 and 4 gave the same cities).
-  let hash = 0x811c9dc5;
-  for (const char of `${seed}:${cityCode}`) {
-    hash ^= char.charCodeAt(0);
-    hash = Math.imul(hash, 0x01000193) >>> 0;
-  }
-  return hash >>> 0;
-};
-
 /** How many of `total` things the city at `index` of `count` gets, spread as evenly as integers allow. */
 const shareOf = (total: number, index: number, count: number): number =>
   Math.floor(((index + 1) * total) / count) - Math.floor((index * total) / count);
@@ -110,7 +98,8 @@ export function* nationalCycle({
   for (const [index, cityCode] of cities.entries()) {
     if (divisions.level(cityCode) !== 'city')
       throw new Error(`${cityCode} is not a city-level division code`);
-    const random = createRandom(citySeed(seed, cityCode));
+    // Each city its own stream, keyed by the cycle's seed and the city code, so cities are independent.
+    const random = createKeyedRandom(`${seed}:${cityCode}`);
     // How far this city is from the standards: some cities miss far more often than others.
     const cityMissRate = 0.08 + random.next() * 0.27;
 

@@ -64,6 +64,8 @@ export const smallCycle = (
   { seed = 7, communitiesPerCity = 30 }: { seed?: number; communitiesPerCity?: number } = {},
 ): SmallCycle => {
   const directory = mkdtempSync(join(tmpdir(), 'citycheck-cycle-'));
+  // The files are only read while the test file runs; each file runs in a process of its own.
+  process.once('exit', () => rmSync(directory, { recursive: true, force: true }));
   const catalogue = loadCatalogue('2024.1');
   const manifest = writeNationalCycle({
     out: directory,
