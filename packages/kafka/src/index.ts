@@ -1,7 +1,15 @@
 // Kafka plumbing shared by the workers: topic names and specs, client and producer factories with the
 // delivery guarantees citycheck relies on, and translation of broker failures into retriable errors.
 import { CitycheckError } from '@citycheck/errors';
-import { type Admin, Kafka, type KafkaConfig, logLevel, type Producer, type RecordMetadata } from 'kafkajs';
+import {
+  type Admin,
+  type Consumer,
+  Kafka,
+  type KafkaConfig,
+  logLevel,
+  type Producer,
+  type RecordMetadata,
+} from 'kafkajs';
 
 export type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
 export {
@@ -55,6 +63,16 @@ export interface KafkaClientConfig {
   readonly requestTimeoutMs?: number;
   /** kafkajs retries; producers that answer an HTTP caller keep this short so the caller sees a 503 quickly. */
   readonly retries?: number;
+  /**
+   * Where kafkajs's own warnings and errors go (group rebalances, retried requests, consumer crashes); without
+   * it kafkajs stays silent. Both go out at warn: kafkajs calls a retried request an error.
+   */
+  readonly logger?: KafkaLogSink;
+}
+
+/** The part of a pino logger kafkajs's log is written to. */
+export interface KafkaLogSink {
+  warn(fields: Record<string, unknown>, message: string): void;
 }
 
 export const createKafka = ({
@@ -63,14 +81,24 @@ export const createKafka = ({
   connectionTimeoutMs = 3_000,
   requestTimeoutMs = 10_000,
   retries = 8,
+  logger,
 }: KafkaClientConfig): Kafka => {
   const config: KafkaConfig = {
     brokers: [...brokers],
     clientId,
     connectionTimeout: connectionTimeoutMs,
     requestTimeout: requestTimeoutMs,
-    // kafkajs logs through its own logger; the services log outcomes through pino instead.
-    logLevel: logLevel.NOTHING,
+    logLevel: logger === undefined ? logLevel.NOTHING : logLevel.WARN,
+    ...(logger === undefined
+      ? {}
+      : {
+          logCreator:
+            () =>
+            ({ namespace, label, log }) => {
+              const { message, timestamp: _timestamp, logger: _name, ...fields } = log;
+              logger.warn({ kafkajs: { namespace, level: label, ...fields } }, `kafkajs: ${message}`);
+            },
+        }),
     retry: { retries, initialRetryTime: 100, maxRetryTime: 5_000, factor: 0.2, multiplier: 2 },
   };
   return new Kafka(config);
@@ -183,4 +211,31 @@ export const sendJson = async (
       retryAfterSeconds: 5,
     });
   }
+};
+
+/** The part of a pino logger `exitWhenConsumerStops` reports to. */
+export interface ConsumerCrashSink {
+  warn(fields: Record<string, unknown>, message: string): void;
+  error(fields: Record<string, unknown>, message: string): void;
+}
+
+/**
+ * A worker whose consumer has crashed for good (kafkajs gave up restarting it) would otherwise live on with
+ * nothing consumed and its group empty. This ends the process instead, with the reason logged, so the
+ * supervisor (systemd, Kubernetes, the scripts in scripts/) starts a fresh one that rejoins the group.
+ * Crashes kafkajs restarts from by itself are logged and left to it.
+ */
+export const exitWhenConsumerStops = (
+  consumer: Consumer,
+  logger: ConsumerCrashSink,
+  exit: (code: number) => void = (code) => process.exit(code),
+): void => {
+  consumer.on(consumer.events.CRASH, ({ payload }) => {
+    if (payload.restart) {
+      logger.warn({ err: payload.error }, 'consumer crashed; kafkajs restarts it');
+      return;
+    }
+    logger.error({ err: payload.error }, 'consumer stopped for good; exiting so the worker is restarted');
+    exit(1);
+  });
 };

@@ -12,6 +12,7 @@ export const metricNames = {
   consumerLag: 'citycheck_consumer_lag_records',
   lakeObjectsWritten: 'citycheck_lake_objects_written_total',
   lakeBytesWritten: 'citycheck_lake_bytes_written_total',
+  batchesAbandoned: 'citycheck_batches_abandoned_total',
   lakeLastCommit: 'citycheck_lake_last_commit_timestamp_seconds',
   lakeSecondsSinceLastCommit: 'citycheck_lake_seconds_since_last_commit',
   rollupLast: 'citycheck_rollup_last_timestamp_seconds',
@@ -36,6 +37,8 @@ export interface PipelineMetrics {
   /** `inc({ dataset }, n)` after objects are committed in the lake's log (dataset: observations, rollups). */
   readonly lakeObjectsWritten: Counter<'dataset'>;
   readonly lakeBytesWritten: Counter<'dataset'>;
+  /** `inc({ stage, reason })` per consumed batch given up uncommitted, to be fetched again (reason: rebalance). */
+  readonly batchesAbandoned: Counter<'stage' | 'reason'>;
   readonly endToEndFreshness: Histogram<never>;
   /** Call after a lake batch is committed; feeds the last-commit timestamp and seconds-since gauges. */
   markLakeCommit(at?: Date): void;
@@ -123,6 +126,12 @@ export const createPipelineMetrics = (registry: Registry): PipelineMetrics => {
       name: metricNames.lakeBytesWritten,
       help: 'Bytes of Parquet committed to the lake',
       labelNames: ['dataset'],
+      registers,
+    }),
+    batchesAbandoned: new Counter({
+      name: metricNames.batchesAbandoned,
+      help: 'Consumed batches given up uncommitted, to be fetched again by the partition owner',
+      labelNames: ['stage', 'reason'],
       registers,
     }),
     endToEndFreshness,

@@ -7,6 +7,7 @@ import {
   createKafka,
   createReliableProducer,
   ensureTopics,
+  exitWhenConsumerStops,
   pipelineTopicSpecs,
   topicNames,
 } from '@citycheck/kafka';
@@ -67,7 +68,11 @@ const lake = await openLakeDatabase({
 const catalogues = listCatalogueVersions().map((version) => loadCatalogue(version));
 await writeReference(lake.connection, store, catalogues, loadDivisionRegistry());
 
-const kafka = createKafka({ brokers: config.kafkaBrokers, clientId: `${config.kafkaClientId}-aggregate` });
+const kafka = createKafka({
+  brokers: config.kafkaBrokers,
+  clientId: `${config.kafkaClientId}-aggregate`,
+  logger,
+});
 const admin = kafka.admin();
 await admin.connect();
 const names = topicNames(config.topicNamespace);
@@ -115,6 +120,7 @@ const consumer = kafka.consumer({
   maxBytes: 64 * 1_048_576,
 });
 await consumer.connect();
+exitWhenConsumerStops(consumer, logger);
 const producer = createReliableProducer(kafka);
 await producer.connect();
 

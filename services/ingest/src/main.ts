@@ -40,6 +40,7 @@ const kafka = createKafka({
   brokers: config.kafkaBrokers,
   clientId: `${config.kafkaClientId}-ingest`,
   retries: 2,
+  logger,
 });
 const admin = kafka.admin();
 await admin.connect();

@@ -70,6 +70,7 @@ const kafka = createKafka({
   brokers: config.kafkaBrokers,
   clientId: `${config.kafkaClientId}-query`,
   retries: 3,
+  logger,
 });
 await ensureCredentialsTopic(kafka, { replicationFactor: config.topicReplicationFactor });
 const credentials = new CredentialStore();

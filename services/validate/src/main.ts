@@ -2,7 +2,13 @@
 // drain on SIGTERM.
 import { hostname } from 'node:os';
 import { readConfig, redactConfig } from '@citycheck/config';
-import { createKafka, ensureTopics, pipelineTopicSpecs, topicNames } from '@citycheck/kafka';
+import {
+  createKafka,
+  ensureTopics,
+  exitWhenConsumerStops,
+  pipelineTopicSpecs,
+  topicNames,
+} from '@citycheck/kafka';
 import { createLogger } from '@citycheck/logging';
 import {
   createMetricsRegistry,
@@ -28,7 +34,11 @@ const config = readConfig([
 const logger = createLogger({ service: 'validate', level: config.logLevel });
 logger.info({ config: redactConfig(config) }, 'starting');
 
-const kafka = createKafka({ brokers: config.kafkaBrokers, clientId: `${config.kafkaClientId}-validate` });
+const kafka = createKafka({
+  brokers: config.kafkaBrokers,
+  clientId: `${config.kafkaClientId}-validate`,
+  logger,
+});
 const admin = kafka.admin();
 await admin.connect();
 await ensureTopics(
@@ -69,6 +79,7 @@ const producer = kafka.producer({
   transactionalId: `${config.validateGroupId}-${hostname()}-${process.pid}`,
 });
 await Promise.all([consumer.connect(), producer.connect()]);
+exitWhenConsumerStops(consumer, logger);
 
 const worker = createValidateWorker({
   consumer,

@@ -53,6 +53,14 @@ export const createValidateWorker = ({
   metrics,
 }: ValidateWorkerOptions): ValidateWorker => {
   const counts = { validated: 0, rejected: 0 };
+  // Each join of the group is a new generation. kafkajs commits transactional offsets without the group's
+  // generation, so the broker cannot refuse a commit from a member that has since lost the partition; the
+  // worker refuses it itself: a batch validated across a rebalance is aborted and fetched again from the
+  // committed offset, by whichever member owns the partition now.
+  let generation = 0;
+  const removeJoinListener = consumer.on(consumer.events.GROUP_JOIN, () => {
+    generation += 1;
+  });
 
   const handleBatch = async ({
     batch,
@@ -62,6 +70,7 @@ export const createValidateWorker = ({
     isStale,
   }: EachBatchPayload): Promise<void> => {
     if (batch.messages.length === 0 || !isRunning() || isStale()) return;
+    const fetchedIn = generation;
     const validated: { key: Buffer | null; value: Buffer }[] = [];
     let observations = 0;
     const reasons: string[] = [];
@@ -106,6 +115,15 @@ export const createValidateWorker = ({
         ...(rejected.length > 0 ? [{ topic: names.rejected, messages: rejected }] : []),
       ];
       if (topicMessages.length > 0) await transaction.sendBatch({ topicMessages, acks: -1 });
+      if (generation !== fetchedIn || !isRunning() || isStale()) {
+        await transaction.abort();
+        metrics?.batchesAbandoned.inc({ stage: 'validate', reason: 'rebalance' });
+        logger.warn(
+          { partition: batch.partition, firstOffset: batch.firstOffset(), records: batch.messages.length },
+          'group rebalanced during the batch; its transaction is aborted and the batch left to the owner',
+        );
+        return;
+      }
       await transaction.sendOffsets({
         consumerGroupId: groupId,
         topics: [
@@ -140,6 +158,7 @@ export const createValidateWorker = ({
     },
     async stop() {
       await consumer.disconnect();
+      removeJoinListener();
       await producer.disconnect();
     },
   };
