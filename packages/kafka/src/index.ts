@@ -18,6 +18,7 @@ export {
   type TopicFollower,
   type TopicFollowerOptions,
 } from './follower.js';
+export { commitOffsetsOrRejoin, isMembershipError, withHeartbeats } from './membership.js';
 export { countRecordsSince, fetchConsumerLag, type PartitionLag, type RecordsSince } from './offsets.js';
 
 /** Topic names follow `<domain>.<event>.v<N>`; a breaking change to a value's shape bumps N. */

@@ -3,11 +3,13 @@
 // debounced, after new objects arrive. `recomputeNow` runs the same computation on demand.
 import {
   type Consumer,
+  commitOffsetsOrRejoin,
   decodeJson,
   type EachBatchPayload,
   type Producer,
   sendJson,
   topics,
+  withHeartbeats,
 } from '@citycheck/kafka';
 import type { CommitLog, DuckDBConnection, ObjectStore } from '@citycheck/lake';
 import type { Logger } from '@citycheck/logging';
@@ -147,15 +149,18 @@ export const createAggregateWorker = ({
 
     for (const chunk of cutChunks(fresh, rotation)) {
       if (!isRunning() || isStale()) return;
-      const { entry, receivedAt } = await serial(() =>
-        writeChunk(chunk, topic, partition, {
-          store,
-          commitLog,
-          duckdb,
-          rotation,
-          signal: abort.signal,
-          ...(beforeLakeCommit === undefined ? {} : { beforeCommit: beforeLakeCommit }),
-        }),
+      // Waiting for the connection or for the store (an outage) keeps the group membership alive.
+      const { entry, receivedAt } = await withHeartbeats(heartbeat, () =>
+        serial(() =>
+          writeChunk(chunk, topic, partition, {
+            store,
+            commitLog,
+            duckdb,
+            rotation,
+            signal: abort.signal,
+            ...(beforeLakeCommit === undefined ? {} : { beforeCommit: beforeLakeCommit }),
+          }),
+        ),
       );
       lakeHolds.set(partition, BigInt(chunk.endOffset));
       for (const cycle of cyclesInLake([entry])) dirty.add(cycle);
@@ -176,7 +181,9 @@ export const createAggregateWorker = ({
         ]);
       }
       await afterChunkCommitted?.(chunk);
-      await consumer.commitOffsets([{ topic, partition, offset: (BigInt(chunk.endOffset) + 1n).toString() }]);
+      await commitOffsetsOrRejoin(consumer, [
+        { topic, partition, offset: (BigInt(chunk.endOffset) + 1n).toString() },
+      ]);
       resolveOffset(chunk.endOffset);
       awaitingRollup.push(...receivedAt);
       metrics?.lakeObjectsWritten.inc({ dataset: 'observations' }, entry.objects.length);
@@ -207,7 +214,9 @@ export const createAggregateWorker = ({
     }
     const last = batch.messages[batch.messages.length - 1];
     if (skipped > 0 && last !== undefined && fresh.length === 0) {
-      await consumer.commitOffsets([{ topic, partition, offset: (BigInt(last.offset) + 1n).toString() }]);
+      await commitOffsetsOrRejoin(consumer, [
+        { topic, partition, offset: (BigInt(last.offset) + 1n).toString() },
+      ]);
       resolveOffset(last.offset);
     }
   };
