@@ -1,7 +1,7 @@
 // One vitest configuration for the whole tree: unit tests beside the code, integration tests
 // (`*.integration.test.ts`) against the real Kafka, object store and DuckDB, end-to-end tests in test/.
-// The long fault and scale-out suites (private stacks, outages of minutes) run with vitest.faults.config.ts:
-// `bash scripts/test.sh --faults`.
+// The fault and scale-out suites (private stacks, outages, killed services) have their own configuration,
+// vitest.faults.config.ts; `bash scripts/test.sh` runs both, `--quick` this one only.
 import { defineConfig } from 'vitest/config';
 
 export const sharedConfig = {

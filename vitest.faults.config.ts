@@ -1,5 +1,6 @@
 // The fault and scale-out suites: each starts a private Kafka and object store and runs the real services
-// through crashes and outages, so they take minutes. Run with `bash scripts/test.sh --faults`.
+// through crashes and outages, one file at a time. `bash scripts/test.sh` runs them after the main suite;
+// `bash scripts/test.sh --faults` runs them alone.
 import { defineConfig } from 'vitest/config';
 import { sharedConfig } from './vitest.config.js';
 

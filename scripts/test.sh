@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
 # Quick start, second command: provisions what the tests need (dependencies, Kafka, the object store,
 # DuckDB's httpfs), type-checks and lints the tree, and runs every test against the real services.
-# Ends with one line "N passed, N failed"; exits non-zero when anything failed.
-# `--faults` runs the long fault and scale-out suites (vitest.faults.config.ts) instead.
+# Two suites run one after the other: the main one (vitest.config.ts, files in parallel on the shared stack),
+# then the fault and scale-out suite (vitest.faults.config.ts: each file starts a private Kafka and object
+# store, stops them or kills services, one file at a time). Ends with one line "N passed, N failed" over
+# both; exits non-zero when anything failed.
+#   --quick    the main suite only (a few minutes)
+#   --faults   the fault and scale-out suite only
+# Further arguments go to vitest (a file filter, -t pattern ...).
 set -euo pipefail
 source "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -18,22 +23,30 @@ say "type-checking, linting, and checking generated contracts"
 export KAFKA_BROKERS="${KAFKA_BROKERS:-127.0.0.1:${KAFKA_PORT:-9092}}"
 export S3_ENDPOINT="${S3_ENDPOINT:-http://127.0.0.1:${S3_PORT:-9000}}"
 mkdir -p "$STATE_DIR"
-report="$STATE_DIR/vitest-report.json"
-rm -f "$report"
-config=vitest.config.ts
-if [[ ${1:-} == --faults ]]; then
-  config=vitest.faults.config.ts
-  shift
-fi
+configs=(vitest.config.ts vitest.faults.config.ts)
+case ${1:-} in
+  --quick) configs=(vitest.config.ts); shift ;;
+  --faults) configs=(vitest.faults.config.ts); shift ;;
+esac
 status=0
-(cd "$REPO_ROOT" && pnpm exec vitest run --config "$config" --reporter=default --reporter=json --outputFile.json="$report" "$@") || status=$?
-if [[ -s $report ]]; then
-  node -e '
-    const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
-    console.log(`${r.numPassedTests} passed, ${r.numFailedTests + (r.numFailedTestSuites > 0 && r.numFailedTests === 0 ? r.numFailedTestSuites : 0)} failed`);
-  ' "$report"
-else
-  echo "0 passed, 1 failed"
-  status=1
-fi
+reports=()
+for config in "${configs[@]}"; do
+  report="$STATE_DIR/vitest-report-${config%.config.ts}.json"
+  rm -f "$report"
+  reports+=("$report")
+  say "running the tests of $config"
+  (cd "$REPO_ROOT" && pnpm exec vitest run --config "$config" --reporter=default --reporter=json --outputFile.json="$report" "$@") || status=$?
+done
+# One line over every suite; a suite that wrote no report (it could not start) counts as one failure.
+node -e '
+  const fs = require("fs");
+  let passed = 0, failed = 0;
+  for (const file of process.argv.slice(1)) {
+    if (!fs.existsSync(file) || fs.statSync(file).size === 0) { failed += 1; continue; }
+    const r = JSON.parse(fs.readFileSync(file, "utf8"));
+    passed += r.numPassedTests;
+    failed += r.numFailedTests + (r.numFailedTestSuites > 0 && r.numFailedTests === 0 ? r.numFailedTestSuites : 0);
+  }
+  console.log(`${passed} passed, ${failed} failed`);
+' "${reports[@]}"
 exit "$status"
