@@ -1,18 +1,25 @@
-// Ingest throughput: submissions/s, observations/s and p50/p99 latency for single-submission POSTs at a
-// given concurrency and for gzip NDJSON bulk uploads, each answered only after Kafka acknowledged (acks=all).
-// By default it builds the ingest app in-process from the build (services/ingest/dist) against the real
-// broker (KAFKA_BROKERS, default 127.0.0.1:9092), on a fresh topic it deletes afterwards, with an in-memory
-// city credential; with --url and --token it targets a running ingest instead and starts nothing.
+// Ingest throughput: submissions/s, observations/s and p50/p99 latency for single-submission POSTs, open loop
+// at a fixed rate (--rate, latency from each request's due time, so queueing in ingest counts) and closed loop
+// at a given concurrency, and for gzip NDJSON bulk uploads, each answered only after Kafka acknowledged
+// (acks=all). By default it starts the ingest app from the build (services/ingest/dist) in a child process of
+// its own (so the load client does not share ingest's event loop, and ingest's peak RSS is its own) against
+// the real broker (KAFKA_BROKERS, default 127.0.0.1:9092), on a fresh topic it deletes afterwards, with
+// in-memory city credentials for --cities cities; with --url and --token it targets a running ingest instead
+// and starts nothing.
 //
 // Run after `pnpm build` with the local stack up (bash infra/up.sh):
-//   node bench/ingest-throughput.mjs [--single 5000] [--concurrency 32] [--bulk 50000] [--chunk 1000]
-//                                    [--bulk-concurrency 4] [--url http://127.0.0.1:8080 --token cc_...]
+//   node bench/ingest-throughput.mjs [--rate 1000 --seconds 10 --max-in-flight 512] [--single 5000] [--concurrency 32]
+//                                    [--bulk 50000] [--chunk 1000] [--bulk-concurrency 4] [--cities 24]
+//                                    [--url http://127.0.0.1:8080 --token cc_... --city 110100] [--profile dir] [--ingest-dist dir]
+// e.g. the open-loop probe alone: node bench/ingest-throughput.mjs --rate 1000 --seconds 10 --single 0 --bulk 0
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { gzip as gzipCallback } from 'node:zlib';
@@ -21,29 +28,110 @@ const gzip = promisify(gzipCallback);
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const { values } = parseArgs({
   options: {
+    rate: { type: 'string', default: '0' },
+    /** Open loop: requests on the wire before the sender waits (as bench/e2e.mjs's probe; latency still counts from due). */
+    'max-in-flight': { type: 'string', default: '512' },
+    seconds: { type: 'string', default: '10' },
     single: { type: 'string', default: '5000' },
     concurrency: { type: 'string', default: '32' },
     bulk: { type: 'string', default: '50000' },
     chunk: { type: 'string', default: '1000' },
     'bulk-concurrency': { type: 'string', default: '4' },
+    cities: { type: 'string', default: '24' },
+    /** With --url: the city the token submits for. */
+    city: { type: 'string', default: '110100' },
     url: { type: 'string' },
     token: { type: 'string' },
     'index-entries': { type: 'string', default: '130000' },
+    serve: { type: 'boolean', default: false },
+    /** Another build of the ingest service to run (e.g. an older commit's, to compare). */
+    'ingest-dist': { type: 'string' },
+    /** Writes a CPU profile of the ingest child process into this directory. */
+    profile: { type: 'string' },
   },
 });
+const rate = Number(values.rate);
+const rateSeconds = Number(values.seconds);
 const singleCount = Number(values.single);
 const concurrency = Number(values.concurrency);
 const bulkCount = Number(values.bulk);
 const chunkLines = Number(values.chunk);
 const bulkConcurrency = Number(values['bulk-concurrency']);
+// Distinct cities spread the records over the topic's partitions as a national load does; each has its own
+// credential (a city credential submits for its own city only).
+const cityCodes =
+  values.url === undefined
+    ? Array.from({ length: Math.max(1, Number(values.cities)) }, (_, i) => `${11 + i}0100`)
+    : [values.city];
 
-// One submission: a community of Dongcheng, Beijing, reporting every community indicator of catalogue 2024.1.
-const catalogue = JSON.parse(
-  await (await import('node:fs/promises')).readFile(
-    join(root, 'schemas', 'catalogue', '2024.1.json'),
-    'utf8',
-  ),
-);
+// ---- Server mode: the ingest app from the build, in this (child) process --------------------------------
+if (values.serve) {
+  const built = join(values['ingest-dist'] ?? join(root, 'services', 'ingest', 'dist'), 'index.js');
+  if (!existsSync(built)) {
+    console.error('services/ingest/dist is missing: run pnpm build (tsc -b tsconfig.json) first');
+    process.exit(2);
+  }
+  const fromDist = (path) => import(pathToFileURL(join(root, path)).href);
+  const { buildIngestApp, SubmissionIndex } = await import(pathToFileURL(built).href);
+  const { createKafka, createReliableProducer, ensureTopics } = await fromDist(
+    'packages/kafka/dist/index.js',
+  );
+  const { CredentialStore, formatToken, generateSecret, hashSecret } = await fromDist(
+    'packages/credentials/dist/index.js',
+  );
+  const { createLogger } = await fromDist('packages/logging/dist/index.js');
+  const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
+  // The same short retries as services/ingest/src/main.ts.
+  const kafka = createKafka({ brokers, clientId: 'citycheck-bench-ingest', retries: 2 });
+  const topic = `bench-ingest-received-${Date.now().toString(36)}`;
+  const admin = kafka.admin();
+  await admin.connect();
+  await ensureTopics(admin, [{ topic, numPartitions: 6, replicationFactor: 1 }]);
+  const producer = createReliableProducer(kafka);
+  await producer.connect();
+  const credentials = new CredentialStore();
+  const tokens = {};
+  cityCodes.forEach((cityCode, i) => {
+    const id = `0badc0ffee${String(i).padStart(6, '0')}`;
+    const secret = generateSecret();
+    credentials.apply(id, {
+      id,
+      name: `bench ${cityCode}`,
+      role: 'city',
+      cityCode,
+      secretSha256: hashSecret(secret),
+      status: 'active',
+      createdAt: new Date().toISOString(),
+    });
+    tokens[cityCode] = formatToken(id, secret);
+  });
+  const app = buildIngestApp({
+    producer,
+    // Info, as the service logs by default: one line per request is part of its cost.
+    logger: createLogger({ service: 'ingest-bench', level: process.env.LOG_LEVEL ?? 'info' }),
+    authenticator: credentials,
+    index: new SubmissionIndex(),
+    receivedTopic: topic,
+    receivedPartitionCount: async () => 6,
+    rateLimit: { max: 10_000_000, windowMs: 60_000 },
+  });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  // The parent reads this first line of fd 3; stdout carries the service's own log.
+  writeFileSync(3, `${JSON.stringify({ url: `http://127.0.0.1:${app.server.address().port}`, tokens })}\n`);
+  process.once('SIGTERM', async () => {
+    await app.close();
+    await producer.disconnect();
+    await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
+    await admin.disconnect();
+    process.exit(0);
+  });
+  await new Promise(() => undefined);
+}
+
+const loadBefore = os.loadavg();
+
+// One submission: a community of a city, reporting every community indicator of catalogue 2024.1.
+const catalogue = JSON.parse(readFileSync(join(root, 'schemas', 'catalogue', '2024.1.json'), 'utf8'));
 const communityIndicators = catalogue.indicators.filter(
   (i) => i.unitLevels.includes('community') && i.status === 'active',
 );
@@ -65,92 +153,79 @@ const observation = (indicator, n) => {
       return { indicator: indicator.code, value: n % Math.max(1, Math.min(indicator.range.max, 500)) };
   }
 };
-const submission = (n) => ({
+const submission = (n, cityCode = cityCodes[0]) => ({
   submissionId: randomUUID(),
   cycle: 2024,
   catalogueVersion: '2024.1',
-  cityCode: '110100',
-  unit: { level: 'community', code: `110101001${String((n % 999) + 1).padStart(3, '0')}` },
+  cityCode,
+  unit: { level: 'community', code: `${cityCode.slice(0, 4)}01001${String((n % 999) + 1).padStart(3, '0')}` },
   observations: communityIndicators.map((indicator) => observation(indicator, n)),
   submittedAt: '2024-11-20T10:15:00+08:00',
 });
 const observationsPerSubmission = communityIndicators.length;
 
-// The target: a running ingest, or one built here from the build against the real broker.
+// The target: a running ingest, or one started here from the build against the real broker.
 let url = values.url;
-let token = values.token;
+let tokenOf = () => values.token;
 let stop = async () => undefined;
+/** Ingest's peak RSS since the last reset, in MiB (Linux; undefined when ingest is not our child). */
+let peakRss = () => undefined;
+let resetPeakRss = () => undefined;
 if (url === undefined) {
-  const built = join(root, 'services', 'ingest', 'dist', 'index.js');
-  if (!existsSync(built)) {
-    console.error('services/ingest/dist is missing: run pnpm build (tsc -b tsconfig.json) first');
+  const profile = values.profile === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${values.profile}`];
+  const serve = [...profile, fileURLToPath(import.meta.url), '--serve', '--cities', values.cities];
+  if (values['ingest-dist'] !== undefined) serve.push('--ingest-dist', values['ingest-dist']);
+  const child = spawn(process.execPath, serve, {
+    stdio: ['ignore', 'ignore', 'inherit', 'pipe'],
+    env: process.env,
+  });
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  const first = await Promise.race([
+    new Promise((resolve) => createInterface({ input: child.stdio[3] }).once('line', resolve)),
+    exited.then(() => undefined),
+  ]);
+  if (first === undefined) {
+    console.error('the ingest child process exited before it listened');
     process.exit(2);
   }
-  const fromDist = (path) => import(pathToFileURL(join(root, path)).href);
-  const { buildIngestApp, SubmissionIndex } = await import(pathToFileURL(built).href);
-  const { createKafka, createReliableProducer, ensureTopics } = await fromDist(
-    'packages/kafka/dist/index.js',
-  );
-  const { CredentialStore, formatToken, generateSecret, hashSecret } = await fromDist(
-    'packages/credentials/dist/index.js',
-  );
-  const { createLogger } = await fromDist('packages/logging/dist/index.js');
-  const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
-  const kafka = createKafka({ brokers, clientId: 'citycheck-bench-ingest', retries: 5 });
-  const topic = `bench-ingest-received-${Date.now().toString(36)}`;
-  const admin = kafka.admin();
-  await admin.connect();
-  await ensureTopics(admin, [{ topic, numPartitions: 6, replicationFactor: 1 }]);
-  const producer = createReliableProducer(kafka);
-  await producer.connect();
-  const credentials = new CredentialStore();
-  const id = '0badc0ffee000001';
-  const secret = generateSecret();
-  credentials.apply(id, {
-    id,
-    name: 'bench',
-    role: 'city',
-    cityCode: '110100',
-    secretSha256: hashSecret(secret),
-    status: 'active',
-    createdAt: new Date().toISOString(),
-  });
-  token = formatToken(id, secret);
-  const index = new SubmissionIndex();
-  const app = buildIngestApp({
-    producer,
-    logger: createLogger({ service: 'ingest-bench', level: 'warn' }),
-    authenticator: credentials,
-    index,
-    receivedTopic: topic,
-    receivedPartitionCount: async () => 6,
-    rateLimit: { max: 10_000_000, windowMs: 60_000 },
-  });
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  url = `http://127.0.0.1:${app.server.address().port}`;
+  const started = JSON.parse(first);
+  url = started.url;
+  tokenOf = (cityCode) => started.tokens[cityCode];
+  const status = `/proc/${child.pid}/status`;
+  peakRss = () => {
+    const kib = /VmHWM:\s+(\d+) kB/.exec(readFileSync(status, 'utf8'))?.[1];
+    return kib === undefined ? undefined : Number(kib) / 1024;
+  };
+  resetPeakRss = () => {
+    // Writing 5 to clear_refs resets the peak RSS (VmHWM) to the current RSS.
+    try {
+      writeFileSync(`/proc/${child.pid}/clear_refs`, '5');
+    } catch {}
+  };
   stop = async () => {
-    await app.close();
-    await producer.disconnect();
-    await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
-    await admin.disconnect();
+    child.kill('SIGTERM');
+    await exited;
   };
 }
-if (token === undefined) {
+if (tokenOf(cityCodes[0]) === undefined) {
   console.error('--token is needed with --url');
   process.exit(2);
 }
-
 const target = new URL('/v1/submissions', url);
-const agent = new Agent({ keepAlive: true, maxSockets: Math.max(concurrency, bulkConcurrency) });
-const post = (body, headers) =>
-  new Promise((resolve, reject) => {
+const maxInFlight = Number(values['max-in-flight']);
+const agent = new Agent({
+  keepAlive: true,
+  maxSockets: Math.max(concurrency, bulkConcurrency, rate > 0 ? maxInFlight : 0),
+});
+const post = (body, headers, cityCode = cityCodes[0]) =>
+  new Promise((resolve) => {
     const started = performance.now();
     const req = request(
       target,
       {
         method: 'POST',
         agent,
-        headers: { authorization: `Bearer ${token}`, 'content-length': body.length, ...headers },
+        headers: { authorization: `Bearer ${tokenOf(cityCode)}`, 'content-length': body.length, ...headers },
       },
       (res) => {
         const parts = [];
@@ -164,13 +239,13 @@ const post = (body, headers) =>
         );
       },
     );
-    req.on('error', reject);
+    req.on('error', (error) => resolve({ status: 0, ms: performance.now() - started, body: String(error) }));
     req.end(body);
   });
 
 const quantile = (sorted, q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 
-/** Runs `total` jobs with `width` in flight; returns latencies and wall time. */
+/** Runs `total` jobs with `width` in flight (closed loop); returns latencies and wall time. */
 const run = async (total, width, job) => {
   const latencies = [];
   let next = 0;
@@ -193,18 +268,89 @@ const run = async (total, width, job) => {
   };
 };
 
+/**
+ * Open loop: request i is due at start + i/rate whatever happened to the earlier ones, and its latency counts
+ * from its due time, so a server that falls behind shows its queue (no coordinated omission). Achieved rate:
+ * answered requests over the time from the first due time to the last answer.
+ */
+const runOpenLoop = async (requestsPerSecond, seconds, job) => {
+  const total = Math.round(requestsPerSecond * seconds);
+  const fromDue = [];
+  const statuses = {};
+  const pending = [];
+  let lastAnswer = 0;
+  let firstFailure;
+  let inFlight = 0;
+  let release;
+  const started = performance.now();
+  for (let i = 0; i < total; i += 1) {
+    const due = started + (i * 1000) / requestsPerSecond;
+    const wait = due - performance.now();
+    if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
+    while (inFlight >= maxInFlight) await new Promise((resolve) => (release = resolve));
+    inFlight += 1;
+    pending.push(
+      job(i).then((result) => {
+        inFlight -= 1;
+        release?.();
+        release = undefined;
+        const now = performance.now();
+        lastAnswer = Math.max(lastAnswer, now);
+        statuses[result.status] = (statuses[result.status] ?? 0) + 1;
+        if (result.status === 202) fromDue.push(now - due);
+        else if (firstFailure === undefined) firstFailure = `${result.status}: ${result.body.slice(0, 200)}`;
+      }),
+    );
+  }
+  await Promise.all(pending);
+  fromDue.sort((a, b) => a - b);
+  return {
+    seconds: (lastAnswer - started) / 1000,
+    p50: quantile(fromDue, 0.5),
+    p99: quantile(fromDue, 0.99),
+    requests: total,
+    accepted: fromDue.length,
+    statuses,
+    firstFailure,
+  };
+};
+
+const number = new Intl.NumberFormat('en', { maximumFractionDigits: 0 });
+const fixed = new Intl.NumberFormat('en', { minimumFractionDigits: 1, maximumFractionDigits: 1 });
 const rows = [];
+const singleBody = (n) => {
+  const cityCode = cityCodes[n % cityCodes.length];
+  return { cityCode, body: Buffer.from(JSON.stringify(submission(n, cityCode))) };
+};
+const json = { 'content-type': 'application/json' };
 
 // Warm-up: connections, JIT, the producer's metadata.
-await run(200, concurrency, (n) =>
-  post(Buffer.from(JSON.stringify(submission(n))), { 'content-type': 'application/json' }),
-);
+await run(400, concurrency, (n) => {
+  const { cityCode, body } = singleBody(n);
+  return post(body, json, cityCode);
+});
+
+if (rate > 0) {
+  const total = Math.round(rate * rateSeconds);
+  const bodies = Array.from({ length: total }, (_, n) => singleBody(n));
+  resetPeakRss();
+  const result = await runOpenLoop(rate, rateSeconds, (i) => post(bodies[i].body, json, bodies[i].cityCode));
+  rows.push({
+    mode: `single JSON, open loop at ${number.format(rate)}/s for ${rateSeconds} s (latency from due)`,
+    requests: result.requests,
+    submissions: result.accepted,
+    seconds: result.seconds,
+    p50: result.p50,
+    p99: result.p99,
+    rss: peakRss(),
+    note: `statuses ${JSON.stringify(result.statuses)}${result.firstFailure === undefined ? '' : `; first failure ${result.firstFailure}`}`,
+  });
+}
 
 if (singleCount > 0) {
-  const bodies = Array.from({ length: singleCount }, (_, n) => Buffer.from(JSON.stringify(submission(n))));
-  const result = await run(singleCount, concurrency, (i) =>
-    post(bodies[i], { 'content-type': 'application/json' }),
-  );
+  const bodies = Array.from({ length: singleCount }, (_, n) => singleBody(n));
+  resetPeakRss();
+  const result = await run(singleCount, concurrency, (i) => post(bodies[i].body, json, bodies[i].cityCode));
   rows.push({
     mode: `single JSON, ${concurrency} in flight`,
     requests: result.requests,
@@ -212,19 +358,27 @@ if (singleCount > 0) {
     seconds: result.seconds,
     p50: result.p50,
     p99: result.p99,
+    rss: peakRss(),
   });
 }
 
 if (bulkCount > 0) {
+  // Each upload is one city's, as a city's platform sends them.
   const chunks = [];
-  for (let start = 0; start < bulkCount; start += chunkLines) {
+  for (let start = 0, c = 0; start < bulkCount; start += chunkLines, c += 1) {
+    const cityCode = cityCodes[c % cityCodes.length];
     const lines = [];
     for (let n = start; n < Math.min(bulkCount, start + chunkLines); n += 1)
-      lines.push(JSON.stringify(submission(n)));
-    chunks.push(await gzip(`${lines.join('\n')}\n`));
+      lines.push(JSON.stringify(submission(n, cityCode)));
+    chunks.push({ cityCode, body: await gzip(`${lines.join('\n')}\n`) });
   }
+  resetPeakRss();
   const result = await run(chunks.length, bulkConcurrency, (i) =>
-    post(chunks[i], { 'content-type': 'application/x-ndjson', 'content-encoding': 'gzip' }),
+    post(
+      chunks[i].body,
+      { 'content-type': 'application/x-ndjson', 'content-encoding': 'gzip' },
+      chunks[i].cityCode,
+    ),
   );
   rows.push({
     mode: `NDJSON gzip, ${chunkLines} lines/request, ${bulkConcurrency} in flight`,
@@ -233,17 +387,25 @@ if (bulkCount > 0) {
     seconds: result.seconds,
     p50: result.p50,
     p99: result.p99,
+    rss: peakRss(),
   });
 }
 
-const number = new Intl.NumberFormat('en', { maximumFractionDigits: 0 });
-const fixed = new Intl.NumberFormat('en', { minimumFractionDigits: 1, maximumFractionDigits: 1 });
 console.log(
   `ingest throughput on ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'cpu'}), Node ${process.version}, ` +
-    `${values.url === undefined ? 'ingest in-process' : `ingest at ${url}`}, Kafka acks=all, ` +
-    `${observationsPerSubmission} observations per submission`,
+    `${values.url === undefined ? 'ingest in a child process' : `ingest at ${url}`}, Kafka acks=all, ` +
+    `${observationsPerSubmission} observations per submission, ${cityCodes.length} cities; ` +
+    `load average before ${loadBefore.map((l) => l.toFixed(2)).join(' ')}`,
 );
-const header = ['mode', 'requests', 'submissions/s', 'observations/s', 'p50 ms', 'p99 ms'];
+const header = [
+  'mode',
+  'requests',
+  'submissions/s',
+  'observations/s',
+  'p50 ms',
+  'p99 ms',
+  'ingest peak RSS MiB',
+];
 const table = rows.map((row) => [
   row.mode,
   number.format(row.requests),
@@ -251,12 +413,20 @@ const table = rows.map((row) => [
   number.format((row.submissions * observationsPerSubmission) / row.seconds),
   fixed.format(row.p50),
   fixed.format(row.p99),
+  row.rss === undefined ? '-' : number.format(row.rss),
 ]);
 const widths = header.map((_, c) => Math.max(header[c].length, ...table.map((r) => r[c].length)));
 const line = (cells) =>
   cells.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  ');
 console.log(line(header));
 for (const row of table) console.log(line(row));
+for (const row of rows) if (row.note !== undefined) console.log(`${row.mode}: ${row.note}`);
+console.log(
+  `load average after ${os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')}`,
+);
 agent.destroy();
 await stop();
 

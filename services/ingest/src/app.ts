@@ -9,7 +9,7 @@ import { topics as defaultTopics, type Producer } from '@citycheck/kafka';
 import type { Logger } from '@citycheck/logging';
 import type { PipelineMetrics } from '@citycheck/metrics';
 import rateLimit from '@fastify/rate-limit';
-import Fastify, { type FastifyError, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyError, type FastifyRequest, LogController } from 'fastify';
 import { BulkInterrupted, type BulkSummary, processBulk } from './bulk.js';
 import { Intake } from './intake.js';
 import { parseJsonDocument } from './json-document.js';
@@ -26,7 +26,16 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** Who sent the request, once the bearer token was checked (routes under /v1 only). */
     principal: Principal | undefined;
+    /** What the request's one log line says, written when the answer was sent (see the onResponse hook). */
+    outcome: RequestOutcome | undefined;
   }
+}
+
+/** The message and fields of a request's log line; `logged` when the error handler already wrote it. */
+interface RequestOutcome {
+  readonly message: string;
+  readonly fields?: Readonly<Record<string, unknown>>;
+  readonly logged?: boolean;
 }
 
 export interface RateLimit {
@@ -136,6 +145,9 @@ export const buildIngestApp = ({
     // Every line about a request carries its id; a caller may pass its own for tracing.
     requestIdHeader: 'x-request-id',
     return503OnClosing: true,
+    // One line per request, written by the onResponse hook below, instead of fastify's two ("incoming
+    // request", "request completed") plus the outcome's own: at 1,000 requests/s logging was ~8% of the CPU.
+    logController: new LogController({ disableRequestLogging: true }),
   });
   const intake = new Intake({
     producer,
@@ -146,6 +158,22 @@ export const buildIngestApp = ({
   const openapi = buildOpenApiDocument();
 
   app.decorateRequest('principal', undefined);
+  app.decorateRequest('outcome', undefined);
+
+  app.addHook('onResponse', async (request, reply) => {
+    const outcome = request.outcome;
+    if (outcome?.logged === true) return;
+    request.log.info(
+      {
+        method: request.method,
+        url: request.url,
+        statusCode: reply.statusCode,
+        responseTimeMs: Math.round(reply.elapsedTime * 10) / 10,
+        ...outcome?.fields,
+      },
+      outcome?.message ?? 'request completed',
+    );
+  });
 
   app.setErrorHandler((error: FastifyError | CitycheckError | BulkInterrupted, request, reply) => {
     const summary = error instanceof BulkInterrupted ? error.summary : undefined;
@@ -155,8 +183,14 @@ export const buildIngestApp = ({
       metrics?.submissionsRejected.inc({ stage: 'ingest', reason: known.code });
     }
     const credentialId = request.principal?.credentialId;
-    if (known.status >= 500) request.log.error({ err: cause, credentialId }, known.message);
-    else request.log.info({ code: known.code, problems: known.problems.length, credentialId }, known.message);
+    const where = { method: request.method, url: request.url, statusCode: known.status };
+    if (known.status >= 500) request.log.error({ err: cause, credentialId, ...where }, known.message);
+    else
+      request.log.info(
+        { code: known.code, problems: known.problems.length, credentialId, ...where },
+        known.message,
+      );
+    request.outcome = { message: known.message, logged: true };
     if (known.retryAfterSeconds !== undefined)
       void reply.header('retry-after', String(known.retryAfterSeconds));
     if (known.code === 'unauthenticated') void reply.header('www-authenticate', 'Bearer realm="citycheck"');
@@ -259,8 +293,9 @@ export const buildIngestApp = ({
               }
             }
           }
-          request.log.info(
-            {
+          request.outcome = {
+            message: 'bulk upload processed',
+            fields: {
               credentialId: principal.credentialId,
               dryRun,
               received: summary.received,
@@ -268,8 +303,7 @@ export const buildIngestApp = ({
               rejected: summary.rejected,
               duplicates: summary.duplicates,
             },
-            'bulk upload processed',
-          );
+          };
           void reply.status(!dryRun && summary.accepted > 0 ? 202 : 200);
           return summary;
         }
@@ -281,7 +315,7 @@ export const buildIngestApp = ({
             problems: checked.problems,
           });
         }
-        const { submission, contentHash } = checked;
+        const { submission } = checked;
         const outOfScope = scopeProblem(principal, submission.cityCode);
         if (outOfScope !== undefined) {
           throw new CitycheckError(
@@ -292,7 +326,7 @@ export const buildIngestApp = ({
             },
           );
         }
-        const outcome = await intake.submitOne(submission, contentHash, principal.credentialId);
+        const outcome = await intake.submitOne(checked, principal.credentialId);
         const logged = {
           submissionId: submission.submissionId,
           cityCode: submission.cityCode,
@@ -308,11 +342,11 @@ export const buildIngestApp = ({
           );
         }
         if (outcome.kind === 'duplicate') {
-          request.log.info(logged, 'duplicate submission: original receipt returned');
+          request.outcome = { message: 'duplicate submission: original receipt returned', fields: logged };
           void reply.status(200).header('idempotent-replayed', 'true');
           return outcome.receipt satisfies Receipt;
         }
-        request.log.info(logged, 'submission accepted');
+        request.outcome = { message: 'submission accepted', fields: logged };
         metrics?.submissionsAccepted.inc({ stage: 'ingest' });
         metrics?.observationsAccepted.inc({ stage: 'ingest' }, submission.observations.length);
         void reply.status(202);

@@ -1,7 +1,9 @@
 // NDJSON bulk uploads: each line is one submission, parsed, checked and classified on its own, and the good
 // ones go to Kafka in batches; the answer is a per-line summary. A malformed line is reported with its line
-// number and never stops the good lines around it. Lines are pulled from the body only as fast as Kafka
-// takes them, so memory stays bounded by one batch whatever the size of the upload.
+// number and never stops the good lines around it. The next batch is read and checked while the previous one
+// is being sent, and handed to Kafka only once that one was acknowledged, so memory stays bounded by two
+// batches whatever the size of the upload, and after a failed send nothing later in the upload is sent: the
+// lines stored are exactly those the summary calls accepted.
 
 import type { Principal } from '@citycheck/credentials';
 import type { CitycheckError, FieldProblem } from '@citycheck/errors';
@@ -90,30 +92,45 @@ export const processBulk = async ({
     return { dryRun, received: results.length, accepted, rejected, duplicates, lines: results };
   };
 
-  const flush = async (): Promise<void> => {
-    if (batch.size === 0) return;
+  const notStored = (indexes: readonly number[], message: string): void => {
+    for (const index of indexes) {
+      const result = results[index] as LineResult;
+      results[index] = {
+        ...result,
+        status: 'rejected',
+        problems: [{ pointer: '/', rule: 'not_stored', message }],
+      };
+    }
+  };
+
+  // The batch being sent (at most one per upload): the next is read and checked meanwhile.
+  let sending: Promise<void> | undefined;
+  let sendFailed = false;
+
+  /** Hands what is queued to Kafka; the promise settles with the broker's answer. */
+  const startFlush = (): Promise<void> => {
+    if (batch.size === 0) return Promise.resolve();
     const sent = queuedLines;
     queuedLines = [];
-    try {
-      await batch.flush();
-    } catch (error) {
-      // The batch did not reach Kafka: its lines are reported as not accepted, with the reason.
-      for (const index of sent) {
-        const result = results[index] as LineResult;
-        results[index] = {
-          ...result,
-          status: 'rejected',
-          problems: [
-            {
-              pointer: '/',
-              rule: 'not_stored',
-              message: 'the broker did not acknowledge this line; send it again',
-            },
-          ],
-        };
-      }
-      throw error;
-    }
+    const flushed = batch.flush().then(
+      () => undefined,
+      (error: unknown) => {
+        // The batch did not reach Kafka: its lines are reported as not accepted, with the reason.
+        sendFailed = true;
+        notStored(sent, 'the broker did not acknowledge this line; send it again');
+        throw error;
+      },
+    );
+    // Awaited later, at the next batch or at the end; until then a failure must not count as unhandled.
+    flushed.catch(() => undefined);
+    return flushed;
+  };
+
+  /** Waits for the batch in flight, if any; throws when it was not acknowledged. */
+  const settle = async (): Promise<void> => {
+    const previous = sending;
+    sending = undefined;
+    await previous;
   };
 
   const reject = (line: number, submissionId: string | null, problems: readonly FieldProblem[]): void => {
@@ -183,16 +200,28 @@ export const processBulk = async ({
         else results.push({ line: item.line, submissionId: id, status: 'accepted' });
         continue;
       }
-      batch.add(submission, contentHash);
+      batch.add(checked);
       queuedLines.push(results.length);
       results.push({ line: item.line, submissionId: id, status: 'accepted' });
-      if (batch.size >= batchSize) await flush();
+      if (batch.size >= batchSize) {
+        await settle();
+        sending = startFlush();
+      }
     }
-    await flush();
+    await settle();
+    await startFlush();
   } catch (error) {
-    // Reading stopped (too large, broken gzip) or a send failed: keep what was already queued if Kafka
-    // takes it, then report the interruption together with the lines processed so far.
-    await flush().catch(() => undefined);
+    // Reading stopped (too large, broken gzip) or a send failed. Let the send in flight finish; if every send
+    // so far was acknowledged, keep what was already queued if Kafka takes it; after a failed send, send
+    // nothing more, so no line is stored after one that was not. Then report the interruption together with
+    // the lines processed so far.
+    await settle().catch(() => undefined);
+    if (!sendFailed) await startFlush().catch(() => undefined);
+    if (sendFailed && batch.size > 0) {
+      notStored(queuedLines, 'not sent: an earlier batch of this upload was not acknowledged; send it again');
+      queuedLines = [];
+      batch.discard(error);
+    }
     throw new BulkInterrupted(error as CitycheckError, summary());
   }
 

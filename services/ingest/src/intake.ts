@@ -1,13 +1,17 @@
 // Where accepted submissions go: idempotency against the submission index and against sends still in flight,
 // then submissions.received.v1 with acks from every in-sync replica. Concurrent requests share produce
 // requests (group commit): while one send is in flight the next ones queue, and go out together when it
-// returns, so throughput does not stop at one broker round trip per submission. A receipt exists only after
-// the broker acknowledged; a broker failure is a retriable 503, and the same id may then be sent again.
+// returns, so throughput does not stop at one broker round trip per submission. One produce request is in
+// flight at a time, as the idempotent producer requires (kafkajs guarantees exactly-once only with
+// maxInFlightRequests 1), and records go out in the order they were queued, so one city's records keep their
+// order. A receipt exists only after the broker acknowledged that very record; a failed produce request fails
+// every record in it with the retriable broker_unavailable (503), and the same ids may then be sent again.
 import type { Submission } from '@citycheck/contracts';
 import { CitycheckError, type FieldProblem } from '@citycheck/errors';
 import type { Producer } from '@citycheck/kafka';
 import { type Message, Partitioners, type PartitionMetadata, type RecordMetadata } from 'kafkajs';
 import { receivedHeaders } from './index-follower.js';
+import type { CheckedSubmission } from './submission-checks.js';
 import type { Receipt, SubmissionIndex } from './submission-index.js';
 
 /** What happens to a submission with this id and content now. */
@@ -33,6 +37,12 @@ export interface IntakeOptions {
   /** Largest produce request, in records and in bytes (kept well under the broker's 1 MiB default batch). */
   readonly maxSendRecords?: number;
   readonly maxSendBytes?: number;
+  /**
+   * How long the first record after an idle spell waits for others to join its produce request. 0 (the
+   * default) waits one turn of the event loop: requests whose bodies arrived together go together, and a lone
+   * request is not delayed. While a send is in flight, records wait for it anyway and need no linger.
+   */
+  readonly lingerMs?: number;
 }
 
 interface Pending {
@@ -97,6 +107,7 @@ export class Intake {
   private readonly partitionCount: () => Promise<number | undefined>;
   private readonly maxSendRecords: number;
   private readonly maxSendBytes: number;
+  private readonly lingerMs: number;
   private knownPartitionCount: number | undefined;
   private queue: Outgoing[] = [];
   private sending = false;
@@ -108,6 +119,7 @@ export class Intake {
     partitionCount = async () => undefined,
     maxSendRecords = 1_000,
     maxSendBytes = 900 * 1024,
+    lingerMs = 0,
   }: IntakeOptions) {
     this.producer = producer;
     this.index = index;
@@ -115,6 +127,7 @@ export class Intake {
     this.partitionCount = partitionCount;
     this.maxSendRecords = maxSendRecords;
     this.maxSendBytes = maxSendBytes;
+    this.lingerMs = lingerMs;
   }
 
   classify(submissionId: string, hash: string): Classification {
@@ -133,13 +146,16 @@ export class Intake {
     return { kind: 'new' };
   }
 
-  /** Sends one submission unless it is a duplicate or a conflict; resolves after the broker's ack. */
-  async submitOne(submission: Submission, hash: string, credentialId: string): Promise<IntakeOutcome> {
-    const seen = this.classify(submission.submissionId, hash);
+  /**
+   * Sends one submission unless it is a duplicate or a conflict; resolves after the broker acknowledged its
+   * record, which may share a produce request with other requests' records.
+   */
+  async submitOne(checked: CheckedSubmission, credentialId: string): Promise<IntakeOutcome> {
+    const seen = this.classify(checked.submission.submissionId, checked.contentHash);
     if (seen.kind === 'conflict') return seen;
     if (seen.kind === 'duplicate') return { kind: 'duplicate', receipt: await seen.receipt };
     const batch = this.batch(credentialId);
-    batch.add(submission, hash);
+    batch.add(checked);
     const [receipt] = await batch.flush();
     return { kind: 'accepted', receipt: receipt as Receipt };
   }
@@ -182,6 +198,9 @@ export class Intake {
   private async pump(): Promise<void> {
     this.sending = true;
     try {
+      await (this.lingerMs > 0
+        ? new Promise((resolve) => setTimeout(resolve, this.lingerMs))
+        : new Promise((resolve) => setImmediate(resolve)));
       while (this.queue.length > 0) {
         let count = 0;
         let bytes = 0;
@@ -255,13 +274,27 @@ export class Intake {
   }
 }
 
+/** A record built for submissions.received.v1, and who waits for its receipt. */
+interface Queued {
+  readonly submission: Submission;
+  readonly hash: string;
+  readonly receivedAt: string;
+  readonly message: Message & { key: string; value: Buffer };
+  readonly done: ReturnType<typeof deferred<Receipt>>;
+}
+
+/**
+ * The received record: the submission as the canonical text its hash was taken of (the same JSON value as the
+ * submission the city sent), with what ingest adds. Built by hand so the submission is serialised once.
+ */
+const receivedValue = (canonical: string, hash: string, receivedAt: string, credentialId: string): Buffer =>
+  Buffer.from(
+    `{"submission":${canonical},"contentHash":"${hash}","receivedAt":"${receivedAt}",` +
+      `"credentialId":${JSON.stringify(credentialId)}}`,
+  );
+
 export class IntakeBatch {
-  private queue: {
-    submission: Submission;
-    hash: string;
-    receivedAt: string;
-    done: ReturnType<typeof deferred<Receipt>>;
-  }[] = [];
+  private queue: Queued[] = [];
 
   constructor(
     private readonly intake: Intake,
@@ -273,33 +306,39 @@ export class IntakeBatch {
   }
 
   /** Queues a submission `classify` called new; from now on, the same id in any request is its duplicate. */
-  add(submission: Submission, hash: string): void {
+  add({ submission, contentHash: hash, canonical }: CheckedSubmission): void {
     const done = deferred<Receipt>();
+    const receivedAt = new Date().toISOString();
     this.intake.hold(submission.submissionId, { hash, receipt: done.promise });
-    this.queue.push({ submission, hash, receivedAt: new Date().toISOString(), done });
+    this.queue.push({
+      submission,
+      hash,
+      receivedAt,
+      message: {
+        key: submission.cityCode,
+        value: receivedValue(canonical, hash, receivedAt, this.credentialId),
+        headers: {
+          'content-type': 'application/json',
+          [receivedHeaders.submissionId]: submission.submissionId,
+          [receivedHeaders.contentHash]: hash,
+          [receivedHeaders.receivedAt]: receivedAt,
+          [receivedHeaders.credentialId]: this.credentialId,
+        },
+      },
+      done,
+    });
   }
 
-  /** Sends what is queued; resolves with the receipts in queue order once the broker acknowledged them all. */
+  /**
+   * Sends what is queued; resolves with the receipts in queue order once the broker acknowledged them all.
+   * What is added while a flush is in flight belongs to the next flush.
+   */
   async flush(): Promise<Receipt[]> {
     const queued = this.queue;
     this.queue = [];
     if (queued.length === 0) return [];
     try {
-      const positions = await this.intake.send(
-        queued.map(({ submission, hash, receivedAt }) => ({
-          key: submission.cityCode,
-          value: Buffer.from(
-            JSON.stringify({ submission, contentHash: hash, receivedAt, credentialId: this.credentialId }),
-          ),
-          headers: {
-            'content-type': 'application/json',
-            [receivedHeaders.submissionId]: submission.submissionId,
-            [receivedHeaders.contentHash]: hash,
-            [receivedHeaders.receivedAt]: receivedAt,
-            [receivedHeaders.credentialId]: this.credentialId,
-          },
-        })),
-      );
+      const positions = await this.intake.send(queued.map(({ message }) => message));
       const receipts = queued.map(
         ({ submission, hash, receivedAt }, i): Receipt => ({
           submissionId: submission.submissionId,
@@ -317,11 +356,25 @@ export class IntakeBatch {
       });
       return receipts;
     } catch (error) {
-      for (const { submission, done } of queued) {
-        this.intake.release(submission.submissionId);
-        done.reject(error);
-      }
+      this.fail(queued, error);
       throw error;
+    }
+  }
+
+  /**
+   * Drops what is queued without sending it: its ids are free again, and requests waiting on them as
+   * duplicates learn it was not stored.
+   */
+  discard(error: unknown): void {
+    const queued = this.queue;
+    this.queue = [];
+    this.fail(queued, error);
+  }
+
+  private fail(queued: readonly Queued[], error: unknown): void {
+    for (const { submission, done } of queued) {
+      this.intake.release(submission.submissionId);
+      done.reject(error);
     }
   }
 }

@@ -1,9 +1,10 @@
 // The checks ingest itself applies to a submission before it reaches Kafka: the submission schema (with
 // precise messages for numbers JSON cannot carry exactly) and the credential's scope; plus, for dry runs, a
 // slot for the full semantic rules of services/validate (catalogue, divisions, ranges) once ingest has them.
+import { createHash } from 'node:crypto';
 import {
+  canonicalJson,
   compileContract,
-  contentHash,
   describeSchemaErrors,
   type ReceivedSubmission,
   type Submission,
@@ -20,8 +21,20 @@ const validateSubmission = compileContract<Submission>('submission');
  */
 export type SemanticCheck = (received: ReceivedSubmission) => readonly FieldProblem[];
 
+/** A submission that passed the schema, with its content hash and the canonical text the hash was taken of. */
+export interface CheckedSubmission {
+  readonly submission: Submission;
+  /** Hex SHA-256 of `canonical`: the same value as `contentHash` of @citycheck/contracts. */
+  readonly contentHash: string;
+  /**
+   * The submission as canonical JSON (keys sorted at every depth): a JSON text of the same value, reused as the
+   * submission inside the received record, so a submission is serialised once, not twice.
+   */
+  readonly canonical: string;
+}
+
 export type SchemaOutcome =
-  | { readonly ok: true; readonly submission: Submission; readonly contentHash: string }
+  | ({ readonly ok: true } & CheckedSubmission)
   | { readonly ok: false; readonly problems: readonly FieldProblem[] };
 
 const valueAt = (document: unknown, pointer: string): unknown => {
@@ -36,7 +49,13 @@ const valueAt = (document: unknown, pointer: string): unknown => {
 /** Checks a parsed document against the submission schema. */
 export const checkSchema = (document: unknown): SchemaOutcome => {
   if (validateSubmission(document)) {
-    return { ok: true, submission: document, contentHash: contentHash(document) };
+    const canonical = canonicalJson(document);
+    return {
+      ok: true,
+      submission: document,
+      contentHash: createHash('sha256').update(canonical).digest('hex'),
+      canonical,
+    };
   }
   const problems = describeSchemaErrors(validateSubmission.errors).map((problem): FieldProblem => {
     // 1e400 parses to Infinity: say so, rather than "must be <= 1000000000000000".
