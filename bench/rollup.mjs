@@ -1,25 +1,36 @@
 // Benchmark: time to derive rollups, completeness, the shortfall ledger and quality flags for one and for
 // five national cycles (every urban community and district of the registry reporting every indicator of
 // its level), against one hand-written DuckDB aggregate over the same Parquet objects on the same store.
-// Run after `pnpm build` with the local stack up:  node bench/rollup.mjs [--cycles 5]
+// Run after `pnpm build` with the local stack up:
+//   node bench/rollup.mjs [--cycles 5] [--memory-limit 1GB] [--bucket bench-rollup-…]
+// --bucket reuses the lake an earlier run built (its name is on the last line) instead of building one (about
+// 45 s a cycle); --memory-limit is DuckDB's (default: the aggregate's, AGGREGATE_DUCKDB_MEMORY_LIMIT).
+// Besides the hand-written aggregate and a derivation from scratch (deriveCycles), it times each step of
+// that derivation and a second run of a long-lived derivation that has nothing new to load (what the
+// aggregate worker pays per run once it has loaded the lake), and reports peak RSS and the load average.
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { deriveCycles, writeReference } from '@citycheck/aggregate';
+import { createDerivation, deriveCycles, writeReference } from '@citycheck/aggregate';
 import { listCatalogueVersions, loadCatalogue } from '@citycheck/catalogue';
 import { readConfig } from '@citycheck/config';
 import { loadDivisionRegistry } from '@citycheck/divisions';
 import { createCommitLog, createObjectStore, datasets, openLakeDatabase } from '@citycheck/lake';
 
-const cycleCount = Number(process.argv[process.argv.indexOf('--cycles') + 1] || 5);
+const option = (name) =>
+  process.argv.includes(name) ? process.argv[process.argv.indexOf(name) + 1] : undefined;
+const cycleCount = Number(option('--cycles') || 5);
 const config = readConfig([
   's3Endpoint',
   's3Region',
   's3AccessKeyId',
   's3SecretAccessKey',
   'duckdbExtensionDirectory',
+  'aggregateDuckdbMemoryLimit',
 ]);
-const bucket = `bench-rollup-${Date.now().toString(36)}`;
+const reuse = option('--bucket');
+const memoryLimit = option('--memory-limit') ?? config.aggregateDuckdbMemoryLimit;
+const bucket = reuse ?? `bench-rollup-${Date.now().toString(36)}`;
 const s3 = {
   endpoint: config.s3Endpoint,
   region: config.s3Region,
@@ -32,90 +43,95 @@ await store.ensureBucket();
 const lake = await openLakeDatabase({
   extensionDirectory: config.duckdbExtensionDirectory,
   s3,
-  memoryLimit: '4GB',
+  memoryLimit,
 });
 const db = lake.connection;
 const seconds = (start) => ((performance.now() - start) / 1000).toFixed(2);
 const log = (...args) => console.error(...args);
 
-log(`bucket ${bucket}: writing reference data`);
-await writeReference(
-  db,
-  store,
-  listCatalogueVersions().map((v) => loadCatalogue(v)),
-  loadDivisionRegistry(),
-);
-
-// Synthetic observations straight from DuckDB: each community reports every 2024.1 community indicator
-// and each district every district indicator, with a deterministic pseudo-random value.
-const cycles = Array.from({ length: cycleCount }, (_, i) => 2024 + i);
-const dir = await mkdtemp(join(tmpdir(), 'bench-rollup-'));
-const started = performance.now();
-await db.run(`CREATE TABLE units AS SELECT * FROM read_parquet('s3://${bucket}/reference/divisions.parquet')
-  WHERE level IN ('community', 'district')`);
-await db.run(`CREATE TABLE ind AS SELECT code, kind, unit_levels[1] AS level FROM read_parquet('s3://${bucket}/reference/indicators.parquet')
-  WHERE catalogue_version = '2024.1' AND status = 'active' AND unit_levels[1] IN ('community', 'district')`);
-for (const cycle of cycles) {
-  await db.run(`COPY (
-    SELECT ${cycle} AS cycle, u.province_code, u.city_code, '2024.1' AS catalogue_version,
-      CASE WHEN u.level = 'community' THEN u.district_code ELSE u.code END AS district_code,
-      u.street_code, u.level AS unit_level, u.code AS unit_code, i.code AS indicator_code,
-      CASE i.kind WHEN 'count' THEN (hash(u.code, i.code, ${cycle}) % 5 = 0)::INT * (hash(u.code, ${cycle}) % 7)
-                  WHEN 'share' THEN (hash(u.code, i.code, ${cycle}) % 4 <> 0)::INT
-                  ELSE (hash(u.code, i.code, ${cycle}) % 1000) / 1000.0 END::DOUBLE AS value,
-      CASE WHEN i.kind = 'rate' THEN (hash(u.code, i.code, ${cycle}) % 1000)::DOUBLE END AS numerator,
-      CASE WHEN i.kind = 'rate' THEN 1000.0 END AS denominator,
-      CASE WHEN i.kind = 'perCapita' THEN (hash(u.code, i.code) % 100000)::DOUBLE END AS quantity,
-      CASE WHEN i.kind = 'perCapita' THEN 50000.0 END AS population,
-      CASE WHEN i.kind IN ('score', 'mean') THEN 100.0 END AS weight,
-      CASE WHEN i.kind = 'share' THEN hash(u.code, i.code, ${cycle}) % 4 <> 0 END AS meets,
-      md5(u.code || ${cycle}) AS submission_id, md5(u.code) AS content_hash,
-      TIMESTAMP '${cycle}-06-01 08:00:00' AS submitted_at, TIMESTAMP '${cycle}-06-01 08:00:01' AS received_at,
-      TIMESTAMP '${cycle}-06-01 08:00:02' AS validated_at, 'submissions.validated.v1' AS source_topic,
-      0 AS source_partition, row_number() OVER () AS source_offset
-    FROM units u JOIN ind i ON i.level = u.level
-    ORDER BY indicator_code, unit_code
-  ) TO '${dir}' (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (cycle, province_code, city_code), OVERWRITE_OR_IGNORE true)`);
-}
-// Upload and record in the commit log, as the lake writer would.
-const files = [];
-const walk = async (path) => {
-  for (const entry of await readdir(path, { withFileTypes: true })) {
-    const full = join(path, entry.name);
-    if (entry.isDirectory()) await walk(full);
-    else files.push(full);
-  }
-};
-await walk(dir);
 const commitLog = createCommitLog(store, datasets.observations);
-let offset = 0;
+const cycles = Array.from({ length: cycleCount }, (_, i) => 2024 + i);
 let rows = 0;
-for (const file of files) {
-  const key = `observations/${relative(dir, file)}`;
-  await store.put(key, await readFile(file), 'application/vnd.apache.parquet');
-  const n = Number(
-    (await db.runAndReadAll(`SELECT count(*) AS n FROM read_parquet('${file}')`)).getRowObjectsJS()[0].n,
+if (reuse === undefined) {
+  log(`bucket ${bucket}: writing reference data`);
+  await writeReference(
+    db,
+    store,
+    listCatalogueVersions().map((v) => loadCatalogue(v)),
+    loadDivisionRegistry(),
   );
-  rows += n;
-  const entry = {
-    dataset: datasets.observations,
-    topic: 'bench',
-    partition: 0,
-    startOffset: String(offset),
-    endOffset: String(offset + n - 1),
-    records: n,
-    objects: [{ key, rows: n, bytes: 0 }],
-  };
-  await commitLog.begin(entry);
-  await commitLog.commit(entry);
-  offset += n;
-}
-await rm(dir, { recursive: true, force: true });
-log(
-  `generated and uploaded ${rows.toLocaleString()} observations in ${files.length} objects for ${cycleCount} cycles in ${seconds(started)} s`,
-);
 
+  // Synthetic observations straight from DuckDB: each community reports every 2024.1 community indicator
+  // and each district every district indicator, with a deterministic pseudo-random value.
+  const dir = await mkdtemp(join(tmpdir(), 'bench-rollup-'));
+  const started = performance.now();
+  await db.run(`CREATE TABLE units AS SELECT * FROM read_parquet('s3://${bucket}/reference/divisions.parquet')
+    WHERE level IN ('community', 'district')`);
+  await db.run(`CREATE TABLE ind AS SELECT code, kind, unit_levels[1] AS level FROM read_parquet('s3://${bucket}/reference/indicators.parquet')
+    WHERE catalogue_version = '2024.1' AND status = 'active' AND unit_levels[1] IN ('community', 'district')`);
+  for (const cycle of cycles) {
+    await db.run(`COPY (
+      SELECT ${cycle} AS cycle, u.province_code, u.city_code, '2024.1' AS catalogue_version,
+        CASE WHEN u.level = 'community' THEN u.district_code ELSE u.code END AS district_code,
+        u.street_code, u.level AS unit_level, u.code AS unit_code, i.code AS indicator_code,
+        CASE i.kind WHEN 'count' THEN (hash(u.code, i.code, ${cycle}) % 5 = 0)::INT * (hash(u.code, ${cycle}) % 7)
+                    WHEN 'share' THEN (hash(u.code, i.code, ${cycle}) % 4 <> 0)::INT
+                    ELSE (hash(u.code, i.code, ${cycle}) % 1000) / 1000.0 END::DOUBLE AS value,
+        CASE WHEN i.kind = 'rate' THEN (hash(u.code, i.code, ${cycle}) % 1000)::DOUBLE END AS numerator,
+        CASE WHEN i.kind = 'rate' THEN 1000.0 END AS denominator,
+        CASE WHEN i.kind = 'perCapita' THEN (hash(u.code, i.code) % 100000)::DOUBLE END AS quantity,
+        CASE WHEN i.kind = 'perCapita' THEN 50000.0 END AS population,
+        CASE WHEN i.kind IN ('score', 'mean') THEN 100.0 END AS weight,
+        CASE WHEN i.kind = 'share' THEN hash(u.code, i.code, ${cycle}) % 4 <> 0 END AS meets,
+        md5(u.code || ${cycle}) AS submission_id, md5(u.code) AS content_hash,
+        TIMESTAMP '${cycle}-06-01 08:00:00' AS submitted_at, TIMESTAMP '${cycle}-06-01 08:00:01' AS received_at,
+        TIMESTAMP '${cycle}-06-01 08:00:02' AS validated_at, 'submissions.validated.v1' AS source_topic,
+        0 AS source_partition, row_number() OVER () AS source_offset
+      FROM units u JOIN ind i ON i.level = u.level
+      ORDER BY indicator_code, unit_code
+    ) TO '${dir}' (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (cycle, province_code, city_code), OVERWRITE_OR_IGNORE true)`);
+  }
+  // Upload and record in the commit log, as the lake writer would.
+  const files = [];
+  const walk = async (path) => {
+    for (const entry of await readdir(path, { withFileTypes: true })) {
+      const full = join(path, entry.name);
+      if (entry.isDirectory()) await walk(full);
+      else files.push(full);
+    }
+  };
+  await walk(dir);
+  let offset = 0;
+  for (const file of files) {
+    const key = `observations/${relative(dir, file)}`;
+    await store.put(key, await readFile(file), 'application/vnd.apache.parquet');
+    const n = Number(
+      (await db.runAndReadAll(`SELECT count(*) AS n FROM read_parquet('${file}')`)).getRowObjectsJS()[0].n,
+    );
+    rows += n;
+    const entry = {
+      dataset: datasets.observations,
+      topic: 'bench',
+      partition: 0,
+      startOffset: String(offset),
+      endOffset: String(offset + n - 1),
+      records: n,
+      objects: [{ key, rows: n, bytes: 0 }],
+    };
+    await commitLog.begin(entry);
+    await commitLog.commit(entry);
+    offset += n;
+  }
+  await rm(dir, { recursive: true, force: true });
+  log(
+    `generated and uploaded ${rows.toLocaleString()} observations in ${files.length} objects for ${cycleCount} cycles in ${seconds(started)} s`,
+  );
+}
 const entries = await commitLog.committed();
+if (reuse !== undefined) {
+  rows = entries.reduce((sum, entry) => sum + entry.records, 0);
+  log(`bucket ${bucket}: reusing ${rows.toLocaleString()} observations in ${entries.length} objects`);
+}
 const settings = cycles.map((cycle) => ({ cycle, deadline: `${cycle}-12-31T16:00:00.000Z` }));
 const results = [];
 const time = async (label, work) => {
@@ -135,19 +151,43 @@ await time(
   'hand-written aggregate, 1 cycle',
   async () => (await db.runAndReadAll(handWritten([cycles[0]]))).rowCount,
 );
-await time('deriveCycles, 1 cycle', () => deriveCycles(db, store, entries, settings, [cycles[0]]));
+const steps = (result) =>
+  Object.entries(result.timings)
+    .map(([step, ms]) => `${step} ${(ms / 1000).toFixed(2)}`)
+    .join(', ');
+const first = await time('deriveCycles (from scratch), 1 cycle', () =>
+  deriveCycles(db, store, entries, settings, [cycles[0]]),
+);
+log(`  steps (s): ${steps(first)}`);
+// The worker's derivation lives as long as the process: its first run loads the lake, later runs only what
+// is new. On a connection of its own, as in the worker.
+const derivationConnection = await lake.instance.connect();
+const derivation = await createDerivation({ duckdb: derivationConnection, store, settings });
+await derivation.load(entries);
+const again = await time('long-lived derivation, nothing new to load, 1 cycle', () =>
+  derivation.derive(entries, [cycles[0]]),
+);
+log(`  steps (s): ${steps(again)}`);
 if (cycleCount > 1) {
   await time(
     `hand-written aggregate, ${cycleCount} cycles`,
     async () => (await db.runAndReadAll(handWritten(cycles))).rowCount,
   );
-  await time(`deriveCycles, ${cycleCount} cycles`, () => deriveCycles(db, store, entries, settings, cycles));
+  log(
+    `  steps (s): ${steps(await time(`deriveCycles (from scratch), ${cycleCount} cycles`, () => deriveCycles(db, store, entries, settings, cycles)))}`,
+  );
+  log(
+    `  steps (s): ${steps(await time(`long-lived derivation, nothing new to load, ${cycleCount} cycles`, () => derivation.derive(entries, cycles)))}`,
+  );
 }
-const rss = (process.memoryUsage().rss / 2 ** 20).toFixed(0);
+await derivation.close();
+derivationConnection.closeSync();
+const rss = (process.resourceUsage().maxRSS / 1024).toFixed(0);
+const load = (await readFile('/proc/loadavg', 'utf8')).split(' ').slice(0, 3).join(' ');
 console.log(`\n| measurement | seconds |\n|---|---|`);
 for (const result of results) console.log(`| ${result.label} | ${result.seconds} |`);
 console.log(
-  `\n${rows.toLocaleString()} observations (${(rows / cycleCount).toLocaleString()} per cycle), ${files.length} objects; peak process RSS ${rss} MiB; bucket ${bucket}`,
+  `\n${rows.toLocaleString()} observations (${(rows / cycleCount).toLocaleString()} per cycle), ${entries.length} objects; DuckDB memory limit ${memoryLimit}; peak process RSS ${rss} MiB; load average at the end ${load}; bucket ${bucket}`,
 );
 lake.close();
 store.close();

@@ -14,7 +14,7 @@ import {
 } from '@citycheck/lake';
 import { createTestStore, openTestDatabase } from '@citycheck/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type CycleSettings, deriveCycles, derivedObjectKey } from './derive.js';
+import { type CycleSettings, createDerivation, deriveCycles, derivedObjectKey } from './derive.js';
 import { cutChunks, writeChunk } from './lake-writer.js';
 import { writeReference } from './reference.js';
 
@@ -376,6 +376,47 @@ describe('derived rollups, completeness, ledger and flags on the real object sto
     for (const [index, bytes] of after.entries()) {
       expect(bytes?.byteLength).toBeGreaterThan(0);
       expect(Buffer.from(bytes as Uint8Array).equals(Buffer.from(before[index] as Uint8Array))).toBe(true);
+    }
+  });
+
+  it('rewrites byte-identical objects from a derivation that loaded the lake entry by entry, in either order', async () => {
+    const keys = [2024, 2025].flatMap((cycle) =>
+      (['indicator_rollups', 'completeness', 'shortfall_ledger', 'quality_flags'] as const).map((name) =>
+        derivedObjectKey(cycle, name),
+      ),
+    );
+    await derive();
+    const fromScratch = await Promise.all(keys.map((key) => store.get(key)));
+    const entries = await commitLog.committed();
+    expect(entries.length).toBeGreaterThan(2);
+    // Reversed, c1's correction of C01 (a later entry) is loaded before the value it supersedes, which
+    // must then not replace it. The derivation runs on a connection of its own, as in the worker.
+    for (const order of [entries, [...entries].reverse()]) {
+      const connection = await lake.instance.connect();
+      const derivation = await createDerivation({ duckdb: connection, store, settings, loadBatchRows: 1 });
+      try {
+        const objectsIn = (some: typeof entries) =>
+          some.reduce((sum, entry) => sum + entry.objects.length, 0);
+        for (let count = 1; count < order.length; count += 1) {
+          expect(await derivation.load(order.slice(0, count))).toMatchObject({
+            inputObjects: objectsIn(order.slice(0, count)),
+          });
+        }
+        const result = await derivation.derive(order);
+        expect(result).toMatchObject({
+          loadedObjects: objectsIn(order.slice(-1)),
+          inputObjects: objectsIn(order),
+        });
+        const after = await Promise.all(keys.map((key) => store.get(key)));
+        for (const [index, bytes] of after.entries()) {
+          expect(Buffer.from(bytes as Uint8Array).equals(Buffer.from(fromScratch[index] as Uint8Array))).toBe(
+            true,
+          );
+        }
+      } finally {
+        await derivation.close();
+        connection.closeSync();
+      }
     }
   });
 });

@@ -2,7 +2,10 @@
 // the derivation of rollups from the lake and the reference data it joins against.
 export {
   type CycleSettings,
+  createDerivation,
   cyclesInLake,
+  type Derivation,
+  type DerivationOptions,
   type DeriveResult,
   deriveCycles,
   derivedObjectKey,
