@@ -171,6 +171,8 @@ let stop = async () => undefined;
 /** Ingest's peak RSS since the last reset, in MiB (Linux; undefined when ingest is not our child). */
 let peakRss = () => undefined;
 let resetPeakRss = () => undefined;
+/** CPU time ingest used so far, in ms (user + system; Linux; undefined when ingest is not our child). */
+let cpuMs = () => undefined;
 if (url === undefined) {
   const profile = values.profile === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${values.profile}`];
   const serve = [...profile, fileURLToPath(import.meta.url), '--serve', '--cities', values.cities];
@@ -201,6 +203,11 @@ if (url === undefined) {
     try {
       writeFileSync(`/proc/${child.pid}/clear_refs`, '5');
     } catch {}
+  };
+  cpuMs = () => {
+    // Fields 14 and 15 of /proc/<pid>/stat, after the command name in parentheses: utime and stime in ticks.
+    const fields = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
   };
   stop = async () => {
     child.kill('SIGTERM');
@@ -334,6 +341,7 @@ if (rate > 0) {
   const total = Math.round(rate * rateSeconds);
   const bodies = Array.from({ length: total }, (_, n) => singleBody(n));
   resetPeakRss();
+  const cpuBefore = cpuMs();
   const result = await runOpenLoop(rate, rateSeconds, (i) => post(bodies[i].body, json, bodies[i].cityCode));
   rows.push({
     mode: `single JSON, open loop at ${number.format(rate)}/s for ${rateSeconds} s (latency from due)`,
@@ -343,6 +351,7 @@ if (rate > 0) {
     p50: result.p50,
     p99: result.p99,
     rss: peakRss(),
+    cpu: cpuBefore === undefined ? undefined : cpuMs() - cpuBefore,
     note: `statuses ${JSON.stringify(result.statuses)}${result.firstFailure === undefined ? '' : `; first failure ${result.firstFailure}`}`,
   });
 }
@@ -350,6 +359,7 @@ if (rate > 0) {
 if (singleCount > 0) {
   const bodies = Array.from({ length: singleCount }, (_, n) => singleBody(n));
   resetPeakRss();
+  const cpuBefore = cpuMs();
   const result = await run(singleCount, concurrency, (i) => post(bodies[i].body, json, bodies[i].cityCode));
   rows.push({
     mode: `single JSON, ${concurrency} in flight`,
@@ -359,6 +369,7 @@ if (singleCount > 0) {
     p50: result.p50,
     p99: result.p99,
     rss: peakRss(),
+    cpu: cpuBefore === undefined ? undefined : cpuMs() - cpuBefore,
   });
 }
 
@@ -373,6 +384,7 @@ if (bulkCount > 0) {
     chunks.push({ cityCode, body: await gzip(`${lines.join('\n')}\n`) });
   }
   resetPeakRss();
+  const cpuBefore = cpuMs();
   const result = await run(chunks.length, bulkConcurrency, (i) =>
     post(
       chunks[i].body,
@@ -388,6 +400,7 @@ if (bulkCount > 0) {
     p50: result.p50,
     p99: result.p99,
     rss: peakRss(),
+    cpu: cpuBefore === undefined ? undefined : cpuMs() - cpuBefore,
   });
 }
 
@@ -397,6 +410,7 @@ console.log(
     `${observationsPerSubmission} observations per submission, ${cityCodes.length} cities; ` +
     `load average before ${loadBefore.map((l) => l.toFixed(2)).join(' ')}`,
 );
+// Ingest's CPU per stored submission is the figure the load on a shared box changes least.
 const header = [
   'mode',
   'requests',
@@ -405,6 +419,7 @@ const header = [
   'p50 ms',
   'p99 ms',
   'ingest peak RSS MiB',
+  'ingest CPU ms/submission',
 ];
 const table = rows.map((row) => [
   row.mode,
@@ -414,6 +429,7 @@ const table = rows.map((row) => [
   fixed.format(row.p50),
   fixed.format(row.p99),
   row.rss === undefined ? '-' : number.format(row.rss),
+  row.cpu === undefined ? '-' : (row.cpu / row.submissions).toFixed(3),
 ]);
 const widths = header.map((_, c) => Math.max(header[c].length, ...table.map((r) => r[c].length)));
 const line = (cells) =>
