@@ -64,6 +64,10 @@ const lake = await openLakeDatabase({
   memoryLimit: config.aggregateDuckdbMemoryLimit,
 });
 
+// Derivation runs on a connection of its own, beside the lake writer's (DuckDB runs one statement at a time
+// per connection; the two share the instance's threads, memory limit and attached databases).
+const derivationConnection = await lake.instance.connect();
+
 // Reference data first: the rollups join against it.
 const catalogues = listCatalogueVersions().map((version) => loadCatalogue(version));
 await writeReference(lake.connection, store, catalogues, loadDivisionRegistry());
@@ -133,6 +137,7 @@ const worker = createAggregateWorker({
   store,
   commitLog: createCommitLog(store, datasets.observations),
   duckdb: lake.connection,
+  derivationDuckdb: derivationConnection,
   logger,
   cycles: loadCycleSettings(),
   rotation: {
@@ -157,6 +162,7 @@ const shutdown = async (signal: string): Promise<void> => {
   await producer.disconnect();
   await ops.close();
   await admin.disconnect();
+  derivationConnection.closeSync();
   lake.close();
   store.close();
   logger.info({ ...worker.stats }, 'stopped');

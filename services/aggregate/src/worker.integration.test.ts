@@ -107,11 +107,14 @@ describe('aggregate worker with real Kafka, object store and DuckDB', () => {
     const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 200 });
     await consumer.connect();
     const commitLog = createCommitLog(store, datasets.observations);
+    // Derivation on a connection of its own, as main.ts sets it up.
+    const derivationConnection = await lake.instance.connect();
     const worker = createAggregateWorker({
       consumer,
       store,
       commitLog,
       duckdb: lake.connection,
+      derivationDuckdb: derivationConnection,
       logger,
       cycles,
       rotation: { maxRecords: 1000, maxBytes: 1 << 24, maxRecordSpanMs: 60_000 },
@@ -128,6 +131,7 @@ describe('aggregate worker with real Kafka, object store and DuckDB', () => {
       );
     } finally {
       await worker.stop();
+      derivationConnection.closeSync();
     }
 
     // Every committed object is under the Hive partition of its city; together they hold each observation once.

@@ -1,6 +1,12 @@
 // The aggregate worker: consumes validated submissions, writes them to the Parquet lake (see lake-writer.ts),
-// commits Kafka offsets only after the objects are committed in the lake's log, and recomputes the rollups,
-// debounced, after new objects arrive. `recomputeNow` runs the same computation on demand.
+// commits Kafka offsets only after the objects are committed in the lake's log, and recomputes the rollups
+// after new objects arrive. `recomputeNow` runs the same computation on demand.
+//
+// Derivation (derive.ts) keeps the observations it has loaded between runs, loads each newly committed
+// entry soon after it is committed, and, given a connection of its own, runs beside the lake writer instead
+// of in front of it. A run starts once commits have been quiet for the debounce, no sooner after the last
+// run than a multiple of that run's duration, and not while the consumer is far behind, unless changes have
+// waited for the longest delay: a bulk load leads to a few derivations, not one per commit.
 import {
   type Consumer,
   commitOffsetsOrRejoin,
@@ -14,7 +20,13 @@ import {
 import type { CommitLog, DuckDBConnection, ObjectStore } from '@citycheck/lake';
 import type { Logger } from '@citycheck/logging';
 import type { PipelineMetrics } from '@citycheck/metrics';
-import { type CycleSettings, cyclesInLake, type DeriveResult, deriveCycles } from './derive.js';
+import {
+  type CycleSettings,
+  createDerivation,
+  cyclesInLake,
+  type Derivation,
+  type DeriveResult,
+} from './derive.js';
 import { type Chunk, cutChunks, type RotationPolicy, writeChunk } from './lake-writer.js';
 
 export interface AggregateWorkerOptions {
@@ -25,7 +37,19 @@ export interface AggregateWorkerOptions {
   readonly logger: Logger;
   readonly cycles: readonly CycleSettings[];
   readonly rotation: RotationPolicy;
+  /**
+   * A connection of the same DuckDB instance for derivation alone, so it never holds up the lake writer;
+   * omit to run derivation on `duckdb`, one statement at a time with the writer's.
+   */
+  readonly derivationDuckdb?: DuckDBConnection;
+  /** A derivation starts at the earliest this long after the last committed object (the floor). */
   readonly rollupDebounceMs?: number;
+  /** ... and this many times the last run's duration after it ended. */
+  readonly rollupCooldownFactor?: number;
+  /** ... and not while the consumer is more than this many records behind, */
+  readonly rollupBehindRecords?: number;
+  /** ... unless the oldest change not yet derived has waited this long. */
+  readonly rollupMaxDelayMs?: number;
   readonly validatedTopic?: string;
   /** Where to announce each committed batch (topic lake.batches-committed.v1); omit to announce nothing. */
   readonly announce?: { readonly producer: Producer; readonly topic?: string };
@@ -42,6 +66,8 @@ export interface AggregateStats {
   rollupsComputed: number;
   lastRollup: DeriveResult | undefined;
   lastRollupAt: Date | undefined;
+  /** How long the last derivation took, in milliseconds. */
+  lastRollupMs: number | undefined;
   lastCommitAt: Date | undefined;
 }
 
@@ -63,7 +89,11 @@ export const createAggregateWorker = ({
   logger,
   cycles,
   rotation,
+  derivationDuckdb,
   rollupDebounceMs = 1_000,
+  rollupCooldownFactor = 2,
+  rollupBehindRecords = 5_000,
+  rollupMaxDelayMs = 60_000,
   validatedTopic = topics.submissionsValidated,
   announce,
   metrics,
@@ -76,12 +106,18 @@ export const createAggregateWorker = ({
     rollupsComputed: 0,
     lastRollup: undefined,
     lastRollupAt: undefined,
+    lastRollupMs: undefined,
     lastCommitAt: undefined,
   };
   const abort = new AbortController();
   // Last offset the lake holds per partition, learned from the commit log whenever partitions are assigned.
   const lakeHolds = new Map<number, bigint | undefined>();
-  const removeJoinListener = consumer.on(consumer.events.GROUP_JOIN, () => lakeHolds.clear());
+  // Records each assigned partition still has to read, as of its last fetched batch.
+  const lag = new Map<number, number>();
+  const removeJoinListener = consumer.on(consumer.events.GROUP_JOIN, () => {
+    lakeHolds.clear();
+    lag.clear();
+  });
 
   // DuckDB work (Parquet encoding, rollups) runs one statement at a time on the shared connection.
   let duckdbQueue: Promise<unknown> = Promise.resolve();
@@ -91,47 +127,125 @@ export const createAggregateWorker = ({
     return next;
   };
 
+  // Derivation runs one step at a time on its own connection when it has one, else in the writer's queue.
+  let derivationQueue: Promise<unknown> = Promise.resolve();
+  const derivationSerial =
+    derivationDuckdb === undefined
+      ? serial
+      : <T>(work: () => Promise<T>): Promise<T> => {
+          const next = derivationQueue.then(work, work);
+          derivationQueue = next.catch(() => undefined);
+          return next;
+        };
+  let derivation: Promise<Derivation> | undefined;
+  const theDerivation = (): Promise<Derivation> => {
+    derivation ??= createDerivation({ duckdb: derivationDuckdb ?? duckdb, store, settings: cycles }).catch(
+      (error: unknown) => {
+        derivation = undefined;
+        throw error;
+      },
+    );
+    return derivation;
+  };
+
   // Cycles whose lake content changed since the last derivation; the next run rewrites only those and the
   // cycle after each (whose year-over-year comparisons and ledger statuses read them).
   const dirty = new Set<number>();
   // Receipt times of submissions committed since the last derivation: visible in rollups once it runs.
   let awaitingRollup: number[] = [];
+  // When the oldest commit not yet in a derivation happened (undefined: none waiting).
+  let waitingSince: number | undefined;
+  let lastRunEnded = 0;
+  let lastRunMs = 0;
   let rollupTimer: NodeJS.Timeout | undefined;
   let rollupRunning: Promise<DeriveResult | undefined> | undefined;
+  let stopping = false;
+
   const derive = (mode: 'incremental' | 'full'): Promise<DeriveResult> =>
-    serial(async () => {
+    derivationSerial(async () => {
+      const started = performance.now();
       const entries = await commitLog.committed();
       const inLake = cyclesInLake(entries);
       const targets =
         mode === 'full' ? inLake : inLake.filter((cycle) => dirty.has(cycle) || dirty.has(cycle - 1));
-      if (mode === 'full') dirty.clear();
-      else for (const cycle of targets) dirty.delete(cycle);
+      for (const cycle of targets) dirty.delete(cycle);
       const reaching = awaitingRollup;
       awaitingRollup = [];
-      const result = await deriveCycles(duckdb, store, entries, cycles, targets);
+      waitingSince = undefined;
+      let result: DeriveResult;
+      try {
+        result = await (await theDerivation()).derive(entries, targets);
+      } catch (error) {
+        // Nothing is lost: the next run takes these cycles again.
+        for (const cycle of targets) dirty.add(cycle);
+        awaitingRollup.push(...reaching);
+        waitingSince ??= Date.now();
+        throw error;
+      } finally {
+        lastRunMs = performance.now() - started;
+        lastRunEnded = Date.now();
+      }
       const visibleAt = new Date();
       for (const receivedAt of reaching) metrics?.observeFreshness(new Date(receivedAt), visibleAt);
       metrics?.markRollup(visibleAt);
       metrics?.lakeObjectsWritten.inc({ dataset: 'rollups' }, result.objects.length);
       stats.rollupsComputed += 1;
       stats.lastRollup = result;
-      stats.lastRollupAt = new Date();
+      stats.lastRollupAt = visibleAt;
+      stats.lastRollupMs = Math.round(lastRunMs);
       logger.info(
-        { mode, cycles: result.cycles, rows: result.rows, inputObjects: result.inputObjects },
+        {
+          mode,
+          cycles: result.cycles,
+          rows: result.rows,
+          inputObjects: result.inputObjects,
+          loadedObjects: result.loadedObjects,
+          ms: stats.lastRollupMs,
+          steps: result.timings,
+        },
         'rollups computed',
       );
       return result;
     });
+
+  // Loads newly committed objects into the derivation soon after they are committed, so a run has little
+  // left to load. Only with a connection of its own: on the writer's it would hold the writer up.
+  let preloadQueued = false;
+  const preload = (): void => {
+    if (derivationDuckdb === undefined || preloadQueued || stopping) return;
+    preloadQueued = true;
+    void derivationSerial(async () => {
+      preloadQueued = false;
+      await (await theDerivation()).load(await commitLog.committed());
+    }).catch((error: unknown) => {
+      logger.warn({ err: error }, 'loading new lake objects for derivation failed; the next run retries');
+    });
+  };
+
+  const behind = (): boolean => [...lag.values()].reduce((sum, n) => sum + n, 0) > rollupBehindRecords;
   const scheduleRollup = (): void => {
+    if (stopping) return;
     if (rollupTimer !== undefined) clearTimeout(rollupTimer);
-    rollupTimer = setTimeout(() => {
-      rollupTimer = undefined;
-      rollupRunning = derive('incremental').catch((error: unknown) => {
+    const now = Date.now();
+    waitingSince ??= now;
+    const quiet = now + rollupDebounceMs;
+    const cooled = lastRunEnded + rollupCooldownFactor * lastRunMs;
+    // Far behind, wait for the consumer to catch up (its next commit reschedules), up to the longest delay.
+    const due = behind() ? waitingSince + rollupMaxDelayMs : quiet;
+    rollupTimer = setTimeout(fire, Math.max(due, cooled, quiet) - now);
+  };
+  const fire = (): void => {
+    rollupTimer = undefined;
+    if (rollupRunning !== undefined) return; // The run in progress reschedules when it ends.
+    rollupRunning = derive('incremental')
+      .catch((error: unknown) => {
         logger.error({ err: error }, 'rollup failed; retrying after the next commit or debounce');
-        scheduleRollup();
         return undefined;
+      })
+      .finally(() => {
+        rollupRunning = undefined;
+        if (waitingSince !== undefined || dirty.size > 0) scheduleRollup();
       });
-    }, rollupDebounceMs);
   };
 
   const handleBatch = async ({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload) => {
@@ -210,6 +324,8 @@ export const createAggregateWorker = ({
         'lake batch committed',
       );
       await heartbeat();
+      lag.set(partition, Math.max(0, Number(batch.highWatermark) - 1 - Number(chunk.endOffset)));
+      preload();
       scheduleRollup();
     }
     const last = batch.messages[batch.messages.length - 1];
@@ -235,13 +351,16 @@ export const createAggregateWorker = ({
     async stop() {
       await consumer.disconnect();
       removeJoinListener();
+      stopping = true;
       if (rollupTimer !== undefined) {
         clearTimeout(rollupTimer);
         rollupTimer = undefined;
-        await derive('incremental').catch(() => undefined);
       }
       await rollupRunning?.catch(() => undefined);
+      if (waitingSince !== undefined || dirty.size > 0) await derive('incremental').catch(() => undefined);
       abort.abort();
+      // Waits for a load in progress; the derivation's database goes with the DuckDB instance.
+      await derivationSerial(async () => (await derivation)?.close()).catch(() => undefined);
     },
     recomputeNow: () => derive('full'),
     recomputeChanged: () => derive('incremental'),
