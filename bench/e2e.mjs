@@ -65,9 +65,8 @@ const { values: args } = parseArgs({
     profile: { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
     'timeout-s': { type: 'string', default: '1800' },
-    // The workers' Kafka session timeout. At the default (10 s) the aggregate worker loses its group
-    // whenever one batch or rollup keeps it from heartbeating that long, which a national cycle does.
-    'session-timeout-ms': { type: 'string', default: '60000' },
+    // The workers' Kafka session timeout; the services' default (10 s) unless given.
+    'session-timeout-ms': { type: 'string' },
     // Experiments: --env NAME=VALUE (repeatable) sets a service variable; --label names the report file.
     env: { type: 'string', multiple: true, default: [] },
     label: { type: 'string' },
@@ -164,7 +163,9 @@ const env = await stackEnvironment({
   ingestPort,
   logLevel: args['log-level'],
   extra: {
-    KAFKA_SESSION_TIMEOUT_MS: args['session-timeout-ms'],
+    ...(args['session-timeout-ms'] === undefined
+      ? {}
+      : { KAFKA_SESSION_TIMEOUT_MS: args['session-timeout-ms'] }),
     ...Object.fromEntries(
       args.env.map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]),
     ),
@@ -622,7 +623,7 @@ lines.push(
     `Everything on one box: Kafka 4.1.1 and S3Proxy 4.1.0 (a private pair started for this run), the three services, and the load client. ` +
     `Load average before ${machine.loadBefore}, after ${loadAfter} (other processes on the machine share the two cores).`,
   '',
-  `Command: \`bash bench/e2e.sh --concurrency ${concurrency} --lines-per-request ${linesPerRequest}${args.profile ? ' --profile' : ''}${args.env.map((pair) => ` --env ${pair}`).join('')}${args.label === undefined ? '' : ` --label ${args.label}`}\` (seed ${seed}; services at their default configuration except KAFKA_SESSION_TIMEOUT_MS=${args['session-timeout-ms']}${args.env.map((pair) => `, ${pair}`).join('')}; LOG_LEVEL=${args['log-level']}).`,
+  `Command: \`bash bench/e2e.sh --concurrency ${concurrency} --lines-per-request ${linesPerRequest}${args.profile ? ' --profile' : ''}${args.env.map((pair) => ` --env ${pair}`).join('')}${args.label === undefined ? '' : ` --label ${args.label}`}\` (seed ${seed}; services at their default configuration${[...(args['session-timeout-ms'] === undefined ? [] : [`KAFKA_SESSION_TIMEOUT_MS=${args['session-timeout-ms']}`]), ...args.env].map((pair, i) => `${i === 0 ? ' except ' : ', '}${pair}`).join('')}; LOG_LEVEL=${args['log-level']}).`,
   '',
   '## The cycle',
   '',
