@@ -126,6 +126,20 @@ export const processBulk = async ({
     return flushed;
   };
 
+  /**
+   * A duplicate of a send in flight (elsewhere, or earlier in this upload) counts only once that send was
+   * acknowledged; also when the upload was interrupted, so a line never says "duplicate" of a record that is
+   * not in Kafka.
+   */
+  const settleDuplicates = async (): Promise<void> => {
+    const settled = await Promise.allSettled(waitingDuplicates.map(({ receipt }) => receipt));
+    settled.forEach((outcome, position) => {
+      if (outcome.status === 'fulfilled') return;
+      const index = (waitingDuplicates[position] as { index: number }).index;
+      notStored([index], 'an earlier send of this submission failed; send it again');
+    });
+  };
+
   /** Waits for the batch in flight, if any; throws when it was not acknowledged. */
   const settle = async (): Promise<void> => {
     const previous = sending;
@@ -222,26 +236,10 @@ export const processBulk = async ({
       queuedLines = [];
       batch.discard(error);
     }
+    await settleDuplicates();
     throw new BulkInterrupted(error as CitycheckError, summary());
   }
 
-  // A duplicate of a send in flight elsewhere counts only once that send was acknowledged.
-  const settled = await Promise.allSettled(waitingDuplicates.map(({ receipt }) => receipt));
-  settled.forEach((outcome, position) => {
-    if (outcome.status === 'fulfilled') return;
-    const index = (waitingDuplicates[position] as { index: number }).index;
-    const result = results[index] as LineResult;
-    results[index] = {
-      ...result,
-      status: 'rejected',
-      problems: [
-        {
-          pointer: '/',
-          rule: 'not_stored',
-          message: 'an earlier send of this submission failed; send it again',
-        },
-      ],
-    };
-  });
+  await settleDuplicates();
   return summary();
 };
