@@ -151,8 +151,12 @@ WITH by_street AS (
   -- One pass over the observations to the finest area; the five levels then add up these partial sums
   -- (exact in DECIMAL), which is several times cheaper than five grouping sets over every observation.
   SELECT
-    cycle, catalogue_version, indicator_code, aggregation, primary_level,
-    province_code, city_code, district_code, street_code,
+    cycle, catalogue_version, indicator_code, city_code, district_code, street_code,
+    -- Determined by the grouping (a city lies in one province; the rules by catalogue and indicator), so
+    -- carried rather than hashed.
+    any_value(province_code) AS province_code,
+    any_value(aggregation) AS aggregation,
+    any_value(primary_level) AS primary_level,
     count(*) AS units_reported,
     sum(value::DECIMAL(38, 6)) AS value_sum,
     sum(numerator::DECIMAL(38, 6)) AS numerator_sum,
@@ -163,7 +167,7 @@ WITH by_street AS (
     sum((value * weight)::DECIMAL(38, 6)) AS weighted_sum,
     sum(weight::DECIMAL(38, 6)) AS weight_sum
   FROM scoped
-  GROUP BY ALL
+  GROUP BY cycle, catalogue_version, indicator_code, city_code, district_code, street_code
 ),
 grouped AS (
   SELECT
@@ -283,26 +287,43 @@ FROM city_rows
 GROUP BY GROUPING SETS ((province_code, city_code), (province_code), ())
 ORDER BY level, area_code`;
 
+const missed = (o: string): string => `CASE ${o}.standard_operator
+      WHEN '<=' THEN ${o}.value > ${o}.standard_value
+      WHEN '>=' THEN ${o}.value < ${o}.standard_value
+      WHEN '==' THEN ${o}.value <> ${o}.standard_value
+    END`;
+
+const sameKey = (a: string, b: string): string =>
+  `${a}.unit_level = ${b}.unit_level AND ${a}.unit_code = ${b}.unit_code AND ${a}.indicator_code = ${b}.indicator_code`;
+
 /**
  * The shortfall ledger of the target cycle: units missing a standard (new or persisting, with the first
  * cycle of their unbroken run of misses) and units that missed it in the previous cycle and no longer do.
+ * Only the target cycle's rows are carried whole; earlier cycles contribute the keys of their misses.
  */
 export const shortfallLedgerSql = (cycle: number): string => `
-WITH judged AS (
+WITH present AS (
   SELECT o.cycle, o.province_code, o.city_code, o.district_code, o.street_code, o.unit_level, o.unit_code,
-    o.indicator_code, o.value, o.submission_id, o.standard_operator, o.standard_value,
-    CASE o.standard_operator
-      WHEN '<=' THEN o.value > o.standard_value
-      WHEN '>=' THEN o.value < o.standard_value
-      WHEN '==' THEN o.value <> o.standard_value
-    END AS missed
+    o.indicator_code, o.value, o.submission_id, o.standard_operator, o.standard_value, ${missed('o')} AS missed
   FROM current_obs o
-  WHERE o.cycle <= ${cycle} AND o.standard_operator IS NOT NULL
+  WHERE o.cycle = ${cycle} AND o.standard_operator IS NOT NULL
+),
+prior AS (
+  SELECT o.unit_level, o.unit_code, o.indicator_code, ${missed('o')} AS missed
+  FROM current_obs o
+  WHERE o.cycle = ${cycle - 1} AND o.standard_operator IS NOT NULL
+),
+-- Every cycle up to the target in which a unit missing the standard now missed it too.
+misses AS (
+  SELECT o.unit_level, o.unit_code, o.indicator_code, o.cycle
+  FROM current_obs o
+  SEMI JOIN (SELECT * FROM present WHERE missed) p ON ${sameKey('p', 'o')}
+  WHERE o.cycle <= ${cycle} AND o.standard_operator IS NOT NULL AND ${missed('o')}
 ),
 runs AS (
   SELECT unit_level, unit_code, indicator_code, cycle,
     cycle - row_number() OVER (PARTITION BY unit_level, unit_code, indicator_code ORDER BY cycle) AS run
-  FROM judged WHERE missed
+  FROM misses
 ),
 since AS (
   SELECT unit_level, unit_code, indicator_code, cycle,
@@ -316,13 +337,10 @@ SELECT
   CASE WHEN present.missed THEN s.since_cycle END AS since_cycle,
   CASE WHEN NOT present.missed THEN 'resolved' WHEN coalesce(prior.missed, false) THEN 'persisting' ELSE 'new' END AS status,
   present.submission_id
-FROM judged present
-LEFT JOIN judged prior
-  ON prior.cycle = present.cycle - 1 AND prior.unit_level = present.unit_level AND prior.unit_code = present.unit_code
-  AND prior.indicator_code = present.indicator_code
-LEFT JOIN since s
-  ON s.cycle = present.cycle AND s.unit_level = present.unit_level AND s.unit_code = present.unit_code AND s.indicator_code = present.indicator_code
-WHERE present.cycle = ${cycle} AND (present.missed OR coalesce(prior.missed, false))
+FROM present
+LEFT JOIN prior ON ${sameKey('prior', 'present')}
+LEFT JOIN since s ON s.cycle = present.cycle AND ${sameKey('s', 'present')}
+WHERE present.missed OR coalesce(prior.missed, false)
 ORDER BY present.province_code, present.city_code, present.unit_code, present.indicator_code`;
 
 /** Robust z-score threshold: |x - median| / (1.4826 MAD) above this is flagged. */
@@ -336,12 +354,16 @@ export const minimumGroupSize = 10;
  * whose median absolute deviation is 0 flags nothing (there is no spread to be far from).
  */
 export const qualityFlagsSql = (cycle: number): string => `
-WITH base AS (SELECT * FROM scoped WHERE cycle = ${cycle}),
+WITH base AS (
+  -- Only the columns the flags carry: base is read several times, and materialised.
+  SELECT cycle, province_code, city_code, district_code, street_code, unit_level, unit_code, indicator_code, value, submission_id
+  FROM scoped WHERE cycle = ${cycle}
+),
 changes AS (
   SELECT b.*, b.value - p.value AS delta, p.value AS previous_value
   FROM base b
-  JOIN scoped p ON p.cycle = b.cycle - 1 AND p.unit_level = b.unit_level AND p.unit_code = b.unit_code
-    AND p.indicator_code = b.indicator_code
+  JOIN (SELECT unit_level, unit_code, indicator_code, value FROM scoped WHERE cycle = ${cycle - 1}) p
+    ON ${sameKey('p', 'b')}
 ),
 national_median AS (
   SELECT indicator_code, unit_level, median(value) AS med, count(*) AS n FROM base GROUP BY ALL
