@@ -1,15 +1,7 @@
 // Kafka plumbing shared by the workers: topic names and specs, client and producer factories with the
 // delivery guarantees citycheck relies on, and translation of broker failures into retriable errors.
 import { CitycheckError } from '@citycheck/errors';
-import {
-  type Admin,
-  type Consumer,
-  Kafka,
-  type KafkaConfig,
-  logLevel,
-  type Producer,
-  type RecordMetadata,
-} from 'kafkajs';
+import { type Admin, Kafka, type KafkaConfig, logLevel, type Producer, type RecordMetadata } from 'kafkajs';
 
 export type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
 export {
@@ -20,6 +12,7 @@ export {
 } from './follower.js';
 export { commitOffsetsOrRejoin, isMembershipError, withHeartbeats } from './membership.js';
 export { countRecordsSince, fetchConsumerLag, type PartitionLag, type RecordsSince } from './offsets.js';
+export { runSupervised, type SuperviseOptions, type Supervision, type SupervisorLog } from './supervise.js';
 
 /** Topic names follow `<domain>.<event>.v<N>`; a breaking change to a value's shape bumps N. */
 export const topics = {
@@ -75,6 +68,13 @@ export interface KafkaClientConfig {
 export interface KafkaLogSink {
   warn(fields: Record<string, unknown>, message: string): void;
 }
+
+/**
+ * Retries of the workers' clients (validate, aggregate): with kafkajs's backoff capped at 5 s they ride out a
+ * broker outage of a few minutes before kafkajs gives up on a request; a consumer it stops for good is
+ * started again by runSupervised.
+ */
+export const workerRetries = 40;
 
 export const createKafka = ({
   brokers,
@@ -212,31 +212,4 @@ export const sendJson = async (
       retryAfterSeconds: 5,
     });
   }
-};
-
-/** The part of a pino logger `exitWhenConsumerStops` reports to. */
-export interface ConsumerCrashSink {
-  warn(fields: Record<string, unknown>, message: string): void;
-  error(fields: Record<string, unknown>, message: string): void;
-}
-
-/**
- * A worker whose consumer has crashed for good (kafkajs gave up restarting it) would otherwise live on with
- * nothing consumed and its group empty. This ends the process instead, with the reason logged, so the
- * supervisor (systemd, Kubernetes, the scripts in scripts/) starts a fresh one that rejoins the group.
- * Crashes kafkajs restarts from by itself are logged and left to it.
- */
-export const exitWhenConsumerStops = (
-  consumer: Consumer,
-  logger: ConsumerCrashSink,
-  exit: (code: number) => void = (code) => process.exit(code),
-): void => {
-  consumer.on(consumer.events.CRASH, ({ payload }) => {
-    if (payload.restart) {
-      logger.warn({ err: payload.error }, 'consumer crashed; kafkajs restarts it');
-      return;
-    }
-    logger.error({ err: payload.error }, 'consumer stopped for good; exiting so the worker is restarted');
-    exit(1);
-  });
 };

@@ -7,9 +7,9 @@ import {
   createKafka,
   createReliableProducer,
   ensureTopics,
-  exitWhenConsumerStops,
   pipelineTopicSpecs,
   topicNames,
+  workerRetries,
 } from '@citycheck/kafka';
 import { createCommitLog, createObjectStore, datasets, openLakeDatabase } from '@citycheck/lake';
 import { createLogger } from '@citycheck/logging';
@@ -76,6 +76,7 @@ const kafka = createKafka({
   brokers: config.kafkaBrokers,
   clientId: `${config.kafkaClientId}-aggregate`,
   logger,
+  retries: workerRetries,
 });
 const admin = kafka.admin();
 await admin.connect();
@@ -124,7 +125,6 @@ const consumer = kafka.consumer({
   maxBytes: 64 * 1_048_576,
 });
 await consumer.connect();
-exitWhenConsumerStops(consumer, logger);
 const producer = createReliableProducer(kafka);
 await producer.connect();
 

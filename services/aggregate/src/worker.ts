@@ -13,6 +13,8 @@ import {
   decodeJson,
   type EachBatchPayload,
   type Producer,
+  runSupervised,
+  type Supervision,
   sendJson,
   topics,
   withHeartbeats,
@@ -114,6 +116,7 @@ export const createAggregateWorker = ({
   const lakeHolds = new Map<number, bigint | undefined>();
   // Records each assigned partition still has to read, as of its last fetched batch.
   const lag = new Map<number, number>();
+  let supervision: Supervision | undefined;
   const removeJoinListener = consumer.on(consumer.events.GROUP_JOIN, () => {
     lakeHolds.clear();
     lag.clear();
@@ -341,14 +344,19 @@ export const createAggregateWorker = ({
     stats,
     async start() {
       await consumer.subscribe({ topic: validatedTopic, fromBeginning: true });
-      await consumer.run({
-        autoCommit: false,
-        eachBatchAutoResolve: false,
-        partitionsConsumedConcurrently: 1,
-        eachBatch: handleBatch,
-      });
+      supervision = await runSupervised(
+        consumer,
+        {
+          autoCommit: false,
+          eachBatchAutoResolve: false,
+          partitionsConsumedConcurrently: 1,
+          eachBatch: handleBatch,
+        },
+        { logger },
+      );
     },
     async stop() {
+      supervision?.stop();
       await consumer.disconnect();
       removeJoinListener();
       stopping = true;

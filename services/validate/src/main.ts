@@ -2,13 +2,7 @@
 // drain on SIGTERM.
 import { hostname } from 'node:os';
 import { readConfig, redactConfig } from '@citycheck/config';
-import {
-  createKafka,
-  ensureTopics,
-  exitWhenConsumerStops,
-  pipelineTopicSpecs,
-  topicNames,
-} from '@citycheck/kafka';
+import { createKafka, ensureTopics, pipelineTopicSpecs, topicNames, workerRetries } from '@citycheck/kafka';
 import { createLogger } from '@citycheck/logging';
 import {
   createMetricsRegistry,
@@ -38,6 +32,7 @@ const kafka = createKafka({
   brokers: config.kafkaBrokers,
   clientId: `${config.kafkaClientId}-validate`,
   logger,
+  retries: workerRetries,
 });
 const admin = kafka.admin();
 await admin.connect();
@@ -79,7 +74,6 @@ const producer = kafka.producer({
   transactionalId: `${config.validateGroupId}-${hostname()}-${process.pid}`,
 });
 await Promise.all([consumer.connect(), producer.connect()]);
-exitWhenConsumerStops(consumer, logger);
 
 const worker = createValidateWorker({
   consumer,

@@ -8,6 +8,8 @@ import {
   type EachBatchPayload,
   encodeJson,
   type Producer,
+  runSupervised,
+  type Supervision,
   topics,
 } from '@citycheck/kafka';
 import type { Logger } from '@citycheck/logging';
@@ -58,6 +60,7 @@ export const createValidateWorker = ({
   // worker refuses it itself: a batch validated across a rebalance is aborted and fetched again from the
   // committed offset, by whichever member owns the partition now.
   let generation = 0;
+  let supervision: Supervision | undefined;
   const removeJoinListener = consumer.on(consumer.events.GROUP_JOIN, () => {
     generation += 1;
   });
@@ -154,9 +157,14 @@ export const createValidateWorker = ({
     counts,
     async start() {
       await consumer.subscribe({ topic: names.received, fromBeginning: true });
-      await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch: handleBatch });
+      supervision = await runSupervised(
+        consumer,
+        { autoCommit: false, eachBatchAutoResolve: false, eachBatch: handleBatch },
+        { logger },
+      );
     },
     async stop() {
+      supervision?.stop();
       await consumer.disconnect();
       removeJoinListener();
       await producer.disconnect();
