@@ -71,17 +71,23 @@ export const mergeReceiptsSql = (db: string): string =>
   `INSERT INTO ${db}.receipts
    SELECT cycle, city_code, unit_level, unit_code, min(received_at), max(received_at) FROM incoming GROUP BY ALL`;
 
-export const mergeCurrentSql = (db: string): string[] => {
+export const mergeCurrentSql = (db: string): { existing: string; supersede: string; add: string } => {
   const key = (a: string, b: string) =>
     `${a}.cycle = ${b}.cycle AND ${a}.unit_level = ${b}.unit_level AND ${a}.unit_code = ${b}.unit_code AND ${a}.indicator_code = ${b}.indicator_code`;
-  return [
-    `DELETE FROM ${db}.current_observations c USING incoming n
-     WHERE ${key('c', 'n')} AND (n.received_at > c.received_at OR (n.received_at = c.received_at AND
-       (n.source_partition > c.source_partition OR (n.source_partition = c.source_partition AND n.source_offset > c.source_offset))))`,
-    `INSERT INTO ${db}.current_observations
-     SELECT n.* FROM incoming n ANTI JOIN ${db}.current_observations c ON ${key('c', 'n')}`,
-    'DROP TABLE incoming',
-  ];
+  return {
+    // The incoming keys the state holds already, and whether the incoming row is the later one. An inner
+    // join, so DuckDB hashes the small batch and streams the state past it (an anti join against the state
+    // would hash the whole state on every batch).
+    existing: `CREATE OR REPLACE TEMP TABLE existing AS
+      SELECT n.cycle, n.unit_level, n.unit_code, n.indicator_code,
+        n.received_at > c.received_at OR (n.received_at = c.received_at AND
+          (n.source_partition > c.source_partition OR (n.source_partition = c.source_partition AND n.source_offset > c.source_offset))) AS later
+      FROM incoming n JOIN ${db}.current_observations c ON ${key('c', 'n')}`,
+    // Run only when some incoming row is later than the state's.
+    supersede: `DELETE FROM ${db}.current_observations c USING existing e WHERE ${key('c', 'e')} AND e.later`,
+    add: `INSERT INTO ${db}.current_observations
+      SELECT n.* FROM incoming n ANTI JOIN (SELECT * FROM existing WHERE NOT later) e ON ${key('e', 'n')}`,
+  };
 };
 
 /** Per run: the catalogue rules and the registry's divisions, read once from the lake's reference objects. */

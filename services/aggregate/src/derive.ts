@@ -124,7 +124,7 @@ export const createDerivation = async ({
   duckdb,
   store,
   settings,
-  loadBatchRows = 250_000,
+  loadBatchRows = 100_000,
 }: DerivationOptions): Promise<Derivation> => {
   derivationCount += 1;
   const db = `derivation_${process.pid}_${derivationCount}`;
@@ -163,7 +163,12 @@ export const createDerivation = async ({
       await duckdb.run(mergeReceiptsSql(db));
       const repeated = await duckdb.runAndReadAll(repeatedKeysSql);
       if (Number(repeated.getRowObjectsJS()[0]?.n ?? 0) > 0) await duckdb.run(latestIncomingSql);
-      for (const sql of mergeCurrentSql(db)) await duckdb.run(sql);
+      const merge = mergeCurrentSql(db);
+      await duckdb.run(merge.existing);
+      const later = await duckdb.runAndReadAll('SELECT count(*) FILTER (WHERE later) AS n FROM existing');
+      if (Number(later.getRowObjectsJS()[0]?.n ?? 0) > 0) await duckdb.run(merge.supersede);
+      await duckdb.run(merge.add);
+      await duckdb.run('DROP TABLE incoming; DROP TABLE existing');
       for (const object of batch) loaded.add(object.key);
     }
     // Rows written since the last checkpoint are held uncompressed; a checkpoint compresses them.
