@@ -177,8 +177,8 @@ export const variables = {
   ),
   aggregateDuckdbMemoryLimit: {
     env: 'AGGREGATE_DUCKDB_MEMORY_LIMIT',
-    doc: 'DuckDB memory limit of the aggregate worker (e.g. 256MB); larger work spills to the temp directory',
-    default: '1GB',
+    doc: 'DuckDB memory limit of the aggregate worker; larger work spills to the temp directory. A national cycle derives as fast at 512MB as at 1GB; at 256MB it spills and takes 2 to 3 times as long (bench/README.md)',
+    default: '512MB',
     parse: (raw: string): string => {
       if (!/^\d+(\.\d+)?\s*(KB|MB|GB|KiB|MiB|GiB)$/i.test(raw))
         throw new Error('must be a size such as 256MB or 1GB');
