@@ -4,9 +4,10 @@
 //
 // Derivation (derive.ts) keeps the observations it has loaded between runs, loads each newly committed
 // entry soon after it is committed, and, given a connection of its own, runs beside the lake writer instead
-// of in front of it. A run starts once commits have been quiet for the debounce, no sooner after the last
-// run than a multiple of that run's duration, and not while the consumer is far behind, unless changes have
-// waited for the longest delay: a bulk load leads to a few derivations, not one per commit.
+// of in front of it. A run starts once commits have been quiet for the debounce (or far behind, once the
+// consumer has caught up), or when a change has waited for the longest delay, whichever comes first; and
+// never sooner after the last run than a multiple of that run's duration: a bulk load leads to a few
+// derivations, not one per commit, and a steady stream of commits still gets its rollups.
 import {
   type Consumer,
   commitOffsetsOrRejoin,
@@ -44,9 +45,12 @@ export interface AggregateWorkerOptions {
    * omit to run derivation on `duckdb`, one statement at a time with the writer's.
    */
   readonly derivationDuckdb?: DuckDBConnection;
-  /** A derivation starts at the earliest this long after the last committed object (the floor). */
+  /**
+   * A derivation starts once commits have been quiet this long (and never sooner than this after the
+   * first change it will take: the floor),
+   */
   readonly rollupDebounceMs?: number;
-  /** ... and this many times the last run's duration after it ended. */
+  /** ... no sooner than this many times the last run's duration after it ended (1: at most half the time), */
   readonly rollupCooldownFactor?: number;
   /** ... and not while the consumer is more than this many records behind, */
   readonly rollupBehindRecords?: number;
@@ -93,7 +97,7 @@ export const createAggregateWorker = ({
   rotation,
   derivationDuckdb,
   rollupDebounceMs = 1_000,
-  rollupCooldownFactor = 2,
+  rollupCooldownFactor = 1,
   rollupBehindRecords = 5_000,
   rollupMaxDelayMs = 60_000,
   validatedTopic = topics.submissionsValidated,
@@ -231,11 +235,14 @@ export const createAggregateWorker = ({
     if (rollupTimer !== undefined) clearTimeout(rollupTimer);
     const now = Date.now();
     waitingSince ??= now;
-    const quiet = now + rollupDebounceMs;
+    // Nothing waits longer than the longest delay, not even under a steady stream of commits.
+    const latest = waitingSince + rollupMaxDelayMs;
+    // Once commits are quiet for the debounce; far behind, once the consumer catches up (its next commit
+    // reschedules).
+    const wanted = Math.min(behind() ? latest : now + rollupDebounceMs, latest);
     const cooled = lastRunEnded + rollupCooldownFactor * lastRunMs;
-    // Far behind, wait for the consumer to catch up (its next commit reschedules), up to the longest delay.
-    const due = behind() ? waitingSince + rollupMaxDelayMs : quiet;
-    rollupTimer = setTimeout(fire, Math.max(due, cooled, quiet) - now);
+    const start = Math.max(wanted, cooled, waitingSince + rollupDebounceMs);
+    rollupTimer = setTimeout(fire, start - now);
   };
   const fire = (): void => {
     rollupTimer = undefined;
