@@ -339,3 +339,21 @@ export const redactConfig = <K extends VariableName>(config: Config<K>): Record<
   }
   return shown;
 };
+
+/** The variables naming the lake's object store and its credentials. */
+export const objectStoreVariables = [
+  's3Endpoint',
+  's3Region',
+  's3Bucket',
+  's3AccessKeyId',
+  's3SecretAccessKey',
+] as const satisfies readonly VariableName[];
+
+/** The object store settings of a config, in the shape `createObjectStore` and `openLakeDatabase` take. */
+export const objectStoreSettings = (config: Config<(typeof objectStoreVariables)[number]>) => ({
+  endpoint: config.s3Endpoint,
+  region: config.s3Region,
+  accessKeyId: config.s3AccessKeyId,
+  secretAccessKey: config.s3SecretAccessKey,
+  bucket: config.s3Bucket,
+});

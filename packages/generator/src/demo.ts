@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Indicator, loadCatalogue, presentedValue } from '@citycheck/catalogue';
-import { readConfig } from '@citycheck/config';
+import { objectStoreSettings, objectStoreVariables, readConfig } from '@citycheck/config';
 import type { Submission } from '@citycheck/contracts';
 import { CredentialStore, ensureCredentialsTopic, issueCredential } from '@citycheck/credentials';
 import { loadDivisionRegistry } from '@citycheck/divisions';
@@ -16,12 +16,8 @@ import { sampleCycle } from './sample.js';
 const config = readConfig([
   'kafkaBrokers',
   'ingestPort',
-  's3Endpoint',
-  's3Region',
-  's3Bucket',
-  's3AccessKeyId',
-  's3SecretAccessKey',
   'duckdbExtensionDirectory',
+  ...objectStoreVariables,
 ]);
 const ingestUrl = process.env.CITYCHECK_URL ?? `http://127.0.0.1:${config.ingestPort}`;
 const catalogue = loadCatalogue(process.env.CITYCHECK_CATALOGUE ?? '2024.1');
@@ -120,13 +116,7 @@ for (const submission of sample.valid) {
   }
 }
 
-const s3 = {
-  endpoint: config.s3Endpoint,
-  region: config.s3Region,
-  accessKeyId: config.s3AccessKeyId,
-  secretAccessKey: config.s3SecretAccessKey,
-  bucket: config.s3Bucket,
-};
+const s3 = objectStoreSettings(config);
 const lake = await openLakeDatabase({ extensionDirectory: config.duckdbExtensionDirectory, s3 });
 const rollupUrl = s3Url(config.s3Bucket, rollupObjectKey(catalogue.cycle, 'indicator_rollups'));
 type Row = {

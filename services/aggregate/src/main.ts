@@ -1,7 +1,7 @@
 // Entry point of the aggregate service: config -> logger -> object store, DuckDB and Kafka -> worker ->
 // drain on SIGTERM (finish the batch in hand, run the pending rollup, then close).
 import { listCatalogueVersions, loadCatalogue, loadCycleSettings } from '@citycheck/catalogue';
-import { readConfig, redactConfig } from '@citycheck/config';
+import { objectStoreSettings, objectStoreVariables, readConfig, redactConfig } from '@citycheck/config';
 import { loadDivisionRegistry } from '@citycheck/divisions';
 import {
   createKafka,
@@ -35,27 +35,17 @@ const config = readConfig([
   'aggregateOpsPort',
   'aggregateDuckdbMemoryLimit',
   'aggregateFault',
-  's3Endpoint',
-  's3Region',
-  's3Bucket',
-  's3AccessKeyId',
-  's3SecretAccessKey',
   'duckdbExtensionDirectory',
   'aggregateFlushRecords',
   'aggregateFlushBytes',
   'aggregateFlushRecordSpanMs',
   'rollupDebounceMs',
+  ...objectStoreVariables,
 ]);
 const logger = createLogger({ service: 'aggregate', level: config.logLevel });
 logger.info({ config: redactConfig(config) }, 'starting');
 
-const s3 = {
-  endpoint: config.s3Endpoint,
-  region: config.s3Region,
-  accessKeyId: config.s3AccessKeyId,
-  secretAccessKey: config.s3SecretAccessKey,
-  bucket: config.s3Bucket,
-};
+const s3 = objectStoreSettings(config);
 const store = createObjectStore(s3);
 await store.ensureBucket();
 const lake = await openLakeDatabase({

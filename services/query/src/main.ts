@@ -1,6 +1,6 @@
 // Entry point of the query service: config -> logger -> object store, DuckDB query engine, Kafka (credentials
 // and pipeline offsets) -> HTTP app -> listen -> refresh the lake views on a timer -> drain on SIGTERM.
-import { readConfig, redactConfig } from '@citycheck/config';
+import { objectStoreSettings, objectStoreVariables, readConfig, redactConfig } from '@citycheck/config';
 import { CredentialStore, ensureCredentialsTopic, followCredentials } from '@citycheck/credentials';
 import { createKafka, topicNames } from '@citycheck/kafka';
 import { createCommitLog, createObjectStore, datasets } from '@citycheck/lake';
@@ -16,11 +16,6 @@ const config = readConfig([
   'kafkaBrokers',
   'kafkaClientId',
   'topicReplicationFactor',
-  's3Endpoint',
-  's3Region',
-  's3Bucket',
-  's3AccessKeyId',
-  's3SecretAccessKey',
   'duckdbExtensionDirectory',
   'queryHost',
   'queryPort',
@@ -37,17 +32,12 @@ const config = readConfig([
   'statusWindowMs',
   'topicNamespace',
   'statusMetricsTargets',
+  ...objectStoreVariables,
 ]);
 const logger = createLogger({ service: 'query', level: config.logLevel });
 logger.info({ config: redactConfig(config) }, 'starting');
 
-const s3 = {
-  endpoint: config.s3Endpoint,
-  region: config.s3Region,
-  accessKeyId: config.s3AccessKeyId,
-  secretAccessKey: config.s3SecretAccessKey,
-  bucket: config.s3Bucket,
-};
+const s3 = objectStoreSettings(config);
 const store = createObjectStore(s3);
 await store.ensureBucket();
 const engine = await createQueryEngine({
