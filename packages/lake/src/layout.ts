@@ -34,3 +34,38 @@ export const allManifestsPrefix = (dataset: string): string => `_manifests/${dat
 
 export const rollupObjectKey = (cycle: number, name: string): string =>
   `${datasets.rollups}/cycle=${cycle}/${name}.parquet`;
+
+/** Column names and DuckDB types of an observation object, in file order. */
+export const observationColumns = {
+  catalogue_version: 'VARCHAR',
+  district_code: 'VARCHAR',
+  street_code: 'VARCHAR',
+  unit_level: 'VARCHAR',
+  unit_code: 'VARCHAR',
+  indicator_code: 'VARCHAR',
+  value: 'DOUBLE',
+  numerator: 'DOUBLE',
+  denominator: 'DOUBLE',
+  quantity: 'DOUBLE',
+  population: 'DOUBLE',
+  weight: 'DOUBLE',
+  meets: 'BOOLEAN',
+  submission_id: 'VARCHAR',
+  content_hash: 'VARCHAR',
+  submitted_at: 'TIMESTAMP',
+  received_at: 'TIMESTAMP',
+  validated_at: 'TIMESTAMP',
+  source_topic: 'VARCHAR',
+  source_partition: 'INTEGER',
+  source_offset: 'BIGINT',
+} as const;
+
+/** The Hive partition columns, taken from object paths rather than stored in the files. */
+export const observationPartitionTypes = {
+  cycle: 'INTEGER',
+  province_code: 'VARCHAR',
+  city_code: 'VARCHAR',
+} as const;
+
+/** Sorting within an object: readers filtering by indicator or unit skip row groups by their statistics. */
+export const observationOrder = ['indicator_code', 'unit_code'] as const;

@@ -8,6 +8,7 @@ import {
   encodeParquet,
   lakeViews,
   type ObjectStore,
+  observationColumns,
   observationObjectKey,
   rollupObjectKey,
 } from '@citycheck/lake';
@@ -38,31 +39,6 @@ export interface ObservationRow {
   source_partition: number;
   source_offset: number;
 }
-
-/** Stored columns (the Hive partition columns cycle, province_code and city_code live in the object path). */
-const storedColumns = {
-  catalogue_version: 'VARCHAR',
-  district_code: 'VARCHAR',
-  street_code: 'VARCHAR',
-  unit_level: 'VARCHAR',
-  unit_code: 'VARCHAR',
-  indicator_code: 'VARCHAR',
-  value: 'DOUBLE',
-  numerator: 'DOUBLE',
-  denominator: 'DOUBLE',
-  quantity: 'DOUBLE',
-  population: 'DOUBLE',
-  weight: 'DOUBLE',
-  meets: 'BOOLEAN',
-  submission_id: 'VARCHAR',
-  content_hash: 'VARCHAR',
-  submitted_at: 'TIMESTAMP',
-  received_at: 'TIMESTAMP',
-  validated_at: 'TIMESTAMP',
-  source_topic: 'VARCHAR',
-  source_partition: 'INTEGER',
-  source_offset: 'BIGINT',
-} as const;
 
 export interface RollupRow {
   cycle: number;
@@ -156,7 +132,7 @@ export const writeTestLake = async (
       const bytes = await encodeParquet(
         duckdb,
         rows.map(({ cycle: _c, province_code: _p, city_code: _y, ...stored }) => stored),
-        storedColumns,
+        observationColumns,
         ['indicator_code', 'unit_code'],
       );
       const entry = {
