@@ -124,7 +124,7 @@ export const createDerivation = async ({
   duckdb,
   store,
   settings,
-  loadBatchRows = 100_000,
+  loadBatchRows = 250_000,
 }: DerivationOptions): Promise<Derivation> => {
   derivationCount += 1;
   const db = `derivation_${process.pid}_${derivationCount}`;
