@@ -140,8 +140,8 @@ export const expectedUnitsSql = `
   FROM units
   GROUP BY GROUPING SETS ((unit_level, street_code), (unit_level, district_code), (unit_level, city_code), (unit_level, province_code), (unit_level))`;
 
-const levelCase = (pick: 'level' | 'area') => `CASE
-      WHEN GROUPING(street_code) = 0 THEN ${pick === 'level' ? "'street'" : 'street_code'}
+const levelCase = (pick: 'level' | 'area', levels: 'with streets' | 'above streets' = 'with streets') => `CASE
+      ${levels === 'with streets' ? `WHEN GROUPING(street_code) = 0 THEN ${pick === 'level' ? "'street'" : 'street_code'}` : ''}
       WHEN GROUPING(district_code) = 0 THEN ${pick === 'level' ? "'district'" : 'district_code'}
       WHEN GROUPING(city_code) = 0 THEN ${pick === 'level' ? "'city'" : 'city_code'}
       WHEN GROUPING(province_code) = 0 THEN ${pick === 'level' ? "'province'" : 'province_code'}
@@ -176,10 +176,20 @@ WITH by_street AS (
   GROUP BY cycle, catalogue_version, indicator_code, city_code, district_code, street_code
 ),
 grouped AS (
+  -- A street lies in one district and city, so the street pass's rows are the street level as they are;
+  -- only the four levels above are grouped again (small groups, cheap), instead of re-hashing every street.
   SELECT
     cycle, catalogue_version, indicator_code, aggregation, primary_level,
-    ${levelCase('level')} AS level,
-    ${levelCase('area')} AS area_code,
+    'street' AS level, street_code AS area_code,
+    units_reported::BIGINT AS units_reported, value_sum, numerator_sum, denominator_sum, quantity_sum,
+    population_sum, units_meeting::BIGINT AS units_meeting, weighted_sum, weight_sum
+  FROM by_street
+  WHERE street_code IS NOT NULL
+  UNION ALL
+  SELECT
+    cycle, catalogue_version, indicator_code, aggregation, primary_level,
+    ${levelCase('level', 'above streets')} AS level,
+    ${levelCase('area', 'above streets')} AS area_code,
     sum(units_reported)::BIGINT AS units_reported,
     sum(value_sum) AS value_sum,
     sum(numerator_sum) AS numerator_sum,
@@ -191,7 +201,6 @@ grouped AS (
     sum(weight_sum) AS weight_sum
   FROM by_street
   GROUP BY GROUPING SETS (
-    (cycle, catalogue_version, indicator_code, aggregation, primary_level, street_code),
     (cycle, catalogue_version, indicator_code, aggregation, primary_level, district_code),
     (cycle, catalogue_version, indicator_code, aggregation, primary_level, city_code),
     (cycle, catalogue_version, indicator_code, aggregation, primary_level, province_code),
