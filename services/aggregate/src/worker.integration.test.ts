@@ -183,4 +183,82 @@ describe('aggregate worker with real Kafka, object store and DuckDB', () => {
     expect(find('B02', 'city', '110100')?.value).toBeCloseTo(10 / 1010, 12);
     expect(find('B02', 'nation', '000000')?.value).toBeCloseTo(40 / 1050, 12);
   });
+
+  it('derives again when another instance commits to the lake, so the last rollups hold every commit', async () => {
+    // Two workers on one bucket, as two instances of the group would be. The second never derives (its
+    // debounce outlasts the test): only the first worker's look at the commit log can bring the second's
+    // commit into the rollups. C01 in Beijing: 2 from the first worker, then 7 from the second, 9 in all.
+    const shared = await createTestStore('watch');
+    const database = await openTestDatabase(shared);
+    await writeReference(database.connection, shared, [loadCatalogue('2024.1')], loadDivisionRegistry());
+    const commitLog = createCommitLog(shared, datasets.observations);
+    const start = async (name: string, debounceMs: number, records: ValidatedSubmission[]) => {
+      const ownTopic = uniqueName(`validated-${name}`);
+      await createTestTopics(kafka, [ownTopic], 1);
+      const producer = createReliableProducer(kafka);
+      await producer.connect();
+      for (const record of records)
+        await sendJson(producer, ownTopic, [{ key: record.cityCode, value: record }]);
+      await producer.disconnect();
+      const consumer = kafka.consumer({ groupId: uniqueName(`aggregate-${name}`), maxWaitTimeInMs: 200 });
+      await consumer.connect();
+      const own = await openTestDatabase(shared);
+      const worker = createAggregateWorker({
+        consumer,
+        store: shared,
+        commitLog,
+        duckdb: own.connection,
+        logger,
+        cycles,
+        rotation: { maxRecords: 1000, maxBytes: 1 << 24, maxRecordSpanMs: 60_000 },
+        rollupDebounceMs: debounceMs,
+        lakeWatchMs: 300,
+        validatedTopic: ownTopic,
+      });
+      await worker.start();
+      return { worker, own, topic: ownTopic };
+    };
+    const beijingC01 = async (): Promise<unknown> =>
+      (
+        await database.connection.runAndReadAll(
+          `SELECT value FROM read_parquet('${s3Url(shared.bucket, 'rollups/cycle=2024/indicator_rollups.parquet')}')
+           WHERE indicator_code = 'C01' AND level = 'city' AND area_code = '110100'`,
+        )
+      ).getRowObjectsJS()[0]?.value;
+
+    const first = await start('first', 100, [
+      validated('110101001001', '110100', [{ indicator: 'C01', value: 2 }]),
+    ]);
+    const second = await start('second', 600_000, []);
+    try {
+      await waitFor(async () => ((await beijingC01()) === 2 ? true : undefined), {
+        timeoutMs: 30_000,
+        what: "the first worker's rollup",
+      });
+      const runsBefore = first.worker.stats.rollupsComputed;
+      // The second worker's record: committed to the lake by it, announced to nobody.
+      const producer = createReliableProducer(kafka);
+      await producer.connect();
+      const record = validated('110102001001', '110100', [{ indicator: 'C01', value: 7 }]);
+      await sendJson(producer, second.topic, [{ key: record.cityCode, value: record }]);
+      await producer.disconnect();
+      await waitFor(() => (second.worker.stats.recordsWritten === 1 ? true : undefined), {
+        timeoutMs: 30_000,
+        what: "the second worker's commit",
+      });
+      expect(second.worker.stats.rollupsComputed).toBe(0);
+      await waitFor(async () => ((await beijingC01()) === 9 ? true : undefined), {
+        timeoutMs: 30_000,
+        what: 'the rollup to take the other commit',
+      });
+      expect(first.worker.stats.rollupsComputed).toBeGreaterThan(runsBefore);
+    } finally {
+      await first.worker.stop();
+      await second.worker.stop();
+      first.own.close();
+      second.own.close();
+      database.close();
+      shared.close();
+    }
+  }, 120_000);
 });

@@ -20,7 +20,7 @@ import {
   topics,
   withHeartbeats,
 } from '@citycheck/kafka';
-import type { CommitLog, DuckDBConnection, ObjectStore } from '@citycheck/lake';
+import type { CommitLog, DuckDBConnection, ManifestEntry, ObjectStore } from '@citycheck/lake';
 import type { Logger } from '@citycheck/logging';
 import type { PipelineMetrics } from '@citycheck/metrics';
 import {
@@ -56,6 +56,12 @@ export interface AggregateWorkerOptions {
   readonly rollupBehindRecords?: number;
   /** ... unless the oldest change not yet derived has waited this long. */
   readonly rollupMaxDelayMs?: number;
+  /**
+   * How often an idle worker looks at the commit log for batches it has not derived from: those other
+   * instances of the group committed. Every instance's last derivation then takes every commit, so the
+   * derived objects converge whichever instance writes last.
+   */
+  readonly lakeWatchMs?: number;
   readonly validatedTopic?: string;
   /** Where to announce each committed batch (topic lake.batches-committed.v1); omit to announce nothing. */
   readonly announce?: { readonly producer: Producer; readonly topic?: string };
@@ -100,6 +106,7 @@ export const createAggregateWorker = ({
   rollupCooldownFactor = 1,
   rollupBehindRecords = 5_000,
   rollupMaxDelayMs = 60_000,
+  lakeWatchMs = 15_000,
   validatedTopic = topics.submissionsValidated,
   announce,
   metrics,
@@ -167,6 +174,9 @@ export const createAggregateWorker = ({
   let rollupTimer: NodeJS.Timeout | undefined;
   let rollupRunning: Promise<DeriveResult | undefined> | undefined;
   let stopping = false;
+  // The commit-log entries the last derivation read, by topic, partition and first offset.
+  let derivedEntries = new Set<string>();
+  const entryKey = (entry: ManifestEntry): string => `${entry.topic}/${entry.partition}/${entry.startOffset}`;
 
   const derive = (mode: 'incremental' | 'full'): Promise<DeriveResult> =>
     derivationSerial(async () => {
@@ -182,6 +192,7 @@ export const createAggregateWorker = ({
       let result: DeriveResult;
       try {
         result = await (await theDerivation()).derive(entries, targets);
+        derivedEntries = new Set(entries.map(entryKey));
       } catch (error) {
         // Nothing is lost: the next run takes these cycles again.
         for (const cycle of targets) dirty.add(cycle);
@@ -257,6 +268,24 @@ export const createAggregateWorker = ({
         if (waitingSince !== undefined || dirty.size > 0) scheduleRollup();
       });
   };
+
+  // Another instance's commits reach this one only through the commit log: when nothing is waiting or
+  // running here, a look at it finds batches no derivation of this instance has read yet.
+  const watchLake = async (): Promise<void> => {
+    if (stopping || rollupTimer !== undefined || rollupRunning !== undefined || stats.rollupsComputed === 0)
+      return;
+    const unseen = (await commitLog.committed()).filter((entry) => !derivedEntries.has(entryKey(entry)));
+    if (unseen.length === 0 || stopping || rollupTimer !== undefined || rollupRunning !== undefined) return;
+    for (const cycle of cyclesInLake(unseen)) dirty.add(cycle);
+    logger.info({ batches: unseen.length }, 'the lake has batches no derivation here has read; deriving');
+    scheduleRollup();
+  };
+  const lakeWatch = setInterval(() => {
+    watchLake().catch((error: unknown) =>
+      logger.warn({ err: error }, 'looking for lake commits of other instances failed; trying again later'),
+    );
+  }, lakeWatchMs);
+  lakeWatch.unref();
 
   const handleBatch = async ({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload) => {
     const { topic, partition } = batch;
@@ -367,6 +396,7 @@ export const createAggregateWorker = ({
       await consumer.disconnect();
       removeJoinListener();
       stopping = true;
+      clearInterval(lakeWatch);
       if (rollupTimer !== undefined) {
         clearTimeout(rollupTimer);
         rollupTimer = undefined;
