@@ -231,10 +231,11 @@ describe('aggregate worker with real Kafka, object store and DuckDB', () => {
     ]);
     const second = await start('second', 600_000, []);
     try {
-      await waitFor(async () => ((await beijingC01()) === 2 ? true : undefined), {
-        timeoutMs: 30_000,
-        what: "the first worker's rollup",
-      });
+      // A run counts once its objects are written: wait for both, or a check may fall between the two.
+      await waitFor(
+        async () => ((await beijingC01()) === 2 && first.worker.stats.rollupsComputed > 0 ? true : undefined),
+        { timeoutMs: 30_000, what: "the first worker's rollup" },
+      );
       const runsBefore = first.worker.stats.rollupsComputed;
       // The second worker's record: committed to the lake by it, announced to nobody.
       const producer = createReliableProducer(kafka);
@@ -247,11 +248,11 @@ describe('aggregate worker with real Kafka, object store and DuckDB', () => {
         what: "the second worker's commit",
       });
       expect(second.worker.stats.rollupsComputed).toBe(0);
-      await waitFor(async () => ((await beijingC01()) === 9 ? true : undefined), {
-        timeoutMs: 30_000,
-        what: 'the rollup to take the other commit',
-      });
-      expect(first.worker.stats.rollupsComputed).toBeGreaterThan(runsBefore);
+      await waitFor(
+        async () =>
+          (await beijingC01()) === 9 && first.worker.stats.rollupsComputed > runsBefore ? true : undefined,
+        { timeoutMs: 30_000, what: 'the first worker to derive again, taking the other commit' },
+      );
     } finally {
       await first.worker.stop();
       await second.worker.stop();
