@@ -50,7 +50,7 @@ export interface AggregateWorkerOptions {
    * first change it will take: the floor),
    */
   readonly rollupDebounceMs?: number;
-  /** ... no sooner than this many times the last run's duration after it ended (1: at most half the time), */
+  /** ... no sooner than this many times the last run's duration after it ended (3: at most a quarter of the time), */
   readonly rollupCooldownFactor?: number;
   /** ... and not while the consumer is more than this many records behind, */
   readonly rollupBehindRecords?: number;
@@ -103,7 +103,7 @@ export const createAggregateWorker = ({
   rotation,
   derivationDuckdb,
   rollupDebounceMs = 1_000,
-  rollupCooldownFactor = 1,
+  rollupCooldownFactor = 3,
   rollupBehindRecords = 5_000,
   rollupMaxDelayMs = 60_000,
   lakeWatchMs = 15_000,
