@@ -175,6 +175,13 @@ export const variables = {
     'Flush a buffer no record has joined for this long',
     10,
   ),
+  workerNiceness: integer(
+    'WORKER_NICENESS',
+    0,
+    'Scheduling niceness the validate and aggregate workers set for themselves (0 to 19). On a box shared with ingest, a higher value keeps the interactive endpoint responsive while the batch workers take what CPU is left',
+    0,
+    19,
+  ),
   aggregateDuckdbMemoryLimit: {
     env: 'AGGREGATE_DUCKDB_MEMORY_LIMIT',
     doc: 'DuckDB memory limit of the aggregate worker; larger work spills to the temp directory. A national cycle derives as fast at 512MB as at 1GB; at 256MB it spills and takes 2 to 3 times as long (bench/README.md)',

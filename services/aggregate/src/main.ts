@@ -1,5 +1,6 @@
 // Entry point of the aggregate service: config -> logger -> object store, DuckDB and Kafka -> worker ->
 // drain on SIGTERM (finish the batch in hand, run the pending rollup, then close).
+import { setPriority } from 'node:os';
 import { listCatalogueVersions, loadCatalogue, loadCycleSettings } from '@citycheck/catalogue';
 import { objectStoreSettings, objectStoreVariables, readConfig, redactConfig } from '@citycheck/config';
 import { loadDivisionRegistry } from '@citycheck/divisions';
@@ -31,6 +32,7 @@ const config = readConfig([
   'aggregateGroupId',
   'topicNamespace',
   'kafkaSessionTimeoutMs',
+  'workerNiceness',
   'opsHost',
   'aggregateOpsPort',
   'aggregateDuckdbMemoryLimit',
@@ -44,6 +46,8 @@ const config = readConfig([
 ]);
 const logger = createLogger({ service: 'aggregate', level: config.logLevel });
 logger.info({ config: redactConfig(config) }, 'starting');
+// A batch worker yields the CPU to ingest when they share a box (WORKER_NICENESS).
+if (config.workerNiceness > 0) setPriority(config.workerNiceness);
 
 const s3 = objectStoreSettings(config);
 const store = createObjectStore(s3);

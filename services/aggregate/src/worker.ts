@@ -50,7 +50,10 @@ export interface AggregateWorkerOptions {
    * first change it will take: the floor),
    */
   readonly rollupDebounceMs?: number;
-  /** ... no sooner than this many times the last run's duration after it ended (3: at most a quarter of the time), */
+  /**
+   * ... no sooner than this many times the last run's duration after it ended (3: derivation takes at most
+   * a quarter of the time),
+   */
   readonly rollupCooldownFactor?: number;
   /** ... and not while the consumer is more than this many records behind, */
   readonly rollupBehindRecords?: number;

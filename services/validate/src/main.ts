@@ -1,6 +1,6 @@
 // Entry point of the validate service: config -> logger -> catalogue and divisions -> Kafka -> worker ->
 // drain on SIGTERM.
-import { hostname } from 'node:os';
+import { hostname, setPriority } from 'node:os';
 import { readConfig, redactConfig } from '@citycheck/config';
 import { createKafka, ensureTopics, pipelineTopicSpecs, topicNames, workerRetries } from '@citycheck/kafka';
 import { createLogger } from '@citycheck/logging';
@@ -22,11 +22,14 @@ const config = readConfig([
   'validateGroupId',
   'topicNamespace',
   'kafkaSessionTimeoutMs',
+  'workerNiceness',
   'opsHost',
   'validateOpsPort',
 ]);
 const logger = createLogger({ service: 'validate', level: config.logLevel });
 logger.info({ config: redactConfig(config) }, 'starting');
+// A batch worker yields the CPU to ingest when they share a box (WORKER_NICENESS).
+if (config.workerNiceness > 0) setPriority(config.workerNiceness);
 
 const kafka = createKafka({
   brokers: config.kafkaBrokers,
