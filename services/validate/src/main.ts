@@ -71,16 +71,22 @@ const consumer = kafka.consumer({
   readUncommitted: false,
   sessionTimeout: config.kafkaSessionTimeoutMs,
 });
-const producer = kafka.producer({
-  idempotent: true,
-  maxInFlightRequests: 1,
-  transactionalId: `${config.validateGroupId}-${hostname()}-${process.pid}`,
-});
-await Promise.all([consumer.connect(), producer.connect()]);
+const transactionalProducer = async () => {
+  const producer = kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    transactionalId: `${config.validateGroupId}-${hostname()}-${process.pid}`,
+  });
+  await producer.connect();
+  return producer;
+};
+await consumer.connect();
+const producer = await transactionalProducer();
 
 const worker = createValidateWorker({
   consumer,
   producer,
+  renewProducer: transactionalProducer,
   groupId: config.validateGroupId,
   metrics,
   logger,

@@ -24,8 +24,14 @@ export interface ValidateTopics {
 
 export interface ValidateWorkerOptions {
   readonly consumer: Consumer;
-  /** A transactional producer (`transactionalId` set, idempotent). */
+  /** A transactional producer (`transactionalId` set, idempotent), connected. */
   readonly producer: Producer;
+  /**
+   * A fresh producer with the same transactional id, connected. When a transaction can be neither committed
+   * nor aborted (the broker went away in the middle), kafkajs leaves the producer stuck in that state; the
+   * worker replaces it, and the new one's registration with the broker aborts whatever the old one left open.
+   */
+  readonly renewProducer?: () => Promise<Producer>;
   readonly groupId: string;
   readonly logger: Logger;
   readonly rules: RuleContext;
@@ -47,7 +53,8 @@ export const defaultValidateTopics: ValidateTopics = {
 
 export const createValidateWorker = ({
   consumer,
-  producer,
+  producer: firstProducer,
+  renewProducer,
   groupId,
   logger,
   rules,
@@ -59,6 +66,16 @@ export const createValidateWorker = ({
   // generation, so the broker cannot refuse a commit from a member that has since lost the partition; the
   // worker refuses it itself: a batch validated across a rebalance is aborted and fetched again from the
   // committed offset, by whichever member owns the partition now.
+  let producer = firstProducer;
+  let producerStuck = false;
+  const renew = async (): Promise<void> => {
+    if (renewProducer === undefined) return;
+    const stuck = producer;
+    producer = await renewProducer();
+    producerStuck = false;
+    await stuck.disconnect().catch(() => undefined);
+    logger.warn('transactional producer replaced after a transaction it could not finish');
+  };
   let generation = 0;
   let supervision: Supervision | undefined;
   const removeJoinListener = consumer.on(consumer.events.GROUP_JOIN, () => {
@@ -73,6 +90,8 @@ export const createValidateWorker = ({
     isStale,
   }: EachBatchPayload): Promise<void> => {
     if (batch.messages.length === 0 || !isRunning() || isStale()) return;
+    // Thrown while the broker is still away: kafkajs's consumer is started again and tries again.
+    if (producerStuck) await renew();
     const fetchedIn = generation;
     const validated: { key: Buffer | null; value: Buffer }[] = [];
     let observations = 0;
@@ -111,7 +130,11 @@ export const createValidateWorker = ({
     }
     const last = batch.messages[batch.messages.length - 1];
     if (last === undefined) return;
-    const transaction = await producer.transaction();
+    const transaction = await producer.transaction().catch((error: unknown) => {
+      // A producer that cannot even begin is replaced before the batch is tried again.
+      producerStuck = true;
+      throw error;
+    });
     try {
       const topicMessages = [
         ...(validated.length > 0 ? [{ topic: names.validated, messages: validated }] : []),
@@ -138,7 +161,10 @@ export const createValidateWorker = ({
       });
       await transaction.commit();
     } catch (error) {
-      await transaction.abort().catch(() => undefined);
+      producerStuck = !(await transaction.abort().then(
+        () => true,
+        () => false,
+      ));
       // Thrown back to kafkajs, which retries the batch from the last committed offset.
       throw error;
     }
