@@ -16,6 +16,8 @@ export interface SuperviseOptions {
   /** First pause before starting a stopped consumer again; doubles while starting fails. */
   readonly initialDelayMs?: number;
   readonly maxDelayMs?: number;
+  /** A consumer that ran this long before it crashed counts as healthy: the pause starts short again. */
+  readonly steadyAfterMs?: number;
 }
 
 export interface Supervision {
@@ -29,12 +31,13 @@ export interface Supervision {
 export const runSupervised = async (
   consumer: Consumer,
   config: ConsumerRunConfig,
-  { logger, initialDelayMs = 1_000, maxDelayMs = 30_000 }: SuperviseOptions,
+  { logger, initialDelayMs = 1_000, maxDelayMs = 30_000, steadyAfterMs = 60_000 }: SuperviseOptions,
 ): Promise<Supervision> => {
   let stopped = false;
   let restarts = 0;
   let delayMs = initialDelayMs;
   let timer: NodeJS.Timeout | undefined;
+  let startedAt = Date.now();
 
   const startAgain = (): void => {
     if (stopped || timer !== undefined) return;
@@ -44,6 +47,7 @@ export const runSupervised = async (
       timer = undefined;
       if (stopped) return;
       restarts += 1;
+      startedAt = Date.now();
       try {
         await consumer.run(config);
         logger.warn({ restarts }, 'consumer started again');
@@ -60,15 +64,14 @@ export const runSupervised = async (
       return;
     }
     if (stopped) return;
+    // A consumer that ran a while before this crash starts again after the short pause; one that keeps
+    // crashing soon after each start waits longer each time.
+    if (Date.now() - startedAt > steadyAfterMs) delayMs = initialDelayMs;
     logger.error(
       { err: payload.error, retryInMs: delayMs },
       'consumer stopped after an error kafkajs does not retry; starting it again',
     );
     startAgain();
-  });
-  // A group joined means the consumer is working again: the next failure starts from the short pause.
-  const removeJoin = consumer.on(consumer.events.GROUP_JOIN, () => {
-    delayMs = initialDelayMs;
   });
 
   await consumer.run(config);
@@ -81,7 +84,6 @@ export const runSupervised = async (
       if (timer !== undefined) clearTimeout(timer);
       timer = undefined;
       removeCrash();
-      removeJoin();
     },
   };
 };
