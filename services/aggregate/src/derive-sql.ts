@@ -8,30 +8,37 @@
 // whether a sum is taken in one step or two. (38 and not 18 digits: the submission schema admits values up
 // to 1e15, and value * weight beyond that; DECIMAL(18, 6) stops at 1e12. Measured on a national cycle, the
 // narrower type saved nothing once the rollups pre-aggregate by street.)
+import { observationColumns, observationPartitionTypes } from '@citycheck/lake';
+
+const lakeColumnTypes = { ...observationPartitionTypes, ...observationColumns };
 
 /** The columns derivation keeps of each observation (fewer than the lake holds: less to keep in memory). */
-export const keptColumns = {
-  cycle: 'INTEGER',
-  province_code: 'VARCHAR',
-  city_code: 'VARCHAR',
-  district_code: 'VARCHAR',
-  street_code: 'VARCHAR',
-  unit_level: 'VARCHAR',
-  unit_code: 'VARCHAR',
-  catalogue_version: 'VARCHAR',
-  indicator_code: 'VARCHAR',
-  value: 'DOUBLE',
-  numerator: 'DOUBLE',
-  denominator: 'DOUBLE',
-  quantity: 'DOUBLE',
-  population: 'DOUBLE',
-  weight: 'DOUBLE',
-  meets: 'BOOLEAN',
-  submission_id: 'VARCHAR',
-  received_at: 'TIMESTAMP',
-  source_partition: 'INTEGER',
-  source_offset: 'BIGINT',
-} as const;
+export const keptColumns = Object.fromEntries(
+  (
+    [
+      'cycle',
+      'province_code',
+      'city_code',
+      'district_code',
+      'street_code',
+      'unit_level',
+      'unit_code',
+      'catalogue_version',
+      'indicator_code',
+      'value',
+      'numerator',
+      'denominator',
+      'quantity',
+      'population',
+      'weight',
+      'meets',
+      'submission_id',
+      'received_at',
+      'source_partition',
+      'source_offset',
+    ] as const
+  ).map((name) => [name, lakeColumnTypes[name]]),
+);
 
 const keptList = Object.keys(keptColumns).join(', ');
 
