@@ -4,9 +4,9 @@
 // synthetic cycle as bench/rollup.mjs), derived by the aggregate service's deriveCycles, then queried through
 // the query service's HTTP app (JSON answers, parse to last byte) as a ministry and a provincial analyst.
 // Run after `pnpm build` with the local stack up:  node bench/query-latency.mjs [--cycles 5] [--runs 20]
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { deriveCycles, writeReference } from '@citycheck/aggregate';
 import { listCatalogueVersions, loadCatalogue } from '@citycheck/catalogue';
 import { readConfig } from '@citycheck/config';
@@ -16,6 +16,7 @@ import { createCommitLog, createObjectStore, datasets, openLakeDatabase } from '
 import { createLogger } from '@citycheck/logging';
 import { createMetricsRegistry } from '@citycheck/metrics';
 import { buildQueryApp, createLakeViewDefiner, createQueryEngine } from '@citycheck/query';
+import { prepareSyntheticLake, writeSyntheticCycle } from './synthetic-lake.mjs';
 
 const argument = (name, fallback) => {
   const at = process.argv.indexOf(`--${name}`);
@@ -55,10 +56,7 @@ await writeReference(
   listCatalogueVersions().map((version) => loadCatalogue(version)),
   loadDivisionRegistry(),
 );
-await db.run(`CREATE TABLE units AS SELECT * FROM read_parquet('s3://${bucket}/reference/divisions.parquet')
-  WHERE level IN ('community', 'district')`);
-await db.run(`CREATE TABLE ind AS SELECT code, kind, unit_levels[1] AS level FROM read_parquet('s3://${bucket}/reference/indicators.parquet')
-  WHERE catalogue_version = '2024.1' AND status = 'active' AND unit_levels[1] IN ('community', 'district')`);
+await prepareSyntheticLake(db, bucket);
 const communities = Number(
   (await db.runAndReadAll("SELECT count(*) AS n FROM units WHERE level = 'community'")).getRowObjectsJS()[0]
     .n,
@@ -68,60 +66,12 @@ const commitLog = createCommitLog(store, datasets.observations);
 let offset = 0;
 let rows = 0;
 let objects = 0;
-/** Writes one synthetic cycle to the lake and records its objects in the commit log, as the lake writer would. */
+/** Writes one synthetic cycle to the lake and records its objects in the commit log. */
 const writeCycle = async (cycle) => {
-  const dir = await mkdtemp(join(tmpdir(), 'bench-query-'));
-  await db.run(`COPY (
-    SELECT ${cycle} AS cycle, u.province_code, u.city_code, '2024.1' AS catalogue_version,
-      CASE WHEN u.level = 'community' THEN u.district_code ELSE u.code END AS district_code,
-      u.street_code, u.level AS unit_level, u.code AS unit_code, i.code AS indicator_code,
-      CASE i.kind WHEN 'count' THEN (hash(u.code, i.code, ${cycle}) % 5 = 0)::INT * (hash(u.code, ${cycle}) % 7)
-                  WHEN 'share' THEN (hash(u.code, i.code, ${cycle}) % 4 <> 0)::INT
-                  ELSE (hash(u.code, i.code, ${cycle}) % 1000) / 1000.0 END::DOUBLE AS value,
-      CASE WHEN i.kind = 'rate' THEN (hash(u.code, i.code, ${cycle}) % 1000)::DOUBLE END AS numerator,
-      CASE WHEN i.kind = 'rate' THEN 1000.0 END AS denominator,
-      CASE WHEN i.kind = 'perCapita' THEN (hash(u.code, i.code) % 100000)::DOUBLE END AS quantity,
-      CASE WHEN i.kind = 'perCapita' THEN 50000.0 END AS population,
-      CASE WHEN i.kind IN ('score', 'mean') THEN 100.0 END AS weight,
-      CASE WHEN i.kind = 'share' THEN hash(u.code, i.code, ${cycle}) % 4 <> 0 END AS meets,
-      md5(u.code || ${cycle}) AS submission_id, md5(u.code) AS content_hash,
-      TIMESTAMP '${cycle}-06-01 08:00:00' AS submitted_at, TIMESTAMP '${cycle}-06-01 08:00:01' AS received_at,
-      TIMESTAMP '${cycle}-06-01 08:00:02' AS validated_at, 'submissions.validated.v1' AS source_topic,
-      0 AS source_partition, row_number() OVER () AS source_offset
-    FROM units u JOIN ind i ON i.level = u.level
-    ORDER BY indicator_code, unit_code
-  ) TO '${dir}' (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (cycle, province_code, city_code), OVERWRITE_OR_IGNORE true)`);
-  const files = [];
-  const walk = async (path) => {
-    for (const entry of await readdir(path, { withFileTypes: true })) {
-      const full = join(path, entry.name);
-      if (entry.isDirectory()) await walk(full);
-      else files.push(full);
-    }
-  };
-  await walk(dir);
-  for (const file of files) {
-    const key = `observations/${relative(dir, file)}`;
-    await store.put(key, await readFile(file), 'application/vnd.apache.parquet');
-    const n = Number(
-      (await db.runAndReadAll(`SELECT count(*) AS n FROM read_parquet('${file}')`)).getRowObjectsJS()[0].n,
-    );
-    const entry = {
-      dataset: datasets.observations,
-      topic: 'bench',
-      partition: 0,
-      startOffset: String(offset),
-      endOffset: String(offset + n - 1),
-      records: n,
-      objects: [{ key, rows: n, bytes: 0 }],
-    };
-    await commitLog.begin(entry);
-    await commitLog.commit(entry);
-    offset += n;
-    rows += n;
-  }
-  objects += files.length;
-  await rm(dir, { recursive: true, force: true });
+  const written = await writeSyntheticCycle({ db, store, commitLog, cycle, offset });
+  offset = written.offset;
+  rows += written.rows;
+  objects += written.objects;
 };
 
 // The query service as it runs: locked-down engine over the same bucket, HTTP app, analyst credentials.

@@ -1,0 +1,81 @@
+// The synthetic national lake the rollup and query benchmarks share: every urban community and district of
+// the registry reporting every 2024.1 indicator of its level, with deterministic pseudo-random values made
+// by DuckDB itself, written as the lake writer lays objects out (Hive partitions by cycle, province and
+// city) and recorded in the commit log. Needs the reference data in the bucket (writeReference).
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { datasets } from '@citycheck/lake';
+
+/** The units and indicators every synthetic cycle is made of, as tables `units` and `ind` of `db`. */
+export const prepareSyntheticLake = async (db, bucket) => {
+  await db.run(`CREATE TABLE units AS SELECT * FROM read_parquet('s3://${bucket}/reference/divisions.parquet')
+    WHERE level IN ('community', 'district')`);
+  await db.run(`CREATE TABLE ind AS SELECT code, kind, unit_levels[1] AS level FROM read_parquet('s3://${bucket}/reference/indicators.parquet')
+    WHERE catalogue_version = '2024.1' AND status = 'active' AND unit_levels[1] IN ('community', 'district')`);
+};
+
+const filesUnder = async (path, files = []) => {
+  for (const entry of await readdir(path, { withFileTypes: true })) {
+    const full = join(path, entry.name);
+    if (entry.isDirectory()) await filesUnder(full, files);
+    else files.push(full);
+  }
+  return files;
+};
+
+/**
+ * Writes one synthetic cycle to the bucket and commits each object in the commit log, Kafka offsets going
+ * on from `offset`. Returns the rows and objects written and the next offset.
+ */
+export const writeSyntheticCycle = async ({ db, store, commitLog, cycle, offset }) => {
+  const dir = await mkdtemp(join(tmpdir(), 'bench-lake-'));
+  try {
+    await db.run(`COPY (
+      SELECT ${cycle} AS cycle, u.province_code, u.city_code, '2024.1' AS catalogue_version,
+        CASE WHEN u.level = 'community' THEN u.district_code ELSE u.code END AS district_code,
+        u.street_code, u.level AS unit_level, u.code AS unit_code, i.code AS indicator_code,
+        CASE i.kind WHEN 'count' THEN (hash(u.code, i.code, ${cycle}) % 5 = 0)::INT * (hash(u.code, ${cycle}) % 7)
+                    WHEN 'share' THEN (hash(u.code, i.code, ${cycle}) % 4 <> 0)::INT
+                    ELSE (hash(u.code, i.code, ${cycle}) % 1000) / 1000.0 END::DOUBLE AS value,
+        CASE WHEN i.kind = 'rate' THEN (hash(u.code, i.code, ${cycle}) % 1000)::DOUBLE END AS numerator,
+        CASE WHEN i.kind = 'rate' THEN 1000.0 END AS denominator,
+        CASE WHEN i.kind = 'perCapita' THEN (hash(u.code, i.code) % 100000)::DOUBLE END AS quantity,
+        CASE WHEN i.kind = 'perCapita' THEN 50000.0 END AS population,
+        CASE WHEN i.kind IN ('score', 'mean') THEN 100.0 END AS weight,
+        CASE WHEN i.kind = 'share' THEN hash(u.code, i.code, ${cycle}) % 4 <> 0 END AS meets,
+        md5(u.code || ${cycle}) AS submission_id, md5(u.code) AS content_hash,
+        TIMESTAMP '${cycle}-06-01 08:00:00' AS submitted_at, TIMESTAMP '${cycle}-06-01 08:00:01' AS received_at,
+        TIMESTAMP '${cycle}-06-01 08:00:02' AS validated_at, 'submissions.validated.v1' AS source_topic,
+        0 AS source_partition, row_number() OVER () AS source_offset
+      FROM units u JOIN ind i ON i.level = u.level
+      ORDER BY indicator_code, unit_code
+    ) TO '${dir}' (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (cycle, province_code, city_code), OVERWRITE_OR_IGNORE true)`);
+    const files = await filesUnder(dir);
+    let rows = 0;
+    let next = offset;
+    for (const file of files) {
+      const key = `observations/${relative(dir, file)}`;
+      await store.put(key, await readFile(file), 'application/vnd.apache.parquet');
+      const n = Number(
+        (await db.runAndReadAll(`SELECT count(*) AS n FROM read_parquet('${file}')`)).getRowObjectsJS()[0].n,
+      );
+      const entry = {
+        dataset: datasets.observations,
+        topic: 'bench',
+        partition: 0,
+        startOffset: String(next),
+        endOffset: String(next + n - 1),
+        records: n,
+        objects: [{ key, rows: n, bytes: 0 }],
+      };
+      await commitLog.begin(entry);
+      await commitLog.commit(entry);
+      next += n;
+      rows += n;
+    }
+    return { rows, objects: files.length, offset: next };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+};
