@@ -42,4 +42,6 @@ ensure_infrastructure() {
   bash "$REPO_ROOT/infra/duckdb/install-extensions.sh" >/dev/null
   # Headless Chromium (Debian's) for the status page test.
   bash "$REPO_ROOT/infra/chromium.sh" >/dev/null
+  # Debian's Prometheus (server and promtool) for the alert-rule tests.
+  bash "$REPO_ROOT/infra/prometheus.sh" >/dev/null
 }
