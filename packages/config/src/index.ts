@@ -83,6 +83,22 @@ export const variables = {
       return raw;
     },
   },
+  followerStaleAfterMs: integer(
+    'FOLLOWER_STALE_AFTER_MS',
+    5_000,
+    'How long ingest and query may go without knowing their view of credentials.v1 (and the submission ' +
+      'index) is current before they refuse authenticated requests with 503 and report not ready',
+    1_000,
+    600_000,
+  ),
+  followerFaultFile: {
+    env: 'FOLLOWER_FAULT_FILE',
+    doc:
+      'Tests only: while this file exists, the Kafka followers of ingest and query fail as kafkajs does ' +
+      'when it cannot find the group coordinator; empty (the default) for none',
+    default: '',
+    parse: (raw: string): string => raw,
+  },
   topicPartitions: integer('TOPIC_PARTITIONS', 6, 'Partitions for topics the services create', 1, 1000),
   topicReplicationFactor: integer(
     'TOPIC_REPLICATION_FACTOR',

@@ -5,6 +5,7 @@ import {
   compactedTopicSpec,
   createTopicFollower,
   ensureTopics,
+  type FollowerSettings,
   type Kafka,
   type Producer,
   sendJson,
@@ -52,14 +53,13 @@ export const publishCredential = async (
   await sendJson(producer, topic, [{ key: record.id, value: record }]);
 };
 
-export interface FollowCredentialsOptions {
+export interface FollowCredentialsOptions extends FollowerSettings {
   readonly kafka: Kafka;
   readonly store: CredentialStore;
   readonly topic?: string;
   readonly groupIdPrefix?: string;
   /** Told about records that cannot be read (they are skipped). Never given a secret: records hold none. */
   readonly onInvalidRecord?: (error: unknown, credentialId: string | undefined) => void;
-  readonly onCrash?: (error: Error, restarting: boolean) => void;
 }
 
 /** Follows credentials.v1 from the beginning into `store`. Call start(), then await caughtUp(). */
@@ -69,13 +69,13 @@ export const followCredentials = ({
   topic = defaultCredentialsTopic,
   groupIdPrefix = 'citycheck-credentials',
   onInvalidRecord = () => undefined,
-  onCrash,
+  ...settings
 }: FollowCredentialsOptions): TopicFollower =>
   createTopicFollower({
     kafka,
     topics: [topic],
     groupIdPrefix,
-    ...(onCrash === undefined ? {} : { onCrash }),
+    ...settings,
     apply: ({ message }) => {
       const id = message.key?.toString('utf8');
       if (id === undefined) throw new Error('credential record without a key');

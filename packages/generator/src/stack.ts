@@ -122,7 +122,7 @@ export const startPrivateInfra = async ({
   return infra;
 };
 
-export type ServiceName = 'ingest' | 'validate' | 'aggregate';
+export type ServiceName = 'ingest' | 'validate' | 'aggregate' | 'query';
 
 export interface ServiceProcess {
   readonly name: string;
@@ -151,9 +151,10 @@ export interface StartServiceOptions {
   readonly readyTimeoutMs?: number;
 }
 
-/** What a service prints (pino, JSON lines) once it serves: ingest listens, the workers consume. */
+/** What a service prints (pino, JSON lines) once it serves: ingest and query listen, the workers consume. */
 const readyMessages: Readonly<Record<ServiceName, RegExp>> = {
   ingest: /"msg":"Server listening at/,
+  query: /"msg":"Server listening at/,
   validate: /"msg":"consuming"/,
   aggregate: /"msg":"consuming"/,
 };

@@ -1,7 +1,14 @@
 // Reads topics from their beginning into an in-memory view and keeps following them: how a service rebuilds
 // its state (credentials, the submission index) on start and stays current with what other instances write.
+// The follower keeps its consumer running itself (kafkajs gives up for good after an error it does not
+// retry), and measures how current the view is against the topics' end offsets, so a service can refuse to
+// answer from a view that stopped following.
 import { randomUUID } from 'node:crypto';
-import type { Kafka, KafkaMessage } from 'kafkajs';
+import { existsSync } from 'node:fs';
+import kafkajs, { type Admin, type Consumer, type Kafka, type KafkaMessage } from 'kafkajs';
+
+// kafkajs is CommonJS and spreads its error classes into its exports, which Node cannot name statically.
+const { KafkaJSNonRetriableError } = kafkajs;
 
 export interface FollowedMessage {
   readonly topic: string;
@@ -23,10 +30,51 @@ export interface TopicFollowerOptions {
    */
   readonly apply: (message: FollowedMessage) => void;
   readonly onError?: (error: unknown, message: FollowedMessage) => void;
-  /** Called when the consumer crashed; `restarting` says whether kafkajs restarts it by itself. */
-  readonly onCrash?: (error: Error, restarting: boolean) => void;
+  /** Called when the consumer crashed; `restarting` says whether it will run again (by kafkajs or by the
+   * follower after `retryInMs`). */
+  readonly onCrash?: (error: Error, restarting: boolean, retryInMs?: number) => void;
+  /** Called when the follower started its consumer again after kafkajs gave up on it. */
+  readonly onRestart?: (restarts: number) => void;
   /** How long the broker may hold a fetch when there is nothing new: bounds how stale the view gets. */
   readonly maxWaitTimeInMs?: number;
+  /** First pause before starting a stopped consumer again; doubles while starting fails, up to the max. */
+  readonly restartDelayMs?: number;
+  readonly maxRestartDelayMs?: number;
+  /** How often the topics' end offsets are read to tell whether the view has everything written so far. */
+  readonly probeIntervalMs?: number;
+  /** A view not known to be current for longer than this is stale (see `isCurrent`). */
+  readonly staleAfterMs?: number;
+  /** Fault injection for tests: an error returned here is thrown by the consumer's next batch and by every
+   * start attempt, as if the broker kept failing. Undefined in production. */
+  readonly injectFault?: () => Error | undefined;
+}
+
+/** The follower's behaviour a service may tune; the view-specific parts (topics, apply) stay with the view. */
+export type FollowerSettings = Partial<
+  Pick<
+    TopicFollowerOptions,
+    | 'onCrash'
+    | 'onRestart'
+    | 'maxWaitTimeInMs'
+    | 'restartDelayMs'
+    | 'maxRestartDelayMs'
+    | 'probeIntervalMs'
+    | 'staleAfterMs'
+    | 'injectFault'
+  >
+>;
+
+export interface FollowerHealth {
+  /** The initial read to the end offsets of start() is done. */
+  readonly loaded: boolean;
+  /** The consumer is running (false while it waits to be started again after a crash, or once stopped). */
+  readonly running: boolean;
+  /** Records between where the view is and the end offsets last read; undefined before the first reading. */
+  readonly lagRecords: number | undefined;
+  /** When the view was last known to hold every record written (ms since epoch); undefined before. */
+  readonly currentAsOf: number | undefined;
+  /** How many times the consumer was started again after a crash kafkajs does not recover from. */
+  readonly restarts: number;
 }
 
 export interface TopicFollower {
@@ -35,10 +83,31 @@ export interface TopicFollower {
   /** Resolves when every partition has been read to the end offset it had when start() was called. */
   caughtUp(): Promise<void>;
   readonly isCaughtUp: boolean;
+  /**
+   * Loaded, and known to hold every record written up to at most `staleAfterMs` ago. A view that is not
+   * current may miss a revocation: callers that authorise with it must refuse rather than answer.
+   */
+  readonly isCurrent: boolean;
+  /** Current and its consumer running: what readiness reports. */
+  readonly isHealthy: boolean;
+  health(): FollowerHealth;
   /** Messages applied so far. */
   readonly applied: number;
   stop(): Promise<void>;
 }
+
+/**
+ * The error kafkajs ends a consumer with when the group coordinator cannot be found (the broker is up but
+ * answers nothing useful): not retriable, so kafkajs does not restart the consumer.
+ */
+export const coordinatorNotFound = (): Error =>
+  new KafkaJSNonRetriableError('Failed to find group coordinator');
+
+/** Test fault injection: while `path` exists, followers fail as if the group coordinator were gone. */
+export const faultWhileFileExists =
+  (path: string): (() => Error | undefined) =>
+  () =>
+    existsSync(path) ? coordinatorNotFound() : undefined;
 
 export const createTopicFollower = ({
   kafka,
@@ -47,14 +116,16 @@ export const createTopicFollower = ({
   apply,
   onError = () => undefined,
   onCrash = () => undefined,
+  onRestart = () => undefined,
   maxWaitTimeInMs = 250,
+  restartDelayMs = 500,
+  maxRestartDelayMs = 5_000,
+  probeIntervalMs = 1_000,
+  staleAfterMs = 5_000,
+  injectFault = () => undefined,
 }: TopicFollowerOptions): TopicFollower => {
-  const consumer = kafka.consumer({
-    groupId: `${groupIdPrefix}-${randomUUID()}`,
-    maxWaitTimeInMs,
-    allowAutoTopicCreation: false,
-  });
-  // Where each partition must be read to before the view counts as loaded, and where reading is now.
+  // Where each partition must be read to before the view counts as loaded, and where reading is now: the
+  // offset after the last one read, control markers included (see END_BATCH_PROCESS below).
   const targets = new Map<string, bigint>();
   const positions = new Map<string, bigint>();
   let resolveCaughtUp: () => void = () => undefined;
@@ -63,6 +134,17 @@ export const createTopicFollower = ({
   });
   let caughtUp = false;
   let applied = 0;
+  let consumer: Consumer | undefined;
+  let running = false;
+  let stopped = false;
+  let restarts = 0;
+  let delayMs = restartDelayMs;
+  let restartTimer: NodeJS.Timeout | undefined;
+  let probeTimer: NodeJS.Timeout | undefined;
+  let probeAdmin: Admin | undefined;
+  let lagRecords: number | undefined;
+  let currentAsOf: number | undefined;
+  let targetsReadAt: number | undefined;
 
   const check = (): void => {
     if (caughtUp) return;
@@ -70,27 +152,156 @@ export const createTopicFollower = ({
       if ((positions.get(key) ?? 0n) < target) return;
     }
     caughtUp = true;
+    // Everything written before the end offsets were read is in the view.
+    currentAsOf ??= targetsReadAt;
     resolveCaughtUp();
   };
 
-  // Emitted for every fetched batch, including those that held only transaction markers or aborted records
-  // and so reached no handler: the only exact way to see that a transactional topic was read to its end.
-  consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
-    positions.set(`${payload.topic}:${payload.partition}`, BigInt(payload.lastOffset) + 1n);
-    check();
-  });
-  consumer.on(consumer.events.CRASH, ({ payload }) => onCrash(payload.error, payload.restart));
+  const newConsumer = (): Consumer => {
+    const created = kafka.consumer({
+      groupId: `${groupIdPrefix}-${randomUUID()}`,
+      maxWaitTimeInMs,
+      allowAutoTopicCreation: false,
+    });
+    // Emitted for every fetched batch, including those that held only transaction markers or aborted
+    // records and so reached no handler: the only exact way to see that a transactional topic was read to
+    // its end. A position therefore counts a trailing commit marker, and compares with the end offset.
+    created.on(created.events.END_BATCH_PROCESS, ({ payload }) => {
+      const key = `${payload.topic}:${payload.partition}`;
+      const next = BigInt(payload.lastOffset) + 1n;
+      if (next > (positions.get(key) ?? 0n)) positions.set(key, next);
+      check();
+    });
+    created.on(created.events.CRASH, ({ payload }) => {
+      if (created !== consumer) return;
+      if (payload.restart) {
+        onCrash(payload.error, true);
+        return;
+      }
+      running = false;
+      if (stopped) return;
+      onCrash(payload.error, true, delayMs);
+      scheduleRestart();
+    });
+    return created;
+  };
+
+  // Joins a new group, subscribes from the beginning and moves each partition already read to where the
+  // view stands, so a restart neither misses records nor replays old ones over newer (a replayed "active"
+  // over a "revoked" would reopen a revoked credential until the newer record came round again).
+  const run = async (resume: boolean): Promise<void> => {
+    const fault = injectFault();
+    if (fault !== undefined) throw fault;
+    const created = newConsumer();
+    consumer = created;
+    await created.connect();
+    try {
+      for (const topic of topics) await created.subscribe({ topic, fromBeginning: true });
+      await created.run({
+        autoCommit: false,
+        eachBatch: async ({ batch }) => {
+          const injected = injectFault();
+          if (injected !== undefined) throw injected;
+          for (const message of batch.messages) {
+            const followed = { topic: batch.topic, partition: batch.partition, message };
+            try {
+              apply(followed);
+              applied += 1;
+            } catch (error) {
+              onError(error, followed);
+            }
+          }
+        },
+      });
+      if (resume) {
+        for (const [key, offset] of positions) {
+          const at = key.lastIndexOf(':');
+          created.seek({
+            topic: key.slice(0, at),
+            partition: Number(key.slice(at + 1)),
+            offset: offset.toString(),
+          });
+        }
+      }
+      running = true;
+    } catch (error) {
+      await created.disconnect().catch(() => undefined);
+      throw error;
+    }
+  };
+
+  const scheduleRestart = (): void => {
+    if (stopped || restartTimer !== undefined) return;
+    const wait = delayMs;
+    delayMs = Math.min(maxRestartDelayMs, delayMs * 2);
+    restartTimer = setTimeout(async () => {
+      restartTimer = undefined;
+      if (stopped) return;
+      const previous = consumer;
+      await previous?.disconnect().catch(() => undefined);
+      try {
+        await run(true);
+        restarts += 1;
+        // Started again and running: a later crash waits the short pause again.
+        delayMs = restartDelayMs;
+        onRestart(restarts);
+      } catch (error) {
+        onCrash(error instanceof Error ? error : new Error(String(error)), true, delayMs);
+        scheduleRestart();
+      }
+    }, wait);
+  };
+
+  // The end offsets are read with the read-committed isolation (the kafkajs default): the last stable
+  // offset, which counts commit markers but not an open transaction, i.e. exactly what the consumer can
+  // reach. The time is taken before asking, so `currentAsOf` never claims more than was checked.
+  const probe = async (): Promise<void> => {
+    if (probeAdmin === undefined || !caughtUp) return;
+    const askedAt = Date.now();
+    let lag = 0n;
+    for (const topic of topics) {
+      for (const end of await probeAdmin.fetchTopicOffsets(topic)) {
+        const key = `${topic}:${end.partition}`;
+        const position = positions.get(key) ?? BigInt(end.low);
+        const high = BigInt(end.high);
+        if (high > position) lag += high - position;
+      }
+    }
+    lagRecords = Number(lag);
+    if (lag === 0n) currentAsOf = askedAt;
+  };
+
+  const scheduleProbe = (): void => {
+    if (stopped) return;
+    probeTimer = setTimeout(() => {
+      probe()
+        .catch(() => undefined)
+        .finally(scheduleProbe);
+    }, probeIntervalMs);
+    probeTimer.unref();
+  };
+
+  const isCurrent = (): boolean =>
+    caughtUp && currentAsOf !== undefined && Date.now() - currentAsOf <= staleAfterMs;
 
   return {
     get isCaughtUp() {
       return caughtUp;
     },
+    get isCurrent() {
+      return isCurrent();
+    },
+    get isHealthy() {
+      return running && isCurrent();
+    },
     get applied() {
       return applied;
     },
+    health: () => ({ loaded: caughtUp, running, lagRecords, currentAsOf, restarts }),
     async start() {
       const admin = kafka.admin();
       await admin.connect();
+      targetsReadAt = Date.now();
       try {
         for (const topic of topics) {
           for (const end of await admin.fetchTopicOffsets(topic)) {
@@ -103,26 +314,19 @@ export const createTopicFollower = ({
         await admin.disconnect();
       }
       check();
-      await consumer.connect();
-      for (const topic of topics) await consumer.subscribe({ topic, fromBeginning: true });
-      await consumer.run({
-        autoCommit: false,
-        eachBatch: async ({ batch }) => {
-          for (const message of batch.messages) {
-            const followed = { topic: batch.topic, partition: batch.partition, message };
-            try {
-              apply(followed);
-              applied += 1;
-            } catch (error) {
-              onError(error, followed);
-            }
-          }
-        },
-      });
+      await run(false);
+      probeAdmin = kafka.admin();
+      await probeAdmin.connect();
+      scheduleProbe();
     },
     caughtUp: () => caughtUpPromise,
     async stop() {
-      await consumer.disconnect();
+      stopped = true;
+      running = false;
+      if (restartTimer !== undefined) clearTimeout(restartTimer);
+      if (probeTimer !== undefined) clearTimeout(probeTimer);
+      await consumer?.disconnect();
+      await probeAdmin?.disconnect().catch(() => undefined);
     },
   };
 };

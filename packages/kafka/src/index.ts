@@ -5,8 +5,12 @@ import { type Admin, Kafka, type KafkaConfig, logLevel, type Producer, type Reco
 
 export type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
 export {
+  coordinatorNotFound,
   createTopicFollower,
   type FollowedMessage,
+  type FollowerHealth,
+  type FollowerSettings,
+  faultWhileFileExists,
   type TopicFollower,
   type TopicFollowerOptions,
 } from './follower.js';

@@ -1,6 +1,7 @@
 // Prometheus metrics for every citycheck process: a registry per process, the pipeline's metrics by name,
 // consumer lag from the broker, fastify latency and /metrics, and the ops server of workers without HTTP.
 export { type ConsumerLagOptions, registerConsumerLag } from './consumer-lag.js';
+export { type FollowerHealthSource, registerFollowerMetrics } from './follower-metrics.js';
 export { httpLatencyBuckets, type InstrumentFastifyOptions, instrumentFastify } from './http-metrics.js';
 export { type OpsServer, type OpsServerOptions, type ReadinessChecks, startOpsServer } from './ops-server.js';
 export {

@@ -69,8 +69,14 @@ export interface IngestAppOptions {
   readonly receivedPartitionCount?: () => Promise<number | undefined>;
   /** Answers whether the broker is reachable, for /readyz. */
   readonly brokerReady?: () => Promise<boolean>;
-  /** Whether credentials and the submission index are loaded; /v1 answers 503 until they are. */
+  /** Whether credentials and the submission index are loaded, current and followed, for /readyz. */
   readonly stateReady?: () => boolean;
+  /**
+   * Whether credentials and the submission index are loaded and known to be current within the staleness
+   * bound: /v1 answers 503 while they are not, so a revocation the view may have missed never lets a
+   * request through. Defaults to `stateReady`.
+   */
+  readonly stateCurrent?: () => boolean;
   /** The full validation rules, for dry runs; without it a dry run checks schema, scope and idempotency. */
   readonly semanticCheck?: SemanticCheck;
   /** Counts what ingest accepted and refused (stage `ingest`); omit in tests that do not look. */
@@ -142,6 +148,7 @@ export const buildIngestApp = ({
   receivedPartitionCount,
   brokerReady = async () => true,
   stateReady = () => true,
+  stateCurrent = stateReady,
   semanticCheck,
   metrics,
 }: IngestAppOptions) => {
@@ -257,10 +264,10 @@ export const buildIngestApp = ({
       // Authentication first, then the rate limit keyed by the credential it found (route-level hooks that the
       // rate-limit plugin adds run after this context's own hooks).
       v1.addHook('onRequest', async (request) => {
-        if (!stateReady()) {
+        if (!stateCurrent()) {
           throw new CitycheckError(
             'not_ready',
-            'the service is loading its credentials and submission index',
+            'the service is loading its credentials and submission index, or has lost sight of them',
             {
               retryAfterSeconds: 2,
             },

@@ -6,6 +6,7 @@ import type { FieldProblem } from '@citycheck/errors';
 import {
   createTopicFollower,
   type FollowedMessage,
+  type FollowerSettings,
   type Kafka,
   type TopicFollower,
   topics,
@@ -92,7 +93,7 @@ export const applyToIndex = (
   }
 };
 
-export interface FollowIndexOptions {
+export interface FollowIndexOptions extends FollowerSettings {
   readonly kafka: Kafka;
   readonly index: SubmissionIndex;
   readonly topics?: IndexTopics;
@@ -101,7 +102,6 @@ export interface FollowIndexOptions {
     error: unknown,
     where: { topic: string; partition: number; offset: string },
   ) => void;
-  readonly onCrash?: (error: Error, restarting: boolean) => void;
 }
 
 export const followSubmissionIndex = ({
@@ -110,13 +110,13 @@ export const followSubmissionIndex = ({
   topics: names = defaultIndexTopics,
   groupIdPrefix = 'citycheck-ingest-index',
   onInvalidRecord = () => undefined,
-  onCrash,
+  ...settings
 }: FollowIndexOptions): TopicFollower =>
   createTopicFollower({
     kafka,
     topics: [names.received, names.validated, names.rejected, names.committed],
     groupIdPrefix,
-    ...(onCrash === undefined ? {} : { onCrash }),
+    ...settings,
     apply: (message) => applyToIndex(index, names, message),
     onError: (error, { topic, partition, message }) =>
       onInvalidRecord(error, { topic, partition, offset: message.offset }),

@@ -6,11 +6,18 @@ import {
   createKafka,
   createReliableProducer,
   ensureTopics,
+  type FollowerSettings,
+  faultWhileFileExists,
   pipelineTopicSpecs,
   topicNames,
 } from '@citycheck/kafka';
 import { createLogger } from '@citycheck/logging';
-import { createMetricsRegistry, createPipelineMetrics, instrumentFastify } from '@citycheck/metrics';
+import {
+  createMetricsRegistry,
+  createPipelineMetrics,
+  instrumentFastify,
+  registerFollowerMetrics,
+} from '@citycheck/metrics';
 import { createRuleContext, validateReceived } from '@citycheck/validate';
 import { buildIngestApp } from './app.js';
 import { followSubmissionIndex } from './index-follower.js';
@@ -31,6 +38,8 @@ const config = readConfig([
   'ingestRateLimitWindowMs',
   'ingestStartTimeoutMs',
   'topicNamespace',
+  'followerStaleAfterMs',
+  'followerFaultFile',
 ]);
 const logger = createLogger({ service: 'ingest', level: config.logLevel });
 logger.info({ config: redactConfig(config) }, 'starting');
@@ -54,7 +63,15 @@ await ensureCredentialsTopic(kafka, { replicationFactor: config.topicReplication
 const producer = createReliableProducer(kafka);
 await producer.connect();
 
-// State read from Kafka: every credential, and every submission with its status.
+// State read from Kafka: every credential, and every submission with its status. The followers restart
+// their consumers after any crash; a view not known current for followerStaleAfterMs closes /v1 (503).
+const followerSettings = (view: string): FollowerSettings => ({
+  staleAfterMs: config.followerStaleAfterMs,
+  onCrash: (error, restarting, retryInMs) =>
+    logger.error({ err: error, restarting, retryInMs }, `${view} consumer crashed`),
+  onRestart: (restarts) => logger.warn({ restarts }, `${view} consumer started again`),
+  ...(config.followerFaultFile === '' ? {} : { injectFault: faultWhileFileExists(config.followerFaultFile) }),
+});
 const credentials = new CredentialStore();
 const credentialFollower = followCredentials({
   kafka,
@@ -62,7 +79,7 @@ const credentialFollower = followCredentials({
   groupIdPrefix: `${config.kafkaClientId}-ingest-credentials`,
   onInvalidRecord: (error, credentialId) =>
     logger.error({ err: error, credentialId }, 'unreadable credential record skipped'),
-  onCrash: (error, restarting) => logger.error({ err: error, restarting }, 'credentials consumer crashed'),
+  ...followerSettings('credentials'),
 });
 const index = new SubmissionIndex();
 const indexFollower = followSubmissionIndex({
@@ -77,8 +94,7 @@ const indexFollower = followSubmissionIndex({
   groupIdPrefix: `${config.kafkaClientId}-ingest-index`,
   onInvalidRecord: (error, where) =>
     logger.warn({ err: error, ...where }, 'unreadable record skipped by the submission index'),
-  onCrash: (error, restarting) =>
-    logger.error({ err: error, restarting }, 'submission index consumer crashed'),
+  ...followerSettings('submission index'),
 });
 await Promise.all([credentialFollower.start(), indexFollower.start()]);
 const loaded = Promise.all([credentialFollower.caughtUp(), indexFollower.caughtUp()]);
@@ -98,6 +114,7 @@ logger.info(
 );
 
 const registry = createMetricsRegistry({ service: 'ingest' });
+registerFollowerMetrics(registry, { credentials: credentialFollower, submissionIndex: indexFollower });
 // Dry runs apply exactly the rules validate applies.
 const rules = createRuleContext();
 const app = buildIngestApp({
@@ -117,7 +134,8 @@ const app = buildIngestApp({
   rateLimit: { max: config.ingestRateLimitMax, windowMs: config.ingestRateLimitWindowMs },
   receivedPartitionCount: async () =>
     (await admin.fetchTopicMetadata({ topics: [topics.submissionsReceived] })).topics[0]?.partitions.length,
-  stateReady: () => credentialFollower.isCaughtUp && indexFollower.isCaughtUp,
+  stateReady: () => credentialFollower.isHealthy && indexFollower.isHealthy,
+  stateCurrent: () => credentialFollower.isCurrent && indexFollower.isCurrent,
   brokerReady: async () => {
     try {
       await admin.describeCluster();

@@ -22,6 +22,12 @@ import type { QueryEngine, QueryResultStream, QueryScope } from './query-engine.
 export interface QueryAppOptions {
   readonly engine: QueryEngine;
   readonly authenticator: Authenticator;
+  /**
+   * Whether the credentials the authenticator holds are known to be current (credentials.v1 followed within
+   * its staleness bound). While they are not, every authenticated request is answered 503 not_ready: a
+   * revocation the service may have missed must not let a query through. Defaults to always current.
+   */
+  readonly credentialsCurrent?: () => boolean;
   readonly logger: Logger;
   readonly registry: Registry;
   readonly status?: PipelineStatusSource;
@@ -41,7 +47,15 @@ const statusFiles: Record<string, { file: string; type: string }> = {
 const scopeOf = (
   request: FastifyRequest,
   authenticator: Authenticator,
+  credentialsCurrent: () => boolean,
 ): { scope: QueryScope; role: string; id: string } => {
+  if (!credentialsCurrent()) {
+    throw new CitycheckError(
+      'not_ready',
+      'the service has lost sight of credentials.v1 and cannot tell revoked credentials apart; retry shortly',
+      { retryAfterSeconds: 5 },
+    );
+  }
   const header = request.headers.authorization;
   const token = header?.startsWith('Bearer ') === true ? header.slice('Bearer '.length).trim() : undefined;
   if (token === undefined || token === '') {
@@ -78,6 +92,7 @@ const scopeOf = (
 export const buildQueryApp = ({
   engine,
   authenticator,
+  credentialsCurrent = () => true,
   logger,
   registry,
   status,
@@ -133,13 +148,13 @@ export const buildQueryApp = ({
   });
 
   app.get('/v1/tables', async (request) => {
-    scopeOf(request, authenticator);
+    scopeOf(request, authenticator, credentialsCurrent);
     return { tables: engine.tables(), macros: engine.macros() };
   });
 
   app.post('/v1/query', async (request, reply) => {
     const started = process.hrtime.bigint();
-    const caller = scopeOf(request, authenticator);
+    const caller = scopeOf(request, authenticator, credentialsCurrent);
     const format = negotiateFormat(request.headers.accept);
     const body = request.body as { sql?: unknown } | undefined;
     if (typeof body?.sql !== 'string') {

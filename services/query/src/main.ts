@@ -2,10 +2,10 @@
 // and pipeline offsets) -> HTTP app -> listen -> refresh the lake views on a timer -> drain on SIGTERM.
 import { objectStoreSettings, objectStoreVariables, readConfig, redactConfig } from '@citycheck/config';
 import { CredentialStore, ensureCredentialsTopic, followCredentials } from '@citycheck/credentials';
-import { createKafka, topicNames } from '@citycheck/kafka';
+import { createKafka, faultWhileFileExists, topicNames } from '@citycheck/kafka';
 import { createCommitLog, createObjectStore, datasets } from '@citycheck/lake';
 import { createLogger } from '@citycheck/logging';
-import { createMetricsRegistry } from '@citycheck/metrics';
+import { createMetricsRegistry, registerFollowerMetrics } from '@citycheck/metrics';
 import { buildQueryApp } from './app.js';
 import { createLakeViewDefiner } from './lake-views.js';
 import { createPipelineStatus } from './pipeline-status.js';
@@ -32,6 +32,8 @@ const config = readConfig([
   'statusWindowMs',
   'topicNamespace',
   'statusMetricsTargets',
+  'followerStaleAfterMs',
+  'followerFaultFile',
   ...objectStoreVariables,
 ]);
 const logger = createLogger({ service: 'query', level: config.logLevel });
@@ -69,7 +71,13 @@ const follower = followCredentials({
   store: credentials,
   onInvalidRecord: (error, credentialId) =>
     logger.warn({ err: error, credentialId }, 'skipping an unreadable credential record'),
-  onCrash: (error, restarting) => logger.error({ err: error, restarting }, 'credentials consumer crashed'),
+  // The consumer is restarted after any crash; a view not known current for followerStaleAfterMs makes
+  // every authenticated request a 503, so a missed revocation never lets a query through.
+  staleAfterMs: config.followerStaleAfterMs,
+  onCrash: (error, restarting, retryInMs) =>
+    logger.error({ err: error, restarting, retryInMs }, 'credentials consumer crashed'),
+  onRestart: (restarts) => logger.warn({ restarts }, 'credentials consumer started again'),
+  ...(config.followerFaultFile === '' ? {} : { injectFault: faultWhileFileExists(config.followerFaultFile) }),
 });
 await follower.start();
 await follower.caughtUp();
@@ -95,9 +103,11 @@ const status = createPipelineStatus({
 await status.start();
 
 const registry = createMetricsRegistry({ service: 'query' });
+registerFollowerMetrics(registry, { credentials: follower });
 const app = buildQueryApp({
   engine,
   authenticator: credentials,
+  credentialsCurrent: () => follower.isCurrent,
   logger,
   registry,
   status,
@@ -107,7 +117,7 @@ const app = buildQueryApp({
       .describeCluster()
       .then(() => true)
       .catch(() => false),
-    credentials: follower.isCaughtUp,
+    credentials: follower.isHealthy,
   }),
 });
 await app.listen({ host: config.queryHost, port: config.queryPort });
