@@ -35,6 +35,8 @@ export const errorCodes = {
   /** The service is still loading its state (credentials, submission index) after a start. */
   not_ready: { status: 503, reason: 'infrastructure', retriable: true },
   object_store_unavailable: { status: 503, reason: 'infrastructure', retriable: true },
+  /** The lake's commit log or views name an object the store no longer holds: retrying reads it again. */
+  lake_object_missing: { status: 500, reason: 'infrastructure', retriable: false },
   database_error: { status: 500, reason: 'infrastructure', retriable: true },
   /** The Accept header names no format the endpoint can produce. */
   not_acceptable: { status: 406, reason: 'bad_input', retriable: false },

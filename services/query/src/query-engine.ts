@@ -1,10 +1,13 @@
-// The query engine: one locked-down DuckDB database over the lake, in which each query runs in a connection
-// of its own where the documented views are re-created as views scoped to the caller (a province's rows, or
-// all for the ministry) over the full ones, which the caller's SQL cannot name. Limits: a deadline per
-// query (interrupt), a memory limit for the database, a row cap, and a bounded number of queries at once.
+// The query engine. A provincial analyst's statement runs in a database of the province's own (see
+// scope-database.ts): its rows copied from the lake, no file or network access, configuration locked. A
+// ministry analyst's runs in the lake database, which may read the lake's data prefixes and nothing else,
+// through views re-created per connection over the full ones. Limits: one deadline per statement covering its
+// wait, its parse and its run (an interrupt repeated until the statement ends), a memory limit per database,
+// a watch on the process's resident memory, a row cap, and a bounded number of statements at once.
 import { randomUUID } from 'node:crypto';
 import { mkdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { CitycheckError } from '@citycheck/errors';
 import {
   type DuckDBConnection,
@@ -24,6 +27,7 @@ import {
 } from './lake-model.js';
 import type { LakeViewDefiner } from './lake-views.js';
 import { describeColumns, type ResultColumn } from './result-columns.js';
+import { buildScopeDatabase, type ScopeDatabase } from './scope-database.js';
 import { type CheckedQuery, checkQuery, duckdbMessage } from './sql-guard.js';
 
 /** Whose rows a query may see. */
@@ -52,6 +56,10 @@ export interface QueryEngineOptions {
   readonly exportDirectory: string;
   /** Where DuckDB spills sorts and joins that outgrow memory. Defaults to `<exportDirectory>/../citycheck-query-spill`. */
   readonly spillDirectory?: string;
+  /** Where the provinces' databases are written. Defaults to `<exportDirectory>/../citycheck-query-scopes-<id>`. */
+  readonly scopeDirectory?: string;
+  /** Resident memory of the process past which running statements are stopped. Defaults to 1.5 × memoryLimit + 512 MB. */
+  readonly processMemoryBytes?: number;
   readonly logger: Logger;
   readonly views?: readonly ViewDoc[];
   readonly macros?: readonly MacroDoc[];
@@ -117,6 +125,19 @@ export interface QueryEngine {
 }
 
 const fullSchema = 'lake_full';
+
+/** The longest statement accepted: DuckDB's parser needs about 0.9 s for 200 KB on this hardware. */
+export const maxStatementLength = 65_536;
+
+/** Bytes of a DuckDB size such as `2GB`, `512MiB`, `100MB`. */
+export const parseByteSize = (size: string): number => {
+  const match = /^\s*([0-9.]+)\s*([kmgt]?i?b?)?\s*$/i.exec(size);
+  if (match === null) throw new Error(`${size} is not a size`);
+  const unit = (match[2] ?? '').toLowerCase().replace('b', '');
+  const powers: Record<string, number> = { '': 0, k: 1, m: 2, g: 3, t: 4, ki: 1, mi: 2, gi: 3, ti: 4 };
+  const power = powers[unit] ?? 0;
+  return Number(match[1]) * (unit.endsWith('i') ? 1024 : 1000) ** power;
+};
 
 /** The documented names a query uses, each re-created scoped in the query's connection. */
 interface Uses {
@@ -185,8 +206,14 @@ const createSlots = (concurrency: number, queueLimit: number) => {
 };
 
 /** Maps a DuckDB failure of a user query onto the error registry. */
-const queryError = (error: unknown, timedOut: boolean, limits: QueryLimits): CitycheckError => {
+const queryError = (error: unknown, timedOut: boolean | 'memory', limits: QueryLimits): CitycheckError => {
   if (error instanceof CitycheckError) return error;
+  if (timedOut === 'memory') {
+    return new CitycheckError(
+      'query_memory_exceeded',
+      `the query service grew past its memory bound while this query ran, and it was stopped; aggregate or filter first, or select fewer columns`,
+    );
+  }
   const message = duckdbMessage(error);
   if (timedOut || message.startsWith('INTERRUPT')) {
     return new CitycheckError(
@@ -217,6 +244,16 @@ const queryError = (error: unknown, timedOut: boolean, limits: QueryLimits): Cit
   ) {
     return new CitycheckError('query_invalid', message, { cause: error });
   }
+  const missing = /^(IO|HTTP) Error/.test(message)
+    ? /(HTTP 404|404 \(Not Found\)|No files found that match the pattern "([^"]*)"|NoSuchKey)/.exec(message)
+    : null;
+  if (missing !== null) {
+    return new CitycheckError(
+      'lake_object_missing',
+      'the lake names an object the store does not hold (a committed object was deleted or the rollups were replaced while being read); retrying will not help until the lake is repaired or the views are refreshed',
+      { cause: error },
+    );
+  }
   if (/^(IO|HTTP) Error/.test(message)) {
     return new CitycheckError('object_store_unavailable', 'the lake could not be read; retry shortly', {
       cause: error,
@@ -233,12 +270,15 @@ export const createQueryEngine = async ({
   limits,
   exportDirectory,
   spillDirectory = join(exportDirectory, '..', 'citycheck-query-spill'),
+  scopeDirectory = join(exportDirectory, '..', `citycheck-query-scopes-${randomUUID()}`),
+  processMemoryBytes = parseByteSize(limits.memoryLimit) * 1.5 + 512 * 1024 ** 2,
   logger,
   views: viewDocs = documentedViews,
   macros: macroDocs = lakeMacros,
 }: QueryEngineOptions): Promise<QueryEngine> => {
   await mkdir(exportDirectory, { recursive: true, mode: 0o700 });
   await mkdir(spillDirectory, { recursive: true, mode: 0o700 });
+  await mkdir(scopeDirectory, { recursive: true, mode: 0o700 });
   const lake: LakeDatabase = await openLakeDatabase({
     extensionDirectory,
     s3,
@@ -246,25 +286,21 @@ export const createQueryEngine = async ({
     memoryLimit: limits.memoryLimit,
   });
   const admin = lake.connection;
-  // Lock the database down before anything a caller wrote can run: DuckDB may read the lake bucket and
-  // write Parquet results to the export directory, nothing else, and no setting can change afterwards.
+  // Lock the database down before anything a caller wrote can run: DuckDB may read the lake's data (not its
+  // commit log), write Parquet results to the export directory and the provinces' databases to theirs, and
+  // no setting can change afterwards. Only ministry statements run here, and none can name those directories.
   await admin.run(`SET temp_directory = ${quote(spillDirectory)}`);
   await admin.run('SET autoinstall_known_extensions = false');
   await admin.run('SET autoload_known_extensions = false');
+  const dataPrefixes = ['observations/', 'rollups/', 'reference/'].map(
+    (prefix) => `s3://${s3.bucket}/${prefix}`,
+  );
   await admin.run(
-    `SET allowed_directories = [${quote(`s3://${s3.bucket}/`)}, ${quote(`${exportDirectory}/`)}]`,
+    `SET allowed_directories = [${[...dataPrefixes, `${exportDirectory}/`, `${scopeDirectory}/`].map(quote).join(', ')}]`,
   );
   await admin.run('SET enable_external_access = false');
   await admin.run('SET lock_configuration = true');
   await admin.run(`CREATE SCHEMA IF NOT EXISTS ${fullSchema}`);
-
-  const parser = await lake.instance.connect();
-  let parserQueue: Promise<unknown> = Promise.resolve();
-  const serialOnParser = <T>(work: () => Promise<T>): Promise<T> => {
-    const next = parserQueue.then(work, work);
-    parserQueue = next.catch(() => undefined);
-    return next;
-  };
 
   const slots = createSlots(limits.concurrency, limits.queueLimit);
   let tables: TableDescription[] = [];
@@ -272,6 +308,36 @@ export const createQueryEngine = async ({
   let available = { views: new Set<string>(), macros: new Set<string>() };
   const viewByName = new Map(viewDocs.map((view) => [view.name, view]));
   const macroByName = new Map(macroDocs.map((macro) => [macro.name, macro]));
+
+  /** Bumped when a refresh finds the lake changed; a province's database of an older generation is rebuilt. */
+  let generation = 0;
+  let fingerprint = '';
+  const lakeFingerprint = async (): Promise<string> => {
+    const definitions = (
+      await admin.runAndReadAll(
+        `SELECT string_agg(sql, ';' ORDER BY view_name) AS sql FROM duckdb_views() WHERE schema_name = ${quote(fullSchema)}`,
+      )
+    ).getRowObjectsJS()[0]?.sql;
+    // Derived objects are replaced in place under the same key: their size and time tell a new version.
+    let derived = '';
+    try {
+      derived = String(
+        (
+          await admin.runAndReadAll(
+            `SELECT string_agg(filename || ' ' || size || ' ' || last_modified, ';' ORDER BY filename) AS objects FROM read_blob([${[
+              `s3://${s3.bucket}/rollups/*/*.parquet`,
+              `s3://${s3.bucket}/reference/*.parquet`,
+            ]
+              .map(quote)
+              .join(', ')}])`,
+          )
+        ).getRowObjectsJS()[0]?.objects ?? '',
+      );
+    } catch {
+      derived = `unknown ${Date.now()}`;
+    }
+    return `${String(definitions)}|${derived}`;
+  };
 
   let refreshing: Promise<void> | undefined;
   const refreshOnce = async (): Promise<void> => {
@@ -318,6 +384,11 @@ export const createQueryEngine = async ({
       views: new Set(described.map((table) => table.name)),
       macros: new Set(macros.map((macro) => macro.name)),
     };
+    const next = await lakeFingerprint();
+    if (next !== fingerprint) {
+      fingerprint = next;
+      generation += 1;
+    }
   };
   const refresh = (): Promise<void> => {
     refreshing ??= refreshOnce().finally(() => {
@@ -327,13 +398,90 @@ export const createQueryEngine = async ({
   };
   await refresh();
 
-  const check = (sql: string): Promise<CheckedQuery> =>
-    serialOnParser(() => checkQuery(parser, sql, available));
+  /**
+   * The provinces' databases: one per province, of the latest generation it was asked for, shared by its
+   * queries; one that is outdated or evicted is closed (and its file removed) once its last query ends. At
+   * most `concurrency + 2` are kept open, the least recently used idle ones closed first.
+   */
+  interface ScopeEntry {
+    readonly database: ScopeDatabase;
+    users: number;
+    retired: boolean;
+    lastUsed: number;
+  }
+  const scopes = new Map<string, ScopeEntry>();
+  const building = new Map<string, Promise<ScopeEntry>>();
+  const retire = (entry: ScopeEntry): void => {
+    entry.retired = true;
+    if (entry.users === 0) void entry.database.close().catch(() => undefined);
+  };
+  const build = async (code: string): Promise<ScopeEntry> => {
+    const wanted = generation;
+    const connection = await lake.instance.connect();
+    try {
+      await refreshing;
+      const started = Date.now();
+      const database = await buildScopeDatabase({
+        lake: connection,
+        fullSchema,
+        provinceCode: code,
+        generation: wanted,
+        directory: scopeDirectory,
+        views: viewDocs.filter((view) => available.views.has(view.name)),
+        threads: limits.threads,
+        memoryLimit: `${Math.max(64, Math.floor(parseByteSize(limits.memoryLimit) / limits.concurrency / 1024 ** 2))}MiB`,
+      });
+      logger.info(
+        { province: code, generation: wanted, ms: Date.now() - started },
+        'province database built',
+      );
+      const entry: ScopeEntry = { database, users: 0, retired: false, lastUsed: Date.now() };
+      const previous = scopes.get(code);
+      scopes.set(code, entry);
+      if (previous !== undefined) retire(previous);
+      const idle = [...scopes.entries()]
+        .filter(([, candidate]) => candidate.users === 0 && candidate !== entry)
+        .sort((a, b) => a[1].lastUsed - b[1].lastUsed);
+      while (scopes.size > limits.concurrency + 2 && idle.length > 0) {
+        const [evicted, oldest] = idle.shift() as [string, ScopeEntry];
+        scopes.delete(evicted);
+        retire(oldest);
+      }
+      return entry;
+    } finally {
+      connection.closeSync();
+    }
+  };
+  const acquireScope = async (code: string): Promise<{ entry: ScopeEntry; release: () => void }> => {
+    let entry = scopes.get(code);
+    while (entry === undefined || entry.database.generation < generation) {
+      let pending = building.get(code);
+      if (pending === undefined) {
+        pending = build(code).finally(() => building.delete(code));
+        building.set(code, pending);
+      }
+      entry = await pending;
+      if (entry.database.generation >= generation) break;
+    }
+    const held = entry;
+    held.users += 1;
+    held.lastUsed = Date.now();
+    let released = false;
+    return {
+      entry: held,
+      release: () => {
+        if (released) return;
+        released = true;
+        held.users -= 1;
+        if (held.retired && held.users === 0) void held.database.close().catch(() => undefined);
+      },
+    };
+  };
 
   /**
-   * A connection in which each of `uses.views` is a temporary view, and each of `uses.macros` a temporary
-   * table macro, scoped to `scope` over the full one in lake_full. Unqualified names resolve to these first;
-   * the caller's SQL may not name lake_full, so the scoped ones are all it can reach.
+   * A connection of the lake database in which each of `uses.views` is a temporary view, and each of
+   * `uses.macros` a temporary table macro, scoped to `scope` over the full one in lake_full. Unqualified
+   * names resolve to these first. Ministry statements, and the service's own (status page), run in these.
    */
   const scopedConnection = async (scope: QueryScope, uses: Uses): Promise<DuckDBConnection> => {
     const connection = await lake.instance.connect();
@@ -371,39 +519,93 @@ export const createQueryEngine = async ({
     }
   };
 
-  /** Runs `work` with a slot, a scoped connection and the deadline armed; `work` owns cleanup via `finish`. */
-  const begin = async (scope: QueryScope, uses: Uses) => {
+  interface Running {
+    stopped: false | 'timeout' | 'memory';
+    connection: DuckDBConnection | undefined;
+  }
+  const running = new Set<Running>();
+  // DuckDB's memory_limit covers its buffer manager, not every allocation (a huge string, an aggregate's
+  // state): past the process bound every running statement is stopped.
+  const memoryWatch = setInterval(() => {
+    if (running.size === 0 || process.memoryUsage.rss() < processMemoryBytes) return;
+    logger.warn(
+      { rss: process.memoryUsage.rss(), bound: processMemoryBytes },
+      'stopping queries: memory bound',
+    );
+    for (const statement of running) {
+      if (statement.stopped === false) statement.stopped = 'memory';
+      statement.connection?.interrupt();
+    }
+  }, 100);
+  memoryWatch.unref();
+
+  const stoppedError = (statement: Running): CitycheckError =>
+    queryError(undefined, statement.stopped === 'memory' ? 'memory' : true, limits);
+
+  /**
+   * Takes a slot, checks the SQL (on a connection of its own, inside the deadline), and opens the connection
+   * the statement runs in. The deadline's interrupt is repeated until the statement ends: one that fires
+   * before DuckDB has started executing is lost.
+   */
+  const begin = async (scope: QueryScope, sql: string) => {
+    if (sql.length > maxStatementLength) {
+      throw new CitycheckError(
+        'query_not_allowed',
+        `the statement is ${sql.length} characters long; at most ${maxStatementLength} are accepted`,
+      );
+    }
     const deadline = Date.now() + limits.timeoutMs;
     const release = await slots.acquire(deadline);
-    let connection: DuckDBConnection | undefined;
-    const state = { timedOut: false, closed: false };
+    const statement: Running = { stopped: false, connection: undefined };
+    running.add(statement);
+    let closed = false;
+    let repeat: NodeJS.Timeout | undefined;
+    let scopeLease: { release: () => void } | undefined;
     const timer = setTimeout(
       () => {
-        state.timedOut = true;
-        connection?.interrupt();
+        if (statement.stopped === false) statement.stopped = 'timeout';
+        statement.connection?.interrupt();
+        repeat = setInterval(() => statement.connection?.interrupt(), 50);
       },
       Math.max(0, deadline - Date.now()),
     );
     const finish = (): void => {
-      if (state.closed) return;
-      state.closed = true;
+      if (closed) return;
+      closed = true;
       clearTimeout(timer);
-      if (connection !== undefined) {
-        connection.interrupt();
-        connection.closeSync();
+      clearInterval(repeat);
+      running.delete(statement);
+      if (statement.connection !== undefined) {
+        statement.connection.interrupt();
+        statement.connection.closeSync();
+        statement.connection = undefined;
       }
+      scopeLease?.release();
       release();
     };
     try {
-      if (state.timedOut) throw queryError(undefined, true, limits);
-      connection = await scopedConnection(scope, uses);
-      if (state.timedOut) throw queryError(undefined, true, limits);
-      return { connection, state, finish };
+      statement.connection = await lake.instance.connect();
+      const checked = await checkQuery(statement.connection, sql, available);
+      statement.connection.closeSync();
+      statement.connection = undefined;
+      if (statement.stopped !== false) throw stoppedError(statement);
+      if (scope.kind === 'province') {
+        const lease = await acquireScope(checkProvinceCode(scope.provinceCode));
+        scopeLease = lease;
+        statement.connection = await lease.entry.database.connect();
+      } else {
+        statement.connection = await scopedConnection(scope, checked);
+      }
+      if (statement.stopped !== false) throw stoppedError(statement);
+      return { connection: statement.connection, statement, checked, finish };
     } catch (error) {
+      const stopped = statement.stopped;
       finish();
-      throw queryError(error, state.timedOut, limits);
+      throw queryError(error, stopped === 'memory' ? 'memory' : stopped === 'timeout', limits);
     }
   };
+  const failure = (error: unknown, statement: Running): CitycheckError =>
+    queryError(error, statement.stopped === 'memory' ? 'memory' : statement.stopped === 'timeout', limits);
 
   const wrapped = (checked: CheckedQuery): string =>
     `SELECT * FROM (\n${checked.sql}\n) AS citycheck_result LIMIT ${limits.rowCap + 1}`;
@@ -415,18 +617,17 @@ export const createQueryEngine = async ({
     );
 
   const open = async (scope: QueryScope, sql: string): Promise<QueryResultStream> => {
-    const checked = await check(sql);
-    const { connection, state, finish } = await begin(scope, checked);
+    const { connection, statement, checked, finish } = await begin(scope, sql);
     let result: DuckDBResult;
     let first: DuckDBDataChunk | null;
     try {
       result = await connection.stream(wrapped(checked));
       first = await result.fetchChunk();
-      if (state.timedOut) throw queryError(undefined, true, limits);
+      if (statement.stopped !== false) throw stoppedError(statement);
       if (first !== null && first.rowCount > limits.rowCap) throw rowCapError();
     } catch (error) {
       finish();
-      throw queryError(error, state.timedOut, limits);
+      throw failure(error, statement);
     }
     const types = result.columnTypes();
     const columns = describeColumns(result.columnNames(), types);
@@ -452,11 +653,11 @@ export const createQueryEngine = async ({
             try {
               chunk = await result.fetchChunk();
             } catch (error) {
-              throw queryError(error, state.timedOut, limits);
+              throw failure(error, statement);
             }
           }
           // An interrupted streaming result ends quietly in DuckDB: only the flag tells a timeout from the end.
-          if (state.timedOut) throw queryError(undefined, true, limits);
+          if (statement.stopped !== false) throw stoppedError(statement);
         } finally {
           finish();
         }
@@ -464,46 +665,83 @@ export const createQueryEngine = async ({
     };
   };
 
+  /**
+   * The result is written by the lake database, never by the one the statement ran in: its rows are
+   * appended, chunk by chunk, to a table of a connection no caller's SQL runs on, which DuckDB then copies to
+   * a Parquet file in the export directory. No statement can name that directory or reach it.
+   */
   const exportParquet = async (scope: QueryScope, sql: string): Promise<ParquetExport> => {
-    const checked = await check(sql);
-    const { connection, state, finish } = await begin(scope, checked);
+    const { connection, statement, checked, finish } = await begin(scope, sql);
     const path = join(exportDirectory, `${randomUUID()}.parquet`);
+    const writer = await lake.instance.connect();
     const release = async (): Promise<void> => {
       finish();
       await rm(path, { force: true });
     };
     try {
-      const reader = await connection.runAndReadAll(
-        `COPY (${wrapped(checked)}) TO ${quote(path)} (FORMAT parquet, COMPRESSION zstd)`,
+      const result = await connection.stream(wrapped(checked));
+      const names = result.columnNames();
+      const types = result.columnTypes();
+      const table = `export_${randomUUID().replaceAll('-', '')}`;
+      await writer.run(
+        `CREATE TEMP TABLE ${table} (${names.map((name, index) => `${ident(name === '' ? `column${index}` : name)} ${String(types[index])}`).join(', ')})`,
       );
-      if (state.timedOut) throw queryError(undefined, true, limits);
-      const rows = Number(reader.getRowsJS()[0]?.[0] ?? 0);
-      if (rows > limits.rowCap) throw rowCapError();
+      const appender = await writer.createAppender(table, 'main', 'temp');
+      let rows = 0;
+      for (;;) {
+        const chunk = await result.fetchChunk();
+        if (statement.stopped !== false) throw stoppedError(statement);
+        if (chunk === null || chunk.rowCount === 0) break;
+        rows += chunk.rowCount;
+        if (rows > limits.rowCap) throw rowCapError();
+        appender.appendDataChunk(chunk);
+      }
+      appender.closeSync();
+      if (statement.stopped !== false) throw stoppedError(statement);
+      await writer.run(`COPY ${table} TO ${quote(path)} (FORMAT parquet, COMPRESSION zstd)`);
       const { size } = await stat(path);
-      // The file is complete: the slot and the connection are no longer needed while it is sent.
+      // The file is complete: the slot and the connections are no longer needed while it is sent.
       finish();
       return { path, rows, bytes: size, release };
     } catch (error) {
       await release();
-      throw queryError(error, state.timedOut, limits);
+      throw failure(error, statement);
+    } finally {
+      writer.closeSync();
     }
   };
 
+  /** The service's own statements (status page): the lake database, scoped views, same slots and deadline. */
   const internalRows = async (
     scope: QueryScope,
     views: readonly string[],
     sql: string,
   ): Promise<Record<string, unknown>[]> => {
-    const { connection, state, finish } = await begin(scope, {
-      views: views.filter((view) => available.views.has(view)),
-      macros: [],
-    });
+    const deadline = Date.now() + limits.timeoutMs;
+    const release = await slots.acquire(deadline);
+    const statement: Running = { stopped: false, connection: undefined };
+    let repeat: NodeJS.Timeout | undefined;
+    const timer = setTimeout(
+      () => {
+        statement.stopped = 'timeout';
+        statement.connection?.interrupt();
+        repeat = setInterval(() => statement.connection?.interrupt(), 50);
+      },
+      Math.max(0, deadline - Date.now()),
+    );
     try {
-      return (await connection.runAndReadAll(sql)).getRowObjectsJS();
+      statement.connection = await scopedConnection(scope, {
+        views: views.filter((view) => available.views.has(view)),
+        macros: [],
+      });
+      return (await statement.connection.runAndReadAll(sql)).getRowObjectsJS();
     } catch (error) {
-      throw queryError(error, state.timedOut, limits);
+      throw failure(error, statement);
     } finally {
-      finish();
+      clearTimeout(timer);
+      clearInterval(repeat);
+      statement.connection?.closeSync();
+      release();
     }
   };
 
@@ -511,24 +749,41 @@ export const createQueryEngine = async ({
     refresh,
     tables: () => tables,
     macros: () => macros,
-    check,
+    async check(sql) {
+      const connection = await lake.instance.connect();
+      try {
+        return await checkQuery(connection, sql, available);
+      } finally {
+        connection.closeSync();
+      }
+    },
     open,
     exportParquet,
     internalRows,
     limits,
     async ping() {
       try {
-        await serialOnParser(() => parser.run('SELECT 1'));
+        const connection = await lake.instance.connect();
+        try {
+          await connection.run('SELECT 1');
+        } finally {
+          connection.closeSync();
+        }
         return true;
       } catch {
         return false;
       }
     },
     async close() {
+      clearInterval(memoryWatch);
       await refreshing?.catch(() => undefined);
-      await parserQueue.catch(() => undefined);
-      parser.closeSync();
+      await Promise.allSettled([...building.values()]);
+      for (const entry of scopes.values()) retire(entry);
+      scopes.clear();
+      // Statements still running hold their province's database until they end.
+      for (let waited = 0; running.size > 0 && waited < 2_000; waited += 50) await sleep(50);
       lake.close();
+      await rm(scopeDirectory, { recursive: true, force: true });
       logger.debug('query engine closed');
     },
   };

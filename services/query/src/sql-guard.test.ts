@@ -182,9 +182,25 @@ describe('refused table references', () => {
     ],
     [
       'WITH duckdb_views AS (SELECT * FROM duckdb_views) SELECT * FROM duckdb_views',
-      /there is no view duckdb_views/,
+      /name common table expressions with letters, digits and _ only, not like a file or a catalogue view/,
     ],
     ['SELECT * FROM (WITH t AS (SELECT 1) SELECT * FROM t), t', /there is no view t/],
+    // DuckDB binds a recursive CTE's first member before the CTE exists.
+    [
+      'WITH RECURSIVE secrets AS (SELECT * FROM secrets UNION ALL SELECT * FROM secrets) SELECT * FROM secrets',
+      /there is no view secrets/,
+    ],
+    [
+      'WITH RECURSIVE "s3://b/x.parquet" AS (SELECT 1 UNION ALL SELECT 1 FROM "s3://b/x.parquet") SELECT 1',
+      /name common table expressions with letters, digits and _ only/,
+    ],
+    // DuckDB folds identifiers in ASCII only: a KELVIN SIGN is not a k, so this CTE does not shadow the name.
+    [
+      'WITH "duc\u212Adb_views" AS (SELECT 1) SELECT * FROM duckdb_views',
+      /not like a file or a catalogue view/,
+    ],
+    ['WITH "t\u212A" AS (SELECT 1) SELECT * FROM tk', /name common table expressions/],
+    ['SELECT * FROM "observations\u212A"', /there is no view observations\u212A/],
   ])('%s', async (sql, message) => {
     const error = await refusal(sql);
     expect(error.code).toBe('query_not_allowed');
@@ -194,8 +210,31 @@ describe('refused table references', () => {
   it.each([
     ["SELECT current_setting('s3_secret_access_key')", /current_setting\(\) is not accepted/],
     ["SELECT getvariable('x')", /getvariable\(\) is not accepted/],
+    ['SELECT pg_get_viewdef(unnest(generate_series(1, 5000)))', /pg_get_viewdef\(\) is not accepted/],
+    ["SELECT which_secret('s3://b/x', 's3')", /which_secret\(\) is not accepted/],
+    ['SELECT current_database()', /current_database\(\) is not accepted/],
+    ['SELECT duckdb_version()', /duckdb_version\(\) is not accepted/],
   ])('refuses functions that read configuration: %s', async (sql, message) => {
     expect((await refusal(sql)).message).toMatch(message);
+  });
+
+  it.each([
+    [
+      "SELECT length(repeat('x', 3000000000))",
+      /repeat\(\) is accepted only with a size given as a number up to 1,000,000/,
+    ],
+    ["SELECT length(repeat('x', n)) FROM rollups", /repeat\(\)/],
+    ["SELECT lpad('x', 2000000, 'y')", /lpad\(\)/],
+    ['SELECT range(0, 10000000000)', /range\(\)/],
+    ['SELECT list_resize([1], 1e12)', /list_resize\(\)/],
+  ])('refuses functions whose result grows with a number, not the data: %s', async (sql, message) => {
+    expect((await refusal(sql)).message).toMatch(message);
+  });
+
+  it('accepts those functions with a small literal size', async () => {
+    expect(
+      (await checkQuery(connection, "SELECT repeat('-', 20), lpad('7', 3, '0')", documented)).views,
+    ).toEqual([]);
   });
 
   it('says when the SQL does not parse', async () => {

@@ -40,11 +40,67 @@ const allowedTableRefs = new Set([
 ]);
 
 /**
- * Scalar functions that read the service's configuration or environment rather than data. Reading files is
- * also stopped by DuckDB itself (external access is disabled in the query database); these are refused
- * here so the answer is a clear message, not a permission error.
+ * Scalar functions that read the service's configuration, catalogue or environment rather than data
+ * (`pg_get_viewdef` shows a view's definition, `which_secret` names the lake's secret). The query's database
+ * holds nothing but the caller's scope and cannot read files (see query-engine.ts); these are refused here so
+ * that no definition, setting or path is shown at all, and the answer is a clear message.
  */
-const refusedFunctions = new Set(['current_setting', 'getvariable', 'getenv', 'read_text', 'read_blob']);
+const refusedFunctions = new Set([
+  'current_setting',
+  'getvariable',
+  'getenv',
+  'read_text',
+  'read_blob',
+  'which_secret',
+  'current_database',
+  'current_catalog',
+  'current_schema',
+  'current_schemas',
+  'current_query',
+  'has_table_privilege',
+  'has_schema_privilege',
+  'has_database_privilege',
+  'has_function_privilege',
+  'has_column_privilege',
+  'has_any_column_privilege',
+  'has_foreign_data_wrapper_privilege',
+  'has_language_privilege',
+  'has_server_privilege',
+  'has_sequence_privilege',
+  'has_tablespace_privilege',
+  'col_description',
+  'obj_description',
+  'shobj_description',
+  'format_type',
+  'format_pg_type',
+  'map_to_pg_oid',
+]);
+/** Catalogue functions and views by prefix: `pg_get_viewdef`, `pg_typeof`'s kin, `duckdb_*`, `sqlite_*`. */
+const refusedPrefixes = ['pg_', 'duckdb_', 'sqlite_', 'information_schema'];
+
+/**
+ * Functions whose result grows with an argument rather than with the data (`repeat('x', 3000000000)` is 3 GB
+ * from a 30-byte statement, built outside DuckDB's memory limit). Their size argument (the index given) must
+ * be an integer literal of at most `maxAmplification`.
+ */
+const amplifiers = new Map<string, number>([
+  ['repeat', 1],
+  ['lpad', 1],
+  ['rpad', 1],
+  ['list_resize', 1],
+  ['array_resize', 1],
+  ['range', -1],
+  ['generate_series', -1],
+  ['bar', 3],
+]);
+export const maxAmplification = 1_000_000;
+
+/** DuckDB folds identifiers in ASCII only (`StringUtil::Lower`): U+212A KELVIN SIGN stays itself, not `k`. */
+export const foldIdentifier = (name: string): string =>
+  name.replace(/[A-Z]/g, (letter) => letter.toLowerCase());
+
+/** A CTE name the checker accepts: an identifier, never something DuckDB could also read as a file or URL. */
+const plainName = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 const notAllowed = (message: string): CitycheckError => new CitycheckError('query_not_allowed', message);
 
@@ -141,11 +197,28 @@ export const inspectStatementTree = (
       for (const entry of cteEntries) {
         if (!isObject(entry) || typeof entry.key !== 'string')
           throw notAllowed('a WITH clause the checker does not understand');
-        const name = entry.key.toLowerCase();
+        if (
+          !plainName.test(entry.key) ||
+          refusedPrefixes.some((prefix) => foldIdentifier(entry.key as string).startsWith(prefix))
+        )
+          throw notAllowed(
+            `name common table expressions with letters, digits and _ only, not like a file or a catalogue view: ${entry.key}`,
+          );
+        const name = foldIdentifier(entry.key);
         const body =
           isObject(entry.value) && isObject(entry.value.query) ? entry.value.query.node : undefined;
-        const recursive = isObject(body) && body.type === 'RECURSIVE_CTE_NODE';
-        visit(entry.value, recursive ? new Set([...names, name]) : new Set(names));
+        if (isObject(body) && body.type === 'RECURSIVE_CTE_NODE') {
+          // DuckDB binds a recursive CTE's first member before the CTE exists: there the name is whatever
+          // else it names (a view, a file). Only the second member sees the CTE itself.
+          const { left, right, ...rest } = body;
+          visit(left, new Set(names));
+          visit(right, new Set([...names, name]));
+          visit({ ...rest, cte_map: null }, new Set([...names, name]));
+          const { query: _query, ...entryRest } = entry.value as JsonObject;
+          visit(entryRest, new Set(names));
+        } else {
+          visit(entry.value, new Set(names));
+        }
         names.add(name);
       }
       scope = names;
@@ -154,8 +227,13 @@ export const inspectStatementTree = (
     if (typeof node.class === 'string') {
       // An expression. Functions are named in `function_name`.
       if (node.class === 'FUNCTION' && typeof node.function_name === 'string') {
-        const name = node.function_name.toLowerCase();
-        if (refusedFunctions.has(name)) throw notAllowed(`the function ${name}() is not accepted`);
+        const name = foldIdentifier(node.function_name);
+        if (refusedFunctions.has(name) || refusedPrefixes.some((prefix) => name.startsWith(prefix)))
+          throw notAllowed(
+            `the function ${name}() is not accepted: it shows the service's catalogue or settings, not data`,
+          );
+        const sizeArgument = amplifiers.get(name);
+        if (sizeArgument !== undefined) checkAmplifier(name, node, sizeArgument);
         if (
           (typeof node.schema === 'string' && node.schema !== '') ||
           (typeof node.catalog === 'string' && node.catalog !== '')
@@ -173,7 +251,7 @@ export const inspectStatementTree = (
           (typeof call.schema === 'string' && call.schema !== '') ||
           (typeof call.catalog === 'string' && call.catalog !== '');
         // A documented table macro is allowed; its arguments are walked below like any expression.
-        if (!qualified && documented.macros.has(fn.toLowerCase())) usedMacros.add(fn.toLowerCase());
+        if (!qualified && documented.macros.has(foldIdentifier(fn))) usedMacros.add(foldIdentifier(fn));
         else {
           throw notAllowed(
             `table functions are not accepted (${fn === '' ? 'a table function' : `${fn}()`}): ` +
@@ -195,7 +273,7 @@ export const inspectStatementTree = (
         }
         if (node.at_clause !== null && node.at_clause !== undefined)
           throw notAllowed('AT (time travel) is not accepted');
-        const lower = name.toLowerCase();
+        const lower = foldIdentifier(name);
         if (!scope.has(lower)) {
           if (!documented.views.has(lower)) {
             if (/[/\\.:]/.test(name))
@@ -216,6 +294,25 @@ export const inspectStatementTree = (
 
   visit(root, new Set());
   return { views: [...used].sort(), macros: [...usedMacros].sort() };
+};
+
+/** Refuses an amplifying function unless its size argument is a small integer literal. */
+const checkAmplifier = (name: string, node: JsonObject, index: number): void => {
+  const children = Array.isArray(node.children) ? node.children : [];
+  const sizes = index === -1 ? children : [children[index]];
+  for (const size of sizes) {
+    const literal =
+      isObject(size) && size.class === 'CONSTANT' && isObject(size.value) && size.value.is_null === false
+        ? size.value.value
+        : undefined;
+    const value =
+      typeof literal === 'number' ? literal : typeof literal === 'string' ? Number(literal) : Number.NaN;
+    if (!Number.isFinite(value) || Math.abs(value) > maxAmplification) {
+      throw notAllowed(
+        `${name}() is accepted only with a size given as a number up to ${maxAmplification.toLocaleString('en')}: its result grows with that number, not with the data`,
+      );
+    }
+  }
 };
 
 interface SerializeAnswer {

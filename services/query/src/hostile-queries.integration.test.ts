@@ -1,0 +1,366 @@
+// A Guangdong analyst (analyst:province:44) trying every shape of SQL an attacker would against the real lake:
+// relations, table and catalogue functions, CTE scoping (recursive, shadowing, forward), Unicode case
+// folding, quoting, comments, PIVOT and macros, file, URL and export-directory reads. Whatever the answer
+// (a refusal or rows), it must hold no row of another province or of the nation, no object path, no path of
+// the machine and no setting. Expected codes come from the fixture's rows, not from the service.
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CredentialStore, formatToken, hashSecret, type RoleName } from '@citycheck/credentials';
+import { encodeParquet, type LakeDatabase, type ObjectStore, rollupObjectKey } from '@citycheck/lake';
+import { createLogger } from '@citycheck/logging';
+import { createMetricsRegistry } from '@citycheck/metrics';
+import { createTestStore, openTestDatabase, testExtensionDirectory } from '@citycheck/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildQueryApp } from './app.js';
+import { createLakeViewDefiner } from './lake-views.js';
+import { createQueryEngine, type QueryEngine } from './query-engine.js';
+import { type TestLake, writeTestLake } from './test-lake.js';
+
+const logger = createLogger({ service: 'query-hostile-test', level: 'silent' });
+
+const credentials = new CredentialStore();
+const issue = (id: string, role: RoleName): string => {
+  const secret = `${id.padEnd(43, 'x')}`.slice(0, 43);
+  credentials.apply(id, {
+    id,
+    name: role,
+    role,
+    secretSha256: hashSecret(secret),
+    status: 'active',
+    createdAt: new Date().toISOString(),
+  });
+  return formatToken(id, secret);
+};
+const guangdong = issue('0000000000000144', 'analyst:province:44');
+const ministry = issue('00000000000001aa', 'analyst:ministry');
+
+let store: ObjectStore;
+let writer: LakeDatabase;
+let lake: TestLake;
+let scratch: string;
+let exportDirectory: string;
+let engine: QueryEngine;
+let app: ReturnType<typeof buildQueryApp>;
+
+/** Completeness and quality flags for Guangdong, Beijing and the nation, written the way aggregate does. */
+const writeDerived = async (): Promise<void> => {
+  const completeness = ['440000', '110000', '000000'].map((area) => ({
+    level: area === '000000' ? 'nation' : 'province',
+    area_code: area,
+    province_code: area === '000000' ? null : area,
+    deadline: '2024-12-31 00:00:00',
+    cities_expected: 2,
+    cities_reported: 1,
+    cities_on_time: 1,
+    communities_expected: 10,
+    communities_reported: 5,
+    communities_on_time: 5,
+    reporting_rate: 0.5,
+    reporting_rate_on_time: 0.5,
+    first_received_at: '2024-11-20 09:00:00',
+    last_received_at: '2024-11-20 09:30:00',
+  }));
+  await store.put(
+    rollupObjectKey(2024, 'completeness'),
+    await encodeParquet(
+      writer.connection,
+      completeness,
+      {
+        level: 'VARCHAR',
+        area_code: 'VARCHAR',
+        province_code: 'VARCHAR',
+        deadline: 'TIMESTAMP',
+        cities_expected: 'BIGINT',
+        cities_reported: 'BIGINT',
+        cities_on_time: 'BIGINT',
+        communities_expected: 'BIGINT',
+        communities_reported: 'BIGINT',
+        communities_on_time: 'BIGINT',
+        reporting_rate: 'DOUBLE',
+        reporting_rate_on_time: 'DOUBLE',
+        first_received_at: 'TIMESTAMP',
+        last_received_at: 'TIMESTAMP',
+      },
+      ['level', 'area_code'],
+    ),
+    'application/vnd.apache.parquet',
+  );
+  const flag = (province: string, kind: string, reference: number) => ({
+    province_code: `${province}0000`,
+    city_code: `${province}0100`,
+    district_code: `${province}0101`,
+    street_code: `${province}0101001`,
+    unit_level: 'community',
+    unit_code: `${province}0101001001`,
+    indicator_code: 'C01',
+    value: 40,
+    flag: kind,
+    score: 9.5,
+    reference,
+    submission_id: '00000000-0000-4000-8000-000000000001',
+  });
+  await store.put(
+    rollupObjectKey(2024, 'quality_flags'),
+    await encodeParquet(
+      writer.connection,
+      [
+        flag('44', 'national_outlier', 2.5),
+        flag('44', 'provincial_outlier', 3.5),
+        flag('11', 'national_outlier', 2.5),
+      ],
+      {
+        province_code: 'VARCHAR',
+        city_code: 'VARCHAR',
+        district_code: 'VARCHAR',
+        street_code: 'VARCHAR',
+        unit_level: 'VARCHAR',
+        unit_code: 'VARCHAR',
+        indicator_code: 'VARCHAR',
+        value: 'DOUBLE',
+        flag: 'VARCHAR',
+        score: 'DOUBLE',
+        reference: 'DOUBLE',
+        submission_id: 'VARCHAR',
+      },
+      ['unit_code'],
+    ),
+    'application/vnd.apache.parquet',
+  );
+};
+
+beforeAll(async () => {
+  scratch = await mkdtemp(join(tmpdir(), 'citycheck-hostile-test-'));
+  exportDirectory = join(scratch, 'exports');
+  store = await createTestStore('hostile');
+  writer = await openTestDatabase(store);
+  lake = await writeTestLake(store, writer.connection, { unitsPerCity: 5 });
+  await writeDerived();
+  engine = await createQueryEngine({
+    extensionDirectory: testExtensionDirectory(),
+    s3: store.config,
+    defineViews: createLakeViewDefiner(store),
+    limits: {
+      timeoutMs: 20_000,
+      memoryLimit: '1GB',
+      rowCap: 100_000,
+      concurrency: 2,
+      queueLimit: 8,
+      threads: 2,
+    },
+    exportDirectory,
+    logger,
+  });
+  app = buildQueryApp({
+    engine,
+    authenticator: credentials,
+    logger,
+    registry: createMetricsRegistry({ service: 'query-hostile-test', processMetrics: false }),
+  });
+  await app.ready();
+  // A ministry analyst's Parquet result lying in the export directory while it is downloaded.
+  await writer.connection.run(
+    `COPY (SELECT '110000' AS province_code, 'ministry-export-secret' AS marker) TO '${exportDirectory}/in-flight.parquet' (FORMAT parquet)`,
+  );
+});
+
+afterAll(async () => {
+  await app?.close();
+  await engine?.close();
+  writer?.close();
+  store?.close();
+  if (scratch !== undefined) await rm(scratch, { recursive: true, force: true });
+});
+
+const post = (token: string, sql: string) =>
+  app.inject({
+    method: 'POST',
+    url: '/v1/query',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    payload: { sql },
+  });
+
+/** Marks of anything outside Guangdong's scope: other provinces' codes, the nation, paths, settings. */
+const leaks = (text: string): string[] => {
+  const marks = [
+    '110000',
+    '110100',
+    '320000',
+    '320100',
+    '"nation"',
+    '000000"',
+    's3://',
+    store.bucket,
+    '_manifests',
+    'lake_full',
+    scratch,
+    exportDirectory,
+    'ministry-export-secret',
+    tmpdir(),
+    '/root',
+    '/etc',
+    'root:x',
+    'allowed_directories',
+    'extension_directory',
+    'temp_directory',
+    'secret_directory',
+    'citycheck-local-secret',
+    'read_parquet',
+  ];
+  return marks.filter((mark) => text.includes(mark));
+};
+
+const bucketObject = () => `s3://${store.bucket}/rollups/cycle=2024/indicator_rollups.parquet`;
+const observationObjects = () => `s3://${store.bucket}/observations/*/*/*/*.parquet`;
+
+/**
+ * Each shape is sent as Guangdong. A refusal (4xx) passes when its message repeats nothing the sender did
+ * not write; rows pass when they hold no foreign mark.
+ */
+const shapes = (): [string, string][] => [
+  [
+    'a recursive CTE named after a rollups object, read in its first member',
+    `WITH RECURSIVE "ROLLUPS" AS (SELECT * FROM "ROLLUPS" UNION ALL SELECT * FROM "ROLLUPS" WHERE false) SELECT level, area_code, province_code FROM "ROLLUPS"`,
+  ],
+  [
+    'a recursive CTE named after the observation objects',
+    `WITH RECURSIVE "OBSERVATIONS" AS (SELECT province_code FROM "OBSERVATIONS" UNION SELECT province_code FROM "OBSERVATIONS" WHERE false) SELECT DISTINCT province_code FROM "OBSERVATIONS"`,
+  ],
+  [
+    'a recursive CTE named after the commit log',
+    `WITH RECURSIVE "s3://${'BUCKET'}/_manifests/observations/*/*/*.json" AS (SELECT * FROM "s3://${'BUCKET'}/_manifests/observations/*/*/*.json" UNION ALL SELECT * FROM "s3://${'BUCKET'}/_manifests/observations/*/*/*.json" WHERE false) SELECT * FROM "s3://${'BUCKET'}/_manifests/observations/*/*/*.json"`,
+  ],
+  [
+    'a recursive CTE named after the export directory',
+    `WITH RECURSIVE "${'EXPORTS'}/*.parquet" AS (SELECT * FROM "${'EXPORTS'}/*.parquet" UNION ALL SELECT * FROM "${'EXPORTS'}/*.parquet" WHERE false) SELECT * FROM "${'EXPORTS'}/*.parquet"`,
+  ],
+  [
+    'a CTE with a Kelvin sign shadowing duckdb_views',
+    'WITH "duc\u212Adb_views" AS (SELECT 1 AS sql) SELECT sql FROM duckdb_views',
+  ],
+  [
+    'a CTE with a Kelvin sign shadowing duckdb_settings',
+    'WITH "duc\u212Adb_settings" AS (SELECT 1 AS value) SELECT * FROM duckdb_settings',
+  ],
+  ['a Kelvin-sign view name', 'SELECT * FROM "observations\u212A"'],
+  ['pg_get_viewdef over every oid', 'SELECT pg_get_viewdef(unnest(generate_series(1, 5000))) AS definition'],
+  ['pg_views', 'SELECT * FROM pg_views'],
+  ['pg_settings', 'SELECT name, setting FROM pg_settings'],
+  ['duckdb_views as a relation', 'SELECT sql FROM duckdb_views'],
+  ['duckdb_views()', 'SELECT sql FROM duckdb_views()'],
+  ['duckdb_settings()', 'SELECT * FROM duckdb_settings()'],
+  ['duckdb_secrets()', 'SELECT * FROM duckdb_secrets()'],
+  ['duckdb_extensions()', 'SELECT * FROM duckdb_extensions()'],
+  ['duckdb_databases()', 'SELECT * FROM duckdb_databases()'],
+  ['duckdb_tables as a relation', 'SELECT * FROM duckdb_tables'],
+  ['information_schema.views', 'SELECT view_definition FROM information_schema.views'],
+  ['sqlite_master', 'SELECT * FROM sqlite_master'],
+  ['current_setting', "SELECT current_setting('allowed_directories')"],
+  ['which_secret', `SELECT which_secret('s3://${'BUCKET'}/x', 's3')`],
+  ['glob()', `SELECT * FROM glob('s3://${'BUCKET'}/**')`],
+  ['read_parquet over the bucket', `SELECT * FROM read_parquet('${'OBSERVATIONS'}')`],
+  ['read_csv of /etc/passwd', "SELECT * FROM read_csv('/etc/passwd')"],
+  ['read_text of /etc/passwd', "SELECT * FROM read_text('/etc/passwd')"],
+  ['a file named as a table', "SELECT * FROM '/etc/passwd'"],
+  ['the export directory named as a table', `SELECT * FROM '${'EXPORTS'}/in-flight.parquet'`],
+  ['a bucket object named as a table', `SELECT * FROM '${'ROLLUPS'}'`],
+  ['the full schema', 'SELECT * FROM lake_full.observations'],
+  ['the full schema quoted in upper case', 'SELECT * FROM "LAKE_FULL"."OBSERVATIONS"'],
+  ['query_table()', "SELECT * FROM query_table('lake_full.rollups')"],
+  ['a macro from another schema', "SELECT * FROM lake_full.observations_as_of(TIMESTAMP '2099-01-01')"],
+  ['a comment hiding a second statement', 'SELECT 1 /* ; */; SELECT * FROM lake_full.observations -- */'],
+  ['a line comment before the name', 'SELECT * FROM --\n lake_full.rollups'],
+  [
+    'a forward CTE reference',
+    'WITH x AS (SELECT * FROM duckdb_views), duckdb_views AS (SELECT 1) SELECT * FROM x',
+  ],
+  [
+    'a nested CTE shadowing a view, read outside it',
+    "SELECT (WITH rollups AS (SELECT 1 AS level) SELECT count(*) FROM rollups) AS n, (SELECT count(*) FROM rollups WHERE level = 'nation') AS nation",
+  ],
+  [
+    'a recursive CTE shadowing a view',
+    "WITH RECURSIVE rollups AS (SELECT level, area_code FROM rollups UNION SELECT level, area_code FROM rollups WHERE false) SELECT * FROM rollups WHERE area_code NOT LIKE '44%'",
+  ],
+  [
+    'a PIVOT over rollups by level',
+    "PIVOT rollups ON level IN ('nation', 'province', 'city') USING count(*)",
+  ],
+  [
+    'the macros over the nation',
+    "SELECT DISTINCT left(unit_code, 2) AS p FROM rollup_lineage(2024, 'C01', 'nation', '000000')",
+  ],
+  [
+    'observations as of the end of time',
+    "SELECT DISTINCT province_code FROM observations_as_of(TIMESTAMP '2999-01-01 00:00:00')",
+  ],
+  ['nation rows of rollups', "SELECT * FROM rollups WHERE level = 'nation' OR province_code IS NULL"],
+  ['nation and other provinces of completeness', 'SELECT level, area_code FROM completeness'],
+  ['lake_object of observations', 'SELECT lake_object FROM observations'],
+  ['ATTACH', `ATTACH 's3://${'BUCKET'}/x.duckdb' AS x`],
+  ['SET', 'SET enable_external_access = true'],
+  ['COPY', "COPY (SELECT 1) TO '/tmp/x.csv'"],
+  ['a prepared statement', 'PREPARE p AS SELECT * FROM lake_full.rollups'],
+  ['CREATE MACRO', 'CREATE MACRO m() AS TABLE SELECT * FROM lake_full.rollups'],
+  ['getenv', "SELECT getenv('HOME')"],
+];
+
+const fill = (sql: string): string =>
+  sql
+    .replaceAll('BUCKET', store.bucket)
+    .replaceAll('EXPORTS', exportDirectory)
+    .replaceAll('OBSERVATIONS', observationObjects())
+    .replaceAll('ROLLUPS', bucketObject());
+
+describe('a Guangdong analyst sees nothing outside Guangdong, whatever the statement', () => {
+  it.each(shapes())('%s', async (_what, template) => {
+    const sql = fill(template);
+    const response = await post(guangdong, sql);
+    if (response.statusCode === 200) {
+      // Rows only: column names repeat what the sender wrote. Guangdong's own objects are its lineage.
+      const rows = JSON.stringify(response.json<{ rows: unknown[] }>().rows).replace(
+        new RegExp(
+          `s3://${store.bucket}/observations/cycle=\\d+/province_code=440000/city_code=44\\d{4}/[^"]+`,
+          'g',
+        ),
+        'own-object',
+      );
+      expect(leaks(rows)).toEqual([]);
+    } else {
+      expect(response.statusCode).toBeGreaterThanOrEqual(400);
+      expect(response.statusCode).toBeLessThan(500);
+      const message = response.json<{ error: { message: string } }>().error.message;
+      expect(leaks(message).filter((mark) => !sql.includes(mark))).toEqual([]);
+    }
+  });
+
+  it('reads its own rows through the same shapes that stay inside the scope', async () => {
+    const response = await post(
+      guangdong,
+      'WITH RECURSIVE walk(code, depth) AS (SELECT province_code, 1 FROM observations UNION ALL SELECT code, depth + 1 FROM walk WHERE depth < 2) SELECT count(*) AS n, min(code) AS lo, max(code) AS hi FROM walk',
+    );
+    expect(response.statusCode, response.body).toBe(200);
+    const guangdongRows = lake.observations.filter((row) => row.province_code === '440000').length;
+    expect(response.json().rows).toEqual([[2 * guangdongRows, '440000', '440000']]);
+  });
+
+  it('sees its own completeness but not the nation nor another province', async () => {
+    const response = await post(guangdong, 'SELECT level, area_code FROM completeness ORDER BY area_code');
+    expect(response.statusCode, response.body).toBe(200);
+    expect(response.json().rows).toEqual([['province', '440000']]);
+  });
+
+  it('sees that its units are national outliers, not the national median they were compared with', async () => {
+    const response = await post(guangdong, 'SELECT flag, reference, score FROM quality_flags ORDER BY flag');
+    expect(response.statusCode, response.body).toBe(200);
+    expect(response.json().rows).toEqual([
+      ['national_outlier', null, null],
+      ['provincial_outlier', 3.5, 9.5],
+    ]);
+    const national = await post(
+      ministry,
+      "SELECT count(*) FROM quality_flags WHERE flag = 'national_outlier' AND reference = 2.5",
+    );
+    expect(national.json().rows).toEqual([[2]]);
+  });
+});
