@@ -138,7 +138,7 @@ if (!existsSync(join(cycleDirectory, 'expected.json'))) {
     seed,
     blocksPerStreet,
     housingPerStreet,
-    ...(cityLimit === undefined ? {} : { cities: divisions.cities().slice(0, cityLimit) }),
+    ...(cityLimit === undefined ? {} : { cities: divisions.reportingCities().slice(0, cityLimit) }),
   });
   const expected = computeExpectedRollups(cycleDirectory, written, catalogue);
   writeFileSync(join(cycleDirectory, 'expected.json'), `${JSON.stringify(expected, null, 1)}\n`);

@@ -67,7 +67,7 @@ for (const city of nationalCycle({
   catalogue: loadCatalogue('2024.1'),
   divisions: loadDivisionRegistry(),
   seed: 5,
-  cities: loadDivisionRegistry().cities().slice(0, 60),
+  cities: loadDivisionRegistry().reportingCities().slice(0, 60),
   deliberateErrors: 0,
   corrections: 0,
 })) {

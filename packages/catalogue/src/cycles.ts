@@ -13,8 +13,16 @@ export interface CycleSettings {
   /** ISO timestamps (UTC) of the opening and of the reporting deadline. */
   readonly opensAt: string;
   readonly deadline: string;
-  /** City codes expected to report; undefined means every city-level unit of the registry. */
+  /**
+   * City codes expected to report; undefined means the registry's reporting cities (the prefecture-level
+   * cities and municipalities) plus `countyLevelCities`.
+   */
   readonly expectedCities?: readonly string[];
+  /**
+   * The county-level cities (640181 ...) the cycle examines, each a reporting city of its own directly under
+   * its province, whose units belong to it and not to the prefecture that holds it; undefined or empty: none.
+   */
+  readonly countyLevelCities?: readonly string[];
 }
 
 interface CycleFile {
@@ -23,6 +31,7 @@ interface CycleFile {
   readonly opensAt: string;
   readonly deadline: string;
   readonly expectedCities: 'all' | readonly string[];
+  readonly countyLevelCities?: readonly string[];
 }
 
 export const loadCycleSettings = (directory = defaultDirectory): CycleSettings[] =>
@@ -37,8 +46,13 @@ export const loadCycleSettings = (directory = defaultDirectory): CycleSettings[]
         opensAt: new Date(file.opensAt).toISOString(),
         deadline: new Date(file.deadline).toISOString(),
         ...(file.expectedCities === 'all' ? {} : { expectedCities: file.expectedCities }),
+        ...(file.countyLevelCities === undefined ? {} : { countyLevelCities: file.countyLevelCities }),
       };
     });
+
+/** The county-level cities a cycle names as reporting cities (none for an unknown cycle). */
+export const countyLevelCitiesOf = (settings: readonly CycleSettings[], cycle: number): ReadonlySet<string> =>
+  new Set(settings.find((setting) => setting.cycle === cycle)?.countyLevelCities ?? []);
 
 /** Cycles open for submissions at `now`: opened, and open for late submissions after the deadline too. */
 export const openCycles = (settings: readonly CycleSettings[], now: Date): Set<number> =>

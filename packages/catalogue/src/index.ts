@@ -1,7 +1,7 @@
 // @citycheck/catalogue: the versioned indicator catalogue (schemas/catalogue/) and the rules that follow
 // from it: what a unit reports for each indicator, the unit value, and whether it misses the standard.
 export { checkCatalogue, unitLevelsOfDimension } from './check-catalogue.js';
-export { type CycleSettings, loadCycleSettings, openCycles } from './cycles.js';
+export { type CycleSettings, countyLevelCitiesOf, loadCycleSettings, openCycles } from './cycles.js';
 export {
   aggregationOfKind,
   missesStandard,

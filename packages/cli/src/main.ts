@@ -4,7 +4,7 @@
 // 1 some submissions rejected, 2 the run failed (bad credential, ingest unreachable), 64 usage, 130 interrupted.
 import { parseArgs } from 'node:util';
 import { readConfig } from '@citycheck/config';
-import { isCityCode, type RoleName } from '@citycheck/credentials';
+import { credentialCodesProblem, isCityCode, type RoleName } from '@citycheck/credentials';
 import { formatCredentialList, runCredentialsAdmin } from './admin-credentials.js';
 import { closeHttp, RetriesExhausted, send } from './http.js';
 import { queryCommand, queryUsage, tablesCommand } from './query/query-command.js';
@@ -149,9 +149,12 @@ const admin = async (args: string[]): Promise<number> => {
       const role = (values.role ?? 'city') as RoleName;
       if (role === 'city' && (values.city === undefined || !isCityCode(values.city))) {
         throw new UsageError(
-          'issue needs --city with a six-digit city code ending in 00, e.g. --city 110100',
+          'issue needs --city with a six-digit city code, e.g. --city 110100 (or 640181 for a county-level city)',
         );
       }
+      // Checked here, before Kafka is reached, so a wrong code is refused at once and names itself.
+      const problem = credentialCodesProblem(role, values.city);
+      if (problem !== undefined) throw new UsageError(`issue refused: ${problem}`);
       const result = await runCredentialsAdmin(options, {
         action: 'issue',
         role,

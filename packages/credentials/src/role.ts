@@ -1,6 +1,8 @@
 // Who a credential speaks for and what that allows: a city submits and reads its own submissions; analysts
 // (issue 5) read a province or the whole nation and submit nothing.
 
+import type { DivisionRegistry } from '@citycheck/divisions';
+
 /** How a role is written in a credential record. */
 export type RoleName = 'city' | `analyst:province:${string}` | 'analyst:ministry';
 
@@ -15,16 +17,45 @@ export type Principal =
     }
   | { readonly kind: 'analyst:ministry'; readonly credentialId: string; readonly name: string };
 
-const cityCodePattern = /^[1-9][0-9]{3}00$/;
+const sixDigits = /^[1-9][0-9]{5}$/;
 const provinceCodePattern = /^[1-9][0-9]$/;
 
-export const isCityCode = (code: string): boolean => cityCodePattern.test(code);
+/**
+ * Whether a code has the shape of a reporting city's: six digits, not a province's (a prefecture-level city
+ * or municipality 110100, or a county-level city 640181). Whether it is one is the registry's word
+ * (`registryProblem`).
+ */
+export const isCityCode = (code: string): boolean => sixDigits.test(code) && !code.endsWith('0000');
+
+/**
+ * Checks a role's codes against the division registry: a city credential only for a unit that reports as a
+ * city (a prefecture-level city, a municipality or a county-level city), a provincial analyst's only for a
+ * province that exists. Returns the problem, naming the code, or undefined.
+ */
+export const registryProblem = (
+  role: string,
+  cityCode: string | undefined,
+  divisions: DivisionRegistry,
+): string | undefined => {
+  if (role === 'city' && cityCode !== undefined) {
+    if (divisions.isReportingUnit(cityCode)) return undefined;
+    const kind = divisions.kind(cityCode);
+    return kind === undefined
+      ? `there is no division ${cityCode} in the registry (${divisions.source})`
+      : `${cityCode} ${divisions.name(cityCode) ?? ''} is of kind ${kind}, not a city that reports: city credentials are for prefecture-level cities, municipalities and county-level cities`;
+  }
+  const province = /^analyst:province:(.*)$/.exec(role)?.[1];
+  if (province !== undefined && divisions.level(`${province}0000`) !== 'province')
+    return `there is no province ${province} in the registry (${divisions.source})`;
+  return undefined;
+};
 
 /** Checks a role and its city code together; returns the problem, or undefined when they are consistent. */
 export const roleProblem = (role: string, cityCode: string | undefined): string | undefined => {
   if (role === 'city') {
     if (cityCode === undefined) return 'a city credential needs a city code';
-    if (!isCityCode(cityCode)) return `${cityCode} is not a six-digit city code ending in 00 (e.g. 110100)`;
+    if (!isCityCode(cityCode))
+      return `${cityCode} is not a six-digit city code (e.g. 110100, or 640181 for a county-level city)`;
     return undefined;
   }
   if (cityCode !== undefined) return `a ${role} credential is bound to no city`;

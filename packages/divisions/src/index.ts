@@ -2,8 +2,11 @@
 // communities), shipped as data/registry.json.gz so services need no other source at runtime.
 export {
   type CityKind,
+  type CountyKind,
   type DivisionLevel,
   type DivisionRegistry,
   divisionLevels,
   loadDivisionRegistry,
+  reportingCityKinds,
+  type UnitKind,
 } from './division-registry.js';

@@ -106,7 +106,7 @@ describe('nationalCycle', () => {
   });
 
   it('spreads the deliberate errors and corrections over the cities and lists each', () => {
-    const cities = divisions.cities().slice(0, 10);
+    const cities = divisions.reportingCities().slice(0, 10);
     const cycle = collect({ cities, communitiesPerCity: 5, deliberateErrors: 15, corrections: 7 });
     const errors = cycle.flatMap((city) => city.errors);
     expect(errors).toHaveLength(15);

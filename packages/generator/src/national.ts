@@ -1,5 +1,5 @@
 // A whole national examination cycle, city by city, for the benchmark and the fault tests: every
-// city-level unit of the division registry with all of its urban communities, their streets' blocks and
+// reporting city of the division registry (the 297 prefecture-level cities and municipalities) with all of its urban communities, their streets' blocks and
 // housing units, its districts and the city itself, each reporting every active indicator of its level.
 // Deterministic from a seed; each city draws from its own generator, so any subset of cities is the same
 // as in the full cycle. A few submissions are deliberately bad (validation must reject them) and a few
@@ -24,7 +24,7 @@ export interface NationalCycleOptions {
   readonly catalogue: Catalogue;
   readonly divisions: DivisionRegistry;
   readonly seed?: number;
-  /** City-level codes to generate, in the registry's order when omitted (all 342). */
+  /** City codes to generate; the registry's 297 reporting cities, in code order, when omitted. */
   readonly cities?: readonly string[];
   /** Keep at most this many communities per city (scaled-down cycles for tests); all when omitted. */
   readonly communitiesPerCity?: number;
@@ -87,7 +87,7 @@ export function* nationalCycle({
   catalogue,
   divisions,
   seed = 2024,
-  cities = divisions.cities(),
+  cities = divisions.reportingCities(),
   communitiesPerCity = Number.POSITIVE_INFINITY,
   blocksPerStreet = 2,
   housingPerStreet = 2,

@@ -1,6 +1,6 @@
 // The rule context of a running deployment: the catalogue versions and cycle settings in schemas/ and the
 // division registry. Shared by the validate worker and by ingest's dry run, so both apply the same rules.
-import { loadCatalogue, loadCycleSettings, openCycles } from '@citycheck/catalogue';
+import { countyLevelCitiesOf, loadCatalogue, loadCycleSettings, openCycles } from '@citycheck/catalogue';
 import { loadDivisionRegistry } from '@citycheck/divisions';
 import type { RuleContext } from './rules.js';
 
@@ -20,6 +20,7 @@ export const createRuleContext = (now: () => Date = () => new Date()): RuleConte
     get openCycles() {
       return openCycles(cycles, now());
     },
+    countyLevelCities: (cycle) => countyLevelCitiesOf(cycles, cycle),
     now,
   };
 };

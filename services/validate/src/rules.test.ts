@@ -250,3 +250,124 @@ describe('validateReceived', () => {
     expect(problemsOf(many).map((p) => p.rule)).toEqual(['unit_under_city', 'range', 'indicator_dimension']);
   });
 });
+
+describe('a county-level city its cycle names: 灵武市 640181 in 2025', () => {
+  // 谢家井社区 640181001001 lies in 城区街道 640181001, 灵武市 640181, which the registry places under 银川市 640100.
+  const named: RuleContext = {
+    ...context,
+    countyLevelCities: (cycle) => new Set(cycle === 2025 ? ['640181'] : []),
+  };
+  const lingwu = {
+    ...base,
+    cycle: 2025,
+    catalogueVersion: '2025.1',
+    cityCode: '640181',
+    unit: { level: 'community', code: '640181001001' },
+  };
+  const outcomeOf = (submission: unknown) => validateReceived(received(submission), named);
+  const problems = (submission: unknown) => {
+    const outcome = outcomeOf(submission);
+    return outcome.kind === 'rejected' ? outcome.record.problems : [];
+  };
+
+  it('reports its own communities as a city without districts, directly under Ningxia', () => {
+    const outcome = outcomeOf(lingwu);
+    expect(outcome.kind).toBe('valid');
+    if (outcome.kind !== 'valid') return;
+    expect(outcome.record).toMatchObject({
+      provinceCode: '640000',
+      cityCode: '640181',
+      districtCode: null,
+      streetCode: '640181001',
+    });
+  });
+
+  it('reports itself as a unit of level city, never as a district', () => {
+    const itself = outcomeOf({
+      ...lingwu,
+      unit: { level: 'city', code: '640181' },
+      observations: [{ indicator: 'D01', quantity: 1000, population: 10000 }],
+    });
+    expect(itself.kind).toBe('valid');
+    if (itself.kind === 'valid')
+      expect(itself.record).toMatchObject({ cityCode: '640181', districtCode: null });
+    expect(
+      problems({
+        ...lingwu,
+        unit: { level: 'district', code: '640181' },
+        observations: [{ indicator: 'D01', quantity: 1000, population: 10000 }],
+      }),
+    ).toEqual([
+      {
+        pointer: '/unit/code',
+        rule: 'unit_exists',
+        message: '640181 reports as a city in this cycle: report it as a unit of level city',
+        value: '640181',
+      },
+    ]);
+  });
+
+  it('takes its units away from 银川市, whose credential may not report them', () => {
+    expect(problems({ ...lingwu, cityCode: '640100' })).toEqual([
+      {
+        pointer: '/unit/code',
+        rule: 'unit_under_city',
+        message: 'unit 640181001001 lies under city 640181, not the submitting city 640100',
+        value: '640181001001',
+      },
+    ]);
+  });
+
+  it('belongs to 银川市 in a cycle that does not name it, and may not report as a city there', () => {
+    const in2024 = { ...lingwu, cycle: 2024, catalogueVersion: '2024.1' };
+    expect(validateReceived(received({ ...in2024, cityCode: '640100' }), named).kind).toBe('valid');
+    expect(problems(in2024)).toEqual([
+      {
+        pointer: '/cityCode',
+        rule: 'city_exists',
+        message: '640181 灵武市 is a county-level city that cycle 2024 does not examine as a city of its own',
+        value: '640181',
+      },
+      {
+        pointer: '/unit/code',
+        rule: 'unit_under_city',
+        message: 'unit 640181001001 lies under city 640100, not the submitting city 640181',
+        value: '640181001001',
+      },
+    ]);
+  });
+
+  it('leaves autonomous prefectures and placeholder groups no city to report', () => {
+    expect(
+      problems({
+        ...base,
+        cityCode: '652800',
+        unit: { level: 'city', code: '652800' },
+        observations: [{ indicator: 'D01', quantity: 1000, population: 10000 }],
+      }),
+    ).toEqual([
+      expect.objectContaining({
+        rule: 'city_exists',
+        message: expect.stringMatching(/^652800 巴音郭楞蒙古自治州 is of kind autonomousPrefecture/),
+      }),
+      expect.objectContaining({ rule: 'unit_under_city' }),
+    ]);
+    expect(
+      problems({
+        ...base,
+        cityCode: '500200',
+        unit: { level: 'district', code: '500230' },
+        observations: [{ indicator: 'D01', quantity: 1000, population: 10000 }],
+      }),
+    ).toEqual([
+      expect.objectContaining({
+        rule: 'city_exists',
+        message: '500200 is not a division code of the registry',
+      }),
+      expect.objectContaining({
+        rule: 'unit_under_city',
+        message: 'unit 500230 lies under city 500100, not the submitting city 500200',
+      }),
+    ]);
+  });
+});

@@ -26,8 +26,15 @@ export interface RuleContext {
   readonly divisions: DivisionRegistry;
   /** Cycles currently open for submissions; undefined accepts any cycle the catalogue covers. */
   readonly openCycles?: ReadonlySet<number>;
+  /**
+   * The county-level cities a cycle examines, each a reporting city of its own (see CycleSettings); none
+   * when absent.
+   */
+  readonly countyLevelCities?: (cycle: number) => ReadonlySet<string>;
   readonly now: () => Date;
 }
+
+const noCountyLevelCities: ReadonlySet<string> = new Set();
 
 export type Outcome =
   | { readonly kind: 'valid'; readonly record: ValidatedSubmission }
@@ -98,24 +105,35 @@ export const validateReceived = (received: ReceivedSubmission, context: RuleCont
     });
   }
 
-  // Where the unit sits: its city must be the submitting city.
+  // Where the unit sits: the city it reports through in this cycle must be the submitting city. A county-level
+  // city the cycle names reports for itself and its units, which its prefecture then may not report.
   const { cityCode, unit } = submission;
-  if (divisions.level(cityCode) !== 'city') {
+  const named = context.countyLevelCities?.(submission.cycle) ?? noCountyLevelCities;
+  if (divisions.reportingCityOf(cityCode, named) !== cityCode) {
+    const kind = divisions.kind(cityCode);
     problems.push({
       pointer: '/cityCode',
       rule: 'city_exists',
-      message: `${cityCode} is not a city-level division code`,
+      message:
+        kind === undefined
+          ? `${cityCode} is not a division code of the registry`
+          : kind === 'countyLevelCity'
+            ? `${cityCode} ${divisions.name(cityCode) ?? ''} is a county-level city that cycle ${submission.cycle} does not examine as a city of its own`
+            : `${cityCode} ${divisions.name(cityCode) ?? ''} is of kind ${kind}, not a city that reports (a prefecture-level city, a municipality or a county-level city its cycle names)`,
       value: cityCode,
     });
   }
-  const placed = placeUnit(unit.level, unit.code, divisions);
+  const placed = placeUnit(unit.level, unit.code, divisions, named);
   if (placed.problem !== undefined) {
     problems.push({ pointer: '/unit/code', rule: 'unit_exists', message: placed.problem, value: unit.code });
   } else if (placed.cityCode !== cityCode) {
     problems.push({
       pointer: '/unit/code',
       rule: 'unit_under_city',
-      message: `unit ${unit.code} lies under city ${placed.cityCode ?? 'unknown'}, not the submitting city ${cityCode}`,
+      message:
+        placed.cityCode === undefined
+          ? `unit ${unit.code} lies in no city that reports in cycle ${submission.cycle}, not in the submitting city ${cityCode}`
+          : `unit ${unit.code} lies under city ${placed.cityCode}, not the submitting city ${cityCode}`,
       value: unit.code,
     });
   }
@@ -204,11 +222,16 @@ interface Placement {
   readonly streetCode?: string;
 }
 
-/** Finds the unit in the division hierarchy: its street, district, city and province. */
+/**
+ * Finds the unit in the division hierarchy: its street, district, reporting city and province. With
+ * `countyLevelCities` (the cycle's), a county-level city named there is a city: a `city` unit of its own code,
+ * and the city of everything under it, which then has no district (as in a city without districts).
+ */
 export const placeUnit = (
   level: Submission['unit']['level'],
   code: string,
   divisions: DivisionRegistry,
+  countyLevelCities: ReadonlySet<string> = noCountyLevelCities,
 ): Placement => {
   // Blocks and housing units have no national code: they are placed by the street their id starts with.
   const anchor = level === 'block' || level === 'housing' ? code.slice(0, 9) : code;
@@ -221,13 +244,22 @@ export const placeUnit = (
   }[level];
   const actual = divisions.level(anchor);
   if (actual === undefined) return { problem: `${anchor} is not a known division code` };
-  if (actual !== expected)
+  const namedCity = countyLevelCities.has(anchor) && divisions.kind(anchor) === 'countyLevelCity';
+  if (namedCity && level === 'district')
+    return { problem: `${anchor} reports as a city in this cycle: report it as a unit of level city` };
+  if (actual !== expected && !(namedCity && level === 'city'))
     return { problem: `${anchor} is a ${actual} code, but a ${level} needs a ${expected} code` };
+  const cityCode = divisions.reportingCityOf(anchor, countyLevelCities);
+  const inCountyLevelCity = cityCode !== undefined && countyLevelCities.has(cityCode);
   const streetCode =
     actual === 'street' ? anchor : actual === 'community' ? divisions.parent(anchor) : undefined;
-  const districtCode =
-    actual === 'district' ? anchor : streetCode !== undefined ? districtOf(streetCode, divisions) : undefined;
-  const cityCode = divisions.cityOf(anchor);
+  const districtCode = inCountyLevelCity
+    ? undefined
+    : actual === 'district'
+      ? anchor
+      : streetCode !== undefined
+        ? districtOf(streetCode, divisions)
+        : undefined;
   const provinceCode = divisions.provinceOf(anchor);
   return {
     ...(provinceCode === undefined ? {} : { provinceCode }),

@@ -26,7 +26,7 @@ export interface Submission {
    */
   catalogueVersion: string;
   /**
-   * Six-digit GB/T 2260 code of the reporting city-level unit, e.g. 110100 for Beijing.
+   * Six-digit GB/T 2260 code of the reporting city: a prefecture-level city or municipality (110100 for Beijing), or a county-level city its cycle examines (640181 for 灵武市).
    */
   cityCode: string;
   unit: Unit;
