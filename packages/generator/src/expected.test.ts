@@ -51,6 +51,8 @@ const shanghai = [
   submission('310100', 'community', '310101002001', [{ indicator: 'C01', value: 1 }]),
   // Deliberately bad (validation rejects it): must not count.
   submission('310100', 'block', '310101002-B2', [{ indicator: 'B01', numerator: 100, denominator: 4 }]),
+  // Shanghai reports D01 for a district only, not for itself.
+  submission('310100', 'district', '310101', [{ indicator: 'D01', quantity: 30, population: 10 }]),
 ];
 
 const writeCycle = (): { directory: string; manifest: CycleManifest } => {
@@ -122,13 +124,17 @@ describe('computeExpectedRollups', () => {
     expect(rollupOf(expected, 'C01', '000000')).toMatchObject({ value: 6, unitsReported: 3 });
     expect(rollupOf(expected, 'C12', '110000')).toMatchObject({ value: 0.5, unitsReported: 2 });
     expect(rollupOf(expected, 'C16', '110000')).toMatchObject({ value: (80 * 100 + 60 * 300) / 400 });
-    // The city and its district both report D01; the lake's rule sums over every unit that reports.
-    expect(rollupOf(expected, 'D01', '110000')).toMatchObject({ value: 120 / 60, unitsReported: 2 });
+    // Beijing reports D01 for itself (100 / 50) and for a district (20 / 10), the same people twice: the
+    // province takes the city's own figure only. Shanghai reports only a district's, 30 / 10. The nation:
+    // one figure per city, (100 + 30) / (50 + 10), never (100 + 20 + 30) / (50 + 10 + 10).
+    expect(rollupOf(expected, 'D01', '110000')).toMatchObject({ value: 2, unitsReported: 1 });
+    expect(rollupOf(expected, 'D01', '310000')).toMatchObject({ value: 3, unitsReported: 1 });
+    expect(rollupOf(expected, 'D01', '000000')).toMatchObject({ value: 130 / 60, unitsReported: 2 });
   });
 
   it('counts what it read', () => {
-    expect(expected).toMatchObject({ validSubmissions: 9, supersededSubmissions: 1, deliberateErrors: 1 });
-    expect(expected.rollups).toHaveLength(12);
+    expect(expected).toMatchObject({ validSubmissions: 10, supersededSubmissions: 1, deliberateErrors: 1 });
+    expect(expected.rollups).toHaveLength(13);
   });
 });
 

@@ -3,6 +3,9 @@
 // same unit and indicator replace an earlier one, and add up each indicator's numbers per province and
 // for the nation in Maps of exact integers (millionths, as BigInt). No DuckDB, no lake, no pipeline code:
 // the only thing shared with the pipeline is the catalogue's word on which rule each indicator follows.
+// Units at several levels count once: a city that reports an indicator for itself (a unit of level city)
+// gives the province and nation that figure, and the figures of its districts for it are left out; a city
+// that does not gives the sum of its units.
 import type { Aggregation, Catalogue } from '@citycheck/catalogue';
 import type { Observation, Submission } from '@citycheck/contracts';
 import { type CycleManifest, readCityLines } from './files.js';
@@ -111,11 +114,16 @@ export const computeExpectedRollups = (
         latest.set(`${unitKey}|${observation.indicator}`, { submission, observation });
       }
     }
+    // Indicators this city reports for itself: for those, its other units' figures stay out of the rollups.
+    const ownFigures = new Set<string>();
+    for (const { submission, observation } of latest.values())
+      if (submission.unit.level === 'city') ownFigures.add(observation.indicator);
     for (const { submission, observation } of latest.values()) {
       const indicator = catalogue.indicator(observation.indicator);
       if (indicator === undefined)
         throw new Error(`catalogue ${catalogue.id} has no indicator ${observation.indicator}`);
       currentObservations += 1;
+      if (submission.unit.level !== 'city' && ownFigures.has(indicator.code)) continue;
       let areas = totals.get(indicator.code);
       if (areas === undefined) {
         areas = new Map();
@@ -151,7 +159,7 @@ export const computeExpectedRollups = (
     catalogueVersion: manifest.catalogueVersion,
     method:
       'plain JS over the NDJSON files: deliberate errors dropped, later line per unit and indicator wins, ' +
-      'exact sums in millionths (BigInt) per province and nation',
+      'a city’s own figure replaces its units’ for that indicator, exact sums in millionths (BigInt) per province and nation',
     validSubmissions,
     supersededSubmissions,
     deliberateErrors: bad.size,

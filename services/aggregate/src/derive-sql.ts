@@ -109,8 +109,8 @@ export const referenceSql = (
   }`,
   `CREATE OR REPLACE TEMP TABLE reference_divisions AS ${
     divisionsUrl === undefined
-      ? 'SELECT NULL::VARCHAR AS code, NULL::VARCHAR AS level, NULL::VARCHAR AS street_code, NULL::VARCHAR AS district_code, NULL::VARCHAR AS city_code, NULL::VARCHAR AS province_code WHERE false'
-      : `SELECT code, level, street_code, district_code, city_code, province_code FROM read_parquet(${divisionsUrl}) WHERE level IN ('city', 'district', 'community')`
+      ? 'SELECT NULL::VARCHAR AS code, NULL::VARCHAR AS level, NULL::VARCHAR AS kind, NULL::VARCHAR AS street_code, NULL::VARCHAR AS district_code, NULL::VARCHAR AS city_code, NULL::VARCHAR AS province_code WHERE false'
+      : `SELECT code, level, kind, street_code, district_code, city_code, province_code FROM read_parquet(${divisionsUrl}) WHERE level IN ('city', 'district', 'community')`
   }`,
 ];
 
@@ -129,14 +129,45 @@ export const receiptsViewSql = (db: string): string =>
 export const scopedSql = (cycle: number): string =>
   `SELECT * FROM current_obs WHERE cycle IN (${cycle}, ${cycle - 1})`;
 
-/** How many units the registry expects of each unit level in each area (communities, districts, cities). */
+/**
+ * The units a cycle expects, placed as the cycle places them (temp table `cycle_divisions`): the units of
+ * its expected cities only, each in the city it reports through. Expected cities are the cycle's list, or
+ * by default the prefecture-level cities and municipalities, plus always the county-level cities the cycle
+ * names. A named county-level city is a city (unit level city) directly under its province with no
+ * districts: its units carry it as city_code and no district_code, and leave the prefecture that holds it in
+ * the registry. Needs `reference_divisions` and `cycle_settings`.
+ */
+export const cycleDivisionsSql = (cycle: number): string => `
+WITH settings AS (SELECT * FROM cycle_settings WHERE cycle = ${cycle}),
+placed AS (
+  SELECT d.level, d.kind, d.code, d.street_code, d.city_code, d.province_code,
+    coalesce(d.district_code, CASE WHEN d.level = 'district' THEN d.code END) AS county_code,
+    coalesce(list_contains(s.county_level_cities, coalesce(d.district_code, CASE WHEN d.level = 'district' THEN d.code END)), false) AS in_named_city
+  FROM reference_divisions d, settings s
+),
+units AS (
+  SELECT
+    CASE WHEN in_named_city AND level = 'district' THEN 'city' ELSE level END AS unit_level,
+    kind, code, street_code,
+    CASE WHEN in_named_city THEN NULL ELSE county_code END AS district_code,
+    CASE WHEN in_named_city THEN county_code ELSE city_code END AS city_code,
+    province_code
+  FROM placed
+),
+expected AS (
+  SELECT u.code AS city_code
+  FROM units u, settings s
+  WHERE u.unit_level = 'city' AND (
+    (s.expected_city_codes IS NULL AND u.kind IN ('prefectureLevelCity', 'municipality'))
+    OR list_contains(s.expected_city_codes, u.code)
+    OR coalesce(list_contains(s.county_level_cities, u.code), false))
+)
+SELECT u.* FROM units u SEMI JOIN expected e ON e.city_code = u.city_code`;
+
+/** How many units the cycle expects of each unit level in each area (communities, districts, cities). Needs `cycle_divisions`. */
 export const expectedUnitsSql = `
   WITH units AS (
-    SELECT 'community' AS unit_level, street_code, district_code, city_code, province_code FROM reference_divisions WHERE level = 'community'
-    UNION ALL
-    SELECT 'district', NULL, code, city_code, province_code FROM reference_divisions WHERE level = 'district'
-    UNION ALL
-    SELECT 'city', NULL, NULL, code, province_code FROM reference_divisions WHERE level = 'city'
+    SELECT unit_level, street_code, district_code, city_code, province_code FROM cycle_divisions
   )
   SELECT unit_level,
     CASE WHEN GROUPING(street_code) = 0 THEN 'street' WHEN GROUPING(district_code) = 0 THEN 'district'
@@ -147,13 +178,29 @@ export const expectedUnitsSql = `
   FROM units
   GROUP BY GROUPING SETS ((unit_level, street_code), (unit_level, district_code), (unit_level, city_code), (unit_level, province_code), (unit_level))`;
 
-const levelCase = (pick: 'level' | 'area', levels: 'with streets' | 'above streets' = 'with streets') => `CASE
-      ${levels === 'with streets' ? `WHEN GROUPING(street_code) = 0 THEN ${pick === 'level' ? "'street'" : 'street_code'}` : ''}
-      WHEN GROUPING(district_code) = 0 THEN ${pick === 'level' ? "'district'" : 'district_code'}
-      WHEN GROUPING(city_code) = 0 THEN ${pick === 'level' ? "'city'" : 'city_code'}
-      WHEN GROUPING(province_code) = 0 THEN ${pick === 'level' ? "'province'" : 'province_code'}
-      ELSE ${pick === 'level' ? "'nation'" : "'000000'"}
+/**
+ * The one rule for units at several levels: no area's rollup contains the same people, land or units twice.
+ * A city's row shows the figure the city reported for itself (a unit of level city) when there is one, and
+ * otherwise the figure rolled up from its units below (districts, streets, communities ...); the other is
+ * shown beside it (below_value, below_units). The province rolls up one figure per city, the one its city
+ * row shows, and the nation one per province. Districts and streets roll up their own units.
+ */
+const rollupValue = (prefix = '', units = 'units_reported') => `CASE aggregation
+      WHEN 'sum' THEN ${prefix}value_sum::DOUBLE
+      WHEN 'ratio' THEN ${prefix}numerator_sum::DOUBLE / nullif(${prefix}denominator_sum, 0)::DOUBLE
+      WHEN 'perCapita' THEN ${prefix}quantity_sum::DOUBLE / nullif(${prefix}population_sum, 0)::DOUBLE
+      WHEN 'share' THEN ${prefix}units_meeting::DOUBLE / ${units}::DOUBLE
+      WHEN 'weightedMean' THEN ${prefix}weighted_sum::DOUBLE / nullif(${prefix}weight_sum, 0)::DOUBLE
     END`;
+
+/** Adds up partial sums of a finer level (exact in DECIMAL). */
+const partialSums = `sum(units_reported)::BIGINT AS units_reported, sum(value_sum) AS value_sum,
+    sum(numerator_sum) AS numerator_sum, sum(denominator_sum) AS denominator_sum,
+    sum(quantity_sum) AS quantity_sum, sum(population_sum) AS population_sum,
+    sum(weighted_sum) AS weighted_sum, sum(weight_sum) AS weight_sum,
+    sum(units_meeting)::BIGINT AS units_meeting`;
+
+const keyColumns = 'cycle, catalogue_version, indicator_code, aggregation, primary_level';
 
 /**
  * Indicator rollups of the target cycle at every level, with units covered and expected and the change from
@@ -161,10 +208,12 @@ const levelCase = (pick: 'level' | 'area', levels: 'with streets' | 'above stree
  */
 export const indicatorRollupsSql = (cycle: number): string => `
 WITH by_street AS (
-  -- One pass over the observations to the finest area; the five levels then add up these partial sums
-  -- (exact in DECIMAL), which is several times cheaper than five grouping sets over every observation.
+  -- One pass over the observations to the finest area; the levels then add up these partial sums (exact in
+  -- DECIMAL), which is several times cheaper than grouping every observation once per level. A city's own
+  -- figure (unit level city: no district, no street) stays apart from the figures of the units below it.
   SELECT
     cycle, catalogue_version, indicator_code, city_code, district_code, street_code,
+    unit_level = 'city' AS own,
     -- Determined by the grouping (a city lies in one province; the rules by catalogue and indicator), so
     -- carried rather than hashed.
     any_value(province_code) AS province_code,
@@ -180,49 +229,86 @@ WITH by_street AS (
     sum((value * weight)::DECIMAL(38, 6)) AS weighted_sum,
     sum(weight::DECIMAL(38, 6)) AS weight_sum
   FROM scoped
-  GROUP BY cycle, catalogue_version, indicator_code, city_code, district_code, street_code
+  GROUP BY cycle, catalogue_version, indicator_code, city_code, district_code, street_code, own
+),
+districts AS (
+  SELECT ${keyColumns}, 'district' AS level, district_code AS area_code,
+    ${partialSums}
+  FROM by_street
+  WHERE district_code IS NOT NULL AND NOT own
+  GROUP BY ${keyColumns}, district_code
+),
+below_city AS (
+  SELECT ${keyColumns}, city_code, any_value(province_code) AS province_code,
+    ${partialSums}
+  FROM by_street
+  WHERE NOT own
+  GROUP BY ${keyColumns}, city_code
+),
+own_city AS (
+  SELECT * EXCLUDE (own, district_code, street_code) FROM by_street WHERE own
+),
+cities AS (
+  SELECT
+    coalesce(o.cycle, b.cycle) AS cycle,
+    coalesce(o.catalogue_version, b.catalogue_version) AS catalogue_version,
+    coalesce(o.indicator_code, b.indicator_code) AS indicator_code,
+    coalesce(o.aggregation, b.aggregation) AS aggregation,
+    coalesce(o.primary_level, b.primary_level) AS primary_level,
+    'city' AS level,
+    coalesce(o.city_code, b.city_code) AS area_code,
+    coalesce(o.province_code, b.province_code) AS province_code,
+    CASE WHEN o.city_code IS NOT NULL THEN o.units_reported ELSE b.units_reported END AS units_reported,
+    CASE WHEN o.city_code IS NOT NULL THEN o.value_sum ELSE b.value_sum END AS value_sum,
+    CASE WHEN o.city_code IS NOT NULL THEN o.numerator_sum ELSE b.numerator_sum END AS numerator_sum,
+    CASE WHEN o.city_code IS NOT NULL THEN o.denominator_sum ELSE b.denominator_sum END AS denominator_sum,
+    CASE WHEN o.city_code IS NOT NULL THEN o.quantity_sum ELSE b.quantity_sum END AS quantity_sum,
+    CASE WHEN o.city_code IS NOT NULL THEN o.population_sum ELSE b.population_sum END AS population_sum,
+    CASE WHEN o.city_code IS NOT NULL THEN o.weighted_sum ELSE b.weighted_sum END AS weighted_sum,
+    CASE WHEN o.city_code IS NOT NULL THEN o.weight_sum ELSE b.weight_sum END AS weight_sum,
+    CASE WHEN o.city_code IS NOT NULL THEN o.units_meeting ELSE b.units_meeting END AS units_meeting,
+    CASE WHEN o.city_code IS NOT NULL THEN 'city' ELSE 'units' END AS value_source,
+    b.value_sum AS below_value_sum, b.numerator_sum AS below_numerator_sum,
+    b.denominator_sum AS below_denominator_sum, b.quantity_sum AS below_quantity_sum,
+    b.population_sum AS below_population_sum, b.units_meeting AS below_units_meeting,
+    b.weighted_sum AS below_weighted_sum, b.weight_sum AS below_weight_sum,
+    b.units_reported AS below_units
+  FROM own_city o
+  FULL OUTER JOIN below_city b
+    ON b.cycle = o.cycle AND b.catalogue_version = o.catalogue_version AND b.indicator_code = o.indicator_code
+      AND b.city_code = o.city_code
+),
+provinces AS (
+  SELECT ${keyColumns}, 'province' AS level, province_code AS area_code,
+    ${partialSums}
+  FROM cities
+  GROUP BY ${keyColumns}, province_code
 ),
 grouped AS (
-  -- A street lies in one district and city, so the street pass's rows are the street level as they are;
-  -- only the four levels above are grouped again (small groups, cheap), instead of re-hashing every street.
-  SELECT
-    cycle, catalogue_version, indicator_code, aggregation, primary_level,
-    'street' AS level, street_code AS area_code,
-    units_reported::BIGINT AS units_reported, value_sum, numerator_sum, denominator_sum, quantity_sum,
-    population_sum, units_meeting::BIGINT AS units_meeting, weighted_sum, weight_sum
+  -- A street lies in one district and city, so the street pass's rows are the street level as they are.
+  SELECT ${keyColumns}, 'street' AS level, street_code AS area_code,
+    units_reported::BIGINT AS units_reported, value_sum, numerator_sum, denominator_sum, quantity_sum, population_sum, weighted_sum, weight_sum, units_meeting::BIGINT AS units_meeting,
+    NULL::VARCHAR AS value_source, NULL::DOUBLE AS below_value, NULL::BIGINT AS below_units
   FROM by_street
   WHERE street_code IS NOT NULL
-  UNION ALL
-  SELECT
-    cycle, catalogue_version, indicator_code, aggregation, primary_level,
-    ${levelCase('level', 'above streets')} AS level,
-    ${levelCase('area', 'above streets')} AS area_code,
-    sum(units_reported)::BIGINT AS units_reported,
-    sum(value_sum) AS value_sum,
-    sum(numerator_sum) AS numerator_sum,
-    sum(denominator_sum) AS denominator_sum,
-    sum(quantity_sum) AS quantity_sum,
-    sum(population_sum) AS population_sum,
-    sum(units_meeting)::BIGINT AS units_meeting,
-    sum(weighted_sum) AS weighted_sum,
-    sum(weight_sum) AS weight_sum
-  FROM by_street
-  GROUP BY GROUPING SETS (
-    (cycle, catalogue_version, indicator_code, aggregation, primary_level, district_code),
-    (cycle, catalogue_version, indicator_code, aggregation, primary_level, city_code),
-    (cycle, catalogue_version, indicator_code, aggregation, primary_level, province_code),
-    (cycle, catalogue_version, indicator_code, aggregation, primary_level)
-  )
+  UNION ALL BY NAME
+  SELECT *, NULL::VARCHAR AS value_source, NULL::DOUBLE AS below_value, NULL::BIGINT AS below_units FROM districts
+  UNION ALL BY NAME
+  SELECT * EXCLUDE (province_code, below_value_sum, below_numerator_sum, below_denominator_sum,
+      below_quantity_sum, below_population_sum, below_units_meeting, below_weighted_sum, below_weight_sum),
+    ${rollupValue('below_', 'below_units')} AS below_value
+  FROM cities
+  UNION ALL BY NAME
+  SELECT *, NULL::VARCHAR AS value_source, NULL::DOUBLE AS below_value, NULL::BIGINT AS below_units FROM provinces
+  UNION ALL BY NAME
+  SELECT ${keyColumns}, 'nation' AS level, '000000' AS area_code,
+    ${partialSums},
+    NULL::VARCHAR AS value_source, NULL::DOUBLE AS below_value, NULL::BIGINT AS below_units
+  FROM provinces
+  GROUP BY ${keyColumns}
 ),
 valued AS (
-  SELECT *,
-    CASE aggregation
-      WHEN 'sum' THEN value_sum::DOUBLE
-      WHEN 'ratio' THEN numerator_sum::DOUBLE / nullif(denominator_sum, 0)::DOUBLE
-      WHEN 'perCapita' THEN quantity_sum::DOUBLE / nullif(population_sum, 0)::DOUBLE
-      WHEN 'share' THEN units_meeting::DOUBLE / units_reported::DOUBLE
-      WHEN 'weightedMean' THEN weighted_sum::DOUBLE / nullif(weight_sum, 0)::DOUBLE
-    END AS value
+  SELECT *, ${rollupValue()} AS value
   FROM grouped
   WHERE area_code IS NOT NULL
 )
@@ -234,11 +320,14 @@ SELECT
   v.denominator_sum::DOUBLE AS denominator_sum,
   v.quantity_sum::DOUBLE AS quantity_sum,
   v.population_sum::DOUBLE AS population_sum,
-  v.units_meeting,
-  v.units_reported,
+  v.units_meeting::BIGINT AS units_meeting,
+  v.units_reported::BIGINT AS units_reported,
   e.units_expected,
   p.value AS previous_value,
-  v.value - p.value AS change
+  v.value - p.value AS change,
+  v.value_source,
+  v.below_value,
+  v.below_units::BIGINT AS below_units
 FROM valued v
 LEFT JOIN valued p
   ON p.cycle = v.cycle - 1 AND p.indicator_code = v.indicator_code AND p.level = v.level AND p.area_code = v.area_code
@@ -249,15 +338,13 @@ ORDER BY v.indicator_code, v.level, v.area_code`;
 
 /**
  * Completeness of the target cycle: expected, reported and on-time cities and communities per city,
- * province and nation. Needs temp table `cycle_settings(cycle, deadline, expected_city_codes)`, where a
- * NULL list means every city-level unit of the registry.
+ * province and nation. Needs temp tables `cycle_settings(cycle, deadline, ...)` and `cycle_divisions` (the
+ * cycle's expected cities and their units, cycleDivisionsSql).
  */
 export const completenessSql = (cycle: number): string => `
 WITH settings AS (SELECT * FROM cycle_settings WHERE cycle = ${cycle}),
 expected_cities AS (
-  SELECT d.code AS city_code, d.province_code
-  FROM reference_divisions d, settings s
-  WHERE d.level = 'city' AND (s.expected_city_codes IS NULL OR list_contains(s.expected_city_codes, d.code))
+  SELECT city_code, province_code FROM cycle_divisions WHERE unit_level = 'city'
 ),
 reported_units AS (
   SELECT city_code, unit_level, unit_code, min(first_received_at) AS first_received_at, max(last_received_at) AS last_received_at
@@ -277,7 +364,7 @@ per_city AS (
   GROUP BY e.city_code, e.province_code
 ),
 community_counts AS (
-  SELECT city_code, count(*) AS n FROM reference_divisions WHERE level = 'community' GROUP BY city_code
+  SELECT city_code, count(*) AS n FROM cycle_divisions WHERE unit_level = 'community' GROUP BY city_code
 ),
 city_rows AS (
   SELECT

@@ -17,6 +17,7 @@ import type { DuckDBConnection, ManifestEntry, ObjectStore } from '@citycheck/la
 import {
   completenessSql,
   currentViewSql,
+  cycleDivisionsSql,
   expectedUnitsSql,
   indicatorRollupsSql,
   latestIncomingSql,
@@ -33,7 +34,8 @@ import {
 } from './derive-sql.js';
 
 /** What derivation needs of a cycle's settings (see loadCycleSettings in @citycheck/catalogue). */
-export type CycleSettings = Pick<FullCycleSettings, 'cycle' | 'deadline' | 'expectedCities'>;
+export type CycleSettings = Pick<FullCycleSettings, 'cycle' | 'deadline' | 'expectedCities'> &
+  Partial<Pick<FullCycleSettings, 'countyLevelCities'>>;
 
 export interface DeriveResult {
   readonly cycles: readonly number[];
@@ -64,16 +66,17 @@ const loadCycleSettings = async (
   settings: readonly CycleSettings[],
 ): Promise<void> => {
   await duckdb.run(
-    'CREATE OR REPLACE TEMP TABLE cycle_settings (cycle INTEGER, deadline TIMESTAMP, expected_city_codes VARCHAR[])',
+    'CREATE OR REPLACE TEMP TABLE cycle_settings (cycle INTEGER, deadline TIMESTAMP, expected_city_codes VARCHAR[], county_level_cities VARCHAR[])',
   );
   for (const setting of settings) {
     const cities =
       setting.expectedCities === undefined
         ? 'NULL'
         : `[${setting.expectedCities.map(quote).join(', ')}]::VARCHAR[]`;
+    const countyLevelCities = `[${(setting.countyLevelCities ?? []).map(quote).join(', ')}]::VARCHAR[]`;
     // Deadlines are stored as UTC timestamps, like received_at.
     await duckdb.run(
-      `INSERT INTO cycle_settings VALUES (${setting.cycle}, (${quote(setting.deadline)}::TIMESTAMPTZ AT TIME ZONE 'UTC'), ${cities})`,
+      `INSERT INTO cycle_settings VALUES (${setting.cycle}, (${quote(setting.deadline)}::TIMESTAMPTZ AT TIME ZONE 'UTC'), ${cities}, ${countyLevelCities})`,
     );
   }
 };
@@ -199,7 +202,6 @@ export const createDerivation = async ({
           .filter((cycle) => !settings.some((setting) => setting.cycle === cycle))
           .map((cycle) => ({ cycle, deadline: '9999-12-31T00:00:00Z' })),
       ]);
-      await duckdb.run(`CREATE OR REPLACE TEMP TABLE expected_units AS ${expectedUnitsSql}`);
       await duckdb.run(currentViewSql(db));
       await duckdb.run(receiptsViewSql(db));
     });
@@ -210,6 +212,11 @@ export const createDerivation = async ({
     try {
       for (const cycle of [...targets].sort((a, b) => a - b)) {
         await duckdb.run(`CREATE OR REPLACE TEMP VIEW scoped AS ${scopedSql(cycle)}`);
+        // Which units the cycle expects and where it places them depend on its county-level cities.
+        await timed('expected', async () => {
+          await duckdb.run(`CREATE OR REPLACE TEMP TABLE cycle_divisions AS ${cycleDivisionsSql(cycle)}`);
+          await duckdb.run(`CREATE OR REPLACE TEMP TABLE expected_units AS ${expectedUnitsSql}`);
+        });
         for (const [name, sql] of Object.entries(derivedOutputs) as [
           keyof typeof derivedOutputs,
           (c: number) => string,
@@ -237,7 +244,7 @@ export const createDerivation = async ({
     } finally {
       await rm(dir, { recursive: true, force: true });
       await duckdb.run(
-        'DROP VIEW IF EXISTS scoped; DROP VIEW IF EXISTS current_obs; DROP VIEW IF EXISTS receipts; DROP TABLE IF EXISTS reference_divisions',
+        'DROP VIEW IF EXISTS scoped; DROP VIEW IF EXISTS current_obs; DROP VIEW IF EXISTS receipts; DROP TABLE IF EXISTS reference_divisions; DROP TABLE IF EXISTS cycle_divisions',
       );
     }
     return { cycles: targets, objects, rows, inputObjects, loadedObjects, timings };

@@ -10,4 +10,5 @@ export {
   deriveCycles,
   derivedObjectKey,
 } from './derive.js';
+export { cutChunks, writeChunk } from './lake-writer.js';
 export { writeReference } from './reference.js';

@@ -30,6 +30,7 @@ export const indicatorColumns = {
 export const divisionColumns = {
   code: 'VARCHAR',
   level: 'VARCHAR',
+  kind: 'VARCHAR',
   name: 'VARCHAR',
   parent_code: 'VARCHAR',
   street_code: 'VARCHAR',
@@ -62,11 +63,17 @@ export const indicatorRows = (catalogues: readonly Catalogue[]): Record<string, 
     })),
   );
 
+/**
+ * One row per unit of the registry, province by province. Placeholder groups (省直辖县级行政区划 ...) are no
+ * units and have no row; their members (济源市 419001 ...) lie directly under the province, with no city_code.
+ * A municipality's city row is named after it (110100 北京市).
+ */
 export const divisionRows = (divisions: DivisionRegistry): Record<string, unknown>[] => {
   const rows: Record<string, unknown>[] = [];
   const row = (code: string, level: string, extra: { street?: string; district?: string }) => ({
     code,
     level,
+    kind: divisions.kind(code) ?? null,
     name: divisions.name(code) ?? null,
     parent_code: divisions.parent(code) ?? null,
     street_code: extra.street ?? null,
@@ -74,19 +81,22 @@ export const divisionRows = (divisions: DivisionRegistry): Record<string, unknow
     city_code: level === 'province' ? null : (divisions.cityOf(code) ?? null),
     province_code: divisions.provinceOf(code) ?? null,
   });
-  for (const province of divisions.provinces()) rows.push(row(province, 'province', {}));
-  for (const city of divisions.cities()) {
-    rows.push(row(city, 'city', {}));
-    for (const district of divisions.districtsOf(city)) rows.push(row(district, 'district', {}));
-    for (const street of divisions.streetsOf(city)) {
-      const parent = divisions.parent(street);
-      const district = parent !== undefined && divisions.level(parent) === 'district' ? parent : undefined;
+  const districtAbove = (code: string | undefined): string | undefined => {
+    const parent = code === undefined ? undefined : divisions.parent(code);
+    return parent !== undefined && divisions.level(parent) === 'district' ? parent : undefined;
+  };
+  for (const province of divisions.provinces()) {
+    rows.push(row(province, 'province', {}));
+    for (const city of divisions.cities())
+      if (city.startsWith(province.slice(0, 2))) rows.push(row(city, 'city', {}));
+    for (const district of divisions.districtsOf(province)) rows.push(row(district, 'district', {}));
+    for (const street of divisions.streetsOf(province)) {
+      const district = districtAbove(street);
       rows.push(row(street, 'street', district === undefined ? {} : { district }));
     }
-    for (const community of divisions.communitiesOf(city)) {
+    for (const community of divisions.communitiesOf(province)) {
       const street = divisions.parent(community);
-      const parent = street === undefined ? undefined : divisions.parent(street);
-      const district = parent !== undefined && divisions.level(parent) === 'district' ? parent : undefined;
+      const district = districtAbove(street);
       rows.push(
         row(community, 'community', {
           ...(street === undefined ? {} : { street }),
@@ -114,6 +124,8 @@ export const writeReference = async (
         indicators: indicatorRows(catalogues),
         source: divisions.source,
         counts: divisions.counts,
+        // Bumped when the rows change for the same registry (2: unit kinds, municipalities' own names).
+        divisionRows: 2,
       }),
     )
     .digest('hex');

@@ -149,7 +149,11 @@ describe('POST /v1/submissions (JSON)', () => {
     expect(response.json().error.code).toBe('invalid_request');
     expect(response.json().error.problems).toEqual([
       { pointer: '/cycle', rule: 'schema.type', message: 'must be integer' },
-      { pointer: '/cityCode', rule: 'schema.pattern', message: 'must match pattern "^[1-9][0-9](0[1-9]|[1-9][0-9])[0-9]{2}$"' },
+      {
+        pointer: '/cityCode',
+        rule: 'schema.pattern',
+        message: 'must match pattern "^[1-9][0-9](0[1-9]|[1-9][0-9])[0-9]{2}$"',
+      },
     ]);
   });
 
