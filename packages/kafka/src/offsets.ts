@@ -1,10 +1,14 @@
-// Where consumers stand against the end of their topics: lag per partition (end offset minus the group's
-// committed offset) and how many records arrived since a moment, both read from the broker's offsets alone.
+// Where consumers stand against the end of their topics: lag per partition (last stable offset minus the
+// group's committed offset) and how many records arrived since a moment, both read from the broker's offsets
+// alone.
 import type { Admin } from 'kafkajs';
 
 export interface PartitionLag {
   readonly partition: number;
-  /** Log end offset: the offset the next record will get. */
+  /**
+   * The last stable offset (offsets are listed read_committed): the log end, or the first record of the
+   * oldest transaction still open, whose records nobody can read yet.
+   */
   readonly end: bigint;
   /** The group's committed offset; undefined when the group never committed on this partition. */
   readonly committed: bigint | undefined;
@@ -13,8 +17,10 @@ export interface PartitionLag {
 }
 
 /**
- * Lag of `groupId` on every partition of `topic`. On a transactional topic the end offset also counts
- * transaction markers, so a fully caught-up group may show a lag of one marker per partition at most.
+ * Lag of `groupId` on every partition of `topic`: the records up to the last stable offset the group has
+ * not committed past. The pipeline's consumers commit past the transaction markers and aborted records that
+ * end a partition (a read_committed consumer is never given them), so 0 means nothing readable is left,
+ * on a transactional topic as on any other; anything above 0 is a record some consumer still has to read.
  */
 export const fetchConsumerLag = async (
   admin: Admin,

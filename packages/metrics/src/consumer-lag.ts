@@ -1,5 +1,6 @@
-// Consumer lag as a Prometheus gauge, read from the broker at scrape time (end offset minus the group's
-// committed offset, per partition), so it is right even while the consumer itself is stuck or down.
+// Consumer lag as a Prometheus gauge, read from the broker at scrape time (fetchConsumerLag: last stable
+// offset minus the group's committed offset, per partition), so it is right even while the consumer itself
+// is stuck or down.
 import { fetchConsumerLag } from '@citycheck/kafka';
 import type { Admin } from 'kafkajs';
 import { Gauge, type Registry } from 'prom-client';
@@ -21,7 +22,7 @@ export const registerConsumerLag = (
 ): Gauge<'group' | 'topic' | 'partition'> =>
   new Gauge({
     name: metricNames.consumerLag,
-    help: 'Records not yet committed by the consumer group, per partition (end offset minus committed offset)',
+    help: 'Records the consumer group has still to read, per partition (last stable offset minus committed offset)',
     labelNames: ['group', 'topic', 'partition'],
     registers: [registry],
     async collect() {

@@ -1,12 +1,19 @@
 // The aggregate worker against the real Kafka broker, object store and DuckDB: validated submissions become
-// Parquet objects in the lake, offsets are committed only after, and the rollups carry the right numbers.
+// Parquet objects in the lake, offsets are committed only after (past transaction markers, so a caught-up
+// group reads a lag of 0), and the rollups carry the right numbers.
 import { randomUUID } from 'node:crypto';
 import { loadCatalogue } from '@citycheck/catalogue';
 import type { ValidatedSubmission } from '@citycheck/contracts';
 import { loadDivisionRegistry } from '@citycheck/divisions';
-import { createReliableProducer, type Kafka, sendJson } from '@citycheck/kafka';
+import { createReliableProducer, encodeJson, fetchConsumerLag, type Kafka, sendJson } from '@citycheck/kafka';
 import { createCommitLog, datasets, type LakeDatabase, type ObjectStore, s3Url } from '@citycheck/lake';
 import { createLogger } from '@citycheck/logging';
+import {
+  createMetricsRegistry,
+  metricNames,
+  parsePrometheusText,
+  registerConsumerLag,
+} from '@citycheck/metrics';
 import {
   createTestStore,
   createTestTopics,
@@ -15,6 +22,7 @@ import {
   uniqueName,
   waitFor,
 } from '@citycheck/testkit';
+import type { Transaction } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeReference } from './reference.js';
 import { createAggregateWorker } from './worker.js';
@@ -262,4 +270,108 @@ describe('aggregate worker with real Kafka, object store and DuckDB', () => {
       shared.close();
     }
   }, 120_000);
+
+  it('reads a lag of 0 once caught up on a transactional topic, past commit markers and aborted transactions', async () => {
+    // The validated topic as validate writes it, transaction by transaction. By hand, offset by offset:
+    //   partition 0: a committed transaction of two records (0, 1) and its commit marker (2): end 3.
+    //   partition 1: a transaction whose producer dies before committing (its record at 0); a committed
+    //     transaction of one record by another producer (1) and its marker (2), unreadable until the first
+    //     is decided; then the dead producer's replacement registers its transactional id, which aborts the
+    //     open transaction: abort marker at 3, end 4.
+    // One record of partition 1 is readable. Caught up, the group has committed 3 and 4: a lag of 0 each.
+    const txTopic = uniqueName('submissions-validated-tx');
+    const txGroup = uniqueName('aggregate-tx');
+    await createTestTopics(kafka, [txTopic], 2);
+    const transactional = async (transactionalId: string) => {
+      const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, transactionalId });
+      await producer.connect();
+      return producer;
+    };
+    const send = (transaction: Transaction, partition: number, records: readonly ValidatedSubmission[]) =>
+      transaction.send({
+        topic: txTopic,
+        acks: -1,
+        messages: records.map((record) => ({ partition, key: record.cityCode, value: encodeJson(record) })),
+      });
+    const community = (code: string, value: number) =>
+      validated(code, '110100', [{ indicator: 'C01', value }]);
+
+    const dyingId = uniqueName('validate-tx-1');
+    const dying = await transactional(dyingId);
+    const other = await transactional(uniqueName('validate-tx-0'));
+    const committed = await other.transaction();
+    await send(committed, 0, [community('110101001001', 1), community('110101001002', 2)]);
+    await committed.commit();
+    const open = await dying.transaction();
+    await send(open, 1, [community('110102001001', 4)]);
+    const blocked = await other.transaction();
+    await send(blocked, 1, [community('110102001002', 8)]);
+    await blocked.commit();
+    // kafkajs registers a transactional id with the broker when its producer begins its first transaction.
+    const replacement = await transactional(dyingId);
+    await (await replacement.transaction()).abort();
+
+    const admin = kafka.admin();
+    await admin.connect();
+    const registry = createMetricsRegistry({ service: 'aggregate', processMetrics: false });
+    registerConsumerLag(registry, { admin, groupId: txGroup, topics: [txTopic] });
+    const gauge = async () =>
+      parsePrometheusText(await registry.metrics())
+        .filter((sample) => sample.name === metricNames.consumerLag)
+        .map((sample) => [sample.labels.partition, sample.value]);
+    const consumer = kafka.consumer({ groupId: txGroup, maxWaitTimeInMs: 200, readUncommitted: false });
+    await consumer.connect();
+    const worker = createAggregateWorker({
+      consumer,
+      store,
+      commitLog: createCommitLog(store, datasets.observations),
+      duckdb: lake.connection,
+      logger,
+      cycles,
+      rotation: { maxRecords: 1000, maxBytes: 1 << 24, maxRecordSpanMs: 60_000 },
+      rollupDebounceMs: 100,
+      validatedTopic: txTopic,
+    });
+    let last = 'nothing read yet';
+    const caughtUp = (records: number) =>
+      waitFor(
+        async () => {
+          const lag = await fetchConsumerLag(admin, txGroup, txTopic);
+          const where = lag.map((p) => `partition ${p.partition} at ${p.committed} of ${p.end}`);
+          last = `${worker.stats.recordsWritten} records written, ${where.join(', ')}`;
+          return worker.stats.recordsWritten === records && lag.every((p) => p.lag === 0n) ? lag : undefined;
+        },
+        { timeoutMs: 20_000, what: `${records} records in the lake and a lag of 0` },
+      ).catch((error: unknown) => {
+        throw new Error(`${(error as Error).message} (last seen: ${last})`);
+      });
+    await worker.start();
+    try {
+      expect(await caughtUp(3)).toEqual([
+        { partition: 0, end: 3n, committed: 3n, lag: 0n },
+        { partition: 1, end: 4n, committed: 4n, lag: 0n },
+      ]);
+      expect(await gauge()).toEqual([
+        ['0', 0],
+        ['1', 0],
+      ]);
+
+      // With the group caught up, a transaction on partition 0 is aborted (record 3, abort marker 4): the
+      // consumer fetches only records it is never given, and still commits past them.
+      const aborted = await other.transaction();
+      await send(aborted, 0, [community('110101001003', 16)]);
+      await aborted.abort();
+      expect(await caughtUp(3)).toEqual([
+        { partition: 0, end: 5n, committed: 5n, lag: 0n },
+        { partition: 1, end: 4n, committed: 4n, lag: 0n },
+      ]);
+      expect(await gauge()).toEqual([
+        ['0', 0],
+        ['1', 0],
+      ]);
+    } finally {
+      await worker.stop();
+      await Promise.all([admin, dying, other, replacement].map((client) => client.disconnect()));
+    }
+  });
 });

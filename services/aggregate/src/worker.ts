@@ -131,9 +131,49 @@ export const createAggregateWorker = ({
   // Records each assigned partition still has to read, as of its last fetched batch.
   const lag = new Map<number, number>();
   let supervision: Supervision | undefined;
-  const removeJoinListener = consumer.on(consumer.events.GROUP_JOIN, () => {
+  // Each join of the group is a generation with its own assignment; commits of one never outlive it.
+  let generation = 0;
+  let assigned = new Set<number>();
+  const committedUpTo = new Map<number, bigint>();
+  const removeJoinListener = consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+    generation += 1;
+    assigned = new Set(payload.memberAssignment[validatedTopic] ?? []);
     lakeHolds.clear();
     lag.clear();
+    committedUpTo.clear();
+  });
+
+  // Offsets go to the broker one commit at a time and never backwards within a generation, so the commit
+  // past a batch kafkajs handles on its own (below) can neither overtake nor undo one made in handleBatch.
+  let commits: Promise<unknown> = Promise.resolve();
+  const commitUpTo = (partition: number, next: bigint, stillValid: () => boolean = () => true) => {
+    const commit = async (): Promise<void> => {
+      if (!stillValid() || (committedUpTo.get(partition) ?? -1n) >= next) return;
+      await commitOffsetsOrRejoin(consumer, [{ topic: validatedTopic, partition, offset: next.toString() }]);
+      committedUpTo.set(partition, next);
+    };
+    const done = commits.then(commit, commit);
+    commits = done.catch(() => undefined);
+    return done;
+  };
+  // A fetched batch that holds only aborted records and transaction markers never reaches handleBatch:
+  // kafkajs moves its own position past it and, with autoCommit off, commits nothing. Without this commit
+  // the group's offset would stop short of a partition's end for good whenever nothing readable follows
+  // (a validate transaction aborted after the last committed one), a lag no consumer can ever read.
+  // (A batch with no record at or after the fetched offset has a null firstOffset: nothing to pass.)
+  const removeBatchListener = consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+    if (payload.batchSize > 0 || payload.topic !== validatedTopic) return;
+    if ((payload.firstOffset as string | null) === null) return;
+    const { partition } = payload;
+    const fetchedIn = generation;
+    commitUpTo(
+      partition,
+      BigInt(payload.lastOffset) + 1n,
+      () => generation === fetchedIn && assigned.has(partition),
+    ).catch((error: unknown) => {
+      // Harmless: the partition's next owner reads the same markers and commits past them.
+      logger.warn({ err: error, partition }, 'committing past aborted records and markers failed');
+    });
   });
 
   // DuckDB work (Parquet encoding, rollups) runs one statement at a time on the shared connection.
@@ -337,9 +377,7 @@ export const createAggregateWorker = ({
         ]);
       }
       await afterChunkCommitted?.(chunk);
-      await commitOffsetsOrRejoin(consumer, [
-        { topic, partition, offset: (BigInt(chunk.endOffset) + 1n).toString() },
-      ]);
+      await commitUpTo(partition, BigInt(chunk.endOffset) + 1n);
       resolveOffset(chunk.endOffset);
       awaitingRollup.push(...receivedAt);
       metrics?.lakeObjectsWritten.inc({ dataset: 'observations' }, entry.objects.length);
@@ -370,13 +408,14 @@ export const createAggregateWorker = ({
       preload();
       scheduleRollup();
     }
-    const last = batch.messages[batch.messages.length - 1];
-    if (skipped > 0 && last !== undefined && fresh.length === 0) {
-      await commitOffsetsOrRejoin(consumer, [
-        { topic, partition, offset: (BigInt(last.offset) + 1n).toString() },
-      ]);
-      resolveOffset(last.offset);
-    }
+    // Every record of the batch is in the lake. Past its last readable record the batch may still hold
+    // records no read_committed consumer is given (the commit marker of validate's last transaction, the
+    // records and marker of an aborted one): the commit goes past those too, so a caught-up group's offset
+    // is the partition's end and its lag 0, not one per marker.
+    if (!isRunning() || isStale()) return;
+    const end = batch.lastOffset();
+    await commitUpTo(partition, BigInt(end) + 1n);
+    resolveOffset(end);
   };
 
   return {
@@ -398,6 +437,7 @@ export const createAggregateWorker = ({
       supervision?.stop();
       await consumer.disconnect();
       removeJoinListener();
+      removeBatchListener();
       stopping = true;
       clearInterval(lakeWatch);
       if (rollupTimer !== undefined) {

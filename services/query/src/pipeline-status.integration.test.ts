@@ -68,8 +68,8 @@ describe('pipeline status', () => {
     await producer.disconnect();
     admin = kafka.admin();
     await admin.connect();
-    // validate has committed all of partition 0 and one of the two records of partition 1; aggregate all of
-    // partition 0 and nothing of partition 1.
+    // validate has committed all of partition 0 and one of the two records of partition 1; aggregate two of
+    // the three records of partition 0 and nothing of partition 1.
     await admin.setOffsets({
       groupId: groups.validate,
       topic: topics.received,
@@ -81,7 +81,7 @@ describe('pipeline status', () => {
     await admin.setOffsets({
       groupId: groups.aggregate,
       topic: topics.validated,
-      partitions: [{ partition: 0, offset: '3' }],
+      partitions: [{ partition: 0, offset: '2' }],
     });
 
     scratch = await mkdtemp(join(tmpdir(), 'citycheck-status-test-'));
@@ -145,7 +145,17 @@ describe('pipeline status', () => {
         { partition: 1, lag: 1 },
       ],
     });
-    expect(aggregate).toMatchObject({ name: 'aggregate', inWindow: 3, perMinute: 0.6, lag: 1 });
+    // The lag the gauge reports, also on the validated topic: one record left on each partition.
+    expect(aggregate).toMatchObject({
+      name: 'aggregate',
+      inWindow: 2,
+      perMinute: 0.4,
+      lag: 2,
+      lagByPartition: [
+        { partition: 0, lag: 1 },
+        { partition: 1, lag: 1 },
+      ],
+    });
   });
 
   it('counts rejections by reason, once per submission', async () => {

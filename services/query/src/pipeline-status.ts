@@ -191,12 +191,11 @@ export const createPipelineStatus = ({
   const perMinute = (count: number): number => Math.round((count / (windowMs / 60_000)) * 100) / 100;
 
   /**
-   * Records of `topic` the group has committed among those that arrived within the window, and its lag.
-   * On a transactional topic (`transactional`: validate writes its outputs in transactions) a caught-up
-   * group stops one offset short of the end, the last commit marker, so one offset per partition is not
-   * counted as lag there.
+   * Records of `topic` the group has committed among those that arrived within the window, and its lag,
+   * as the lag gauge defines it (fetchConsumerLag): the workers commit past transaction markers, so the
+   * lag counts records still to read on the transactional validated topic too.
    */
-  const handledInWindow = async (group: string, topic: string, since: number, transactional: boolean) => {
+  const handledInWindow = async (group: string, topic: string, since: number) => {
     const [lag, arrived] = await Promise.all([
       fetchConsumerLag(admin, group, topic),
       countRecordsSince(admin, topic, since),
@@ -207,10 +206,7 @@ export const createPipelineStatus = ({
         lag.find((item) => item.partition === partition.partition)?.committed ?? partition.from;
       if (committed > partition.from) handled += committed - partition.from;
     }
-    const lagByPartition = lag.map((item) => ({
-      partition: item.partition,
-      lag: Math.max(0, Number(item.lag) - (transactional && item.committed !== undefined ? 1 : 0)),
-    }));
+    const lagByPartition = lag.map((item) => ({ partition: item.partition, lag: Number(item.lag) }));
     return {
       handled: Number(handled),
       lag: lagByPartition.reduce((total, item) => total + item.lag, 0),
@@ -237,11 +233,11 @@ export const createPipelineStatus = ({
         count: 0n,
         partitions: [],
       }),
-      attempt('validate lag', () => handledInWindow(groups.validate, topics.received, since, false), noLag),
+      attempt('validate lag', () => handledInWindow(groups.validate, topics.received, since), noLag),
       attempt(
         'aggregate lag',
         async () => {
-          const fromOffsets = await handledInWindow(groups.aggregate, topics.validated, since, true);
+          const fromOffsets = await handledInWindow(groups.aggregate, topics.validated, since);
           if (lakeCommits === undefined) return fromOffsets;
           const committed = (await lakeCommits()).filter((entry) => Date.parse(entry.writtenAt) >= since);
           return { ...fromOffsets, handled: committed.reduce((total, entry) => total + entry.records, 0) };

@@ -1,6 +1,6 @@
 // Entry point of the validate service: config -> logger -> catalogue and divisions -> Kafka -> worker ->
 // drain on SIGTERM.
-import { hostname, setPriority } from 'node:os';
+import { setPriority } from 'node:os';
 import { readConfig, redactConfig } from '@citycheck/config';
 import { createKafka, ensureTopics, pipelineTopicSpecs, topicNames, workerRetries } from '@citycheck/kafka';
 import { createLogger } from '@citycheck/logging';
@@ -11,7 +11,7 @@ import {
   startOpsServer,
 } from '@citycheck/metrics';
 import { createRuleContext } from './rule-context.js';
-import { createValidateWorker } from './worker.js';
+import { createValidateWorker, transactionalIdFor } from './worker.js';
 
 const config = readConfig([
   'logLevel',
@@ -71,22 +71,21 @@ const consumer = kafka.consumer({
   readUncommitted: false,
   sessionTimeout: config.kafkaSessionTimeoutMs,
 });
-const transactionalProducer = async () => {
+await consumer.connect();
+// One transactional id per partition of the received topic, the same in every process (see worker.ts).
+const transactionalProducer = async (partition: number) => {
   const producer = kafka.producer({
     idempotent: true,
     maxInFlightRequests: 1,
-    transactionalId: `${config.validateGroupId}-${hostname()}-${process.pid}`,
+    transactionalId: transactionalIdFor(config.validateGroupId, names.submissionsReceived, partition),
   });
   await producer.connect();
   return producer;
 };
-await consumer.connect();
-const producer = await transactionalProducer();
 
 const worker = createValidateWorker({
   consumer,
-  producer,
-  renewProducer: transactionalProducer,
+  transactionalProducer,
   groupId: config.validateGroupId,
   metrics,
   logger,

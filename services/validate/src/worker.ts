@@ -24,14 +24,15 @@ export interface ValidateTopics {
 
 export interface ValidateWorkerOptions {
   readonly consumer: Consumer;
-  /** A transactional producer (`transactionalId` set, idempotent), connected. */
-  readonly producer: Producer;
   /**
-   * A fresh producer with the same transactional id, connected. When a transaction can be neither committed
-   * nor aborted (the broker went away in the middle), kafkajs leaves the producer stuck in that state; the
-   * worker replaces it, and the new one's registration with the broker aborts whatever the old one left open.
+   * Connects a transactional producer (idempotent, one request in flight) whose transactional id is the
+   * one of `partition` of the received topic (`transactionalIdFor`), the same in every process. Its first
+   * transaction registers that id with the broker (kafkajs does it then, not on connect), which fences any
+   * earlier producer holding it and aborts the transaction it left open: a validate killed mid-transaction
+   * holds its partition back only until the partition's next owner starts on it (the uncommitted input is
+   * fetched again at once), not for the whole transaction timeout.
    */
-  readonly renewProducer?: () => Promise<Producer>;
+  readonly transactionalProducer: (partition: number) => Promise<Producer>;
   readonly groupId: string;
   readonly logger: Logger;
   readonly rules: RuleContext;
@@ -45,6 +46,15 @@ export interface ValidateWorker {
   readonly counts: { validated: number; rejected: number };
 }
 
+/**
+ * The transactional id of the outputs of one partition of the received topic. Per partition, not per
+ * process: a partition has one owner in the group at a time, so two instances never use the same id at
+ * once, and whoever takes a partition over (a replacement of a killed instance, or another instance after a
+ * rebalance) fences the previous owner's producer by registering the same id.
+ */
+export const transactionalIdFor = (groupId: string, receivedTopic: string, partition: number): string =>
+  `${groupId}.${receivedTopic}.${partition}`;
+
 export const defaultValidateTopics: ValidateTopics = {
   received: topics.submissionsReceived,
   validated: topics.submissionsValidated,
@@ -53,8 +63,7 @@ export const defaultValidateTopics: ValidateTopics = {
 
 export const createValidateWorker = ({
   consumer,
-  producer: firstProducer,
-  renewProducer,
+  transactionalProducer,
   groupId,
   logger,
   rules,
@@ -63,23 +72,44 @@ export const createValidateWorker = ({
 }: ValidateWorkerOptions): ValidateWorker => {
   const counts = { validated: 0, rejected: 0 };
   // Each join of the group is a new generation. kafkajs commits transactional offsets without the group's
-  // generation, so the broker cannot refuse a commit from a member that has since lost the partition; the
-  // worker refuses it itself: a batch validated across a rebalance is aborted and fetched again from the
-  // committed offset, by whichever member owns the partition now.
-  let producer = firstProducer;
-  let producerStuck = false;
-  const renew = async (): Promise<void> => {
-    if (renewProducer === undefined) return;
-    const stuck = producer;
-    producer = await renewProducer();
-    producerStuck = false;
-    await stuck.disconnect().catch(() => undefined);
-    logger.warn('transactional producer replaced after a transaction it could not finish');
+  // generation, so the broker cannot refuse a commit from a member that has since lost the partition (until
+  // the new owner's producer fences it); the worker refuses it itself: a batch validated across a rebalance
+  // is aborted and fetched again from the committed offset, by whichever member owns the partition now.
+  //
+  // One producer per assigned partition, made on its first batch. When a transaction can be neither
+  // committed nor aborted (the broker went away in the middle), kafkajs leaves the producer stuck in that
+  // state; the worker replaces it, and the new one's first transaction aborts whatever the old one left open.
+  const producers = new Map<number, Promise<Producer>>();
+  const stuck = new Set<number>();
+  const discard = (partition: number): void => {
+    const producer = producers.get(partition);
+    producers.delete(partition);
+    void producer?.then((p) => p.disconnect()).catch(() => undefined);
+  };
+  const producerFor = (partition: number): Promise<Producer> => {
+    if (stuck.has(partition)) {
+      stuck.delete(partition);
+      discard(partition);
+      logger.warn({ partition }, 'transactional producer replaced after a transaction it could not finish');
+    }
+    let producer = producers.get(partition);
+    if (producer === undefined) {
+      producer = transactionalProducer(partition);
+      producers.set(partition, producer);
+      // A producer that could not even connect is made again for the partition's next batch.
+      void producer.catch(() => {
+        if (producers.get(partition) === producer) producers.delete(partition);
+      });
+    }
+    return producer;
   };
   let generation = 0;
   let supervision: Supervision | undefined;
-  const removeJoinListener = consumer.on(consumer.events.GROUP_JOIN, () => {
+  const removeJoinListener = consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
     generation += 1;
+    // The next owner of a partition taken away fences this producer of it: let it go now.
+    const assigned = new Set(payload.memberAssignment[names.received] ?? []);
+    for (const partition of [...producers.keys()]) if (!assigned.has(partition)) discard(partition);
   });
 
   const handleBatch = async ({
@@ -91,7 +121,7 @@ export const createValidateWorker = ({
   }: EachBatchPayload): Promise<void> => {
     if (batch.messages.length === 0 || !isRunning() || isStale()) return;
     // Thrown while the broker is still away: kafkajs's consumer is started again and tries again.
-    if (producerStuck) await renew();
+    const producer = await producerFor(batch.partition);
     const fetchedIn = generation;
     const validated: { key: Buffer | null; value: Buffer }[] = [];
     let observations = 0;
@@ -132,7 +162,7 @@ export const createValidateWorker = ({
     if (last === undefined) return;
     const transaction = await producer.transaction().catch((error: unknown) => {
       // A producer that cannot even begin is replaced before the batch is tried again.
-      producerStuck = true;
+      stuck.add(batch.partition);
       throw error;
     });
     try {
@@ -155,16 +185,21 @@ export const createValidateWorker = ({
         topics: [
           {
             topic: batch.topic,
-            partitions: [{ partition: batch.partition, offset: (BigInt(last.offset) + 1n).toString() }],
+            // Past the batch's last offset, not just its last message: records a read_committed consumer
+            // is never given (transaction markers, aborted records) must not stay behind as lag.
+            partitions: [
+              { partition: batch.partition, offset: (BigInt(batch.lastOffset()) + 1n).toString() },
+            ],
           },
         ],
       });
       await transaction.commit();
     } catch (error) {
-      producerStuck = !(await transaction.abort().then(
+      const aborted = await transaction.abort().then(
         () => true,
         () => false,
-      ));
+      );
+      if (!aborted) stuck.add(batch.partition);
       // Thrown back to kafkajs, which retries the batch from the last committed offset.
       throw error;
     }
@@ -193,7 +228,9 @@ export const createValidateWorker = ({
       supervision?.stop();
       await consumer.disconnect();
       removeJoinListener();
-      await producer.disconnect();
+      const open = [...producers.values()];
+      producers.clear();
+      await Promise.all(open.map((producer) => producer.then((p) => p.disconnect()).catch(() => undefined)));
     },
   };
 };
