@@ -526,3 +526,26 @@ describe('after a restart, or on another instance', () => {
     }
   });
 });
+
+describe('credentials of reporting cities', () => {
+  it('lets a county-level city (灵武市 640181) submit for its own community, keyed by its own code', async () => {
+    const lingwu = (await fixture.issue('640181')).token;
+    const body = submission({
+      cycle: 2025,
+      catalogueVersion: '2025.1',
+      cityCode: '640181',
+      unit: { level: 'community', code: '640181001001' },
+    });
+    const response = await post(body, lingwu);
+    expect(response.statusCode, response.body).toBe(202);
+    const [stored] = await recordsOf(body.submissionId);
+    expect(stored?.key?.toString()).toBe('640181');
+  });
+
+  it('issues none for a code the registry does not know as a reporting city', async () => {
+    await expect(fixture.issue('999900')).rejects.toThrow(/^there is no division 999900 in the registry/);
+    await expect(fixture.issue('652800')).rejects.toThrow(
+      '652800 巴音郭楞蒙古自治州 is of kind autonomousPrefecture, not a city that reports',
+    );
+  });
+});
