@@ -1,5 +1,6 @@
 // The quick start's demo run: pushes the sample cycle through the running ingest endpoint, waits until the
-// aggregate service's rollups cover every valid submission, and prints them as a table.
+// aggregate service's rollups cover every valid submission, and prints them as a table, then the cycle's
+// reporting rates: cities that reported against the cities the cycle expects (297 in 2024).
 
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -156,6 +157,26 @@ for (;;) {
   await new Promise((resolve) => setTimeout(resolve, 500));
 }
 process.stdout.write(' done\n\n');
+
+type CompletenessRow = {
+  level: string;
+  area_code: string;
+  cities_expected: bigint;
+  cities_reported: bigint;
+  cities_on_time: bigint;
+  communities_expected: bigint;
+  communities_reported: bigint;
+};
+const completenessUrl = s3Url(config.s3Bucket, rollupObjectKey(catalogue.cycle, 'completeness'));
+const sampleProvinces = [...new Set(cities.map((city) => `${city.slice(0, 2)}0000`))];
+const completeness = (
+  await lake.connection.runAndReadAll(
+    `SELECT level, area_code, cities_expected, cities_reported, cities_on_time, communities_expected, communities_reported
+     FROM read_parquet('${completenessUrl}')
+     WHERE level = 'nation' OR (level = 'province' AND area_code IN (${sampleProvinces.map((code) => `'${code}'`).join(', ')}))
+     ORDER BY level DESC, area_code`,
+  )
+).getRowObjectsJS() as unknown as CompletenessRow[];
 lake.close();
 
 for (const { submission } of sample.invalid) {
@@ -189,16 +210,38 @@ for (const indicator of shown) {
     ]);
   }
 }
-const widths =
-  lines[0]?.map((_, column) => Math.max(...lines.map((line) => width(line[column] ?? '')))) ?? [];
-for (const [index, line] of lines.entries()) {
-  console.log(line.map((cell, column) => pad(cell, widths[column] ?? 0)).join('  '));
-  if (index === 0) console.log(widths.map((w) => '-'.repeat(w)).join('  '));
-}
+printTable(lines);
 console.log(
   `\n${rows.length} province and nation rows for ${expectedUnits.size} indicators; all levels are in ${rollupUrl}`,
 );
 
+// The denominators are the cities the cycle expects (the prefecture-level cities and municipalities, plus
+// the county-level cities it names), and the urban communities of those cities.
+const percent = (part: bigint, whole: bigint): string =>
+  whole === 0n ? '-' : `${((Number(part) / Number(whole)) * 100).toFixed(1)}%`;
+console.log(`\nreporting rates, cycle ${catalogue.cycle}:`);
+const rateLines: string[][] = [
+  ['area', 'cities reported / expected', 'on time', 'communities reported / expected'],
+];
+for (const row of completeness) {
+  rateLines.push([
+    row.level === 'nation' ? '全国 nation' : (divisions.name(row.area_code) ?? row.area_code),
+    `${row.cities_reported} / ${row.cities_expected} (${percent(row.cities_reported, row.cities_expected)})`,
+    `${row.cities_on_time} (${percent(row.cities_on_time, row.cities_expected)})`,
+    `${row.communities_reported} / ${row.communities_expected} (${percent(row.communities_reported, row.communities_expected)})`,
+  ]);
+}
+printTable(rateLines);
+
+/** Prints rows as a table, the first row as its header. */
+function printTable(table: readonly (readonly string[])[]): void {
+  const widths =
+    table[0]?.map((_, column) => Math.max(...table.map((line) => width(line[column] ?? '')))) ?? [];
+  for (const [index, line] of table.entries()) {
+    console.log(line.map((cell, column) => pad(cell, widths[column] ?? 0)).join('  '));
+    if (index === 0) console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  }
+}
 function width(text: string): number {
   // CJK characters take two columns in a terminal.
   let columns = 0;
