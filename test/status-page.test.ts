@@ -14,6 +14,7 @@ import { loadDivisionRegistry } from '@citycheck/divisions';
 import { sampleCycle } from '@citycheck/generator';
 import {
   freePort,
+  issueAnalystToken,
   issueCityTokens,
   type PrivateInfra,
   pollUntil,
@@ -34,6 +35,7 @@ const artifacts = join(repositoryRoot, 'test-artifacts');
 describe('pipeline status page', () => {
   let scratch: string;
   let infra: PrivateInfra | undefined;
+  let ministryToken = '';
   const services: ServiceProcess[] = [];
   let query: ChildProcess | undefined;
   let queryUrl: string;
@@ -90,6 +92,8 @@ describe('pipeline status page', () => {
     sample = sampleCycle({ catalogue: loadCatalogue('2024.1'), divisions: loadDivisionRegistry() });
     const all: Submission[] = [...sample.valid, ...sample.invalid.map((item) => item.submission)];
     const tokens = await issueCityTokens(infra.kafkaBrokers, [...new Set(all.map((item) => item.cityCode))]);
+    // The status is an analyst's to read (see the query README's scope policy).
+    ministryToken = await issueAnalystToken(infra.kafkaBrokers, 'analyst:ministry');
     await pollUntil(
       async () => ((await fetch(`http://127.0.0.1:${ingestPort}/readyz`)).ok ? true : undefined),
       { timeoutMs: 60_000, what: 'ingest to be ready' },
@@ -119,7 +123,12 @@ describe('pipeline status page', () => {
     // Wait for the pipeline, through the page's own data source, before looking at the page.
     const status = await pollUntil(
       async () => {
-        const current = (await (await fetch(`${queryUrl}/v1/status`)).json()) as PipelineStatus;
+        const response = await fetch(`${queryUrl}/v1/status`, {
+          headers: { authorization: `Bearer ${ministryToken}` },
+        });
+        // 401 until the query service has read the credential from credentials.v1.
+        if (!response.ok) return undefined;
+        const current = (await response.json()) as PipelineStatus;
         const moving = current.stages.every((stage) => stage.perMinute > 0);
         const reported = [...provincesSent].every(
           (code) =>
@@ -153,7 +162,7 @@ describe('pipeline status page', () => {
     });
     try {
       const page = await browser.newPage({ viewport: { width: 1280, height: 1100 } });
-      await page.goto(`${queryUrl}/status`);
+      await page.goto(`${queryUrl}/status#token=${ministryToken}`);
       await page.waitForSelector('body[data-loaded="true"]', { timeout: 30_000 });
       for (const stage of ['ingest', 'validate', 'aggregate']) {
         const rate = await page.textContent(`[data-stage="${stage}"] [data-field="perMinute"]`);

@@ -9,7 +9,12 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { CredentialStore, ensureCredentialsTopic, issueCredential } from '@citycheck/credentials';
+import {
+  CredentialStore,
+  ensureCredentialsTopic,
+  issueCredential,
+  type RoleName,
+} from '@citycheck/credentials';
 import { createKafka, createReliableProducer, ensureTopics, pipelineTopicSpecs } from '@citycheck/kafka';
 
 const run = promisify(execFile);
@@ -319,6 +324,21 @@ export const issueCityTokens = async (
     await producer.disconnect();
   }
   return tokens;
+};
+
+/** One analyst credential (the status page and the SQL door need one), issued on credentials.v1. */
+export const issueAnalystToken = async (kafkaBrokers: string, role: RoleName): Promise<string> => {
+  const kafka = createKafka({ brokers: kafkaBrokers.split(','), clientId: 'citycheck-stack-admin' });
+  await ensureCredentialsTopic(kafka);
+  const producer = createReliableProducer(kafka);
+  await producer.connect();
+  try {
+    return (
+      await issueCredential({ producer, store: new CredentialStore() }, { role, name: `stack ${role}` })
+    ).token;
+  } finally {
+    await producer.disconnect();
+  }
 };
 
 /** Peak and current resident set of a process in bytes (VmHWM and VmRSS); undefined once it is gone. */

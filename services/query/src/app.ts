@@ -16,7 +16,7 @@ import { negotiateFormat, type ResultFormat, resultFormats } from './accept.js';
 import { writeArrow } from './output-arrow.js';
 import { writeCsv } from './output-csv.js';
 import { writeJson } from './output-json.js';
-import type { PipelineStatusSource } from './pipeline-status.js';
+import { type PipelineStatusSource, provinceStatus } from './pipeline-status.js';
 import type { QueryEngine, QueryResultStream, QueryScope } from './query-engine.js';
 
 export interface QueryAppOptions {
@@ -204,7 +204,12 @@ export const buildQueryApp = ({
   });
 
   if (status !== undefined) {
-    app.get('/v1/status', async () => status.current());
+    // Who may see what of the status: see "Scope policy" in the README. The page itself holds no figures.
+    app.get('/v1/status', async (request) => {
+      const caller = scopeOf(request, authenticator, credentialsCurrent);
+      const report = await status.current();
+      return caller.scope.kind === 'ministry' ? report : provinceStatus(report, caller.scope.provinceCode);
+    });
     for (const [path, { file, type }] of Object.entries(statusFiles)) {
       app.get(path, async (_request, reply: FastifyReply) => {
         void reply.header('content-type', type).header('cache-control', 'no-cache');

@@ -14,6 +14,7 @@ import { createTestStore, openTestDatabase, testExtensionDirectory } from '@city
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildQueryApp } from './app.js';
 import { createLakeViewDefiner } from './lake-views.js';
+import type { PipelineStatus } from './pipeline-status.js';
 import { createQueryEngine, type QueryEngine } from './query-engine.js';
 import { type TestLake, writeTestLake } from './test-lake.js';
 
@@ -362,5 +363,80 @@ describe('a Guangdong analyst sees nothing outside Guangdong, whatever the state
       "SELECT count(*) FROM quality_flags WHERE flag = 'national_outlier' AND reference = 2.5",
     );
     expect(national.json().rows).toEqual([[2]]);
+  });
+});
+
+describe('the status', () => {
+  /** A status document as the pipeline status source computes it, with two provinces reporting. */
+  const report: PipelineStatus = {
+    generatedAt: '2024-11-20T09:00:00.000Z',
+    windowSeconds: 300,
+    stages: [
+      {
+        name: 'ingest',
+        consumes: 'HTTP',
+        produces: ['submissions.received.v1'],
+        inWindow: 9,
+        perMinute: 1.8,
+      },
+    ],
+    rejections: {
+      submissions: 3,
+      inWindow: 1,
+      byReason: [{ reason: 'range', total: 3, inWindow: 1 }],
+      caughtUp: true,
+    },
+    completeness: {
+      cycle: 2024,
+      source: 'completeness',
+      provinces: ['11', '44'].map((code) => ({
+        code,
+        name: code,
+        citiesReporting: 1,
+        citiesExpected: 2,
+        unitsReporting: 5,
+        unitsExpected: 10,
+        reportingRate: 0.5,
+        reportingRateOnTime: 0.5,
+      })),
+    },
+    services: [{ name: 'ingest', url: 'http://127.0.0.1:8080/metrics', up: true, figures: {} }],
+    problems: [],
+  };
+  const statusApp = () =>
+    buildQueryApp({
+      engine,
+      authenticator: credentials,
+      logger,
+      registry: createMetricsRegistry({ service: 'query-hostile-status', processMetrics: false }),
+      status: { current: async () => report, start: async () => undefined, stop: async () => undefined },
+    });
+
+  it('needs a credential, and shows a province its own reporting only', async () => {
+    const withStatus = statusApp();
+    try {
+      expect((await withStatus.inject({ method: 'GET', url: '/v1/status' })).statusCode).toBe(401);
+      const own = await withStatus.inject({
+        method: 'GET',
+        url: '/v1/status',
+        headers: { authorization: `Bearer ${guangdong}` },
+      });
+      expect(own.statusCode).toBe(200);
+      const body = own.json<PipelineStatus>();
+      expect(body.completeness.provinces.map((province) => province.code)).toEqual(['44']);
+      expect(body.stages).toEqual([]);
+      expect(body.rejections.byReason).toEqual([]);
+      expect(body.services).toEqual([]);
+      const all = await withStatus.inject({
+        method: 'GET',
+        url: '/v1/status',
+        headers: { authorization: `Bearer ${ministry}` },
+      });
+      expect(all.json<PipelineStatus>()).toEqual(report);
+      // The page holds no figures and stays public.
+      expect((await withStatus.inject({ method: 'GET', url: '/status' })).statusCode).toBe(200);
+    } finally {
+      await withStatus.close();
+    }
   });
 });

@@ -84,6 +84,26 @@ export interface PipelineStatus {
   readonly problems: readonly string[];
 }
 
+/**
+ * What a provincial analyst sees of the status: its own province's reporting, nothing of the other provinces
+ * nor of the national flow, rejections and services, which are emptied (and said to be) rather than removed,
+ * so the page and `citycheck status` show the same document shape to everyone.
+ */
+export const provinceStatus = (status: PipelineStatus, provinceCode: string): PipelineStatus => ({
+  generatedAt: status.generatedAt,
+  windowSeconds: status.windowSeconds,
+  stages: [],
+  rejections: { submissions: 0, inWindow: 0, byReason: [], caughtUp: status.rejections.caughtUp },
+  completeness: {
+    ...status.completeness,
+    provinces: status.completeness.provinces.filter((province) => province.code === provinceCode),
+  },
+  services: [],
+  problems: [
+    `a provincial credential sees province ${provinceCode}'s reporting only; the flow, rejections and services are the ministry's`,
+  ],
+});
+
 export interface PipelineStatusSource {
   current(): Promise<PipelineStatus>;
   start(): Promise<void>;

@@ -590,7 +590,23 @@ export const createQueryEngine = async ({
       statement.connection = undefined;
       if (statement.stopped !== false) throw stoppedError(statement);
       if (scope.kind === 'province') {
-        const lease = await acquireScope(checkProvinceCode(scope.provinceCode));
+        // A province's database may still be being built: the statement waits for it within its deadline only.
+        const pending = acquireScope(checkProvinceCode(scope.provinceCode));
+        let expiry: NodeJS.Timeout | undefined;
+        const lease = await Promise.race([
+          pending,
+          new Promise<undefined>((resolve) => {
+            expiry = setTimeout(() => resolve(undefined), Math.max(0, deadline - Date.now()));
+          }),
+        ]).finally(() => clearTimeout(expiry));
+        if (lease === undefined) {
+          void pending.then(
+            (late) => late.release(),
+            () => undefined,
+          );
+          statement.stopped = 'timeout';
+          throw stoppedError(statement);
+        }
         scopeLease = lease;
         statement.connection = await lease.entry.database.connect();
       } else {

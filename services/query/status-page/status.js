@@ -126,10 +126,27 @@ const renderProvinces = (status) => {
   document.getElementById('provinces').replaceChildren(...tiles);
 };
 
+// /v1/status needs an analyst credential: opened as /status#token=cc_..., the page keeps it for the tab
+// and removes it from the address bar.
+const credential = () => {
+  const fromHash = new URLSearchParams(window.location.hash.slice(1)).get('token');
+  if (fromHash) {
+    sessionStorage.setItem('citycheck-token', fromHash);
+    history.replaceState(null, '', window.location.pathname);
+  }
+  return sessionStorage.getItem('citycheck-token');
+};
+
 const refresh = async () => {
   const meta = document.getElementById('meta');
   try {
-    const response = await fetch('/v1/status', { cache: 'no-store' });
+    const token = credential();
+    const response = await fetch('/v1/status', {
+      cache: 'no-store',
+      headers: token ? { authorization: `Bearer ${token}` } : {},
+    });
+    if (response.status === 401 || response.status === 403)
+      throw new Error('open this page as /status#token=<your analyst credential>');
     if (!response.ok) throw new Error(`status ${response.status}`);
     const status = await response.json();
     renderStages(status);

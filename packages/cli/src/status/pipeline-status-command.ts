@@ -42,7 +42,7 @@ export interface PipelineStatusDocument {
 }
 
 export const pipelineStatusUsage =
-  '  citycheck status [--json] [--watch] [--url QUERY_URL]   (the pipeline; with a submissionId: that submission)';
+  '  citycheck status [--json] [--watch] [--url QUERY_URL] [--token TOKEN]   (the pipeline, with an analyst credential; with a submissionId: that submission)';
 
 /** `status` is the pipeline's when it names no submission id (only options). */
 export const isPipelineStatusCall = (args: readonly string[]): boolean => {
@@ -120,8 +120,10 @@ export const formatPipelineStatus = (status: PipelineStatusDocument): string => 
   return lines.join('\n');
 };
 
-export const fetchPipelineStatus = async (url: string): Promise<PipelineStatusDocument> => {
-  const response = await fetch(`${url.replace(/\/+$/, '')}/v1/status`);
+export const fetchPipelineStatus = async (url: string, token?: string): Promise<PipelineStatusDocument> => {
+  const response = await fetch(`${url.replace(/\/+$/, '')}/v1/status`, {
+    headers: token === undefined || token === '' ? {} : { authorization: `Bearer ${token}` },
+  });
   if (!response.ok) throw new Error(`the query service answered ${response.status} for /v1/status`);
   return (await response.json()) as PipelineStatusDocument;
 };
@@ -136,11 +138,14 @@ export const pipelineStatusCommand = async (args: string[]): Promise<number> => 
       token: { type: 'string' },
     },
   });
-  const url = values.url ?? readConfig(['citycheckQueryUrl']).citycheckQueryUrl;
+  const config = readConfig(['citycheckQueryUrl', 'citycheckToken']);
+  const url = values.url ?? config.citycheckQueryUrl;
+  // The status needs an analyst credential (a provincial one sees its own province's reporting only).
+  const token = values.token ?? config.citycheckToken;
   for (;;) {
     let text: string;
     try {
-      const status = await fetchPipelineStatus(url);
+      const status = await fetchPipelineStatus(url, token);
       text = values.json ? JSON.stringify(status, null, 2) : formatPipelineStatus(status);
     } catch (error) {
       console.error(`citycheck: ${error instanceof Error ? error.message : String(error)} (${url})`);

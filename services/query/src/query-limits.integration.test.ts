@@ -1,0 +1,209 @@
+// The query service's limits when many analysts push at once, against the real object store and DuckDB:
+// every runaway statement is stopped near its timeout however many run together, a statement that would
+// build gigabytes from a few bytes is refused and the process stays within its memory, one huge statement
+// does not hold up other analysts, and a lake object that went missing is told apart from a store outage.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CredentialStore, formatToken, hashSecret, type RoleName } from '@citycheck/credentials';
+import type { LakeDatabase, ObjectStore } from '@citycheck/lake';
+import { createLogger } from '@citycheck/logging';
+import { createMetricsRegistry } from '@citycheck/metrics';
+import { createTestStore, openTestDatabase, testExtensionDirectory } from '@citycheck/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildQueryApp } from './app.js';
+import { createLakeViewDefiner } from './lake-views.js';
+import { createQueryEngine, type QueryEngine, type QueryLimits } from './query-engine.js';
+import { writeTestLake } from './test-lake.js';
+
+const logger = createLogger({ service: 'query-limits-test', level: 'silent' });
+
+const credentials = new CredentialStore();
+const issue = (id: string, role: RoleName): string => {
+  const secret = `${id.padEnd(43, 'x')}`.slice(0, 43);
+  credentials.apply(id, {
+    id,
+    name: role,
+    role,
+    secretSha256: hashSecret(secret),
+    status: 'active',
+    createdAt: new Date().toISOString(),
+  });
+  return formatToken(id, secret);
+};
+const guangdong = issue('0000000000000244', 'analyst:province:44');
+const ministry = issue('00000000000002aa', 'analyst:ministry');
+
+let store: ObjectStore;
+let writer: LakeDatabase;
+let scratch: string;
+const engines: QueryEngine[] = [];
+
+const startApp = async (limits: Partial<QueryLimits>, processMemoryBytes?: number) => {
+  const engine = await createQueryEngine({
+    extensionDirectory: testExtensionDirectory(),
+    s3: store.config,
+    defineViews: createLakeViewDefiner(store),
+    limits: {
+      timeoutMs: 30_000,
+      memoryLimit: '1GB',
+      rowCap: 100_000,
+      concurrency: 2,
+      queueLimit: 16,
+      threads: 2,
+      ...limits,
+    },
+    exportDirectory: await mkdtemp(join(scratch, 'exports-')),
+    ...(processMemoryBytes === undefined ? {} : { processMemoryBytes }),
+    logger,
+  });
+  engines.push(engine);
+  const app = buildQueryApp({
+    engine,
+    authenticator: credentials,
+    logger,
+    registry: createMetricsRegistry({ service: 'query-limits-test', processMetrics: false }),
+  });
+  await app.ready();
+  return { app, engine };
+};
+
+beforeAll(async () => {
+  scratch = await mkdtemp(join(tmpdir(), 'citycheck-limits-test-'));
+  store = await createTestStore('limits');
+  writer = await openTestDatabase(store);
+  await writeTestLake(store, writer.connection, { unitsPerCity: 40 });
+});
+
+afterAll(async () => {
+  for (const engine of engines) await engine.close();
+  writer?.close();
+  store?.close();
+  if (scratch !== undefined) await rm(scratch, { recursive: true, force: true });
+});
+
+type App = Awaited<ReturnType<typeof startApp>>['app'];
+const post = (app: App, token: string, sql: string) =>
+  app.inject({
+    method: 'POST',
+    url: '/v1/query',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    payload: { sql },
+  });
+
+const runaway =
+  'SELECT sum(a.value * b.value * c.value * d.value * e.value) FROM observations a, observations b, observations c, observations d, observations e';
+
+describe('limits under concurrency', () => {
+  // 40 ms: the deadline falls while statements are checked or set up, before DuckDB runs them.
+  it.each([1_500, 40])(
+    'stops each of 8 runaway statements at once near a timeout of %i ms',
+    async (timeoutMs) => {
+      const { app } = await startApp({ timeoutMs, concurrency: 2 });
+      try {
+        // Each analyst's first statement builds its province's database; that is not what is timed here.
+        await post(app, guangdong, 'SELECT 1');
+        const started = Date.now();
+        const answers = await Promise.all(
+          Array.from({ length: 8 }, async (_, index) => {
+            // Staggered, so that some deadlines fall while a statement is being set up rather than running.
+            await new Promise((resolve) => setTimeout(resolve, index * 37));
+            const response = await post(app, index % 2 === 0 ? guangdong : ministry, runaway);
+            return {
+              status: response.statusCode,
+              code: response.json().error?.code,
+              ms: Date.now() - started,
+            };
+          }),
+        );
+        for (const answer of answers) {
+          expect(answer.status).toBe(422);
+          expect(answer.code).toBe('query_timeout');
+          // The deadline counts from arrival and covers the wait in line: all end close to it.
+          expect(answer.ms).toBeLessThan(timeoutMs + 4_000);
+        }
+      } finally {
+        await app.close();
+      }
+    },
+    60_000,
+  );
+
+  it('refuses a statement that builds gigabytes from a few bytes, and the process does not grow', async () => {
+    const { app } = await startApp({});
+    try {
+      const before = process.memoryUsage.rss();
+      const response = await post(app, guangdong, "SELECT length(repeat('x', 3000000000))");
+      expect(response.statusCode).toBe(400);
+      expect(response.json().error.message).toMatch(
+        /repeat\(\) is accepted only with a size given as a number/,
+      );
+      expect(process.memoryUsage.rss() - before).toBeLessThan(256 * 1024 ** 2);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('stops statements when the process passes its memory bound, whatever DuckDB counts', async () => {
+    const bound = process.memoryUsage.rss() + 400 * 1024 ** 2;
+    const { app } = await startApp({ memoryLimit: '16GB' }, bound);
+    let peak = 0;
+    const sampler = setInterval(() => {
+      peak = Math.max(peak, process.memoryUsage.rss());
+    }, 10);
+    try {
+      const response = await post(
+        app,
+        ministry,
+        'SELECT length(list(a.unit_code || b.unit_code || c.unit_code)::VARCHAR) FROM observations a, observations b, observations c',
+      );
+      expect(response.statusCode).toBe(422);
+      expect(response.json().error.code).toBe('query_memory_exceeded');
+      // Stopped within a watch interval or two of crossing the bound.
+      expect(peak).toBeLessThan(bound + 1024 ** 3);
+    } finally {
+      clearInterval(sampler);
+      await app.close();
+    }
+  }, 60_000);
+
+  it('a 250 KB statement does not hold up other analysts', async () => {
+    const { app } = await startApp({});
+    try {
+      expect((await post(app, guangdong, 'SELECT 1')).statusCode).toBe(200);
+      const huge = `SELECT count(*) FROM observations WHERE ${Array.from({ length: 31_000 }, () => 'i=i').join(' AND ')}`;
+      expect(huge.length).toBeGreaterThan(240_000);
+      const big = post(app, ministry, huge);
+      // The small statement arrives while the big one would be in DuckDB's parser.
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      const started = Date.now();
+      const small = await post(app, guangdong, 'SELECT count(*) AS n FROM rollups');
+      const smallMs = Date.now() - started;
+      expect(small.statusCode).toBe(200);
+      expect(smallMs).toBeLessThan(500);
+      const refused = await big;
+      expect(refused.statusCode).toBe(400);
+      expect(refused.json().error.message).toMatch(/at most 65536 are accepted/);
+    } finally {
+      await app.close();
+    }
+  });
+});
+
+describe('a missing lake object', () => {
+  it('is answered as a lake inconsistency that a retry does not mend, not as a store outage', async () => {
+    const { app } = await startApp({});
+    try {
+      const keys = await store.list('observations/');
+      const beijing = keys.find((key) => key.includes('province_code=110000'));
+      expect(beijing).toBeDefined();
+      await store.delete([beijing as string]);
+      const response = await post(app, ministry, 'SELECT count(*) FROM observations');
+      expect(response.statusCode).toBe(500);
+      expect(response.json().error).toMatchObject({ code: 'lake_object_missing', retriable: false });
+      expect(response.headers['retry-after']).toBeUndefined();
+    } finally {
+      await app.close();
+    }
+  });
+});
