@@ -144,6 +144,14 @@ export const variables = {
     'Length of the per-credential rate-limit window',
     100,
   ),
+  httpIdleTimeoutMs: integer(
+    'HTTP_IDLE_TIMEOUT_MS',
+    30_000,
+    'How long an HTTP connection of ingest may stay silent (a body that stops before its Content-Length, ' +
+      'an idle keep-alive) before it is closed; query allows QUERY_TIMEOUT_MS on top',
+    1_000,
+    3_600_000,
+  ),
   ingestStartTimeoutMs: integer(
     'INGEST_START_TIMEOUT_MS',
     120_000,

@@ -31,6 +31,55 @@ describe('submission schema', () => {
     expect(problems.find((p) => p.pointer === '/cycle')?.message).toBe('must be integer');
   });
 
+  it('accepts a submissionId in canonical UUID form only', () => {
+    const id = valid.submissionId;
+    for (const other of [`urn:uuid:${id}`, `{${id}}`, id.toUpperCase(), id.replaceAll('-', '')]) {
+      expect(validate({ ...valid, submissionId: other })).toBe(false);
+      expect(describeSchemaErrors(validate.errors, { ...valid, submissionId: other })).toEqual([
+        {
+          pointer: '/submissionId',
+          rule: 'schema.pattern',
+          message:
+            'must be a UUID in canonical form: 8-4-4-4-12 lowercase hex digits, without "urn:uuid:", braces or upper case',
+          value: other,
+        },
+      ]);
+    }
+  });
+
+  it('escapes property names in pointers as RFC 6901 says, and repeats the offending value', () => {
+    const body = {
+      ...valid,
+      cycle: '2024',
+      unit: { level: 'community', code: '110101001001', 'a/b': 1, 'c~d': 'x' },
+    };
+    expect(validate(body)).toBe(false);
+    expect(
+      describeSchemaErrors(validate.errors, body).sort((a, b) => a.pointer.localeCompare(b.pointer)),
+    ).toEqual([
+      { pointer: '/cycle', rule: 'schema.type', message: 'must be integer', value: '2024' },
+      {
+        pointer: '/unit/a~1b',
+        rule: 'schema.additionalProperties',
+        message: 'is not allowed here',
+        value: 1,
+      },
+      {
+        pointer: '/unit/c~0d',
+        rule: 'schema.additionalProperties',
+        message: 'is not allowed here',
+        value: 'x',
+      },
+    ]);
+    // A missing property has no value; an object is named by its pointer alone.
+    const missing = { ...valid, unit: { level: 'community' }, observations: {} };
+    expect(validate(missing)).toBe(false);
+    expect(describeSchemaErrors(validate.errors, missing)).toEqual([
+      { pointer: '/unit/code', rule: 'schema.required', message: 'is required' },
+      { pointer: '/observations', rule: 'schema.type', message: 'must be array' },
+    ]);
+  });
+
   it('requires a 12-digit code for a community and a street-scoped id for a block', () => {
     expect(validate({ ...valid, unit: { level: 'community', code: '110101' } })).toBe(false);
     expect(describeSchemaErrors(validate.errors).map((p) => p.pointer)).toEqual(['/unit/code']);

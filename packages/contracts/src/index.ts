@@ -52,29 +52,82 @@ export const compileContract = <T>(name: keyof typeof schemas): ValidateFunction
   return validate;
 };
 
-/** Turns ajv's errors into problems a sender can act on, each addressed by the JSON pointer it concerns. */
-export const describeSchemaErrors = (errors: readonly ErrorObject[] | null | undefined): FieldProblem[] => {
+/**
+ * The one UUID rule of the API, for the schema's `submissionId` and for every route that takes an id: the
+ * canonical text form only (8-4-4-4-12 lowercase hex). ajv's `format: uuid` also takes `urn:uuid:…` and
+ * upper case, which would let one id be stored twice under two spellings. Read from the schema itself.
+ */
+export const canonicalUuidPattern: string = (
+  schemas.submission as { properties: { submissionId: { pattern: string } } }
+).properties.submissionId.pattern;
+export const canonicalUuid = new RegExp(canonicalUuidPattern);
+/** What a sender is told when an id is not a canonical UUID. */
+export const uuidMessage =
+  'must be a UUID in canonical form: 8-4-4-4-12 lowercase hex digits, without "urn:uuid:", braces or upper case';
+
+/** One reference token of a JSON pointer, escaped as RFC 6901 says: `~` as `~0`, then `/` as `~1`. */
+export const escapePointerToken = (token: string): string =>
+  token.replaceAll('~', '~0').replaceAll('/', '~1');
+
+/** The value a JSON pointer (RFC 6901) addresses in `document`; undefined when there is none. */
+export const valueAtPointer = (document: unknown, pointer: string): unknown => {
+  if (pointer === '' || pointer === '/') return document;
+  let node = document;
+  for (const token of pointer.split('/').slice(1)) {
+    if (typeof node !== 'object' || node === null) return undefined;
+    const key = token.replaceAll('~1', '/').replaceAll('~0', '~');
+    if (!Object.hasOwn(node, key)) return undefined;
+    node = (node as Record<string, unknown>)[key];
+  }
+  return node;
+};
+
+// A problem repeats the offending value so the sender sees what was read; objects and arrays are named by
+// their pointer alone (repeating a whole unit or list would bury the message), long strings are cut.
+const offendingValue = (value: unknown): { value?: unknown } => {
+  if (value === undefined || (typeof value === 'object' && value !== null)) return {};
+  if (typeof value === 'string' && value.length > 200) return { value: `${value.slice(0, 200)}…` };
+  return { value };
+};
+
+/**
+ * Turns ajv's errors into problems a sender can act on, each addressed by the JSON pointer (RFC 6901,
+ * escaped) it concerns and, given the validated `document`, carrying the offending value when it is a
+ * scalar (a missing property has none).
+ */
+export const describeSchemaErrors = (
+  errors: readonly ErrorObject[] | null | undefined,
+  document?: unknown,
+): FieldProblem[] => {
   const problems: FieldProblem[] = [];
   const seen = new Set<string>();
   for (const error of errors ?? []) {
     // `if` only says which branch failed; the branch's own error names the field.
     if (error.keyword === 'if') continue;
+    // ajv's instancePath is already escaped; property names from params are not.
     let pointer = error.instancePath;
     let message = error.message ?? 'is invalid';
     const params = error.params as Record<string, unknown>;
     if (error.keyword === 'required') {
-      pointer = `${pointer}/${String(params.missingProperty)}`;
+      pointer = `${pointer}/${escapePointerToken(String(params.missingProperty))}`;
       message = 'is required';
     } else if (error.keyword === 'additionalProperties') {
-      pointer = `${pointer}/${String(params.additionalProperty)}`;
+      pointer = `${pointer}/${escapePointerToken(String(params.additionalProperty))}`;
       message = 'is not allowed here';
     } else if (error.keyword === 'enum') {
       message = `must be one of ${(params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;
     }
+    if (error.keyword === 'pattern' && params.pattern === canonicalUuidPattern) message = uuidMessage;
     const key = `${pointer}|${error.keyword}`;
     if (seen.has(key)) continue;
     seen.add(key);
-    problems.push({ pointer: pointer === '' ? '/' : pointer, rule: `schema.${error.keyword}`, message });
+    const value = error.keyword === 'required' ? {} : offendingValue(valueAtPointer(document, pointer));
+    problems.push({
+      pointer: pointer === '' ? '/' : pointer,
+      rule: `schema.${error.keyword}`,
+      message,
+      ...value,
+    });
   }
   return problems;
 };

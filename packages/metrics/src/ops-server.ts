@@ -109,6 +109,11 @@ export const startOpsServer = async ({
     });
   });
   server.on('error', onError);
+  // Only short GETs come here (a scrape, a probe): a client that stops sending is cut off soon, not after
+  // Node's minutes, so it cannot hold sockets of a worker's only HTTP door.
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 10_000;
+  server.setTimeout(30_000);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {

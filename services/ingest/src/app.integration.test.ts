@@ -3,6 +3,7 @@
 // returns the original receipt and other content under the same id is a 409, also after a restart; dry runs
 // store nothing; GET /v1/submissions/{id} follows the pipeline's topics; no token ever reaches a log.
 import { randomUUID } from 'node:crypto';
+import { type AddressInfo, connect } from 'node:net';
 import { contentHash } from '@citycheck/contracts';
 import { createKafka, createReliableProducer, decodeJson } from '@citycheck/kafka';
 import { createLogger } from '@citycheck/logging';
@@ -148,13 +149,61 @@ describe('POST /v1/submissions (JSON)', () => {
     expect(response.statusCode).toBe(400);
     expect(response.json().error.code).toBe('invalid_request');
     expect(response.json().error.problems).toEqual([
-      { pointer: '/cycle', rule: 'schema.type', message: 'must be integer' },
+      { pointer: '/cycle', rule: 'schema.type', message: 'must be integer', value: 'twenty-twenty-four' },
       {
         pointer: '/cityCode',
         rule: 'schema.pattern',
         message: 'must match pattern "^[1-9][0-9](0[1-9]|[1-9][0-9])[0-9]{2}$"',
+        value: '1101',
       },
     ]);
+  });
+
+  it('escapes "/" and "~" in the pointers of its problems (RFC 6901)', async () => {
+    const body = submission({ unit: { level: 'community', code: '110101001001', 'a/b': 1, '~x': true } });
+    const response = await post(body);
+    expect(response.statusCode).toBe(400);
+    expect(response.json().error.problems).toEqual([
+      {
+        pointer: '/unit/a~1b',
+        rule: 'schema.additionalProperties',
+        message: 'is not allowed here',
+        value: 1,
+      },
+      {
+        pointer: '/unit/~0x',
+        rule: 'schema.additionalProperties',
+        message: 'is not allowed here',
+        value: true,
+      },
+    ]);
+  });
+
+  it('refuses an id that is not a canonical UUID (urn:uuid:, upper case) with 400, and stores nothing', async () => {
+    const id = randomUUID();
+    const message =
+      'must be a UUID in canonical form: 8-4-4-4-12 lowercase hex digits, without "urn:uuid:", braces or upper case';
+    for (const spelling of [`urn:uuid:${id}`, id.toUpperCase()]) {
+      const response = await post(submission({ submissionId: spelling }));
+      expect(response.statusCode).toBe(400);
+      expect(response.json().error.problems).toEqual([
+        { pointer: '/submissionId', rule: 'schema.pattern', message, value: spelling },
+      ]);
+      const asked = await app.inject({
+        method: 'GET',
+        url: `/v1/submissions/${encodeURIComponent(spelling)}`,
+        headers: bearer(beijing),
+      });
+      expect(asked.statusCode).toBe(400);
+      expect(asked.json().error.problems).toEqual([
+        { pointer: '/', rule: 'path.submissionId', message, value: spelling },
+      ]);
+    }
+    // The canonical spelling is a new submission: nothing was stored under either of the others.
+    expect((await post(submission({ submissionId: id }))).statusCode).toBe(202);
+    const records = await readTopic(fixture.kafka, fixture.topics.received);
+    const ids = records.map((m) => m.headers?.['submission-id']?.toString() ?? '');
+    expect(ids.filter((stored) => stored.toLowerCase().includes(id))).toEqual([id]);
   });
 
   it('answers 503 with Retry-After, never 202, when the broker cannot be reached', async () => {
@@ -463,6 +512,34 @@ describe('GET /v1/submissions/{id}', () => {
     expect(
       (await app.inject({ method: 'GET', url: `/v1/submissions/${body.submissionId}` })).statusCode,
     ).toBe(401);
+  });
+});
+
+describe('connections', () => {
+  it('closes a connection whose body stops short of its Content-Length once it has been silent for the idle timeout', async () => {
+    const slow = fixture.build({ idleTimeoutMs: 500 });
+    await slow.listen({ host: '127.0.0.1', port: 0 });
+    const { port } = slow.server.address() as AddressInfo;
+    const socket = connect(port, '127.0.0.1');
+    const started = Date.now();
+    const closed = new Promise<number>((resolve) =>
+      socket.once('close', () => resolve(Date.now() - started)),
+    );
+    socket.on('error', () => undefined);
+    socket.write(
+      'POST /v1/submissions HTTP/1.1\r\nHost: 127.0.0.1\r\n' +
+        `Authorization: Bearer ${beijing}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n` +
+        '{"submissionId":',
+    );
+    // Without a timeout the server waits for the other 984 bytes for as long as the client keeps quiet.
+    const after = await Promise.race([
+      closed,
+      new Promise<undefined>((resolve) => setTimeout(resolve, 10_000)),
+    ]);
+    socket.destroy();
+    expect(after).toBeDefined();
+    expect(after).toBeGreaterThanOrEqual(450);
+    expect(after).toBeLessThan(5_000);
   });
 });
 

@@ -3,6 +3,7 @@
 // and handed to Kafka, and the city gets its receipt only after the broker acknowledged. Built from its
 // clients and state so tests hand it real ones; it never connects on its own.
 import type { Readable } from 'node:stream';
+import { canonicalUuid, uuidMessage } from '@citycheck/contracts';
 import { type Authenticator, mayReadCity, type Principal } from '@citycheck/credentials';
 import { CitycheckError, type FieldProblem, isCitycheckError } from '@citycheck/errors';
 import { topics as defaultTopics, type Producer } from '@citycheck/kafka';
@@ -59,6 +60,11 @@ export interface IngestAppOptions {
   readonly index: SubmissionIndex;
   /** Largest single JSON body and largest NDJSON line, after decompression. */
   readonly bodyLimitBytes?: number;
+  /**
+   * How long a connection may send nothing before it is closed: a body that stops short of its
+   * Content-Length must not hold a connection (and its socket, parser and buffers) for minutes.
+   */
+  readonly idleTimeoutMs?: number;
   /** Largest NDJSON upload, after decompression. */
   readonly bulkLimitBytes?: number;
   /** NDJSON lines per Kafka send. */
@@ -101,7 +107,6 @@ class NdjsonBody {
   ) {}
 }
 
-const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const ndjsonTypes = ['application/x-ndjson', 'application/ndjson'];
 
 const contentLengthOf = (request: FastifyRequest): number | undefined => {
@@ -141,6 +146,7 @@ export const buildIngestApp = ({
   authenticator,
   index,
   bodyLimitBytes = 1_048_576,
+  idleTimeoutMs = 30_000,
   bulkLimitBytes = 512 * 1_048_576,
   bulkBatchSize = 500,
   rateLimit: limits = { max: 1_200, windowMs: 60_000 },
@@ -155,6 +161,9 @@ export const buildIngestApp = ({
   const app = Fastify({
     loggerInstance: logger,
     bodyLimit: bodyLimitBytes,
+    // Socket inactivity, not the whole request: a large NDJSON upload may take long but never goes silent
+    // (ingest reads it as it arrives and answers each batch's acknowledgement within seconds).
+    connectionTimeout: idleTimeoutMs,
     // Every line about a request carries its id; a caller may pass its own for tracing.
     requestIdHeader: 'x-request-id',
     return503OnClosing: true,
@@ -375,14 +384,15 @@ export const buildIngestApp = ({
       v1.get('/submissions/:submissionId', async (request) => {
         const principal = request.principal as Principal;
         const { submissionId } = request.params as { submissionId: string };
-        if (!uuidPattern.test(submissionId)) {
-          throw new CitycheckError('invalid_request', 'submissionId must be a UUID', {
+        // The schema's rule: an id is stored in one spelling only, so it is asked for in that one too.
+        if (!canonicalUuid.test(submissionId)) {
+          throw new CitycheckError('invalid_request', `submissionId ${uuidMessage}`, {
             problems: [
-              { pointer: '/', rule: 'path.submissionId', message: 'must be a UUID', value: submissionId },
+              { pointer: '/', rule: 'path.submissionId', message: uuidMessage, value: submissionId },
             ],
           });
         }
-        const state = index.get(submissionId.toLowerCase()) ?? index.get(submissionId);
+        const state = index.get(submissionId);
         if (state === undefined)
           throw new CitycheckError('not_found', `no submission ${submissionId} was received`);
         if (!mayReadCity(principal, state.cityCode)) {

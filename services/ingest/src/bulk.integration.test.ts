@@ -89,7 +89,7 @@ describe('POST /v1/submissions (NDJSON)', () => {
       ],
     });
     expect(byLine[4].problems).toEqual([
-      { pointer: '/cycle', rule: 'schema.type', message: 'must be integer' },
+      { pointer: '/cycle', rule: 'schema.type', message: 'must be integer', value: '2024' },
     ]);
     expect(byLine[5].problems).toMatchObject([{ pointer: '/cityCode', rule: 'credential_scope' }]);
     expect(byLine[6]).toEqual({ line: 6, submissionId: good.submissionId, status: 'duplicate' });

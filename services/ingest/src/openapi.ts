@@ -1,7 +1,7 @@
 // The ingest API as an OpenAPI 3.1 document, built from the same JSON Schemas the service validates with
 // (schemas/submission/*.json via @citycheck/contracts) and the one error registry (@citycheck/errors).
 // Served at GET /openapi.json and checked in as schemas/openapi/ingest.openapi.json (scripts/generate-openapi.mjs).
-import { schemas } from '@citycheck/contracts';
+import { canonicalUuidPattern, schemas } from '@citycheck/contracts';
 import { errorCodes } from '@citycheck/errors';
 
 type Json = Record<string, unknown>;
@@ -55,7 +55,7 @@ const problemSchema = (): Json => {
 
 const ref = (name: string): Json => ({ $ref: `#/components/schemas/${name}` });
 
-const uuid = { type: 'string', format: 'uuid' };
+const uuid = { type: 'string', pattern: canonicalUuidPattern };
 
 const ingestSchemas = (): Record<string, Json> => ({
   Problem: problemSchema(),

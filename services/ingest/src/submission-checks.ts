@@ -8,6 +8,7 @@ import {
   describeSchemaErrors,
   type ReceivedSubmission,
   type Submission,
+  valueAtPointer,
 } from '@citycheck/contracts';
 import { maySubmitFor, type Principal } from '@citycheck/credentials';
 import type { FieldProblem } from '@citycheck/errors';
@@ -37,15 +38,6 @@ export type SchemaOutcome =
   | ({ readonly ok: true } & CheckedSubmission)
   | { readonly ok: false; readonly problems: readonly FieldProblem[] };
 
-const valueAt = (document: unknown, pointer: string): unknown => {
-  let node = document;
-  for (const part of pointer.split('/').slice(1)) {
-    if (typeof node !== 'object' || node === null) return undefined;
-    node = (node as Record<string, unknown>)[part.replaceAll('~1', '/').replaceAll('~0', '~')];
-  }
-  return node;
-};
-
 /** Checks a parsed document against the submission schema. */
 export const checkSchema = (document: unknown): SchemaOutcome => {
   if (validateSubmission(document)) {
@@ -57,9 +49,9 @@ export const checkSchema = (document: unknown): SchemaOutcome => {
       canonical,
     };
   }
-  const problems = describeSchemaErrors(validateSubmission.errors).map((problem): FieldProblem => {
+  const problems = describeSchemaErrors(validateSubmission.errors, document).map((problem): FieldProblem => {
     // 1e400 parses to Infinity: say so, rather than "must be <= 1000000000000000".
-    const value = valueAt(document, problem.pointer);
+    const value = valueAtPointer(document, problem.pointer);
     if (typeof value === 'number' && !Number.isFinite(value)) {
       return {
         pointer: problem.pointer,

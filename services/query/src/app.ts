@@ -34,6 +34,11 @@ export interface QueryAppOptions {
   /** Named readiness checks for /readyz (Kafka, object store, credentials loaded...). DuckDB is always checked. */
   readonly ready?: () => Promise<Record<string, boolean>>;
   readonly bodyLimitBytes?: number;
+  /**
+   * How long a connection may send nothing before it is closed (a body that stops short of its
+   * Content-Length); must exceed the query timeout, during which a running query sends nothing.
+   */
+  readonly idleTimeoutMs?: number;
 }
 
 /** The static status page: plain HTML, CSS and a script, no build step, no CDN. */
@@ -98,10 +103,12 @@ export const buildQueryApp = ({
   status,
   ready = async () => ({}),
   bodyLimitBytes = 262_144,
+  idleTimeoutMs = 60_000,
 }: QueryAppOptions) => {
   const app = Fastify({
     loggerInstance: logger,
     bodyLimit: bodyLimitBytes,
+    connectionTimeout: idleTimeoutMs,
     requestIdHeader: 'x-request-id',
     return503OnClosing: true,
   });

@@ -33,6 +33,7 @@ const config = readConfig([
   'topicNamespace',
   'statusMetricsTargets',
   'followerStaleAfterMs',
+  'httpIdleTimeoutMs',
   'followerFaultFile',
   ...objectStoreVariables,
 ]);
@@ -108,6 +109,8 @@ const app = buildQueryApp({
   engine,
   authenticator: credentials,
   credentialsCurrent: () => follower.isCurrent,
+  // A running query sends nothing until its first rows: silence up to its timeout is not a stall.
+  idleTimeoutMs: config.httpIdleTimeoutMs + config.queryTimeoutMs,
   logger,
   registry,
   status,

@@ -59,7 +59,7 @@ describe('validateReceived', () => {
 
   it('schema: names the pointer of a wrong type', () => {
     expect(problemsOf(with_({ cycle: '2024' }))).toEqual([
-      { pointer: '/cycle', rule: 'schema.type', message: 'must be integer' },
+      { pointer: '/cycle', rule: 'schema.type', message: 'must be integer', value: '2024' },
     ]);
   });
 

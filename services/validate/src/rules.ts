@@ -75,7 +75,7 @@ export const validateReceived = (received: ReceivedSubmission, context: RuleCont
     };
   };
 
-  if (!checkSchema(submission)) return rejected(describeSchemaErrors(checkSchema.errors));
+  if (!checkSchema(submission)) return rejected(describeSchemaErrors(checkSchema.errors, submission));
 
   const problems: FieldProblem[] = [];
   const { divisions } = context;

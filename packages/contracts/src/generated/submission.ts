@@ -14,7 +14,7 @@ export type Finite = number;
  */
 export interface Submission {
   /**
-   * Client-generated UUID, unique per submission; reuse it when retrying.
+   * Client-generated UUID in canonical form (8-4-4-4-12 lowercase hex, no urn:uuid: prefix), unique per submission; reuse it when retrying.
    */
   submissionId: string;
   /**
