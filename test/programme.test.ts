@@ -375,6 +375,22 @@ describe('a figure for the city and for its districts is counted once', () => {
         below_units: null,
       })),
     ]);
+    // 银川's own 0.1 against its district's 0.5: (0.1 - 0.5) / 0.5 = -0.8, far beyond 20%: a quality flag.
+    // 石嘴山 reported no figure of its own, so there is nothing to disagree with.
+    expect(
+      await rowsOf(
+        "SELECT unit_level, unit_code, value, flag, score, reference FROM quality_flags WHERE cycle = 2024 AND indicator_code = 'D01'",
+      ),
+    ).toEqual([
+      {
+        unit_level: 'city',
+        unit_code: '640100',
+        value: 0.1,
+        flag: 'city_units_disagree',
+        score: expect.closeTo(-0.8, 12),
+        reference: 0.5,
+      },
+    ]);
     // Never 1500 / 11000, nor 1800 / 13000 with 3 units, anywhere.
     expect(
       await rowsOf(

@@ -96,8 +96,8 @@ export function* nationalCycle({
   submittedAt = '2024-11-20T09:00:00.000Z',
 }: NationalCycleOptions): Generator<CityCycle> {
   for (const [index, cityCode] of cities.entries()) {
-    if (divisions.level(cityCode) !== 'city')
-      throw new Error(`${cityCode} is not a city-level division code`);
+    if (!divisions.isReportingUnit(cityCode))
+      throw new Error(`${cityCode} is not a city that reports (see DivisionRegistry.isReportingUnit)`);
     // Each city its own stream, keyed by the cycle's seed and the city code, so cities are independent.
     const random = createKeyedRandom(`${seed}:${cityCode}`);
     // How far this city is from the standards: some cities miss far more often than others.

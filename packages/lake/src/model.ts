@@ -159,15 +159,27 @@ export const lakeViews: readonly ViewDoc[] = [
   },
   {
     name: 'quality_flags',
-    doc: 'Valid but suspicious values for analysts to check (not rejected): robust z-scores (median and MAD) against the same indicator nationally and in the province, and jumps from the previous cycle.',
+    doc: 'Valid but suspicious values for analysts to check (not rejected): robust z-scores (median and MAD) against the same indicator nationally and in the province, jumps from the previous cycle, and a city figure that disagrees with the figure of the units below the city (more than 20% apart; for a sum, the units adding up to more than the city).',
     objects: 'rollups/cycle=*/quality_flags.parquet',
     columns: [
       ...unitColumns,
       c('indicator_code', 'VARCHAR', 'indicator code'),
       c('value', 'DOUBLE', 'unit value'),
-      c('flag', 'VARCHAR', 'national_outlier, provincial_outlier or year_over_year_jump'),
-      c('score', 'DOUBLE', 'robust z-score: (x - median) / (1.4826 MAD)'),
-      c('reference', 'DOUBLE', 'the median compared with (the previous value for a jump)'),
+      c(
+        'flag',
+        'VARCHAR',
+        'national_outlier, provincial_outlier, year_over_year_jump or city_units_disagree',
+      ),
+      c(
+        'score',
+        'DOUBLE',
+        'robust z-score: (x - median) / (1.4826 MAD); for city_units_disagree (x - units) / |units|',
+      ),
+      c(
+        'reference',
+        'DOUBLE',
+        'the median compared with (the previous value for a jump, the units’ figure for city_units_disagree)',
+      ),
       c('submission_id', 'VARCHAR', 'the submission of the value'),
     ],
     provinceColumn: 'province_code',

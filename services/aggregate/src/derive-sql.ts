@@ -458,9 +458,18 @@ export const outlierThreshold = 3.5;
 export const minimumGroupSize = 10;
 
 /**
+ * A city's own figure and its units' figure for the same indicator disagree when the rate, per-capita
+ * value, share or mean differs by more than this fraction of the units' figure; for a sum, when the units
+ * add up to more than the city's own total (they cannot: they lie in the city).
+ */
+export const disagreementThreshold = 0.2;
+
+/**
  * Quality flags of the target cycle: values far from the indicator's national or provincial median by a
- * robust z-score, and changes from the previous cycle far from the indicator's typical change. A group
- * whose median absolute deviation is 0 flags nothing (there is no spread to be far from).
+ * robust z-score, changes from the previous cycle far from the indicator's typical change, and a city's own
+ * figure that disagrees with the figure of its units below (city_units_disagree: score is
+ * (own - units) / |units|, reference the units' figure). A group whose median absolute deviation is 0
+ * flags no outlier (there is no spread to be far from).
  */
 export const qualityFlagsSql = (cycle: number): string => `
 WITH base AS (
@@ -507,9 +516,35 @@ flags AS (
   SELECT c.* EXCLUDE (delta, previous_value), 'year_over_year_jump', (c.delta - s.med) / (1.4826 * s.mad), c.previous_value
   FROM changes c JOIN change_spread s USING (indicator_code, unit_level)
   WHERE s.mad > 0 AND s.n >= ${minimumGroupSize}
+),
+below_city AS (
+  -- Each city's units below it (districts ...), rolled up by the indicator's rule, where the city also
+  -- reports the indicator for itself.
+  SELECT city_code, indicator_code, CASE any_value(aggregation)
+      WHEN 'sum' THEN sum(value)
+      WHEN 'ratio' THEN sum(numerator) / nullif(sum(denominator), 0)
+      WHEN 'perCapita' THEN sum(quantity) / nullif(sum(population), 0)
+      WHEN 'share' THEN avg(CASE WHEN meets THEN 1 ELSE 0 END)
+      WHEN 'weightedMean' THEN sum(value * weight) / nullif(sum(weight), 0)
+    END AS below, any_value(aggregation) AS aggregation
+  FROM scoped o
+  WHERE o.cycle = ${cycle} AND o.unit_level <> 'city'
+    AND EXISTS (SELECT 1 FROM base c WHERE c.unit_level = 'city' AND c.city_code = o.city_code AND c.indicator_code = o.indicator_code)
+  GROUP BY city_code, indicator_code
+),
+disagreements AS (
+  SELECT b.*, 'city_units_disagree' AS flag, (b.value - u.below) / nullif(abs(u.below), 0) AS score, u.below AS reference
+  FROM base b JOIN below_city u USING (city_code, indicator_code)
+  WHERE b.unit_level = 'city' AND u.below IS NOT NULL AND CASE u.aggregation
+      WHEN 'sum' THEN u.below > b.value
+      ELSE abs(b.value - u.below) > ${disagreementThreshold} * abs(u.below)
+    END
 )
 SELECT cycle, province_code, city_code, district_code, street_code, unit_level, unit_code, indicator_code, value,
   flag, score, reference, submission_id
-FROM flags
-WHERE abs(score) > ${outlierThreshold}
+FROM (
+  SELECT * FROM flags WHERE abs(score) > ${outlierThreshold}
+  UNION ALL BY NAME
+  SELECT * FROM disagreements
+)
 ORDER BY indicator_code, flag, unit_code`;
