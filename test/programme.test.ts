@@ -391,6 +391,15 @@ describe('a figure for the city and for its districts is counted once', () => {
         reference: 0.5,
       },
     ]);
+    // The lineage of each row lists exactly the figures it stands on.
+    const lineage = async (level: string, area: string) =>
+      (await rowsOf(`SELECT unit_code FROM rollup_lineage(2024, 'D01', '${level}', '${area}')`)).map(
+        (row) => row.unit_code,
+      );
+    expect(await lineage('province', '640000')).toEqual(['640100', '640202']);
+    expect(await lineage('city', '640100')).toEqual(['640100']);
+    expect(await lineage('city', '640200')).toEqual(['640202']);
+    expect(await lineage('district', '640104')).toEqual(['640104']);
     // Never 1500 / 11000, nor 1800 / 13000 with 3 units, anywhere.
     expect(
       await rowsOf(

@@ -304,12 +304,14 @@ export const defineLakeViews = async (
        SELECT * FROM ${schema}.observations WHERE received_at <= moment ${latest}`,
   );
   // Lineage: the current observations (with their submissions and lake objects) a rollup row was computed
-  // from. The area column matching a level is the one the rollup grouped by.
+  // from. The area column matching a level is the one the rollup grouped by. From the city up, a city that
+  // reports the indicator for itself contributes that figure only, not its units' (README, "What the numbers
+  // mean").
   await connection.run(
     `CREATE OR REPLACE MACRO ${schema}.rollup_lineage(for_cycle, for_indicator, for_level, for_area) AS TABLE
        SELECT cycle, province_code, city_code, indicator_code, unit_level, unit_code, value, submission_id, received_at, lake_object,
               source_topic, source_partition, source_offset
-       FROM ${schema}.observations_current
+       FROM ${schema}.observations_current o
        WHERE cycle = for_cycle AND indicator_code = for_indicator AND CASE for_level
          WHEN 'street' THEN street_code = for_area
          WHEN 'district' THEN district_code = for_area
@@ -317,6 +319,10 @@ export const defineLakeViews = async (
          WHEN 'province' THEN province_code = for_area
          WHEN 'nation' THEN true
          ELSE false END
+         AND (for_level IN ('street', 'district') OR unit_level = 'city' OR NOT EXISTS (
+           SELECT 1 FROM ${schema}.observations_current c
+           WHERE c.cycle = for_cycle AND c.indicator_code = for_indicator AND c.unit_level = 'city'
+             AND c.city_code = o.city_code))
        ORDER BY unit_code`,
   );
 
