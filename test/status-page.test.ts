@@ -13,6 +13,7 @@ import type { Submission } from '@citycheck/contracts';
 import { loadDivisionRegistry } from '@citycheck/divisions';
 import { sampleCycle } from '@citycheck/generator';
 import {
+  designateCycleIfNone,
   freePort,
   issueAnalystToken,
   issueCityTokens,
@@ -50,6 +51,8 @@ describe('pipeline status page', () => {
     scratch = await mkdtemp(join(tmpdir(), 'citycheck-status-page-'));
     infra = await startPrivateInfra({ directory: join(scratch, 'stack'), kafkaHeap: '-Xms128m -Xmx512m' });
     await preparePipelineTopics(infra.kafkaBrokers, { partitions: 3 });
+    // The page shows the cycle the operators designate as current: the sample's.
+    await designateCycleIfNone(infra.kafkaBrokers, loadCatalogue('2024.1').cycle);
     const ingestPort = await freePort();
     const env = await stackEnvironment({ infra, ingestPort, extra: { ROLLUP_DEBOUNCE_MS: '200' } });
     const logDirectory = join(scratch, 'logs');

@@ -13,6 +13,8 @@ export interface CycleSettings {
   /** ISO timestamps (UTC) of the opening and of the reporting deadline. */
   readonly opensAt: string;
   readonly deadline: string;
+  /** ISO timestamp (UTC) after which submissions are refused; absent: the cycle never closes. */
+  readonly closesAt?: string;
   /**
    * City codes expected to report; undefined means the registry's reporting cities (the prefecture-level
    * cities and municipalities) plus `countyLevelCities`.
@@ -30,6 +32,7 @@ interface CycleFile {
   readonly catalogueVersion: string;
   readonly opensAt: string;
   readonly deadline: string;
+  readonly closesAt?: string;
   readonly expectedCities: 'all' | readonly string[];
   readonly countyLevelCities?: readonly string[];
 }
@@ -45,6 +48,7 @@ export const loadCycleSettings = (directory = defaultDirectory): CycleSettings[]
         catalogueVersion: file.catalogueVersion,
         opensAt: new Date(file.opensAt).toISOString(),
         deadline: new Date(file.deadline).toISOString(),
+        ...(file.closesAt === undefined ? {} : { closesAt: new Date(file.closesAt).toISOString() }),
         ...(file.expectedCities === 'all' ? {} : { expectedCities: file.expectedCities }),
         ...(file.countyLevelCities === undefined ? {} : { countyLevelCities: file.countyLevelCities }),
       };

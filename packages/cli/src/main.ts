@@ -1,11 +1,15 @@
 #!/usr/bin/env node
+import { readFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
 // The `citycheck` command: `submit` and `status` for a city's IT vendor (HTTP to ingest, CITYCHECK_URL and
-// CITYCHECK_TOKEN), `admin credentials ...` for operations (Kafka, KAFKA_BROKERS). Exit codes: 0 all good,
+// CITYCHECK_TOKEN), `admin credentials ...` and `admin cycles ...` for operations (Kafka, KAFKA_BROKERS). Exit codes: 0 all good,
 // 1 some submissions rejected, 2 the run failed (bad credential, ingest unreachable), 64 usage, 130 interrupted.
 import { parseArgs } from 'node:util';
 import { readConfig } from '@citycheck/config';
 import { credentialCodesProblem, isCityCode, type RoleName } from '@citycheck/credentials';
+import { CycleAdminError, cyclesTopic, type OperatedCycleSettings } from '@citycheck/cycles';
 import { formatCredentialList, runCredentialsAdmin } from './admin-credentials.js';
+import { formatCycleList, runCyclesAdmin } from './admin-cycles.js';
 import { closeHttp, RetriesExhausted, send } from './http.js';
 import { queryCommand, queryUsage, tablesCommand } from './query/query-command.js';
 import {
@@ -24,6 +28,13 @@ const usage = `usage:
   citycheck admin credentials list [--json]
   citycheck admin credentials rotate <id>
   citycheck admin credentials revoke <id>
+  citycheck admin cycles open --cycle <year> --catalogue <version> --opens-at <time> --deadline <time>
+                              [--closes-at <time>] [--expected all|<code>,<code>...] [--settings file.json]
+  citycheck admin cycles close <year> [--at <time>] [--reason TEXT]
+  citycheck admin cycles reopen <year> --reason TEXT [--closes-at <time>]
+  citycheck admin cycles current [<year> [--reason TEXT]]
+  citycheck admin cycles list [--json]
+  (admin cycles: --by NAME names the operator in the audit trail; default the login name)
 ${queryUsage}
 ${pipelineStatusUsage}
 
@@ -119,10 +130,163 @@ const status = async (args: string[]): Promise<number> => {
   }
 };
 
+const yearArgument = (raw: string | undefined, action: string): number => {
+  const cycle = Number(raw);
+  if (raw === undefined || !Number.isInteger(cycle) || cycle < 2018 || cycle > 2100)
+    throw new UsageError(`${action} needs a cycle year, e.g. ${action} 2026`);
+  return cycle;
+};
+
+const cyclesAdmin = async (action: string, args: string[]): Promise<number> => {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      cycle: { type: 'string' },
+      catalogue: { type: 'string' },
+      'opens-at': { type: 'string' },
+      deadline: { type: 'string' },
+      'closes-at': { type: 'string' },
+      expected: { type: 'string' },
+      settings: { type: 'string' },
+      at: { type: 'string' },
+      reason: { type: 'string' },
+      by: { type: 'string' },
+      json: { type: 'boolean', default: false },
+    },
+  });
+  const config = readConfig(['kafkaBrokers', 'kafkaClientId', 'topicReplicationFactor', 'topicNamespace']);
+  const options = {
+    brokers: config.kafkaBrokers,
+    clientId: config.kafkaClientId,
+    replicationFactor: config.topicReplicationFactor,
+    topic: cyclesTopic(config.topicNamespace),
+  };
+  const actor = {
+    by: values.by ?? process.env.USER ?? userInfo().username,
+    at: new Date(),
+    ...(values.reason === undefined ? {} : { reason: values.reason }),
+  };
+  try {
+    switch (action) {
+      case 'open': {
+        const file = (
+          values.settings === undefined ? {} : JSON.parse(readFileSync(values.settings, 'utf8'))
+        ) as Record<string, unknown>;
+        const { $schema: _, expectedCities: fileExpected, ...fromFile } = file;
+        const expected = values.expected ?? fileExpected;
+        const settings = {
+          ...fromFile,
+          cycle: values.cycle === undefined ? fromFile.cycle : yearArgument(values.cycle, 'open --cycle'),
+          catalogueVersion: values.catalogue ?? fromFile.catalogueVersion,
+          opensAt: values['opens-at'] ?? fromFile.opensAt,
+          deadline: values.deadline ?? fromFile.deadline,
+          ...(values['closes-at'] === undefined && fromFile.closesAt === undefined
+            ? {}
+            : { closesAt: values['closes-at'] ?? fromFile.closesAt }),
+          ...(expected === undefined || expected === 'all'
+            ? {}
+            : {
+                expectedCities: Array.isArray(expected)
+                  ? expected
+                  : String(expected)
+                      .split(',')
+                      .map((code) => code.trim()),
+              }),
+        } as OperatedCycleSettings;
+        for (const [name, value] of Object.entries({
+          '--cycle': settings.cycle,
+          '--catalogue': settings.catalogueVersion,
+          '--opens-at': settings.opensAt,
+          '--deadline': settings.deadline,
+        }))
+          if (value === undefined) throw new UsageError(`open needs ${name} (or --settings with it)`);
+        const { book, cycle } = await runCyclesAdmin(options, { action: 'open', settings, actor });
+        const opened = book.settingsOf(cycle as number);
+        console.log(
+          `opened cycle ${cycle} (catalogue ${opened?.catalogueVersion}): from ${opened?.opensAt}, deadline ${opened?.deadline}, ` +
+            `closing ${opened?.closesAt ?? 'none'}`,
+        );
+        return 0;
+      }
+      case 'close': {
+        const cycle = yearArgument(positionals[0], 'close');
+        const { book } = await runCyclesAdmin(options, {
+          action: 'close',
+          cycle,
+          actor,
+          ...(values.at === undefined ? {} : { closesAt: values.at }),
+        });
+        console.log(`cycle ${cycle} closes at ${book.settingsOf(cycle)?.closesAt}`);
+        return 0;
+      }
+      case 'reopen': {
+        const cycle = yearArgument(positionals[0], 'reopen');
+        const { book } = await runCyclesAdmin(options, {
+          action: 'reopen',
+          cycle,
+          actor,
+          ...(values['closes-at'] === undefined ? {} : { closesAt: values['closes-at'] }),
+        });
+        console.log(
+          `reopened cycle ${cycle} (${actor.reason ?? ''}); closing ${book.settingsOf(cycle)?.closesAt ?? 'none'}`,
+        );
+        return 0;
+      }
+      case 'current': {
+        const year = positionals[0] === undefined ? undefined : yearArgument(positionals[0], 'current');
+        const { book, cycle } = await runCyclesAdmin(options, {
+          action: 'current',
+          ...(year === undefined ? {} : { cycle: year }),
+          actor,
+        });
+        if (values.json)
+          console.log(JSON.stringify({ cycle: cycle ?? null, designation: book.designated ?? null }));
+        else if (year !== undefined) console.log(`the current cycle is now ${cycle}`);
+        else
+          console.log(
+            cycle === undefined
+              ? 'no current cycle'
+              : `${cycle}${book.designated === undefined ? ' (not designated: the latest cycle opened)' : ''}`,
+          );
+        return 0;
+      }
+      case 'list': {
+        const { book } = await runCyclesAdmin(options, { action: 'list' });
+        if (values.json)
+          console.log(
+            JSON.stringify(
+              book.settings().map((settings) => ({
+                ...settings,
+                current: settings.cycle === book.currentCycle(),
+                actions: book.record(settings.cycle)?.actions ?? [],
+              })),
+              null,
+              2,
+            ),
+          );
+        else console.log(formatCycleList(book));
+        return 0;
+      }
+      default:
+        throw new UsageError(`unknown admin cycles action ${action}`);
+    }
+  } catch (error) {
+    if (error instanceof CycleAdminError) {
+      console.error(`citycheck: ${error.message}`);
+      return 64;
+    }
+    throw error;
+  }
+};
+
 const admin = async (args: string[]): Promise<number> => {
   const [area, action, ...rest] = args;
+  if (area === 'cycles' && action !== undefined) return cyclesAdmin(action, rest);
   if (area !== 'credentials' || action === undefined)
-    throw new UsageError('admin knows: credentials issue|list|rotate|revoke');
+    throw new UsageError(
+      'admin knows: credentials issue|list|rotate|revoke, cycles open|close|reopen|current|list',
+    );
   const { values, positionals } = parseArgs({
     args: rest,
     allowPositionals: true,

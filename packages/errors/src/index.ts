@@ -30,6 +30,8 @@ export const errorCodes = {
   forbidden: { status: 403, reason: 'forbidden', retriable: false },
   not_found: { status: 404, reason: 'not_found', retriable: false },
   submission_conflict: { status: 409, reason: 'conflict', retriable: false },
+  /** A submission for a cycle the operators closed: received after its closing. */
+  cycle_closed: { status: 422, reason: 'bad_input', retriable: false },
   rate_limited: { status: 429, reason: 'rate_limited', retriable: true },
   broker_unavailable: { status: 503, reason: 'infrastructure', retriable: true },
   /** The service is still loading its state (credentials, submission index) after a start. */

@@ -13,11 +13,13 @@ import { loadDivisionRegistry } from '@citycheck/divisions';
 import { createKafka, createReliableProducer } from '@citycheck/kafka';
 import { openLakeDatabase, rollupObjectKey, s3Url } from '@citycheck/lake';
 import { sampleCycle } from './sample.js';
+import { designateCycleIfNone } from './stack.js';
 
 const config = readConfig([
   'kafkaBrokers',
   'ingestPort',
   'duckdbExtensionDirectory',
+  'topicNamespace',
   ...objectStoreVariables,
 ]);
 const ingestUrl = process.env.CITYCHECK_URL ?? `http://127.0.0.1:${config.ingestPort}`;
@@ -82,6 +84,12 @@ const post = async (submission: Submission): Promise<{ status: number; body: unk
   return { status: response.status, body: await response.json() };
 };
 
+// The status page and analysts' "current cycle" mean the cycle the operators designate: the demo designates
+// its sample's cycle, as `citycheck admin cycles current <cycle>` would, unless one was designated already.
+const current = await designateCycleIfNone(config.kafkaBrokers.join(','), catalogue.cycle, {
+  namespace: config.topicNamespace,
+});
+console.log(`current cycle: ${current}`);
 console.log(`pushing ${sample.valid.length + sample.invalid.length} submissions to ${ingestUrl}`);
 for (const submission of sample.valid) {
   const { status, body } = await post(submission);

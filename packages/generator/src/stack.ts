@@ -15,6 +15,14 @@ import {
   issueCredential,
   type RoleName,
 } from '@citycheck/credentials';
+import {
+  CycleBook,
+  cyclesTopic,
+  designateCurrentCycle,
+  ensureCyclesTopic,
+  loadCycles,
+  publishCyclesRecord,
+} from '@citycheck/cycles';
 import { createKafka, createReliableProducer, ensureTopics, pipelineTopicSpecs } from '@citycheck/kafka';
 
 const run = promisify(execFile);
@@ -285,12 +293,13 @@ export const preparePipelineTopics = async (
 ): Promise<void> => {
   const kafka = createKafka({ brokers: kafkaBrokers.split(','), clientId: 'citycheck-stack-admin' });
   await ensureCredentialsTopic(kafka);
+  await ensureCyclesTopic(kafka, { topic: cyclesTopic(namespace) });
   const admin = kafka.admin();
   await admin.connect();
   try {
     const specs = pipelineTopicSpecs(partitions, 1, namespace);
     await ensureTopics(admin, specs);
-    for (const topic of [...specs.map((spec) => spec.topic), 'credentials.v1']) {
+    for (const topic of [...specs.map((spec) => spec.topic), 'credentials.v1', cyclesTopic(namespace)]) {
       await pollUntil(() => admin.fetchTopicOffsets(topic).then(() => true), {
         timeoutMs: 60_000,
         what: `leaders for ${topic}`,
@@ -299,6 +308,35 @@ export const preparePipelineTopics = async (
   } finally {
     await admin.disconnect();
   }
+};
+
+/**
+ * Designates the current cycle on the stack's cycles.v1, as `citycheck admin cycles current <cycle>` does,
+ * unless the operators already designated one (a second demo run keeps their choice).
+ */
+export const designateCycleIfNone = async (
+  kafkaBrokers: string,
+  cycle: number,
+  { namespace = '', by = 'citycheck demo' }: { namespace?: string; by?: string } = {},
+): Promise<number> => {
+  const kafka = createKafka({ brokers: kafkaBrokers.split(','), clientId: 'citycheck-stack-admin' });
+  const topic = cyclesTopic(namespace);
+  const book = new CycleBook();
+  const follower = await loadCycles({ kafka, book, topic, groupIdPrefix: 'citycheck-stack-cycles' });
+  await follower.stop();
+  if (book.designated !== undefined) return book.designated.cycle;
+  const producer = createReliableProducer(kafka);
+  await producer.connect();
+  try {
+    await publishCyclesRecord(
+      producer,
+      designateCurrentCycle(book, cycle, { by, at: new Date(), reason: 'the sample cycle' }),
+      topic,
+    );
+  } finally {
+    await producer.disconnect();
+  }
+  return cycle;
 };
 
 /** Issues one city credential per city on the stack's credentials.v1; returns city code -> bearer token. */

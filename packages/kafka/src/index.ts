@@ -28,6 +28,11 @@ export const topics = {
   submissionsRejected: 'submissions.rejected.v1',
   /** One event per batch committed to the lake: the submission ids it holds. Produced by aggregate. */
   lakeBatchesCommitted: 'lake.batches-committed.v1',
+  /**
+   * One event per derivation written to the lake: when, and which lake batches it counted for the first
+   * time (by validated topic, partition and offsets). Produced by aggregate; ingest's status reads `counted`.
+   */
+  lakeRollupsDerived: 'lake.rollups-derived.v1',
 } as const;
 
 export type TopicName = (typeof topics)[keyof typeof topics];
@@ -51,6 +56,11 @@ export const topicNames = (namespace = ''): TopicNames => {
 export const stateTopics = {
   /** Ingest credentials keyed by credential id: hashes and roles, never secrets. Produced by the admin CLI. */
   credentials: 'credentials.v1',
+  /**
+   * Examination cycles keyed `cycle-<year>` (settings, closing, audit of operator actions) and the current
+   * designation keyed `current`. Produced by the admin CLI; under TOPIC_NAMESPACE like the pipeline's topics.
+   */
+  cycles: 'cycles.v1',
 } as const;
 
 export interface KafkaClientConfig {

@@ -36,6 +36,20 @@ const unitColumns = [
   ),
 ];
 
+/** On every derived row: how fresh it is (see derivationFreshness in services/aggregate/src/derive.ts). */
+const freshnessColumns = [
+  c(
+    'derived_at',
+    'TIMESTAMP',
+    'as of when the row was derived (UTC): the time of lake_commit, or of a later change to the cycle settings',
+  ),
+  c(
+    'lake_commit',
+    'VARCHAR',
+    'the last lake commit (<topic>+<partition>+<startOffset> of its batch) holding observations of the cycle or the one before it: the row covers it and every commit before it',
+  ),
+];
+
 const observationColumns = [
   ...unitColumns,
   c('catalogue_version', 'VARCHAR', 'indicator catalogue version the observation refers to'),
@@ -114,6 +128,7 @@ export const lakeViews: readonly ViewDoc[] = [
         'city rows: the figure rolled up from the units below the city (its districts ...), shown beside the city’s own figure; equals value when value_source is units',
       ),
       c('below_units', 'BIGINT', 'city rows: how many units below the city below_value covers'),
+      ...freshnessColumns,
     ],
     provinceColumn: 'province_code',
   },
@@ -137,6 +152,7 @@ export const lakeViews: readonly ViewDoc[] = [
       c('reporting_rate_on_time', 'DOUBLE', 'cities_on_time / cities_expected'),
       c('first_received_at', 'TIMESTAMP', 'first valid submission received'),
       c('last_received_at', 'TIMESTAMP', 'last valid submission received'),
+      ...freshnessColumns,
     ],
     provinceColumn: 'province_code',
   },
@@ -154,6 +170,7 @@ export const lakeViews: readonly ViewDoc[] = [
       c('since_cycle', 'INTEGER', 'first cycle of the unbroken run of misses (null when resolved)'),
       c('status', 'VARCHAR', 'new, persisting or resolved compared with the previous cycle'),
       c('submission_id', 'VARCHAR', 'the submission of the current value'),
+      ...freshnessColumns,
     ],
     provinceColumn: 'province_code',
   },
@@ -181,6 +198,7 @@ export const lakeViews: readonly ViewDoc[] = [
         'the median compared with (the previous value for a jump, the units’ figure for city_units_disagree)',
       ),
       c('submission_id', 'VARCHAR', 'the submission of the value'),
+      ...freshnessColumns,
     ],
     provinceColumn: 'province_code',
   },
@@ -237,6 +255,42 @@ export const lakeViews: readonly ViewDoc[] = [
       c('province_code', 'VARCHAR', 'its province'),
     ],
     provinceColumn: 'province_code',
+  },
+  {
+    name: 'cycles',
+    doc: 'The examination cycles in force: the shipped settings (schemas/cycles/) with every cycle an operator opened, amended, closed or reopened over them, and which one is current (designated by the operator with admin cycles current; before any designation, the latest cycle opened).',
+    objects: 'reference/cycles.parquet',
+    columns: [
+      c('cycle', 'INTEGER', 'examination cycle (year examined)'),
+      c('catalogue_version', 'VARCHAR', 'indicator catalogue version submissions for it use'),
+      c('opens_at', 'TIMESTAMP', 'from when submissions are accepted (UTC)'),
+      c(
+        'deadline',
+        'TIMESTAMP',
+        'reporting deadline (UTC): submissions after it are accepted and marked late',
+      ),
+      c('closes_at', 'TIMESTAMP', 'closing (UTC): submissions after it are refused (null: never closes)'),
+      c('expected_cities', 'VARCHAR[]', 'city codes expected to report (null: the registry default)'),
+      c('source', 'VARCHAR', 'file (the shipped default) or operator (a record on cycles.v1)'),
+      c('is_current', 'BOOLEAN', 'whether this is the current cycle'),
+      c('last_action', 'VARCHAR', "the operator's last action on the cycle: open, amend, close or reopen"),
+      c('last_action_by', 'VARCHAR', 'who took it'),
+      c('last_action_at', 'TIMESTAMP', 'when (UTC)'),
+      c('last_action_reason', 'VARCHAR', 'why, as the operator gave it'),
+    ],
+  },
+  {
+    name: 'cycle_actions',
+    doc: "The audit trail of operators' actions on cycles: every open, amend, close, reopen (with its reason) and designation of the current cycle, oldest first.",
+    objects: 'reference/cycle_actions.parquet',
+    columns: [
+      c('cycle', 'INTEGER', 'the cycle acted on'),
+      c('action', 'VARCHAR', 'open, amend, close, reopen or designate'),
+      c('actor', 'VARCHAR', 'who'),
+      c('acted_at', 'TIMESTAMP', 'when (UTC)'),
+      c('reason', 'VARCHAR', 'why (required for a reopen)'),
+      c('closes_at', 'TIMESTAMP', 'the closing the action left (null: none)'),
+    ],
   },
 ];
 
@@ -335,7 +389,7 @@ export const defineLakeViews = async (
       : emptyRelation(view(name));
     await connection.run(`CREATE OR REPLACE VIEW ${schema}.${name} AS ${relation}`);
   }
-  for (const name of ['indicators', 'divisions']) {
+  for (const name of ['indicators', 'divisions', 'cycles', 'cycle_actions']) {
     const key = `reference/${name}.parquet`;
     const relation = referenceKeys.has(key)
       ? `SELECT ${columnsOf(name)} FROM read_parquet(${url(key)})`

@@ -103,7 +103,44 @@ export interface DerivationOptions {
    * for one batch, not for the whole lake, beyond the compressed state.
    */
   readonly loadBatchRows?: number;
+  /**
+   * The settings in force at each run, when they change while the derivation lives (cycles an operator
+   * opens or amends on cycles.v1); `settings` is then ignored.
+   */
+  readonly currentSettings?: () => readonly CycleSettings[];
+  /** When a cycle's settings last changed (an operator's action), so a row derived after it says so. */
+  readonly settingsChangedAt?: (cycle: number) => string | undefined;
 }
+
+/**
+ * What every derived row carries about its freshness: the last lake commit the cycle's rows depend on (an
+ * entry holding observations of the cycle or of the one before, whose values the comparisons read) and
+ * when the rows were derived, taken as the later of that commit's time and the cycle's last settings change.
+ * Both follow from the derivation's input alone, never from the clock, so an incremental run and a run from
+ * scratch over the same commit log still write byte-identical objects.
+ */
+export const derivationFreshness = (
+  entries: readonly ManifestEntry[],
+  cycle: number,
+  settingsChangedAt?: string,
+): { readonly derivedAt: string | null; readonly lakeCommit: string | null } => {
+  let last: ManifestEntry | undefined;
+  const name = (entry: ManifestEntry): string => `${entry.topic}+${entry.partition}+${entry.startOffset}`;
+  for (const entry of entries) {
+    const cycles = cyclesInLake([entry]);
+    if (!cycles.includes(cycle) && !cycles.includes(cycle - 1)) continue;
+    if (
+      last === undefined ||
+      entry.writtenAt > last.writtenAt ||
+      (entry.writtenAt === last.writtenAt && name(entry) > name(last))
+    )
+      last = entry;
+  }
+  const times = [last?.writtenAt, settingsChangedAt].filter((time): time is string => time !== undefined);
+  const derivedAt =
+    times.length === 0 ? null : new Date(Math.max(...times.map((time) => Date.parse(time)))).toISOString();
+  return { derivedAt, lakeCommit: last === undefined ? null : name(last) };
+};
 
 export interface Derivation {
   /**
@@ -126,8 +163,10 @@ let derivationCount = 0;
 export const createDerivation = async ({
   duckdb,
   store,
-  settings,
+  settings: fixedSettings,
   loadBatchRows = 250_000,
+  currentSettings = () => fixedSettings,
+  settingsChangedAt = () => undefined,
 }: DerivationOptions): Promise<Derivation> => {
   derivationCount += 1;
   const db = `derivation_${process.pid}_${derivationCount}`;
@@ -190,6 +229,7 @@ export const createDerivation = async ({
       }
     };
     const { loadedObjects, inputObjects } = await timed('load', () => load(entries));
+    const settings = currentSettings();
 
     await timed('reference', async () => {
       const present = new Set(await store.list('reference/'));
@@ -217,15 +257,21 @@ export const createDerivation = async ({
           await duckdb.run(`CREATE OR REPLACE TEMP TABLE cycle_divisions AS ${cycleDivisionsSql(cycle)}`);
           await duckdb.run(`CREATE OR REPLACE TEMP TABLE expected_units AS ${expectedUnitsSql}`);
         });
+        const freshness = derivationFreshness(entries, cycle, settingsChangedAt(cycle));
+        const derivedAt =
+          freshness.derivedAt === null
+            ? 'NULL::TIMESTAMP'
+            : `(${quote(freshness.derivedAt)}::TIMESTAMPTZ AT TIME ZONE 'UTC')`;
+        const lakeCommit = freshness.lakeCommit === null ? 'NULL::VARCHAR' : quote(freshness.lakeCommit);
         for (const [name, sql] of Object.entries(derivedOutputs) as [
           keyof typeof derivedOutputs,
           (c: number) => string,
         ][]) {
           const file = join(dir, `${cycle}-${name}.parquet`);
-          // The cycle is in the object's path (Hive partition), not in its rows.
+          // The cycle is in the object's path (Hive partition), not in its rows; every row says how fresh it is.
           await timed(name, () =>
             duckdb.run(
-              `COPY (SELECT * EXCLUDE (cycle) FROM (${sql(cycle)})) TO ${quote(file)} (FORMAT parquet, COMPRESSION zstd)`,
+              `COPY (SELECT * EXCLUDE (cycle), ${derivedAt} AS derived_at, ${lakeCommit} AS lake_commit FROM (${sql(cycle)})) TO ${quote(file)} (FORMAT parquet, COMPRESSION zstd)`,
             ),
           );
           await timed('upload', async () => {

@@ -3,6 +3,7 @@
 import { setPriority } from 'node:os';
 import { listCatalogueVersions, loadCatalogue, loadCycleSettings } from '@citycheck/catalogue';
 import { objectStoreSettings, objectStoreVariables, readConfig, redactConfig } from '@citycheck/config';
+import { CycleBook, cyclesTopic, loadCycles } from '@citycheck/cycles';
 import { loadDivisionRegistry } from '@citycheck/divisions';
 import {
   createKafka,
@@ -122,6 +123,18 @@ await consumer.connect();
 const producer = createReliableProducer(kafka);
 await producer.connect();
 
+// The cycles operators run (cycles.v1): expected cities and deadlines of completeness, and the lake's copy.
+const cycleBook = new CycleBook();
+const cycleFollower = await loadCycles({
+  kafka,
+  book: cycleBook,
+  topic: cyclesTopic(config.topicNamespace),
+  replicationFactor: config.topicReplicationFactor,
+  groupIdPrefix: `${config.kafkaClientId}-aggregate-cycles`,
+  onInvalidRecord: (error, key) => logger.error({ err: error, key }, 'unreadable cycles record skipped'),
+  onCrash: (error, restarting) => logger.error({ err: error, restarting }, 'cycles consumer crashed'),
+});
+
 const killNow = (): void => {
   logger.warn({ fault: config.aggregateFault }, 'fault injection: killing this process');
   process.kill(process.pid, 'SIGKILL');
@@ -134,6 +147,7 @@ const worker = createAggregateWorker({
   derivationDuckdb: derivationConnection,
   logger,
   cycles: loadCycleSettings(),
+  cycleBook,
   rotation: {
     maxRecords: config.aggregateFlushRecords,
     maxBytes: config.aggregateFlushBytes,
@@ -141,7 +155,7 @@ const worker = createAggregateWorker({
   },
   rollupDebounceMs: config.rollupDebounceMs,
   validatedTopic: names.submissionsValidated,
-  announce: { producer, topic: names.lakeBatchesCommitted },
+  announce: { producer, topic: names.lakeBatchesCommitted, derivedTopic: names.lakeRollupsDerived },
   metrics,
   // Fault tests kill the worker at the two points where a crash matters most; see test/faults.
   ...(config.aggregateFault === 'before-lake-commit' ? { beforeLakeCommit: killNow } : {}),
@@ -153,6 +167,7 @@ logger.info('consuming');
 const shutdown = async (signal: string): Promise<void> => {
   logger.info({ signal }, 'draining');
   await worker.stop();
+  await cycleFollower.stop();
   await producer.disconnect();
   await ops.close();
   await admin.disconnect();

@@ -1,8 +1,9 @@
-// Reference data in the lake: the indicator catalogue (every version) and the division registry, written
-// as Parquet under reference/ so the rollups, the query service and any outside client join against the
+// Reference data in the lake: the indicator catalogue (every version), the division registry and the cycles
+// (with the operators' audit trail), written as Parquet under reference/ so the rollups, the query service and any outside client join against the
 // same codes and names.
 import { createHash } from 'node:crypto';
 import type { Catalogue } from '@citycheck/catalogue';
+import type { CycleBook } from '@citycheck/cycles';
 import type { DivisionRegistry } from '@citycheck/divisions';
 import { type DuckDBConnection, encodeParquet, type ObjectStore } from '@citycheck/lake';
 
@@ -140,4 +141,94 @@ export const writeReference = async (
   await store.put('reference/divisions.parquet', registry, 'application/vnd.apache.parquet');
   await store.put('reference/fingerprint.json', JSON.stringify({ fingerprint }), 'application/json');
   return 'written';
+};
+
+export const cycleColumns = {
+  cycle: 'INTEGER',
+  catalogue_version: 'VARCHAR',
+  opens_at: 'TIMESTAMP',
+  deadline: 'TIMESTAMP',
+  closes_at: 'TIMESTAMP',
+  expected_cities: 'VARCHAR[]',
+  source: 'VARCHAR',
+  is_current: 'BOOLEAN',
+  last_action: 'VARCHAR',
+  last_action_by: 'VARCHAR',
+  last_action_at: 'TIMESTAMP',
+  last_action_reason: 'VARCHAR',
+} as const;
+
+export const cycleActionColumns = {
+  cycle: 'INTEGER',
+  action: 'VARCHAR',
+  actor: 'VARCHAR',
+  acted_at: 'TIMESTAMP',
+  reason: 'VARCHAR',
+  closes_at: 'TIMESTAMP',
+} as const;
+
+/** An ISO instant as DuckDB reads a UTC TIMESTAMP. */
+const utc = (iso: string | null | undefined): string | null =>
+  iso === undefined || iso === null ? null : new Date(iso).toISOString().replace('T', ' ').replace('Z', '');
+
+export const cycleRows = (book: CycleBook, now: Date): Record<string, unknown>[] => {
+  const current = book.currentCycle(now);
+  return book.settings().map((settings) => {
+    const last = book.record(settings.cycle)?.actions.at(-1);
+    return {
+      cycle: settings.cycle,
+      catalogue_version: settings.catalogueVersion,
+      opens_at: utc(settings.opensAt),
+      deadline: utc(settings.deadline),
+      closes_at: utc(settings.closesAt),
+      expected_cities: settings.expectedCities ?? null,
+      source: book.record(settings.cycle) === undefined ? 'file' : 'operator',
+      is_current: settings.cycle === current,
+      last_action: last?.action ?? null,
+      last_action_by: last?.by ?? null,
+      last_action_at: utc(last?.at),
+      last_action_reason: last?.reason ?? null,
+    };
+  });
+};
+
+export const cycleActionRows = (book: CycleBook): Record<string, unknown>[] => [
+  ...book.settings().flatMap((settings) =>
+    (book.record(settings.cycle)?.actions ?? []).map((action) => ({
+      cycle: settings.cycle,
+      action: action.action,
+      actor: action.by,
+      acted_at: utc(action.at),
+      reason: action.reason ?? null,
+      closes_at: utc(action.closesAt),
+    })),
+  ),
+  ...(book.designated?.actions ?? []).map((action) => ({
+    cycle: action.cycle,
+    action: action.action,
+    actor: action.by,
+    acted_at: utc(action.at),
+    reason: action.reason ?? null,
+    closes_at: null,
+  })),
+];
+
+/**
+ * Writes reference/cycles.parquet and reference/cycle_actions.parquet from the cycle book, for analysts:
+ * the cycles in force, the current one, and the audit trail of operators' actions.
+ */
+export const writeCycleReference = async (
+  duckdb: DuckDBConnection,
+  store: ObjectStore,
+  book: CycleBook,
+  now: Date = new Date(),
+): Promise<void> => {
+  const cycles = await encodeParquet(duckdb, cycleRows(book, now), cycleColumns, ['cycle']);
+  await store.put('reference/cycles.parquet', cycles, 'application/vnd.apache.parquet');
+  const actions = await encodeParquet(duckdb, cycleActionRows(book), cycleActionColumns, [
+    'acted_at',
+    'cycle',
+    'action',
+  ]);
+  await store.put('reference/cycle_actions.parquet', actions, 'application/vnd.apache.parquet');
 };

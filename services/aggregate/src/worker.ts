@@ -8,6 +8,8 @@
 // consumer has caught up), or when a change has waited for the longest delay, whichever comes first; and
 // never sooner after the last run than a multiple of that run's duration: a bulk load leads to a few
 // derivations, not one per commit, and a steady stream of commits still gets its rollups.
+
+import type { CycleBook } from '@citycheck/cycles';
 import {
   type Consumer,
   commitOffsetsOrRejoin,
@@ -31,6 +33,7 @@ import {
   type DeriveResult,
 } from './derive.js';
 import { type Chunk, cutChunks, type RotationPolicy, writeChunk } from './lake-writer.js';
+import { writeCycleReference } from './reference.js';
 
 export interface AggregateWorkerOptions {
   readonly consumer: Consumer;
@@ -39,6 +42,11 @@ export interface AggregateWorkerOptions {
   readonly duckdb: DuckDBConnection;
   readonly logger: Logger;
   readonly cycles: readonly CycleSettings[];
+  /**
+   * The cycles as operators run them (followed from cycles.v1); with it, `cycles` is ignored, every change
+   * re-derives every cycle in the lake and rewrites reference/cycles.parquet and reference/cycle_actions.parquet.
+   */
+  readonly cycleBook?: CycleBook;
   readonly rotation: RotationPolicy;
   /**
    * A connection of the same DuckDB instance for derivation alone, so it never holds up the lake writer;
@@ -66,8 +74,15 @@ export interface AggregateWorkerOptions {
    */
   readonly lakeWatchMs?: number;
   readonly validatedTopic?: string;
-  /** Where to announce each committed batch (topic lake.batches-committed.v1); omit to announce nothing. */
-  readonly announce?: { readonly producer: Producer; readonly topic?: string };
+  /**
+   * Where to announce each committed batch (topic lake.batches-committed.v1) and, after each derivation, the
+   * batches it counted for the first time (`derivedTopic`, lake.rollups-derived.v1); omit to announce nothing.
+   */
+  readonly announce?: {
+    readonly producer: Producer;
+    readonly topic?: string;
+    readonly derivedTopic?: string;
+  };
   readonly metrics?: PipelineMetrics;
   /** Called after a chunk's objects are written, before the commit log commits it; fault tests crash there. */
   readonly beforeLakeCommit?: () => Promise<void> | void;
@@ -103,6 +118,7 @@ export const createAggregateWorker = ({
   duckdb,
   logger,
   cycles,
+  cycleBook,
   rotation,
   derivationDuckdb,
   rollupDebounceMs = 1_000,
@@ -196,12 +212,20 @@ export const createAggregateWorker = ({
         };
   let derivation: Promise<Derivation> | undefined;
   const theDerivation = (): Promise<Derivation> => {
-    derivation ??= createDerivation({ duckdb: derivationDuckdb ?? duckdb, store, settings: cycles }).catch(
-      (error: unknown) => {
-        derivation = undefined;
-        throw error;
-      },
-    );
+    derivation ??= createDerivation({
+      duckdb: derivationDuckdb ?? duckdb,
+      store,
+      settings: cycles,
+      ...(cycleBook === undefined
+        ? {}
+        : {
+            currentSettings: () => cycleBook.settings(),
+            settingsChangedAt: (cycle: number) => cycleBook.record(cycle)?.actions.at(-1)?.at,
+          }),
+    }).catch((error: unknown) => {
+      derivation = undefined;
+      throw error;
+    });
     return derivation;
   };
 
@@ -220,14 +244,71 @@ export const createAggregateWorker = ({
   // The commit-log entries the last derivation read, by topic, partition and first offset.
   let derivedEntries = new Set<string>();
   const entryKey = (entry: ManifestEntry): string => `${entry.topic}/${entry.partition}/${entry.startOffset}`;
+  // Cycle settings changed since the last derivation: the next one takes every cycle in the lake.
+  let settingsChanged = false;
+  // Batches this instance announced as counted (lake.rollups-derived.v1).
+  const announcedCounted = new Set<string>();
+
+  // After a derivation, tells ingest which batches it counted: those whose every cycle it rewrote.
+  const announceCounted = async (
+    entries: readonly ManifestEntry[],
+    targets: readonly number[],
+    derivedAt: Date,
+  ): Promise<void> => {
+    const derivedTopic = announce?.derivedTopic;
+    if (announce === undefined || derivedTopic === undefined) return;
+    const counted = entries.filter(
+      (entry) =>
+        !announcedCounted.has(entryKey(entry)) &&
+        cyclesInLake([entry]).every((cycle) => targets.includes(cycle)),
+    );
+    if (counted.length === 0) return;
+    try {
+      await sendJson(announce.producer, derivedTopic, [
+        {
+          key: 'derivations',
+          value: {
+            derivedAt: derivedAt.toISOString(),
+            cycles: targets,
+            batches: counted.map(({ topic, partition, startOffset, endOffset }) => ({
+              topic,
+              partition,
+              startOffset,
+              endOffset,
+            })),
+          },
+        },
+      ]);
+      for (const entry of counted) announcedCounted.add(entryKey(entry));
+    } catch (error) {
+      // Only the status of the submissions waits: the next derivation announces these batches again.
+      logger.warn({ err: error }, 'announcing the counted batches failed; the next derivation retries');
+    }
+  };
+
+  // reference/cycles.parquet follows the book; a change during a write is written by the next one.
+  let cycleReferenceQueued = false;
+  const writeCycles = (): void => {
+    if (cycleBook === undefined || cycleReferenceQueued || stopping) return;
+    cycleReferenceQueued = true;
+    void serial(async () => {
+      cycleReferenceQueued = false;
+      await writeCycleReference(duckdb, store, cycleBook);
+    }).catch((error: unknown) =>
+      logger.error({ err: error }, 'writing the cycles to the lake failed; the next change retries'),
+    );
+  };
 
   const derive = (mode: 'incremental' | 'full'): Promise<DeriveResult> =>
     derivationSerial(async () => {
       const started = performance.now();
       const entries = await commitLog.committed();
       const inLake = cyclesInLake(entries);
-      const targets =
-        mode === 'full' ? inLake : inLake.filter((cycle) => dirty.has(cycle) || dirty.has(cycle - 1));
+      const everything = mode === 'full' || settingsChanged;
+      settingsChanged = false;
+      const targets = everything
+        ? inLake
+        : inLake.filter((cycle) => dirty.has(cycle) || dirty.has(cycle - 1));
       for (const cycle of targets) dirty.delete(cycle);
       const reaching = awaitingRollup;
       awaitingRollup = [];
@@ -239,6 +320,7 @@ export const createAggregateWorker = ({
       } catch (error) {
         // Nothing is lost: the next run takes these cycles again.
         for (const cycle of targets) dirty.add(cycle);
+        if (everything && mode !== 'full') settingsChanged = true;
         awaitingRollup.push(...reaching);
         waitingSince ??= Date.now();
         throw error;
@@ -247,6 +329,7 @@ export const createAggregateWorker = ({
         lastRunEnded = Date.now();
       }
       const visibleAt = new Date();
+      await announceCounted(entries, targets, visibleAt);
       for (const receivedAt of reaching) metrics?.observeFreshness(new Date(receivedAt), visibleAt);
       metrics?.markRollup(visibleAt);
       metrics?.lakeObjectsWritten.inc({ dataset: 'rollups' }, result.objects.length);
@@ -308,9 +391,17 @@ export const createAggregateWorker = ({
       })
       .finally(() => {
         rollupRunning = undefined;
-        if (waitingSince !== undefined || dirty.size > 0) scheduleRollup();
+        if (waitingSince !== undefined || dirty.size > 0 || settingsChanged) scheduleRollup();
       });
   };
+
+  // An operator opened, amended, closed or reopened a cycle or designated the current one: expected cities
+  // and deadlines may have changed, so every cycle is derived again, and the lake's cycles are rewritten.
+  const removeBookListener = cycleBook?.onChange(() => {
+    settingsChanged = true;
+    writeCycles();
+    scheduleRollup();
+  });
 
   // Another instance's commits reach this one only through the commit log: when nothing is waiting or
   // running here, a look at it finds batches no derivation of this instance has read yet.
@@ -421,6 +512,12 @@ export const createAggregateWorker = ({
   return {
     stats,
     async start() {
+      writeCycles();
+      // Settings may have changed while no instance ran: derive once against the ones in force now.
+      if (cycleBook !== undefined && cycleBook.version > 0) {
+        settingsChanged = true;
+        scheduleRollup();
+      }
       await consumer.subscribe({ topic: validatedTopic, fromBeginning: true });
       supervision = await runSupervised(
         consumer,
@@ -438,6 +535,7 @@ export const createAggregateWorker = ({
       await consumer.disconnect();
       removeJoinListener();
       removeBatchListener();
+      removeBookListener?.();
       stopping = true;
       clearInterval(lakeWatch);
       if (rollupTimer !== undefined) {

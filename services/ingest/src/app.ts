@@ -5,6 +5,7 @@
 import type { Readable } from 'node:stream';
 import { canonicalUuid, uuidMessage } from '@citycheck/contracts';
 import { type Authenticator, mayReadCity, type Principal } from '@citycheck/credentials';
+import type { CycleBook } from '@citycheck/cycles';
 import { CitycheckError, type FieldProblem, isCitycheckError } from '@citycheck/errors';
 import { topics as defaultTopics, type Producer } from '@citycheck/kafka';
 import type { Logger } from '@citycheck/logging';
@@ -16,7 +17,7 @@ import { Intake } from './intake.js';
 import { parseJsonDocument } from './json-document.js';
 import { buildOpenApiDocument } from './openapi.js';
 import { type BodyEncoding, bodyEncodingOf, ndjsonLines, readWholeBody } from './request-body.js';
-import { checkSchema, type SemanticCheck, scopeProblem } from './submission-checks.js';
+import { checkSchema, cycleProblem, type SemanticCheck, scopeProblem } from './submission-checks.js';
 import type { Receipt, SubmissionIndex } from './submission-index.js';
 
 export type { Receipt } from './submission-index.js';
@@ -87,6 +88,11 @@ export interface IngestAppOptions {
   readonly semanticCheck?: SemanticCheck;
   /** Counts what ingest accepted and refused (stage `ingest`); omit in tests that do not look. */
   readonly metrics?: PipelineMetrics;
+  /**
+   * The cycles (followed from cycles.v1): a submission received after its cycle's closing is refused, one
+   * after the deadline is accepted and marked late. Without it, neither applies.
+   */
+  readonly cycles?: CycleBook;
 }
 
 export interface DryRunReport {
@@ -157,6 +163,7 @@ export const buildIngestApp = ({
   stateCurrent = stateReady,
   semanticCheck,
   metrics,
+  cycles,
 }: IngestAppOptions) => {
   const app = Fastify({
     loggerInstance: logger,
@@ -176,6 +183,7 @@ export const buildIngestApp = ({
     index,
     receivedTopic,
     ...(receivedPartitionCount === undefined ? {} : { partitionCount: receivedPartitionCount }),
+    ...(cycles === undefined ? {} : { deadlineOf: (cycle: number) => cycles.settingsOf(cycle)?.deadline }),
   });
   const openapi = buildOpenApiDocument();
 
@@ -350,6 +358,14 @@ export const buildIngestApp = ({
             },
           );
         }
+        const closed = cycleProblem(cycles, submission.cycle, new Date());
+        if (closed !== undefined) {
+          throw new CitycheckError(
+            'cycle_closed',
+            `cycle ${submission.cycle} was closed at ${cycles?.settingsOf(submission.cycle)?.closesAt ?? ''}`,
+            { problems: [closed] },
+          );
+        }
         const outcome = await intake.submitOne(checked, principal.credentialId);
         const logged = {
           submissionId: submission.submissionId,
@@ -443,6 +459,7 @@ export const buildIngestApp = ({
         maxLineBytes: bodyLimitBytes,
         dryRun,
         ...(semanticCheck === undefined ? {} : { semanticCheck }),
+        cycleCheck: (cycle) => cycleProblem(cycles, cycle, new Date()),
       });
     } catch (error) {
       if (error instanceof BulkInterrupted && !isCitycheckError(error.error)) {
@@ -478,6 +495,8 @@ export const buildIngestApp = ({
     if (outOfScope !== undefined) problems.push(outOfScope);
     const seen = intake.classify(submission.submissionId, contentHash);
     if (seen.kind === 'conflict') problems.push(seen.problem);
+    const closed = cycleProblem(cycles, submission.cycle, new Date());
+    if (closed !== undefined && semanticCheck === undefined) problems.push(closed);
     if (semanticCheck !== undefined) {
       problems.push(...semanticCheck({ submission, contentHash, receivedAt: new Date().toISOString() }));
     }

@@ -55,6 +55,8 @@ export interface BulkOptions {
   readonly maxLineBytes: number;
   readonly dryRun: boolean;
   readonly semanticCheck?: SemanticCheck;
+  /** The problem when a submission's cycle is closed now (a dry run's semantic check applies it itself). */
+  readonly cycleCheck?: (cycle: number) => FieldProblem | undefined;
 }
 
 const readableId = (document: unknown): string | null => {
@@ -71,6 +73,7 @@ export const processBulk = async ({
   maxLineBytes,
   dryRun,
   semanticCheck,
+  cycleCheck,
 }: BulkOptions): Promise<BulkSummary> => {
   const results: LineResult[] = [];
   const batch = intake.batch(principal.credentialId);
@@ -178,6 +181,11 @@ export const processBulk = async ({
       const outOfScope = scopeProblem(principal, submission.cityCode);
       if (outOfScope !== undefined) {
         reject(item.line, id, [outOfScope]);
+        continue;
+      }
+      const closed = cycleCheck?.(submission.cycle);
+      if (closed !== undefined && (!dryRun || semanticCheck === undefined)) {
+        reject(item.line, id, [closed]);
         continue;
       }
       const seen = intake.classify(id, contentHash);

@@ -11,13 +11,15 @@ import {
   type TopicFollower,
   topics,
 } from '@citycheck/kafka';
-import type { SubmissionIndex } from './submission-index.js';
+import { lakeBatchKey, type SubmissionIndex } from './submission-index.js';
 
 export interface IndexTopics {
   readonly received: string;
   readonly validated: string;
   readonly rejected: string;
   readonly committed: string;
+  /** lake.rollups-derived.v1: which lake batches each derivation counted; without it, no status says counted. */
+  readonly derived?: string;
 }
 
 export const defaultIndexTopics: IndexTopics = {
@@ -25,6 +27,7 @@ export const defaultIndexTopics: IndexTopics = {
   validated: topics.submissionsValidated,
   rejected: topics.submissionsRejected,
   committed: topics.lakeBatchesCommitted,
+  derived: topics.lakeRollupsDerived,
 };
 
 /** Headers ingest puts on each received record, so the index is rebuilt without parsing submissions. */
@@ -33,6 +36,8 @@ export const receivedHeaders = {
   contentHash: 'content-hash',
   receivedAt: 'received-at',
   credentialId: 'credential-id',
+  /** `true` when received after its cycle's deadline; absent otherwise. */
+  late: 'late',
 } as const;
 
 const header = (message: FollowedMessage['message'], name: string): string | undefined => {
@@ -76,6 +81,7 @@ export const applyToIndex = (
       receivedAt,
       partition,
       offset: message.offset,
+      late: header(message, receivedHeaders.late) === 'true',
     });
   } else if (topic === names.validated) {
     const record = object(message.value);
@@ -89,7 +95,16 @@ export const applyToIndex = (
   } else if (topic === names.committed) {
     const record = object(message.value);
     if (!Array.isArray(record.submissionIds)) throw new Error('lake batch without submissionIds');
-    for (const id of record.submissionIds) if (typeof id === 'string') index.recordStored(id);
+    const batch = lakeBatchKey(String(record.partition), text(record.startOffset));
+    for (const id of record.submissionIds) if (typeof id === 'string') index.recordStored(id, batch);
+  } else if (topic === names.derived) {
+    const record = object(message.value);
+    if (!Array.isArray(record.batches)) throw new Error('derivation record without batches');
+    for (const batch of record.batches as Record<string, unknown>[])
+      index.recordCounted(
+        lakeBatchKey(String(batch.partition), text(batch.startOffset)),
+        text(record.derivedAt),
+      );
   }
 };
 
@@ -114,7 +129,13 @@ export const followSubmissionIndex = ({
 }: FollowIndexOptions): TopicFollower =>
   createTopicFollower({
     kafka,
-    topics: [names.received, names.validated, names.rejected, names.committed],
+    topics: [
+      names.received,
+      names.validated,
+      names.rejected,
+      names.committed,
+      ...(names.derived === undefined ? [] : [names.derived]),
+    ],
     groupIdPrefix,
     ...settings,
     apply: (message) => applyToIndex(index, names, message),

@@ -43,6 +43,8 @@ export interface IntakeOptions {
    * request is not delayed. While a send is in flight, records wait for it anyway and need no linger.
    */
   readonly lingerMs?: number;
+  /** The reporting deadline of a cycle (ISO), to mark a submission received after it late in its receipt. */
+  readonly deadlineOf?: (cycle: number) => string | undefined;
 }
 
 interface Pending {
@@ -108,6 +110,7 @@ export class Intake {
   private readonly maxSendRecords: number;
   private readonly maxSendBytes: number;
   private readonly lingerMs: number;
+  private readonly deadlineOf: (cycle: number) => string | undefined;
   private knownPartitionCount: number | undefined;
   private queue: Outgoing[] = [];
   private sending = false;
@@ -120,7 +123,9 @@ export class Intake {
     maxSendRecords = 1_000,
     maxSendBytes = 900 * 1024,
     lingerMs = 0,
+    deadlineOf = () => undefined,
   }: IntakeOptions) {
+    this.deadlineOf = deadlineOf;
     this.producer = producer;
     this.index = index;
     this.receivedTopic = receivedTopic;
@@ -163,6 +168,12 @@ export class Intake {
   /** A batch of new submissions sent together (NDJSON bulk); add only what `classify` called new. */
   batch(credentialId: string): IntakeBatch {
     return new IntakeBatch(this, credentialId);
+  }
+
+  /** @internal Whether a submission of `cycle` received at `receivedAt` (ISO) is after the deadline. */
+  isLate(cycle: number, receivedAt: string): boolean {
+    const deadline = this.deadlineOf(cycle);
+    return deadline !== undefined && Date.parse(receivedAt) > Date.parse(deadline);
   }
 
   /** @internal */
@@ -279,6 +290,7 @@ interface Queued {
   readonly submission: Submission;
   readonly hash: string;
   readonly receivedAt: string;
+  readonly late: boolean;
   readonly message: Message & { key: string; value: Buffer };
   readonly done: ReturnType<typeof deferred<Receipt>>;
 }
@@ -309,11 +321,13 @@ export class IntakeBatch {
   add({ submission, contentHash: hash, canonical }: CheckedSubmission): void {
     const done = deferred<Receipt>();
     const receivedAt = new Date().toISOString();
+    const late = this.intake.isLate(submission.cycle, receivedAt);
     this.intake.hold(submission.submissionId, { hash, receipt: done.promise });
     this.queue.push({
       submission,
       hash,
       receivedAt,
+      late,
       message: {
         key: submission.cityCode,
         value: receivedValue(canonical, hash, receivedAt, this.credentialId),
@@ -323,6 +337,7 @@ export class IntakeBatch {
           [receivedHeaders.contentHash]: hash,
           [receivedHeaders.receivedAt]: receivedAt,
           [receivedHeaders.credentialId]: this.credentialId,
+          ...(late ? { [receivedHeaders.late]: 'true' } : {}),
         },
       },
       done,
@@ -340,12 +355,13 @@ export class IntakeBatch {
     try {
       const positions = await this.intake.send(queued.map(({ message }) => message));
       const receipts = queued.map(
-        ({ submission, hash, receivedAt }, i): Receipt => ({
+        ({ submission, hash, receivedAt, late }, i): Receipt => ({
           submissionId: submission.submissionId,
           status: 'accepted',
           contentHash: hash,
           receivedAt,
           ...(positions[i] as { partition: number; offset: string }),
+          ...(late ? { late: true as const } : {}),
         }),
       );
       queued.forEach(({ submission, done }, i) => {

@@ -2,6 +2,7 @@
 // loaded from their topics -> HTTP server -> drain on SIGTERM.
 import { readConfig, redactConfig } from '@citycheck/config';
 import { CredentialStore, ensureCredentialsTopic, followCredentials } from '@citycheck/credentials';
+import { CycleBook, cyclesTopic, ensureCyclesTopic, followCycles } from '@citycheck/cycles';
 import {
   createKafka,
   createReliableProducer,
@@ -61,6 +62,10 @@ await ensureTopics(
   pipelineTopicSpecs(config.topicPartitions, config.topicReplicationFactor, config.topicNamespace),
 );
 await ensureCredentialsTopic(kafka, { replicationFactor: config.topicReplicationFactor });
+await ensureCyclesTopic(kafka, {
+  topic: cyclesTopic(config.topicNamespace),
+  replicationFactor: config.topicReplicationFactor,
+});
 const producer = createReliableProducer(kafka);
 await producer.connect();
 
@@ -91,14 +96,29 @@ const indexFollower = followSubmissionIndex({
     validated: topics.submissionsValidated,
     rejected: topics.submissionsRejected,
     committed: topics.lakeBatchesCommitted,
+    derived: topics.lakeRollupsDerived,
   },
   groupIdPrefix: `${config.kafkaClientId}-ingest-index`,
   onInvalidRecord: (error, where) =>
     logger.warn({ err: error, ...where }, 'unreadable record skipped by the submission index'),
   ...followerSettings('submission index'),
 });
-await Promise.all([credentialFollower.start(), indexFollower.start()]);
-const loaded = Promise.all([credentialFollower.caughtUp(), indexFollower.caughtUp()]);
+// The cycles operators open, close and reopen: closing refuses, the deadline marks receipts late.
+const cycles = new CycleBook();
+const cycleFollower = followCycles({
+  kafka,
+  book: cycles,
+  topic: cyclesTopic(config.topicNamespace),
+  groupIdPrefix: `${config.kafkaClientId}-ingest-cycles`,
+  onInvalidRecord: (error, key) => logger.error({ err: error, key }, 'unreadable cycles record skipped'),
+  ...followerSettings('cycles'),
+});
+await Promise.all([credentialFollower.start(), indexFollower.start(), cycleFollower.start()]);
+const loaded = Promise.all([
+  credentialFollower.caughtUp(),
+  indexFollower.caughtUp(),
+  cycleFollower.caughtUp(),
+]);
 const timeout = new Promise<never>((_, reject) =>
   setTimeout(
     () =>
@@ -117,7 +137,7 @@ logger.info(
 const registry = createMetricsRegistry({ service: 'ingest' });
 registerFollowerMetrics(registry, { credentials: credentialFollower, submissionIndex: indexFollower });
 // Dry runs apply exactly the rules validate applies.
-const rules = createRuleContext();
+const rules = createRuleContext(undefined, cycles);
 const app = buildIngestApp({
   producer,
   receivedTopic: topics.submissionsReceived,
@@ -129,6 +149,7 @@ const app = buildIngestApp({
   logger,
   authenticator: credentials,
   index,
+  cycles,
   bodyLimitBytes: config.ingestBodyLimitBytes,
   idleTimeoutMs: config.httpIdleTimeoutMs,
   bulkLimitBytes: config.ingestBulkLimitBytes,
@@ -136,8 +157,8 @@ const app = buildIngestApp({
   rateLimit: { max: config.ingestRateLimitMax, windowMs: config.ingestRateLimitWindowMs },
   receivedPartitionCount: async () =>
     (await admin.fetchTopicMetadata({ topics: [topics.submissionsReceived] })).topics[0]?.partitions.length,
-  stateReady: () => credentialFollower.isHealthy && indexFollower.isHealthy,
-  stateCurrent: () => credentialFollower.isCurrent && indexFollower.isCurrent,
+  stateReady: () => credentialFollower.isHealthy && indexFollower.isHealthy && cycleFollower.isHealthy,
+  stateCurrent: () => credentialFollower.isCurrent && indexFollower.isCurrent && cycleFollower.isCurrent,
   brokerReady: async () => {
     try {
       await admin.describeCluster();
@@ -154,7 +175,7 @@ const shutdown = async (signal: string): Promise<void> => {
   logger.info({ signal }, 'draining');
   // close() stops accepting connections and waits for in-flight requests to finish.
   await app.close();
-  await Promise.all([credentialFollower.stop(), indexFollower.stop()]);
+  await Promise.all([credentialFollower.stop(), indexFollower.stop(), cycleFollower.stop()]);
   await producer.disconnect();
   await admin.disconnect();
   logger.info('stopped');

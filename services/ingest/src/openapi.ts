@@ -76,19 +76,30 @@ const ingestSchemas = (): Record<string, Json> => ({
       receivedAt: { type: 'string', format: 'date-time' },
       partition: { type: 'integer', description: '-1 while not yet known to the answering instance.' },
       offset: { type: 'string', pattern: '^-?[0-9]+$' },
+      late: {
+        const: true,
+        description:
+          "Present when the submission was received after its cycle's reporting deadline (and before its closing): accepted, counted in the rollups, and not on time in completeness.",
+      },
     },
   },
   SubmissionState: {
     type: 'object',
     description:
-      'Where a submission is: accepted (in Kafka), valid (passed every rule), rejected (with every problem), stored (in the lake).',
+      'Where a submission is: accepted (in Kafka), valid (passed every rule), rejected (with every problem), stored (in the lake), counted (in rollups, completeness, ledger and flags written to the lake).',
     additionalProperties: false,
     required: ['submissionId', 'cityCode', 'status', 'contentHash'],
     properties: {
       submissionId: uuid,
       cityCode: { type: 'string' },
-      status: { type: 'string', enum: ['accepted', 'valid', 'rejected', 'stored'] },
+      status: { type: 'string', enum: ['accepted', 'valid', 'rejected', 'stored', 'counted'] },
       contentHash: { type: 'string' },
+      late: { const: true, description: "Received after its cycle's deadline (see Receipt.late)." },
+      countedAt: {
+        type: 'string',
+        format: 'date-time',
+        description: 'When the first derivation that includes the submission was written to the lake.',
+      },
       receipt: ref('Receipt'),
       problems: { type: 'array', items: ref('Problem') },
     },
@@ -453,6 +464,17 @@ export const buildOpenApiDocument = (): Json => ({
               ],
             ),
           }),
+          '422': errorResponse("The submission's cycle was closed when it was received.", {
+            closed: errorExample('cycle_closed', 'cycle 2026 was closed at 2027-03-01T00:00:00.000Z', [
+              {
+                pointer: '/cycle',
+                rule: 'cycle_closed',
+                message:
+                  '2026 年度体检周期已于 2027-03-01 08:00（北京时间，即 2027-03-01T00:00:00.000Z）关闭，不再接收报送；如需补报，请联系主管部门重新开放该周期',
+                value: 2026,
+              },
+            ]),
+          }),
           '413': errorResponse('The body (after decompression) or the upload is larger than allowed.', {
             tooLarge: errorExample(
               'payload_too_large',
@@ -512,6 +534,16 @@ export const buildOpenApiDocument = (): Json => ({
                       cityCode: '110100',
                       status: 'stored',
                       contentHash: receiptExample.contentHash,
+                      receipt: receiptExample,
+                    },
+                  },
+                  counted: {
+                    value: {
+                      submissionId: '3f0c9b8e-4d2a-4c61-9a8e-2b7d5e1f6a01',
+                      cityCode: '110100',
+                      status: 'counted',
+                      contentHash: receiptExample.contentHash,
+                      countedAt: '2024-11-20T06:12:09.000Z',
                       receipt: receiptExample,
                     },
                   },

@@ -11,6 +11,7 @@ import {
   valueAtPointer,
 } from '@citycheck/contracts';
 import { maySubmitFor, type Principal } from '@citycheck/credentials';
+import { type CycleBook, cycleClosedProblem } from '@citycheck/cycles';
 import type { FieldProblem } from '@citycheck/errors';
 
 const validateSubmission = compileContract<Submission>('submission');
@@ -77,4 +78,17 @@ export const scopeProblem = (principal: Principal, cityCode: string): FieldProbl
         : `this credential has ${scope}, which submits nothing`,
     value: cityCode,
   };
+};
+
+/**
+ * The problem when the submission's cycle was closed at `at` (rule cycle_closed, for the city in Chinese with
+ * the cycle and its closing), else undefined. Validate applies the same rule to the receipt time.
+ */
+export const cycleProblem = (
+  cycles: CycleBook | undefined,
+  cycle: number,
+  at: Date,
+): FieldProblem | undefined => {
+  const window = cycles?.window(cycle, at);
+  return window?.state === 'closed' ? cycleClosedProblem(window.settings) : undefined;
 };

@@ -4,7 +4,7 @@
 // it survives restarts and sees what other instances accepted. Compact: ~130k entries in one national cycle.
 import type { FieldProblem } from '@citycheck/errors';
 
-export type SubmissionStatus = 'accepted' | 'valid' | 'rejected' | 'stored';
+export type SubmissionStatus = 'accepted' | 'valid' | 'rejected' | 'stored' | 'counted';
 
 /** What a city gets back when a submission is accepted, and again, unchanged, when it resends it. */
 export interface Receipt {
@@ -15,6 +15,8 @@ export interface Receipt {
   /** Where the submission sits in submissions.received.v1; -1 / "-1" while not yet known to this instance. */
   readonly partition: number;
   readonly offset: string;
+  /** Present when it was received after its cycle's deadline (and before its closing): accepted, but late. */
+  readonly late?: true;
 }
 
 export interface SubmissionState {
@@ -22,6 +24,10 @@ export interface SubmissionState {
   readonly cityCode: string;
   readonly status: SubmissionStatus;
   readonly contentHash: string;
+  /** Received after its cycle's deadline. */
+  readonly late?: true;
+  /** When the first derivation including it (rollups, completeness, ledger, flags) was written: status counted. */
+  readonly countedAt?: string;
   /** Absent while only downstream records (validated, rejected, stored) of the submission have been read. */
   readonly receipt?: Receipt;
   /** Every reason, when rejected. */
@@ -48,6 +54,9 @@ class Entry {
     /** Milliseconds since the epoch; NaN while unknown. */
     public receivedAt: number,
     public problems: readonly FieldProblem[] | undefined,
+    public late = false,
+    /** The lake batch holding it (`<partition>/<startOffset>` of submissions.validated.v1); '' while unknown. */
+    public batch = '',
   ) {}
 }
 
@@ -58,10 +67,17 @@ export interface AcceptedFacts {
   readonly receivedAt: string;
   readonly partition: number;
   readonly offset: string;
+  readonly late?: boolean;
 }
+
+/** How a lake batch is named between lake.batches-committed.v1 and lake.rollups-derived.v1. */
+export const lakeBatchKey = (partition: number | string, startOffset: string): string =>
+  `${partition}/${startOffset}`;
 
 export class SubmissionIndex {
   private readonly entries = new Map<string, Entry>();
+  // When each lake batch was first counted by a derivation (lake.rollups-derived.v1), in ms since the epoch.
+  private readonly countedBatches = new Map<string, number>();
   private readonly cities = new Map<string, string>();
 
   get size(): number {
@@ -112,7 +128,10 @@ export class SubmissionIndex {
       entry.partition = facts.partition;
       entry.offset = offset;
     }
-    if (Number.isNaN(entry.receivedAt)) entry.receivedAt = Date.parse(facts.receivedAt);
+    if (Number.isNaN(entry.receivedAt)) {
+      entry.receivedAt = Date.parse(facts.receivedAt);
+      entry.late = facts.late === true;
+    }
     if (entry.city === '') entry.city = this.intern(facts.cityCode);
   }
 
@@ -132,16 +151,30 @@ export class SubmissionIndex {
     if (entry?.status === statusCodes.rejected) entry.problems = problems;
   }
 
-  /** A submission the aggregate service committed to the lake (lake.batches-committed.v1). */
-  recordStored(submissionId: string): void {
-    this.advance(submissionId, '', '', 'stored');
+  /**
+   * A submission the aggregate service committed to the lake (lake.batches-committed.v1), in the batch
+   * `batch` (`<partition>/<startOffset>`, see lakeBatchKey).
+   */
+  recordStored(submissionId: string, batch = ''): void {
+    const entry = this.advance(submissionId, '', '', 'stored');
+    if (entry !== undefined && entry.batch === '' && batch !== '') entry.batch = this.intern(batch);
+  }
+
+  /**
+   * A lake batch a derivation counted (lake.rollups-derived.v1). The earliest time wins: records of the two
+   * topics are read in any order, and a batch may be announced again by a later derivation.
+   */
+  recordCounted(batch: string, countedAt: string): void {
+    const at = Date.parse(countedAt);
+    const known = this.countedBatches.get(batch);
+    if (!Number.isNaN(at) && (known === undefined || at < known)) this.countedBatches.set(batch, at);
   }
 
   private advance(
     submissionId: string,
     cityCode: string,
     contentHash: string,
-    status: SubmissionStatus,
+    status: Exclude<SubmissionStatus, 'counted'>,
   ): Entry | undefined {
     const existing = this.entries.get(submissionId);
     // An outcome for other content than the one this index holds belongs to a losing duplicate: ignore it.
@@ -173,12 +206,19 @@ export class SubmissionIndex {
           receivedAt: new Date(entry.receivedAt).toISOString(),
           partition: entry.partition,
           offset: String(entry.offset),
+          ...(entry.late ? { late: true as const } : {}),
         };
+    const countedAt =
+      entry.status === statusCodes.stored && entry.batch !== ''
+        ? this.countedBatches.get(entry.batch)
+        : undefined;
     return {
       submissionId,
       cityCode: entry.city,
-      status: statusNames[entry.status] as SubmissionStatus,
+      status: countedAt === undefined ? (statusNames[entry.status] as SubmissionStatus) : 'counted',
       contentHash: entry.hash,
+      ...(entry.late ? { late: true as const } : {}),
+      ...(countedAt === undefined ? {} : { countedAt: new Date(countedAt).toISOString() }),
       ...(receipt === undefined ? {} : { receipt }),
       ...(entry.problems === undefined ? {} : { problems: entry.problems }),
     };

@@ -2,6 +2,7 @@
 // and pipeline offsets) -> HTTP app -> listen -> refresh the lake views on a timer -> drain on SIGTERM.
 import { objectStoreSettings, objectStoreVariables, readConfig, redactConfig } from '@citycheck/config';
 import { CredentialStore, ensureCredentialsTopic, followCredentials } from '@citycheck/credentials';
+import { CycleBook, cyclesTopic, loadCycles } from '@citycheck/cycles';
 import { createKafka, faultWhileFileExists, topicNames } from '@citycheck/kafka';
 import { createCommitLog, createObjectStore, datasets } from '@citycheck/lake';
 import { createLogger } from '@citycheck/logging';
@@ -83,6 +84,17 @@ const follower = followCredentials({
 await follower.start();
 await follower.caughtUp();
 logger.info({ credentials: credentials.size }, 'credentials loaded');
+// The cycles operators run: the status page shows the one they designated current.
+const cycles = new CycleBook();
+const cycleFollower = await loadCycles({
+  kafka,
+  book: cycles,
+  topic: cyclesTopic(config.topicNamespace),
+  replicationFactor: config.topicReplicationFactor,
+  groupIdPrefix: `${config.kafkaClientId}-query-cycles`,
+  onInvalidRecord: (error, key) => logger.warn({ err: error, key }, 'skipping an unreadable cycles record'),
+  onCrash: (error, restarting) => logger.error({ err: error, restarting }, 'cycles consumer crashed'),
+});
 
 const admin = kafka.admin();
 await admin.connect();
@@ -100,6 +112,7 @@ const status = createPipelineStatus({
   windowMs: config.statusWindowMs,
   metricsTargets: config.statusMetricsTargets,
   lakeCommits: () => commitLog.committed(),
+  currentCycle: () => cycles.currentCycle(),
 });
 await status.start();
 
@@ -145,6 +158,7 @@ const shutdown = async (signal: string): Promise<void> => {
   await app.close();
   await status.stop();
   await follower.stop();
+  await cycleFollower.stop();
   await admin.disconnect();
   await engine.close();
   store.close();

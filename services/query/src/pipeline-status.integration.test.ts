@@ -46,6 +46,7 @@ describe('pipeline status', () => {
     rejected: uniqueName('rejected'),
   };
   const groups = { validate: uniqueName('validate'), aggregate: uniqueName('aggregate') };
+  let designated = 2024;
 
   beforeAll(async () => {
     kafka = testKafka();
@@ -114,6 +115,9 @@ describe('pipeline status', () => {
       groups,
       windowMs: 300_000,
       metricsTargets: [`ingest=${ops.url}/metrics`, 'validate=http://127.0.0.1:9/metrics'],
+      // As the operator designated it on cycles.v1 (a followed CycleBook in the service).
+      currentCycle: () => designated,
+      cacheMs: 0,
     });
     await status.start();
   });
@@ -172,7 +176,7 @@ describe('pipeline status', () => {
     ]);
   });
 
-  it('lists reporters per province of the latest cycle, every province included', async () => {
+  it('lists reporters per province of the designated current cycle, every province included', async () => {
     const report = await status.current();
     expect(report.completeness).toMatchObject({ cycle: 2024, source: 'observations_current' });
     expect(report.completeness.provinces).toHaveLength(31);
@@ -206,5 +210,27 @@ describe('pipeline status', () => {
       }),
       expect.objectContaining({ name: 'validate', up: false }),
     ]);
+  });
+
+  it('keeps to the designated cycle when a newer cycle has a stray submission, and follows a new designation', async () => {
+    const before = await status.current();
+    // One city of the test lake sends one unit for 2025: a newer cycle now has data.
+    await writeTestLake(store, writer.connection, { unitsPerCity: 1, cycle: 2025, firstOffset: 1_000_000 });
+    await engine.refresh();
+    const after = await status.current();
+    expect(after.completeness.cycle).toBe(2024);
+    expect(after.completeness.provinces).toEqual(before.completeness.provinces);
+
+    designated = 2025;
+    const moved = await status.current();
+    expect(moved.completeness.cycle).toBe(2025);
+    // One unit per city of the test lake in 2025.
+    for (const [province, cities] of Object.entries(testCities)) {
+      expect(moved.completeness.provinces.find((item) => item.code === province)).toMatchObject({
+        citiesReporting: cities.length,
+        unitsReporting: cities.length,
+      });
+    }
+    designated = 2024;
   });
 });

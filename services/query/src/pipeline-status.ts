@@ -1,8 +1,10 @@
 // What the status page and `citycheck status` show: each stage's rate and lag read from the broker's offsets
 // (so it works even when a service exports no metrics), rejections by reason counted from
-// submissions.rejected.v1, the current cycle's reporters per province from the lake, and, when the services'
+// submissions.rejected.v1, the current cycle's reporters per province from the lake (the cycle the operator
+// designated, never the newest with data), and, when the services'
 // /metrics answer, their own figures. Computed on demand, at most once per `cacheMs`.
 import { createRequire } from 'node:module';
+import { CycleBook } from '@citycheck/cycles';
 import {
   type Admin,
   countRecordsSince,
@@ -131,6 +133,11 @@ export interface PipelineStatusOptions {
   readonly metricsTargets?: readonly string[];
   readonly cacheMs?: number;
   readonly now?: () => number;
+  /**
+   * The current cycle, as the operator designated it on cycles.v1 (a followed CycleBook's currentCycle);
+   * without it, the shipped cycle settings' latest opened cycle. Never the newest cycle with data.
+   */
+  readonly currentCycle?: () => number | undefined;
 }
 
 /** Counts rejected submissions by the rules they broke, in total and by record time. */
@@ -201,6 +208,7 @@ export const createPipelineStatus = ({
   windowMs,
   metricsTargets = [],
   cacheMs = 2_000,
+  currentCycle = defaultCurrentCycle,
   lakeCommits,
   now = Date.now,
 }: PipelineStatusOptions): PipelineStatusSource => {
@@ -265,8 +273,8 @@ export const createPipelineStatus = ({
         noLag,
       ),
       Promise.all(metricsTargets.map(scrape)),
-      attempt('completeness', () => completenessByProvince(engine), {
-        cycle: null,
+      attempt('completeness', () => completenessByProvince(engine, currentCycle()), {
+        cycle: currentCycle() ?? null,
         source: 'observations_current' as const,
         provinces: [],
       }),
@@ -346,20 +354,26 @@ export const createPipelineStatus = ({
   };
 };
 
+const shippedCycles = new CycleBook();
+const defaultCurrentCycle = (): number | undefined => shippedCycles.currentCycle();
+
 const numberOrNull = (value: unknown): number | null =>
   value === null || value === undefined ? null : Number(value);
 
 /**
- * The latest cycle's reporting per province, every province listed: from the lake's completeness view
+ * The current cycle's reporting per province, every province listed: from the lake's completeness view
  * (expected, reported, on time) when it holds the cycle, otherwise reporters counted in current observations.
  */
 const completenessByProvince = async (
   engine: QueryEngine,
+  current: number | undefined,
 ): Promise<{
   cycle: number | null;
   source: 'completeness' | 'observations_current';
   provinces: ProvinceCompleteness[];
 }> => {
+  // No current cycle (none opened yet): nothing to show, and `NULL` matches no row.
+  const cycle = current === undefined ? 'NULL' : String(Math.trunc(current));
   const fromView = await engine
     .internalRows(
       { kind: 'ministry' },
@@ -367,13 +381,13 @@ const completenessByProvince = async (
       `SELECT cycle, left(area_code, 2) AS province, cities_reported, cities_expected, communities_reported,
             communities_expected, reporting_rate, reporting_rate_on_time
      FROM completeness
-     WHERE level = 'province' AND cycle = (SELECT max(cycle) FROM completeness)`,
+     WHERE level = 'province' AND cycle = ${cycle}`,
     )
     .catch(() => []);
   if (fromView.length > 0) {
     const byProvince = new Map(fromView.map((row) => [String(row.province), row]));
     return {
-      cycle: Number(fromView[0]?.cycle),
+      cycle: current ?? null,
       source: 'completeness',
       provinces: provinces.map(({ code, name }) => {
         const row = byProvince.get(code);
@@ -393,16 +407,14 @@ const completenessByProvince = async (
   const rows = await engine.internalRows(
     { kind: 'ministry' },
     ['observations_current'],
-    `WITH latest AS (SELECT max(cycle) AS cycle FROM observations_current)
-     SELECT (SELECT cycle FROM latest) AS cycle, left(province_code, 2) AS province,
+    `SELECT left(province_code, 2) AS province,
             count(DISTINCT city_code) AS cities, count(DISTINCT unit_level || ':' || unit_code) AS units
-     FROM observations_current WHERE cycle = (SELECT cycle FROM latest)
+     FROM observations_current WHERE cycle = ${cycle}
      GROUP BY ALL`,
   );
   const byProvince = new Map(rows.map((row) => [String(row.province), row]));
-  const cycle = rows[0]?.cycle;
   return {
-    cycle: cycle === undefined || cycle === null ? null : Number(cycle),
+    cycle: current ?? null,
     source: 'observations_current',
     provinces: provinces.map(({ code, name }) => {
       const row = byProvince.get(code);

@@ -75,11 +75,16 @@ export const testCities = { '44': ['440100', '440300'], '11': ['110100'], '32': 
 export const writeTestLake = async (
   store: ObjectStore,
   duckdb: DuckDBConnection,
-  { unitsPerCity = 10, cycle = 2024 }: { unitsPerCity?: number; cycle?: number } = {},
+  {
+    unitsPerCity = 10,
+    cycle = 2024,
+    firstOffset = 0,
+  }: { unitsPerCity?: number; cycle?: number; firstOffset?: number } = {},
 ): Promise<TestLake> => {
   const commitLog = createCommitLog(store, datasets.observations);
   const observations: ObservationRow[] = [];
-  let offset = 0;
+  // A second lake written into the same store starts past the first one's offsets, so its batches are new.
+  let offset = firstOffset;
   let partition = 0;
   for (const [province, cities] of Object.entries(testCities)) {
     for (const city of cities) {

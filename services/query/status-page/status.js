@@ -95,7 +95,9 @@ const renderProvinces = (status) => {
   const { completeness } = status;
   const source = completeness.source === 'completeness' ? 'reporting rate' : 'units reporting';
   document.getElementById('cycle').textContent =
-    completeness.cycle === null ? '(no data in the lake yet)' : `cycle ${completeness.cycle}, ${source}`;
+    completeness.cycle === null
+      ? '(no cycle opened yet)'
+      : `current cycle ${completeness.cycle} (designated by the operators), ${source}`;
   const most = Math.max(1, ...completeness.provinces.map((p) => p.unitsReporting));
   const tiles = completeness.provinces.map((province) => {
     // Shade by the reporting rate when the lake knows who is expected, else by units relative to the most.

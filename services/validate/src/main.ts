@@ -2,6 +2,7 @@
 // drain on SIGTERM.
 import { setPriority } from 'node:os';
 import { readConfig, redactConfig } from '@citycheck/config';
+import { CycleBook, cyclesTopic, loadCycles } from '@citycheck/cycles';
 import { createKafka, ensureTopics, pipelineTopicSpecs, topicNames, workerRetries } from '@citycheck/kafka';
 import { createLogger } from '@citycheck/logging';
 import {
@@ -83,13 +84,25 @@ const transactionalProducer = async (partition: number) => {
   return producer;
 };
 
+// The cycles operators open, close and reopen on cycles.v1, followed for as long as the worker runs.
+const cycles = new CycleBook();
+const cycleFollower = await loadCycles({
+  kafka,
+  book: cycles,
+  topic: cyclesTopic(config.topicNamespace),
+  replicationFactor: config.topicReplicationFactor,
+  groupIdPrefix: `${config.kafkaClientId}-validate-cycles`,
+  onInvalidRecord: (error, key) => logger.error({ err: error, key }, 'unreadable cycles record skipped'),
+  onCrash: (error, restarting) => logger.error({ err: error, restarting }, 'cycles consumer crashed'),
+});
+
 const worker = createValidateWorker({
   consumer,
   transactionalProducer,
   groupId: config.validateGroupId,
   metrics,
   logger,
-  rules: createRuleContext(),
+  rules: createRuleContext(undefined, cycles),
   topics: {
     received: names.submissionsReceived,
     validated: names.submissionsValidated,
@@ -102,6 +115,7 @@ logger.info('consuming');
 const shutdown = async (signal: string): Promise<void> => {
   logger.info({ signal, ...worker.counts }, 'draining');
   await worker.stop();
+  await cycleFollower.stop();
   await ops.close();
   await admin.disconnect();
   logger.info('stopped');

@@ -1,12 +1,16 @@
-// The rule context of a running deployment: the catalogue versions and cycle settings in schemas/ and the
-// division registry. Shared by the validate worker and by ingest's dry run, so both apply the same rules.
-import { countyLevelCitiesOf, loadCatalogue, loadCycleSettings, openCycles } from '@citycheck/catalogue';
+// The rule context of a running deployment: the catalogue versions in schemas/, the cycles (the shipped
+// settings with the operators' records of cycles.v1 over them, when the caller follows the topic into `cycles`)
+// and the division registry. Shared by the validate worker and by ingest's dry run, so both apply the same rules.
+import { loadCatalogue } from '@citycheck/catalogue';
+import { CycleBook } from '@citycheck/cycles';
 import { loadDivisionRegistry } from '@citycheck/divisions';
 import type { RuleContext } from './rules.js';
 
-export const createRuleContext = (now: () => Date = () => new Date()): RuleContext => {
+export const createRuleContext = (
+  now: () => Date = () => new Date(),
+  cycles: CycleBook = new CycleBook(),
+): RuleContext => {
   const divisions = loadDivisionRegistry();
-  const cycles = loadCycleSettings();
   return {
     catalogue: (version) => {
       try {
@@ -16,11 +20,12 @@ export const createRuleContext = (now: () => Date = () => new Date()): RuleConte
       }
     },
     divisions,
-    // Read per submission: a cycle opens at its opensAt without a restart.
+    // Read per submission: a cycle opens at its opensAt, and an operator's record applies, without a restart.
     get openCycles() {
-      return openCycles(cycles, now());
+      return cycles.openedCycles(now());
     },
-    countyLevelCities: (cycle) => countyLevelCitiesOf(cycles, cycle),
+    countyLevelCities: (cycle) => new Set(cycles.settingsOf(cycle)?.countyLevelCities ?? []),
+    cycleSettings: (cycle) => cycles.settingsOf(cycle),
     now,
   };
 };

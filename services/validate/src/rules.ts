@@ -17,6 +17,7 @@ import {
   type Submission,
   type ValidatedSubmission,
 } from '@citycheck/contracts';
+import { cycleClosedProblem, cycleWindow, type OperatedCycleSettings } from '@citycheck/cycles';
 import type { DivisionRegistry } from '@citycheck/divisions';
 import type { FieldProblem } from '@citycheck/errors';
 
@@ -31,6 +32,11 @@ export interface RuleContext {
    * when absent.
    */
   readonly countyLevelCities?: (cycle: number) => ReadonlySet<string>;
+  /**
+   * The settings in force for a cycle (the shipped file or an operator's record). With them, a submission must
+   * use the cycle's catalogue version and must have been received by the cycle's closing.
+   */
+  readonly cycleSettings?: (cycle: number) => OperatedCycleSettings | undefined;
   readonly now: () => Date;
 }
 
@@ -81,6 +87,7 @@ export const validateReceived = (received: ReceivedSubmission, context: RuleCont
   const { divisions } = context;
 
   const catalogue = context.catalogue(submission.catalogueVersion);
+  const settings = context.cycleSettings?.(submission.cycle);
   if (catalogue === undefined) {
     problems.push({
       pointer: '/catalogueVersion',
@@ -88,13 +95,26 @@ export const validateReceived = (received: ReceivedSubmission, context: RuleCont
       message: `there is no indicator catalogue ${submission.catalogueVersion}`,
       value: submission.catalogueVersion,
     });
-  } else if (catalogue.cycle !== submission.cycle) {
+  } else if (settings !== undefined && settings.catalogueVersion !== catalogue.id) {
+    // An operator may open a cycle on an earlier catalogue version: the cycle's settings decide.
+    problems.push({
+      pointer: '/catalogueVersion',
+      rule: 'catalogue_cycle',
+      message: `cycle ${submission.cycle} uses catalogue ${settings.catalogueVersion}, not ${catalogue.id}`,
+      value: submission.catalogueVersion,
+    });
+  } else if (settings === undefined && catalogue.cycle !== submission.cycle) {
     problems.push({
       pointer: '/cycle',
       rule: 'catalogue_cycle',
       message: `catalogue ${catalogue.id} is for cycle ${catalogue.cycle}, not ${submission.cycle}`,
       value: submission.cycle,
     });
+  }
+  // Judged by when ingest received it: a submission received before the closing passes however late it is
+  // validated.
+  if (settings !== undefined && cycleWindow(settings, new Date(received.receivedAt)).state === 'closed') {
+    problems.push(cycleClosedProblem(settings));
   }
   if (context.openCycles !== undefined && !context.openCycles.has(submission.cycle)) {
     problems.push({

@@ -189,7 +189,7 @@ describe('citycheck status', () => {
         'rejected: 1 submissions, 1 in the window',
         '  range                               1        1 in window',
         '',
-        'reporting, cycle 2024: 1 of 2 provinces (from completeness)',
+        'reporting, current cycle 2024: 1 of 2 provinces (from completeness)',
         '  11 北京市  cities 1/1  communities 5/3722',
         '  not reported yet: 12',
         '',

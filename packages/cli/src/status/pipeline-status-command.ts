@@ -97,11 +97,11 @@ export const formatPipelineStatus = (status: PipelineStatusDocument): string => 
   }
   lines.push('');
   const { completeness } = status;
-  if (completeness.cycle === null) lines.push('reporting: no data in the lake yet');
+  if (completeness.cycle === null) lines.push('reporting: no cycle opened yet');
   else {
     const reporting = completeness.provinces.filter((province) => province.unitsReporting > 0);
     lines.push(
-      `reporting, cycle ${completeness.cycle}: ${reporting.length} of ${completeness.provinces.length} provinces (from ${completeness.source})`,
+      `reporting, current cycle ${completeness.cycle}: ${reporting.length} of ${completeness.provinces.length} provinces (from ${completeness.source})`,
     );
     for (const province of reporting) {
       lines.push(
