@@ -3,7 +3,7 @@
 // is not undone by replaying the older "active" record), reports itself unhealthy while down and not current
 // once records it has not read wait on the topic; and a view read to the end of a transactional topic
 // counts as current although the topic's end offset includes a commit marker no consumer ever receives.
-import { coordinatorNotFound, createReliableProducer, createTopicFollower } from '@citycheck/kafka';
+import { coordinatorNotFound, createReliableProducer, createTopicFollower, sendJson } from '@citycheck/kafka';
 import { createTestTopics, testKafka, uniqueName, waitFor } from '@citycheck/testkit';
 import { describe, expect, it } from 'vitest';
 import { issueCredential, revokeCredential } from './admin.js';
@@ -90,6 +90,48 @@ describe('a followed view after its consumer crashed', () => {
       await producer.disconnect();
     }
   }, 120_000);
+
+  it('stays current while its topic is written without pause', async () => {
+    const kafka = testKafka();
+    const topic = uniqueName('busy');
+    await createTestTopics(kafka, [topic], 2);
+    const producer = createReliableProducer(kafka);
+    await producer.connect();
+    let applied = 0;
+    const follower = createTopicFollower({
+      kafka,
+      topics: [topic],
+      groupIdPrefix: uniqueName('follow'),
+      probeIntervalMs: 200,
+      staleAfterMs: 1_500,
+      apply: () => {
+        applied += 1;
+      },
+    });
+    try {
+      await follower.start();
+      await follower.caughtUp();
+      await waitFor(async () => (follower.isCurrent ? true : undefined), { what: 'a current view' });
+      // A record every few milliseconds for three bounds' time: the end offsets move at every reading, and
+      // the view, a fetch behind, must still count as current throughout.
+      let sent = 0;
+      const until = Date.now() + 4_500;
+      const samples: boolean[] = [];
+      const sampler = setInterval(() => samples.push(follower.isCurrent), 100);
+      while (Date.now() < until) {
+        await sendJson(producer, topic, [{ key: String(sent % 7), value: { n: sent } }]);
+        sent += 1;
+      }
+      clearInterval(sampler);
+      expect(sent).toBeGreaterThan(100);
+      expect(samples.length).toBeGreaterThan(30);
+      expect(samples.filter((current) => !current)).toEqual([]);
+      await waitFor(async () => (applied === sent ? true : undefined), { what: 'every record applied' });
+    } finally {
+      await follower.stop();
+      await producer.disconnect();
+    }
+  }, 60_000);
 
   it('counts a view read to the end of a transactional topic as current', async () => {
     const kafka = testKafka();

@@ -69,7 +69,7 @@ export interface FollowerHealth {
   readonly loaded: boolean;
   /** The consumer is running (false while it waits to be started again after a crash, or once stopped). */
   readonly running: boolean;
-  /** Records between where the view is and the end offsets last read; undefined before the first reading. */
+  /** Records between where the view is now and the end offsets last read; undefined before the first reading. */
   readonly lagRecords: number | undefined;
   /** When the view was last known to hold every record written (ms since epoch); undefined before. */
   readonly currentAsOf: number | undefined;
@@ -140,9 +140,12 @@ export const createTopicFollower = ({
   let restarts = 0;
   let delayMs = restartDelayMs;
   let restartTimer: NodeJS.Timeout | undefined;
+  let startedAt = Date.now();
+  const steadyAfterMs = 60_000;
   let probeTimer: NodeJS.Timeout | undefined;
   let probeAdmin: Admin | undefined;
-  let lagRecords: number | undefined;
+  // The end offsets of the latest reading: the lag is measured against them.
+  let latestEnds: ReadonlyMap<string, bigint> | undefined;
   let currentAsOf: number | undefined;
   let targetsReadAt: number | undefined;
 
@@ -171,6 +174,7 @@ export const createTopicFollower = ({
       const next = BigInt(payload.lastOffset) + 1n;
       if (next > (positions.get(key) ?? 0n)) positions.set(key, next);
       check();
+      advance();
     });
     created.on(created.events.CRASH, ({ payload }) => {
       if (created !== consumer) return;
@@ -180,6 +184,9 @@ export const createTopicFollower = ({
       }
       running = false;
       if (stopped) return;
+      // A consumer that ran a while before this crash starts again after the short pause; one that keeps
+      // crashing soon after each start waits longer each time.
+      if (Date.now() - startedAt > steadyAfterMs) delayMs = restartDelayMs;
       onCrash(payload.error, true, delayMs);
       scheduleRestart();
     });
@@ -224,6 +231,7 @@ export const createTopicFollower = ({
         }
       }
       running = true;
+      startedAt = Date.now();
     } catch (error) {
       await created.disconnect().catch(() => undefined);
       throw error;
@@ -241,9 +249,12 @@ export const createTopicFollower = ({
       await previous?.disconnect().catch(() => undefined);
       try {
         await run(true);
+        if (stopped) {
+          running = false;
+          await consumer?.disconnect().catch(() => undefined);
+          return;
+        }
         restarts += 1;
-        // Started again and running: a later crash waits the short pause again.
-        delayMs = restartDelayMs;
         onRestart(restarts);
       } catch (error) {
         onCrash(error instanceof Error ? error : new Error(String(error)), true, delayMs);
@@ -252,23 +263,42 @@ export const createTopicFollower = ({
     }, wait);
   };
 
+  // End offsets read at a moment, waiting for the view to reach them: once it has, the view holds everything
+  // written before that moment. A topic written without pause (the received topic under load) is never
+  // read to its very end at the instant of a reading, but reaches each reading's ends a little later.
+  const readings: { readonly askedAt: number; readonly ends: ReadonlyMap<string, bigint> }[] = [];
+  const reached = (ends: ReadonlyMap<string, bigint>): boolean => {
+    for (const [key, end] of ends) if ((positions.get(key) ?? 0n) < end) return false;
+    return true;
+  };
+  const advance = (): void => {
+    for (let i = readings.length - 1; i >= 0; i -= 1) {
+      const reading = readings[i] as (typeof readings)[number];
+      if (!reached(reading.ends)) continue;
+      if (currentAsOf === undefined || reading.askedAt > currentAsOf) currentAsOf = reading.askedAt;
+      readings.splice(0, i + 1);
+      return;
+    }
+  };
+
   // The end offsets are read with the read-committed isolation (the kafkajs default): the last stable
   // offset, which counts commit markers but not an open transaction, i.e. exactly what the consumer can
   // reach. The time is taken before asking, so `currentAsOf` never claims more than was checked.
   const probe = async (): Promise<void> => {
     if (probeAdmin === undefined || !caughtUp) return;
     const askedAt = Date.now();
-    let lag = 0n;
+    const ends = new Map<string, bigint>();
     for (const topic of topics) {
       for (const end of await probeAdmin.fetchTopicOffsets(topic)) {
-        const key = `${topic}:${end.partition}`;
-        const position = positions.get(key) ?? BigInt(end.low);
-        const high = BigInt(end.high);
-        if (high > position) lag += high - position;
+        ends.set(`${topic}:${end.partition}`, BigInt(end.high));
       }
     }
-    lagRecords = Number(lag);
-    if (lag === 0n) currentAsOf = askedAt;
+    latestEnds = ends;
+    readings.push({ askedAt, ends });
+    // Readings older than the bound can no longer make the view current: keep the list short.
+    while (readings.length > 0 && askedAt - (readings[0]?.askedAt ?? askedAt) > staleAfterMs)
+      readings.shift();
+    advance();
   };
 
   const scheduleProbe = (): void => {
@@ -297,7 +327,23 @@ export const createTopicFollower = ({
     get applied() {
       return applied;
     },
-    health: () => ({ loaded: caughtUp, running, lagRecords, currentAsOf, restarts }),
+    health: () => {
+      let lag: bigint | undefined;
+      if (latestEnds !== undefined) {
+        lag = 0n;
+        for (const [key, end] of latestEnds) {
+          const position = positions.get(key) ?? 0n;
+          if (end > position) lag += end - position;
+        }
+      }
+      return {
+        loaded: caughtUp,
+        running,
+        lagRecords: lag === undefined ? undefined : Number(lag),
+        currentAsOf,
+        restarts,
+      };
+    },
     async start() {
       const admin = kafka.admin();
       await admin.connect();
