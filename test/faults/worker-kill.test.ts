@@ -1,13 +1,15 @@
 // kill -9, at random moments while a small cycle flows through the pipeline, of each of the three
 // processes in turn (validate, aggregate and ingest), several times, each restarted after a random pause.
 // Afterwards every submission the endpoint acknowledged is in the lake exactly once, no rejected one is,
-// and the rollups equal the ones worked out independently. The seed of the random moments is printed and
-// can be replayed with FAULT_SEED.
+// the rollups equal the ones worked out independently, and every consumer-lag series the workers export
+// reads 0. The seed of the random moments is printed and can be replayed with FAULT_SEED.
 import { createRandom, createTally, pushCities } from '@citycheck/generator';
-import type { ServiceName } from '@citycheck/generator/stack';
+import type { ServiceName, ServiceProcess } from '@citycheck/generator/stack';
+import { topics } from '@citycheck/kafka';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   assertExactlyOnce,
+  exportedLag,
   type Pipeline,
   type SmallCycle,
   sleep,
@@ -80,6 +82,12 @@ describe('workers killed with SIGKILL during a cycle', () => {
     expect(tally.stored.size).toBe(cycle.manifest.totals.submissions);
     const reading = await waitForCompleteLake(pipeline, cycle);
     assertExactlyOnce(cycle, tally, reading);
+    // Idle and caught up, every lag series the workers export reads 0, on the transactional validated topic
+    // too: one per partition (TOPIC_PARTITIONS is 6), none counting a marker or an aborted record.
+    const zeros = (topic: string) => [0, 1, 2, 3, 4, 5].map((partition) => `${topic}/${partition} 0`);
+    const lagOf = (name: string) => exportedLag(pipeline.instances.get(name) as ServiceProcess);
+    expect(await lagOf('validate')).toEqual(zeros(topics.submissionsReceived));
+    expect(await lagOf('aggregate')).toEqual(zeros(topics.submissionsValidated));
     // The three processes are still the ones restarted last: nothing else died on the way.
     for (const name of ['ingest', 'validate', 'aggregate'])
       expect(pipeline.instances.get(name)?.running).toBe(true);

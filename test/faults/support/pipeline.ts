@@ -3,7 +3,7 @@
 // cycle with its independently worked-out rollups, and the checks every test ends with: each submission
 // that was acknowledged is in the lake exactly once (over the committed objects the commit log lists, and
 // over a plain glob of observations/), no rejected one is, and the rollups equal the expected ones.
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadCatalogue } from '@citycheck/catalogue';
@@ -42,6 +42,7 @@ import {
   rollupObjectKey,
   s3Url,
 } from '@citycheck/lake';
+import { metricNames, parsePrometheusText } from '@citycheck/metrics';
 
 export const extensionDirectory = (): string =>
   process.env.DUCKDB_EXTENSION_DIRECTORY ??
@@ -351,6 +352,24 @@ export const exactlyOnceProblems = (cycle: SmallCycle, tally: PushTally, reading
     );
   }
   return problems;
+};
+
+/**
+ * The consumer-lag series a running worker exports on its /metrics (`citycheck_consumer_lag_records`), as
+ * `topic/partition value` lines; the server's address is the last one its log announced.
+ */
+export const exportedLag = async (instance: ServiceProcess): Promise<string[]> => {
+  const announced = readFileSync(instance.logFile, 'utf8')
+    .split('\n')
+    .filter((line) => line.includes('"ops server listening"'))
+    .map((line) => (JSON.parse(line) as { url: string }).url);
+  const url = announced[announced.length - 1];
+  if (url === undefined) throw new Error(`${instance.name} announced no ops server`);
+  const response = await fetch(`${url}/metrics`);
+  return parsePrometheusText(await response.text())
+    .filter((sample) => sample.name === metricNames.consumerLag)
+    .map((sample) => `${sample.labels.topic}/${sample.labels.partition} ${sample.value}`)
+    .sort();
 };
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
