@@ -212,6 +212,8 @@ describe('who is expected', () => {
   });
 
   it('2025: the 297 plus the 11 county-level cities its settings name', async () => {
+    const named = cycles.find((cycle) => cycle.cycle === 2025)?.countyLevelCities ?? [];
+    expect(named.filter((code) => divisions.kind(code) !== 'countyLevelCity')).toEqual([]);
     const [nation] = await rowsOf(
       "SELECT cities_expected FROM completeness WHERE cycle = 2025 AND level = 'nation'",
     );
