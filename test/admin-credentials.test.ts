@@ -1,4 +1,4 @@
-// `citycheck admin credentials issue` as an operator runs it: a code the division registry does not know
+// `citycheck admin credentials issue` and `admin cycles open` as an operator runs them: a code the division registry does not know
 // as a reporting city or province is refused before anything reaches Kafka, with a message naming it.
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
@@ -43,6 +43,25 @@ describe('admin credentials issue', () => {
     );
     expect((await run('admin', 'credentials', 'issue', '--city', '469000')).stderr).toMatch(
       /issue refused: there is no division 469000 in the registry/,
+    );
+  });
+});
+
+describe('admin cycles open', () => {
+  it('refuses a county-level city list naming a code that is none, before anything reaches Kafka', async () => {
+    const settings = join(fileURLToPath(new URL('..', import.meta.url)), 'schemas', 'cycles', '2025.json');
+    const { code, stderr } = await run(
+      'admin',
+      'cycles',
+      'open',
+      '--settings',
+      settings,
+      '--county-level-cities',
+      '640181,640104',
+    );
+    expect(code).toBe(64);
+    expect(stderr.split('\n')[0]).toBe(
+      'citycheck: open refused: 640104 兴庆区 is no county-level city of the registry',
     );
   });
 });

@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 import { readConfig } from '@citycheck/config';
 import { credentialCodesProblem, isCityCode, type RoleName } from '@citycheck/credentials';
 import { CycleAdminError, cyclesTopic, type OperatedCycleSettings } from '@citycheck/cycles';
+import { loadDivisionRegistry } from '@citycheck/divisions';
 import { formatCredentialList, runCredentialsAdmin } from './admin-credentials.js';
 import { formatCycleList, runCyclesAdmin } from './admin-cycles.js';
 import { closeHttp, RetriesExhausted, send } from './http.js';
@@ -29,7 +30,7 @@ const usage = `usage:
   citycheck admin credentials rotate <id>
   citycheck admin credentials revoke <id>
   citycheck admin cycles open --cycle <year> --catalogue <version> --opens-at <time> --deadline <time>
-                              [--closes-at <time>] [--expected all|<code>,<code>...] [--settings file.json]
+                              [--closes-at <time>] [--expected all|<code>,<code>...] [--county-level-cities <code>,...] [--settings file.json]
   citycheck admin cycles close <year> [--at <time>] [--reason TEXT]
   citycheck admin cycles reopen <year> --reason TEXT [--closes-at <time>]
   citycheck admin cycles current [<year> [--reason TEXT]]
@@ -148,6 +149,7 @@ const cyclesAdmin = async (action: string, args: string[]): Promise<number> => {
       deadline: { type: 'string' },
       'closes-at': { type: 'string' },
       expected: { type: 'string' },
+      'county-level-cities': { type: 'string' },
       settings: { type: 'string' },
       at: { type: 'string' },
       reason: { type: 'string' },
@@ -193,7 +195,25 @@ const cyclesAdmin = async (action: string, args: string[]): Promise<number> => {
                       .split(',')
                       .map((code) => code.trim()),
               }),
+          ...(values['county-level-cities'] === undefined
+            ? {}
+            : {
+                countyLevelCities: values['county-level-cities']
+                  .split(',')
+                  .map((code) => code.trim())
+                  .filter((code) => code !== ''),
+              }),
         } as OperatedCycleSettings;
+        // A named county-level city reports as a city of its own; a code that is none would expect a city
+        // that can never report.
+        const divisions = loadDivisionRegistry();
+        for (const code of settings.countyLevelCities ?? []) {
+          if (divisions.kind(code) === 'countyLevelCity') continue;
+          const name = divisions.name(code);
+          throw new UsageError(
+            `open refused: ${code}${name === undefined ? '' : ` ${name}`} is no county-level city of the registry`,
+          );
+        }
         for (const [name, value] of Object.entries({
           '--cycle': settings.cycle,
           '--catalogue': settings.catalogueVersion,
