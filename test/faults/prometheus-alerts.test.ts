@@ -1,0 +1,223 @@
+// The shipped alert rules (infra/prometheus/citycheck.rules.yml) in a real Prometheus (Debian's) scraping a
+// running stack: a private Kafka and object store and the three services as processes of this build. Idle
+// after the sample cycle, every lag series reads 0 and no alert is pending or firing; validate killed while
+// ingest keeps accepting, the down and stall alerts fire within their `for` windows; validate started again,
+// both clear and the waiting records drain.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createWriteStream, existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadCatalogue } from '@citycheck/catalogue';
+import type { Submission } from '@citycheck/contracts';
+import { loadDivisionRegistry } from '@citycheck/divisions';
+import { sampleCycle } from '@citycheck/generator';
+import {
+  freePort,
+  issueCityTokens,
+  type PrivateInfra,
+  pollUntil,
+  preparePipelineTopics,
+  repositoryRoot,
+  type ServiceName,
+  type ServiceProcess,
+  stackEnvironment,
+  startPrivateInfra,
+  startService,
+} from '@citycheck/generator/stack';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const prometheusBinary = process.env.CITYCHECK_PROMETHEUS ?? '/usr/bin/prometheus';
+const rulesFile = join(repositoryRoot, 'infra', 'prometheus', 'citycheck.rules.yml');
+
+interface PromAlert {
+  readonly labels: Record<string, string>;
+  readonly state: 'pending' | 'firing';
+}
+interface PromSample {
+  readonly metric: Record<string, string>;
+  readonly value: [number, string];
+}
+
+describe('alert rules in a real Prometheus against a running stack', () => {
+  let scratch: string;
+  let infra: PrivateInfra | undefined;
+  let env: Record<string, string>;
+  let logDirectory: string;
+  const services = new Map<ServiceName, ServiceProcess>();
+  let prometheus: ChildProcess | undefined;
+  let prometheusUrl: string;
+  let ingestUrl: string;
+  let tokens: Map<string, string>;
+  let sample: ReturnType<typeof sampleCycle>;
+
+  const alerts = async (): Promise<PromAlert[]> => {
+    const body = (await (await fetch(`${prometheusUrl}/api/v1/alerts`)).json()) as {
+      data: { alerts: PromAlert[] };
+    };
+    return body.data.alerts;
+  };
+  const instant = async (expr: string): Promise<PromSample[]> => {
+    const response = await fetch(`${prometheusUrl}/api/v1/query?query=${encodeURIComponent(expr)}`);
+    const body = (await response.json()) as { data: { result: PromSample[] } };
+    return body.data.result;
+  };
+  const firing = async (name: string): Promise<boolean> =>
+    (await alerts()).some((alert) => alert.labels.alertname === name && alert.state === 'firing');
+  const push = async (submissions: readonly Submission[]): Promise<number> => {
+    let accepted = 0;
+    for (const submission of submissions) {
+      const response = await fetch(`${ingestUrl}/v1/submissions`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          authorization: `Bearer ${tokens.get(submission.cityCode)}`,
+        },
+        body: JSON.stringify(submission),
+      });
+      await response.arrayBuffer();
+      if (response.status === 202) accepted += 1;
+    }
+    return accepted;
+  };
+
+  beforeAll(async () => {
+    if (!existsSync(prometheusBinary)) {
+      throw new Error(`this test needs Prometheus at ${prometheusBinary}: run bash infra/prometheus.sh`);
+    }
+    scratch = await mkdtemp(join(tmpdir(), 'citycheck-prometheus-'));
+    infra = await startPrivateInfra({ directory: join(scratch, 'stack'), kafkaHeap: '-Xms128m -Xmx512m' });
+    await preparePipelineTopics(infra.kafkaBrokers, { partitions: 3 });
+    const ingestPort = await freePort();
+    const validatePort = await freePort();
+    const aggregatePort = await freePort();
+    ingestUrl = `http://127.0.0.1:${ingestPort}`;
+    env = await stackEnvironment({
+      infra,
+      ingestPort,
+      extra: {
+        ROLLUP_DEBOUNCE_MS: '200',
+        VALIDATE_OPS_PORT: String(validatePort),
+        AGGREGATE_OPS_PORT: String(aggregatePort),
+      },
+    });
+    logDirectory = join(scratch, 'logs');
+    for (const service of ['ingest', 'validate', 'aggregate'] as const) {
+      services.set(service, await startService({ service, env, logDirectory }));
+    }
+
+    // The shipped rules, evaluated every 2 s over targets scraped every 2 s (the shipped configuration
+    // scrapes every 15 s; the rules' `for` windows are the shipped ones).
+    const prometheusPort = await freePort();
+    prometheusUrl = `http://127.0.0.1:${prometheusPort}`;
+    const target = (job: string, port: number): string =>
+      `  - job_name: citycheck-${job}\n    static_configs:\n      - targets: ['127.0.0.1:${port}']\n`;
+    const config = join(scratch, 'prometheus.yml');
+    await writeFile(
+      config,
+      'global:\n  scrape_interval: 2s\n  evaluation_interval: 2s\n' +
+        `rule_files:\n  - ${JSON.stringify(rulesFile)}\nscrape_configs:\n` +
+        target('ingest', ingestPort) +
+        target('validate', validatePort) +
+        target('aggregate', aggregatePort),
+    );
+    const log = createWriteStream(join(logDirectory, 'prometheus.log'));
+    prometheus = spawn(
+      prometheusBinary,
+      [
+        `--config.file=${config}`,
+        `--storage.tsdb.path=${join(scratch, 'tsdb')}`,
+        `--web.listen-address=127.0.0.1:${prometheusPort}`,
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    prometheus.stdout?.pipe(log);
+    prometheus.stderr?.pipe(log);
+    await pollUntil(async () => ((await fetch(`${prometheusUrl}/-/ready`)).ok ? true : undefined), {
+      timeoutMs: 60_000,
+      what: 'Prometheus to be ready',
+    });
+
+    sample = sampleCycle({ catalogue: loadCatalogue('2024.1'), divisions: loadDivisionRegistry() });
+    tokens = await issueCityTokens(infra.kafkaBrokers, [
+      ...new Set(sample.valid.map((item) => item.cityCode)),
+    ]);
+    await pollUntil(async () => ((await fetch(`${ingestUrl}/readyz`)).ok ? true : undefined), {
+      timeoutMs: 60_000,
+      what: 'ingest to be ready',
+    });
+  }, 600_000);
+
+  afterAll(async () => {
+    prometheus?.kill('SIGTERM');
+    for (const service of services.values()) await service.stop().catch(() => undefined);
+    await infra?.destroy();
+    if (scratch !== undefined) await rm(scratch, { recursive: true, force: true });
+  }, 120_000);
+
+  it('stay quiet on an idle stack, fire when a worker stops with records waiting, and clear when it is back', async () => {
+    // Half the sample now; the other half while validate is down.
+    const half = Math.floor(sample.valid.length / 2);
+    expect(await push(sample.valid.slice(0, half))).toBe(half);
+
+    // Idle: every target up, each group's lag scraped and 0 on every partition, nothing pending or firing.
+    let lastSeen = '';
+    const idle = await pollUntil(
+      async () => {
+        const up = await instant('up');
+        const lag = await instant('citycheck_consumer_lag_records');
+        lastSeen = JSON.stringify({
+          up: up.map((sample) => [sample.metric.job, sample.value[1]]),
+          lag: lag.map((sample) => [sample.metric.group, sample.metric.partition, sample.value[1]]),
+        });
+        const everyoneUp = up.length === 3 && up.every((sample) => sample.value[1] === '1');
+        const groups = new Set(lag.map((sample) => sample.metric.group));
+        const drained = groups.size === 2 && lag.every((sample) => sample.value[1] === '0');
+        return everyoneUp && drained ? lag : undefined;
+      },
+      {
+        timeoutMs: 180_000,
+        intervalMs: 1_000,
+        what: 'every target up and every lag series at 0',
+      },
+    ).catch((error: unknown) => {
+      throw new Error(`${String(error)}; last seen ${lastSeen}`);
+    });
+    expect(idle.length).toBeGreaterThan(0);
+    expect(await alerts()).toEqual([]);
+
+    // Validate gone while ingest keeps accepting: records wait on submissions.received.v1.
+    await services.get('validate')?.kill9();
+    const stoppedAt = Date.now();
+    const rest = sample.valid.slice(half);
+    expect(await push(rest)).toBe(rest.length);
+    // ServiceDown has `for: 1m`, the stage-down alert `for: 2m`; allow two scrape and evaluation rounds and
+    // the time the alert needs to be seen at all.
+    await pollUntil(async () => ((await firing('CitycheckServiceDown')) ? true : undefined), {
+      timeoutMs: 120_000,
+      intervalMs: 2_000,
+      what: 'CitycheckServiceDown to fire',
+    });
+    await pollUntil(async () => ((await firing('CitycheckStageDownWithRecordsWaiting')) ? true : undefined), {
+      timeoutMs: 180_000,
+      intervalMs: 2_000,
+      what: 'CitycheckStageDownWithRecordsWaiting to fire',
+    });
+    const firedAfterMs = Date.now() - stoppedAt;
+    // Not before its `for` window: the condition holds from the first failed scrape, 2 s after the kill.
+    expect(firedAfterMs).toBeGreaterThanOrEqual(118_000);
+    const down = (await alerts()).find((alert) => alert.labels.alertname === 'CitycheckServiceDown');
+    expect(down?.labels.job).toBe('citycheck-validate');
+
+    // Validate back: both alerts clear, and the records that waited drain.
+    services.set('validate', await startService({ service: 'validate', env, logDirectory }));
+    await pollUntil(
+      async () => {
+        const active = await alerts();
+        const lag = await instant('sum(citycheck_consumer_lag_records)');
+        return active.length === 0 && lag[0]?.value[1] === '0' ? true : undefined;
+      },
+      { timeoutMs: 180_000, intervalMs: 2_000, what: 'the alerts to clear and the lag to drain' },
+    );
+  }, 900_000);
+});
