@@ -35,7 +35,7 @@ describe('pipeline metrics', () => {
 
   it('reports time since the last commit and rollup, NaN before the first', async () => {
     const registry = createMetricsRegistry({ service: 'aggregate', processMetrics: false });
-    const metrics = createPipelineMetrics(registry);
+    const metrics = createPipelineMetrics(registry, { lakeWriter: true });
     const before = await scrape(registry);
     expect(before.find((sample) => sample.name === metricNames.lakeSecondsSinceLastCommit)?.value).toBeNaN();
     const committedAt = new Date(Date.now() - 90_000);
@@ -53,9 +53,30 @@ describe('pipeline metrics', () => {
     ).toBeGreaterThanOrEqual(30);
   });
 
+  it('exports lake and rollup gauges only from the lake writer', async () => {
+    const lakeNames: string[] = [
+      metricNames.lakeLastCommit,
+      metricNames.lakeSecondsSinceLastCommit,
+      metricNames.rollupLast,
+      metricNames.rollupSecondsSinceLast,
+      metricNames.endToEndFreshness,
+    ];
+    const ingest = createMetricsRegistry({ service: 'ingest', processMetrics: false });
+    const ingestMetrics = createPipelineMetrics(ingest);
+    // Calls that only the lake writer makes stay harmless elsewhere, and still export nothing.
+    ingestMetrics.markLakeCommit();
+    ingestMetrics.observeFreshness(new Date(), new Date());
+    const text = await ingest.metrics();
+    for (const name of lakeNames) expect(text).not.toContain(name);
+    const aggregate = createMetricsRegistry({ service: 'aggregate', processMetrics: false });
+    createPipelineMetrics(aggregate, { lakeWriter: true });
+    const written = await aggregate.metrics();
+    for (const name of lakeNames) expect(written).toContain(`# TYPE ${name} `);
+  });
+
   it('observes end-to-end freshness from the receipt time', async () => {
     const registry = createMetricsRegistry({ service: 'aggregate', processMetrics: false });
-    const metrics = createPipelineMetrics(registry);
+    const metrics = createPipelineMetrics(registry, { lakeWriter: true });
     const visible = new Date('2024-11-20T09:00:10.000Z');
     metrics.observeFreshness('2024-11-20T09:00:07.000Z', visible); // 3 s
     metrics.observeFreshness(new Date('2024-11-20T08:59:10.000Z'), visible); // 60 s

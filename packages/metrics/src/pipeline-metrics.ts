@@ -55,8 +55,22 @@ export interface PipelineMetrics {
 /** Receipt-to-rollup latency buckets, in seconds: from a second (idle pipeline) to an hour (deadline rush). */
 export const freshnessBuckets = [1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 1_200, 1_800, 3_600];
 
-export const createPipelineMetrics = (registry: Registry): PipelineMetrics => {
+export interface PipelineMetricsOptions {
+  /**
+   * Whether this process writes the lake and the rollups (the aggregate worker). Only then are the lake's
+   * last-commit and rollup gauges and the freshness histogram registered: a gauge a process never sets
+   * would read NaN or 0 forever and look like a stalled lake.
+   */
+  readonly lakeWriter?: boolean;
+}
+
+export const createPipelineMetrics = (
+  registry: Registry,
+  { lakeWriter = false }: PipelineMetricsOptions = {},
+): PipelineMetrics => {
   const registers = [registry];
+  // Registered only by the lake writer; elsewhere the gauges exist unregistered, so the calls stay no-ops.
+  const lakeRegisters = lakeWriter ? registers : [];
   let lastCommitMs: number | undefined;
   let lastRollupMs: number | undefined;
   const secondsSince = (at: number | undefined): number =>
@@ -65,17 +79,17 @@ export const createPipelineMetrics = (registry: Registry): PipelineMetrics => {
   const lakeLastCommit = new Gauge({
     name: metricNames.lakeLastCommit,
     help: 'Unix time of the last lake batch committed by this process (0: none yet)',
-    registers,
+    registers: lakeRegisters,
   });
   const rollupLast = new Gauge({
     name: metricNames.rollupLast,
     help: 'Unix time of the last rollup written by this process (0: none yet)',
-    registers,
+    registers: lakeRegisters,
   });
   new Gauge({
     name: metricNames.lakeSecondsSinceLastCommit,
     help: 'Seconds since this process last committed a lake batch (NaN: none yet)',
-    registers,
+    registers: lakeRegisters,
     collect() {
       this.set(secondsSince(lastCommitMs));
     },
@@ -83,7 +97,7 @@ export const createPipelineMetrics = (registry: Registry): PipelineMetrics => {
   new Gauge({
     name: metricNames.rollupSecondsSinceLast,
     help: 'Seconds since this process last wrote a rollup (NaN: none yet)',
-    registers,
+    registers: lakeRegisters,
     collect() {
       this.set(secondsSince(lastRollupMs));
     },
@@ -92,7 +106,7 @@ export const createPipelineMetrics = (registry: Registry): PipelineMetrics => {
     name: metricNames.endToEndFreshness,
     help: 'Seconds from a submission being received by ingest to its observations being visible in the rollups',
     buckets: freshnessBuckets,
-    registers,
+    registers: lakeRegisters,
   });
 
   return {

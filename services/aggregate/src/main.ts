@@ -82,7 +82,7 @@ await ensureTopics(
 );
 
 const registry = createMetricsRegistry({ service: 'aggregate' });
-const metrics = createPipelineMetrics(registry);
+const metrics = createPipelineMetrics(registry, { lakeWriter: true });
 registerConsumerLag(registry, {
   admin,
   groupId: config.aggregateGroupId,
