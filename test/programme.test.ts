@@ -6,10 +6,17 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cutChunks, deriveCycles, writeChunk, writeReference } from '@citycheck/aggregate';
+import {
+  cutChunks,
+  deriveCycles,
+  writeChunk,
+  writeCycleReference,
+  writeReference,
+} from '@citycheck/aggregate';
 import { listCatalogueVersions, loadCatalogue, loadCycleSettings } from '@citycheck/catalogue';
 import type { Submission, ValidatedSubmission } from '@citycheck/contracts';
 import { CredentialStore, credentialCodesProblem, formatToken, hashSecret } from '@citycheck/credentials';
+import { CycleBook } from '@citycheck/cycles';
 import { loadDivisionRegistry } from '@citycheck/divisions';
 import type { KafkaMessage } from '@citycheck/kafka';
 import {
@@ -155,6 +162,7 @@ beforeAll(async () => {
       rotation,
     });
   await deriveCycles(lake.connection, store, await commitLog.committed(), cycles);
+  await writeCycleReference(lake.connection, store, new CycleBook(cycles));
   engine = await createQueryEngine({
     extensionDirectory: testExtensionDirectory(),
     s3: store.config,
@@ -218,6 +226,12 @@ describe('who is expected', () => {
       "SELECT cities_expected FROM completeness WHERE cycle = 2025 AND level = 'nation'",
     );
     expect(nation).toEqual({ cities_expected: 297 + 11 });
+    expect(
+      await rowsOf('SELECT cycle, county_level_cities FROM cycles WHERE cycle IN (2024, 2025) ORDER BY 1'),
+    ).toEqual([
+      { cycle: 2024, county_level_cities: [] },
+      { cycle: 2025, county_level_cities: named },
+    ]);
     // Ningxia: its 5 cities and 灵武市.
     const ningxia = await rowsOf(
       "SELECT area_code, cities_expected, cities_reported, communities_expected, communities_reported FROM completeness WHERE cycle = 2025 AND province_code = '640000' AND level = 'province'",

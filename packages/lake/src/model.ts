@@ -270,7 +270,16 @@ export const lakeViews: readonly ViewDoc[] = [
         'reporting deadline (UTC): submissions after it are accepted and marked late',
       ),
       c('closes_at', 'TIMESTAMP', 'closing (UTC): submissions after it are refused (null: never closes)'),
-      c('expected_cities', 'VARCHAR[]', 'city codes expected to report (null: the registry default)'),
+      c(
+        'expected_cities',
+        'VARCHAR[]',
+        'city codes expected to report (null: the registry default, the prefecture-level cities and municipalities plus county_level_cities)',
+      ),
+      c(
+        'county_level_cities',
+        'VARCHAR[]',
+        'county-level cities the cycle examines, each a reporting city of its own directly under its province',
+      ),
       c('source', 'VARCHAR', 'file (the shipped default) or operator (a record on cycles.v1)'),
       c('is_current', 'BOOLEAN', 'whether this is the current cycle'),
       c('last_action', 'VARCHAR', "the operator's last action on the cycle: open, amend, close or reopen"),
