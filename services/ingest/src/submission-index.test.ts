@@ -80,4 +80,28 @@ describe('SubmissionIndex', () => {
     index.recordAccepted(accepted());
     expect(index.get(id)?.receipt).toMatchObject({ partition: 3, offset: '18231' });
   });
+
+  it('reads counted, with the first derivation that counted its lake batch, whichever topic is read first', () => {
+    const index = new SubmissionIndex();
+    index.recordAccepted(accepted({ late: true }));
+    // The derivation record is read before the batch's: it waits for the submission's batch to be known.
+    index.recordCounted('1/40', '2024-11-20T02:16:10.000Z');
+    expect(index.get(id)?.status).toBe('accepted');
+    index.recordStored(id, '1/40');
+    index.recordCounted('1/40', '2024-11-20T02:17:00.000Z');
+    expect(index.get(id)).toMatchObject({
+      status: 'counted',
+      countedAt: '2024-11-20T02:16:10.000Z',
+      late: true,
+      receipt: { late: true },
+    });
+    // Another batch counted says nothing of this one.
+    const other = new SubmissionIndex();
+    other.recordAccepted(accepted());
+    other.recordStored(id, '1/40');
+    other.recordCounted('1/41', '2024-11-20T02:16:10.000Z');
+    expect(other.get(id)?.status).toBe('stored');
+    expect(other.get(id)?.countedAt).toBeUndefined();
+    expect(other.get(id)?.receipt?.late).toBeUndefined();
+  });
 });

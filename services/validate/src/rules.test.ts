@@ -77,6 +77,59 @@ describe('validateReceived', () => {
     expect(problemsOf(with_({ cycle: 2023 })).map((p) => p.rule)).toEqual(['catalogue_cycle']);
   });
 
+  it("cycle_closed: refused when received after the cycle's closing, judged by the receipt, not by when validated", () => {
+    // 2026 opened by an operator on catalogue 2024.1, closing 2026-03-31T16:00:00Z (2026-04-01 00:00 Beijing).
+    const settings = {
+      cycle: 2026,
+      catalogueVersion: '2024.1',
+      opensAt: '2026-01-01T00:00:00.000Z',
+      deadline: '2026-03-01T00:00:00.000Z',
+      closesAt: '2026-03-31T16:00:00.000Z',
+    };
+    const operated: RuleContext = {
+      ...context,
+      cycleSettings: (cycle) => (cycle === 2026 ? settings : undefined),
+      now: () => new Date('2026-06-01T00:00:00.000Z'),
+    };
+    const at = (receivedAt: string) =>
+      validateReceived({ ...received(with_({ cycle: 2026 })), receivedAt }, operated);
+    // Received a second before the closing, validated two months later: valid (late, not closed).
+    expect(at('2026-03-31T15:59:59.000Z').kind).toBe('valid');
+    const refused = at('2026-03-31T16:00:01.000Z');
+    expect(refused.kind).toBe('rejected');
+    if (refused.kind !== 'rejected') return;
+    expect(refused.record.problems).toEqual([
+      {
+        pointer: '/cycle',
+        rule: 'cycle_closed',
+        message:
+          '2026 年度体检周期已于 2026-04-01 00:00（北京时间，即 2026-03-31T16:00:00.000Z）关闭，不再接收报送；如需补报，请联系主管部门重新开放该周期',
+        value: 2026,
+      },
+    ]);
+  });
+
+  it('catalogue_cycle: an operated cycle takes the catalogue version its settings name', () => {
+    const operated: RuleContext = {
+      ...context,
+      cycleSettings: (cycle) =>
+        cycle === 2026
+          ? {
+              cycle,
+              catalogueVersion: '2025.1',
+              opensAt: '2026-01-01T00:00:00Z',
+              deadline: '2026-12-31T00:00:00Z',
+            }
+          : undefined,
+    };
+    const problems = (submission: unknown) => {
+      const outcome = validateReceived(received(submission), operated);
+      return outcome.kind === 'rejected' ? outcome.record.problems.map((problem) => problem.rule) : [];
+    };
+    // 2024.1 for a cycle run on 2025.1: refused, though the catalogue exists.
+    expect(problems(with_({ cycle: 2026 }))).toEqual(['catalogue_cycle']);
+  });
+
   it('cycle_open: only open cycles are accepted when the deployment says which are open', () => {
     const closed = { ...context, openCycles: new Set([2025]) };
     const outcome = validateReceived(received(base), closed);
