@@ -100,6 +100,9 @@ describe('the Kafka broker stopped during ingest', () => {
     answers.push(
       await post(pipeline.ingestUrl, token, 'application/x-ndjson', `${heldBack.slice(6).join('\n')}\n`),
     );
+    // Ingest answers 503 at once once its view of Kafka is stale, so those seven answers take moments: the
+    // outage lasts a few seconds more for the background clients (retrying every 1 to 2 s) to see it too.
+    await sleep(5_000);
     const upFrom = Date.now();
     await pipeline.infra.up('kafka');
 

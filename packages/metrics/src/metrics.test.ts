@@ -2,6 +2,7 @@
 // fastify latency histogram by route template, the ops server's three endpoints, and the text parser.
 import Fastify from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
+import { registerFollowerMetrics } from './follower-metrics.js';
 import { instrumentFastify } from './http-metrics.js';
 import { type OpsServer, startOpsServer } from './ops-server.js';
 import { createPipelineMetrics, metricNames } from './pipeline-metrics.js';
@@ -10,6 +11,52 @@ import { createMetricsRegistry } from './registry.js';
 
 const scrape = async (registry: ReturnType<typeof createMetricsRegistry>) =>
   parsePrometheusText(await registry.metrics());
+
+describe('follower metrics', () => {
+  it('reports lag, view age, running and restarts per follower, and no sample before a measurement', async () => {
+    const registry = createMetricsRegistry({ service: 'ingest', processMetrics: false });
+    const now = Date.now();
+    registerFollowerMetrics(registry, {
+      credentials: {
+        health: () => ({
+          loaded: true,
+          running: false,
+          lagRecords: 3,
+          currentAsOf: now - 12_000,
+          restarts: 2,
+        }),
+      },
+      submissionIndex: {
+        health: () => ({
+          loaded: false,
+          running: true,
+          lagRecords: undefined,
+          currentAsOf: undefined,
+          restarts: 0,
+        }),
+      },
+    });
+    const samples = await scrape(registry);
+    const of = (name: string) =>
+      samples
+        .filter((sample) => sample.name === name)
+        .map((sample) => [sample.labels.follower, sample.value]);
+    expect(of(metricNames.followerLag)).toEqual([['credentials', 3]]);
+    const [age] = of(metricNames.followerViewAge);
+    expect(age?.[0]).toBe('credentials');
+    // Twelve seconds old when registered; the scrape came a moment later.
+    expect(age?.[1]).toBeGreaterThanOrEqual(12);
+    expect(age?.[1]).toBeLessThan(13);
+    expect(of(metricNames.followerRunning)).toEqual([
+      ['credentials', 0],
+      ['submissionIndex', 1],
+    ]);
+    expect(of(metricNames.followerRestarts)).toEqual([
+      ['credentials', 2],
+      ['submissionIndex', 0],
+    ]);
+  });
+});
 
 describe('pipeline metrics', () => {
   it('exports each counter under its documented name with the service label', async () => {

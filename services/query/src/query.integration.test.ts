@@ -3,6 +3,7 @@
 // limits (timeout, memory, row cap) stop a query with their own error, and every result format parses back
 // to the same rows. Expected values are worked out from the rows the fixture wrote, not from the service.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { type AddressInfo, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CredentialStore, formatToken, hashSecret, type RoleName } from '@citycheck/credentials';
@@ -12,7 +13,7 @@ import { createMetricsRegistry } from '@citycheck/metrics';
 import { createTestStore, openTestDatabase, testExtensionDirectory } from '@citycheck/testkit';
 import { tableFromIPC } from 'apache-arrow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildQueryApp } from './app.js';
+import { buildQueryApp, type QueryAppOptions } from './app.js';
 import { createLakeViewDefiner } from './lake-views.js';
 import { createQueryEngine, type QueryEngine, type QueryLimits } from './query-engine.js';
 import { currentObservations, type TestLake, writeTestLake } from './test-lake.js';
@@ -53,7 +54,10 @@ let lake: TestLake;
 let scratch: string;
 const engines: QueryEngine[] = [];
 
-const startApp = async (limits: Partial<QueryLimits> = {}) => {
+const startApp = async (
+  limits: Partial<QueryLimits> = {},
+  options: Pick<QueryAppOptions, 'credentialsCurrent' | 'idleTimeoutMs'> = {},
+) => {
   const engine = await createQueryEngine({
     extensionDirectory: testExtensionDirectory(),
     s3: store.config,
@@ -68,6 +72,7 @@ const startApp = async (limits: Partial<QueryLimits> = {}) => {
     authenticator: credentials,
     logger,
     registry: createMetricsRegistry({ service: 'query-test', processMetrics: false }),
+    ...options,
   });
   await app.ready();
   return app;
@@ -598,5 +603,54 @@ describe('result formats parse back to the same rows', () => {
     expect(
       tableFromIPC((await post(ministry, none, 'application/vnd.apache.arrow.stream')).rawPayload).numRows,
     ).toBe(0);
+  });
+});
+
+describe('credentials view and connections', () => {
+  it('answers 503 not_ready with Retry-After while its credentials are not known to be current', async () => {
+    const stale = await startApp({}, { credentialsCurrent: () => false });
+    try {
+      const response = await post(ministry, 'SELECT 1 AS one', 'application/json', stale);
+      expect(response.statusCode).toBe(503);
+      expect(response.headers['retry-after']).toBe('5');
+      expect(response.json().error.code).toBe('not_ready');
+      const tables = await stale.inject({
+        method: 'GET',
+        url: '/v1/tables',
+        headers: { authorization: `Bearer ${ministry}` },
+      });
+      expect(tables.statusCode).toBe(503);
+    } finally {
+      await stale.close();
+    }
+  });
+
+  it('closes a connection whose body stops short of its Content-Length once it has been silent for the idle timeout', async () => {
+    const slow = await startApp({}, { idleTimeoutMs: 500 });
+    try {
+      await slow.listen({ host: '127.0.0.1', port: 0 });
+      const { port } = slow.server.address() as AddressInfo;
+      const socket = connect(port, '127.0.0.1');
+      const started = Date.now();
+      const closed = new Promise<number>((resolve) =>
+        socket.once('close', () => resolve(Date.now() - started)),
+      );
+      socket.on('error', () => undefined);
+      socket.write(
+        'POST /v1/query HTTP/1.1\r\nHost: 127.0.0.1\r\n' +
+          `Authorization: Bearer ${ministry}\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n` +
+          '{"sql":"SELECT',
+      );
+      const after = await Promise.race([
+        closed,
+        new Promise<undefined>((resolve) => setTimeout(resolve, 10_000)),
+      ]);
+      socket.destroy();
+      expect(after).toBeDefined();
+      expect(after).toBeGreaterThanOrEqual(450);
+      expect(after).toBeLessThan(5_000);
+    } finally {
+      await slow.close();
+    }
   });
 });
