@@ -7,7 +7,13 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CredentialStore, formatToken, hashSecret, type RoleName } from '@citycheck/credentials';
-import { encodeParquet, type LakeDatabase, type ObjectStore, rollupObjectKey } from '@citycheck/lake';
+import {
+  encodeParquet,
+  type LakeDatabase,
+  lakeViews,
+  type ObjectStore,
+  rollupObjectKey,
+} from '@citycheck/lake';
 import { createLogger } from '@citycheck/logging';
 import { createMetricsRegistry } from '@citycheck/metrics';
 import { createTestStore, openTestDatabase, testExtensionDirectory } from '@citycheck/testkit';
@@ -44,6 +50,14 @@ let exportDirectory: string;
 let engine: QueryEngine;
 let app: ReturnType<typeof buildQueryApp>;
 
+/** A derived view's stored columns and types (the cycle lives in the object's path); absent values are NULL. */
+const columnsOf = (name: string): Record<string, string> =>
+  Object.fromEntries(
+    (lakeViews.find((view) => view.name === name)?.columns ?? [])
+      .filter((column) => column.name !== 'cycle')
+      .map((column) => [column.name, column.type]),
+  );
+
 /** Completeness and quality flags for Guangdong, Beijing and the nation, written the way aggregate does. */
 const writeDerived = async (): Promise<void> => {
   const completeness = ['440000', '110000', '000000'].map((area) => ({
@@ -64,27 +78,7 @@ const writeDerived = async (): Promise<void> => {
   }));
   await store.put(
     rollupObjectKey(2024, 'completeness'),
-    await encodeParquet(
-      writer.connection,
-      completeness,
-      {
-        level: 'VARCHAR',
-        area_code: 'VARCHAR',
-        province_code: 'VARCHAR',
-        deadline: 'TIMESTAMP',
-        cities_expected: 'BIGINT',
-        cities_reported: 'BIGINT',
-        cities_on_time: 'BIGINT',
-        communities_expected: 'BIGINT',
-        communities_reported: 'BIGINT',
-        communities_on_time: 'BIGINT',
-        reporting_rate: 'DOUBLE',
-        reporting_rate_on_time: 'DOUBLE',
-        first_received_at: 'TIMESTAMP',
-        last_received_at: 'TIMESTAMP',
-      },
-      ['level', 'area_code'],
-    ),
+    await encodeParquet(writer.connection, completeness, columnsOf('completeness'), ['level', 'area_code']),
     'application/vnd.apache.parquet',
   );
   const flag = (province: string, kind: string, reference: number) => ({
@@ -110,20 +104,7 @@ const writeDerived = async (): Promise<void> => {
         flag('44', 'provincial_outlier', 3.5),
         flag('11', 'national_outlier', 2.5),
       ],
-      {
-        province_code: 'VARCHAR',
-        city_code: 'VARCHAR',
-        district_code: 'VARCHAR',
-        street_code: 'VARCHAR',
-        unit_level: 'VARCHAR',
-        unit_code: 'VARCHAR',
-        indicator_code: 'VARCHAR',
-        value: 'DOUBLE',
-        flag: 'VARCHAR',
-        score: 'DOUBLE',
-        reference: 'DOUBLE',
-        submission_id: 'VARCHAR',
-      },
+      columnsOf('quality_flags'),
       ['unit_code'],
     ),
     'application/vnd.apache.parquet',

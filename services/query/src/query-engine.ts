@@ -58,6 +58,12 @@ export interface QueryEngineOptions {
   readonly spillDirectory?: string;
   /** Where the provinces' databases are written. Defaults to `<exportDirectory>/../citycheck-query-scopes-<id>`. */
   readonly scopeDirectory?: string;
+  /**
+   * How long a province's copy may go on answering after the lake changed (30 s): copying a large province
+   * takes seconds, so within this window its statements are answered from the copy they have while a newer
+   * one is built behind them, and only past it do they wait for the new copy.
+   */
+  readonly scopeStaleMs?: number;
   /** Resident memory of the process past which running statements are stopped. Defaults to 1.5 × memoryLimit + 512 MB. */
   readonly processMemoryBytes?: number;
   readonly logger: Logger;
@@ -272,6 +278,7 @@ export const createQueryEngine = async ({
   spillDirectory = join(exportDirectory, '..', 'citycheck-query-spill'),
   scopeDirectory = join(exportDirectory, '..', `citycheck-query-scopes-${randomUUID()}`),
   processMemoryBytes = parseByteSize(limits.memoryLimit) * 1.5 + 512 * 1024 ** 2,
+  scopeStaleMs = 30_000,
   logger,
   views: viewDocs = documentedViews,
   macros: macroDocs = lakeMacros,
@@ -408,6 +415,8 @@ export const createQueryEngine = async ({
     users: number;
     retired: boolean;
     lastUsed: number;
+    /** When the copy was started: its rows are the lake's as of then. */
+    readonly copiedAt: number;
   }
   const scopes = new Map<string, ScopeEntry>();
   const building = new Map<string, Promise<ScopeEntry>>();
@@ -417,6 +426,7 @@ export const createQueryEngine = async ({
   };
   const build = async (code: string): Promise<ScopeEntry> => {
     const wanted = generation;
+    const copiedAt = Date.now();
     const connection = await lake.instance.connect();
     try {
       await refreshing;
@@ -435,7 +445,7 @@ export const createQueryEngine = async ({
         { province: code, generation: wanted, ms: Date.now() - started },
         'province database built',
       );
-      const entry: ScopeEntry = { database, users: 0, retired: false, lastUsed: Date.now() };
+      const entry: ScopeEntry = { database, users: 0, retired: false, lastUsed: Date.now(), copiedAt };
       const previous = scopes.get(code);
       scopes.set(code, entry);
       if (previous !== undefined) retire(previous);
@@ -452,16 +462,29 @@ export const createQueryEngine = async ({
       connection.closeSync();
     }
   };
+  const startBuild = (code: string): Promise<ScopeEntry> => {
+    let pending = building.get(code);
+    if (pending === undefined) {
+      pending = build(code).finally(() => building.delete(code));
+      building.set(code, pending);
+    }
+    return pending;
+  };
   const acquireScope = async (code: string): Promise<{ entry: ScopeEntry; release: () => void }> => {
     let entry = scopes.get(code);
-    while (entry === undefined || entry.database.generation < generation) {
-      let pending = building.get(code);
-      if (pending === undefined) {
-        pending = build(code).finally(() => building.delete(code));
-        building.set(code, pending);
-      }
-      entry = await pending;
-      if (entry.database.generation >= generation) break;
+    const age = entry === undefined ? Number.POSITIVE_INFINITY : Date.now() - entry.copiedAt;
+    if (entry !== undefined && entry.database.generation < generation && age < scopeStaleMs) {
+      // Behind the lake but within the window: answer from it, and copy anew behind it once it is half way.
+      if (age >= scopeStaleMs / 2)
+        void startBuild(code).catch((error: unknown) =>
+          logger.warn(
+            { err: error, province: code },
+            'province database rebuild failed; keeping the previous one',
+          ),
+        );
+    } else {
+      // One copy, even if the lake moved again meanwhile: it is as fresh as the moment it was started.
+      if (entry === undefined || entry.database.generation < generation) entry = await startBuild(code);
     }
     const held = entry;
     held.users += 1;

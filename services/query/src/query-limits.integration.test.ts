@@ -6,7 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CredentialStore, formatToken, hashSecret, type RoleName } from '@citycheck/credentials';
-import type { LakeDatabase, ObjectStore } from '@citycheck/lake';
+import { encodeParquet, type LakeDatabase, lakeViews, type ObjectStore } from '@citycheck/lake';
 import { createLogger } from '@citycheck/logging';
 import { createMetricsRegistry } from '@citycheck/metrics';
 import { createTestStore, openTestDatabase, testExtensionDirectory } from '@citycheck/testkit';
@@ -39,7 +39,7 @@ let writer: LakeDatabase;
 let scratch: string;
 const engines: QueryEngine[] = [];
 
-const startApp = async (limits: Partial<QueryLimits>, processMemoryBytes?: number) => {
+const startApp = async (limits: Partial<QueryLimits>, processMemoryBytes?: number, scopeStaleMs?: number) => {
   const engine = await createQueryEngine({
     extensionDirectory: testExtensionDirectory(),
     s3: store.config,
@@ -55,6 +55,7 @@ const startApp = async (limits: Partial<QueryLimits>, processMemoryBytes?: numbe
     },
     exportDirectory: await mkdtemp(join(scratch, 'exports-')),
     ...(processMemoryBytes === undefined ? {} : { processMemoryBytes }),
+    ...(scopeStaleMs === undefined ? {} : { scopeStaleMs }),
     logger,
   });
   engines.push(engine);
@@ -193,17 +194,68 @@ describe('limits under concurrency', () => {
 describe('a missing lake object', () => {
   it('is answered as a lake inconsistency that a retry does not mend, not as a store outage', async () => {
     const { app } = await startApp({});
+    let restore = async (): Promise<void> => undefined;
     try {
       const keys = await store.list('observations/');
       const beijing = keys.find((key) => key.includes('province_code=110000'));
       expect(beijing).toBeDefined();
+      const bytes = await store.get(beijing as string);
       await store.delete([beijing as string]);
+      restore = async () =>
+        store.put(beijing as string, bytes as Uint8Array, 'application/vnd.apache.parquet');
       const response = await post(app, ministry, 'SELECT count(*) FROM observations');
       expect(response.statusCode).toBe(500);
       expect(response.json().error).toMatchObject({ code: 'lake_object_missing', retriable: false });
       expect(response.headers['retry-after']).toBeUndefined();
     } finally {
+      await restore();
       await app.close();
+    }
+  });
+});
+
+describe("a province's copy of the lake", () => {
+  it('follows the lake at the first statement past its staleness window, and answers from the copy within it', async () => {
+    const fresh = await startApp({}, undefined, 0);
+    const lagging = await startApp({}, undefined, 60_000);
+    try {
+      const divisions = async (app: App) =>
+        (await post(app, guangdong, 'SELECT code FROM divisions ORDER BY code')).json().rows;
+      expect(await divisions(fresh.app)).toEqual([]);
+      expect(await divisions(lagging.app)).toEqual([]);
+      const row = (code: string, province: string) => ({
+        code,
+        level: 'city',
+        name: code,
+        parent_code: province,
+        street_code: null,
+        district_code: null,
+        city_code: code,
+        province_code: province,
+      });
+      await store.put(
+        'reference/divisions.parquet',
+        await encodeParquet(
+          writer.connection,
+          [row('440100', '440000'), row('110100', '110000')],
+          Object.fromEntries(
+            (lakeViews.find((view) => view.name === 'divisions')?.columns ?? []).map((column) => [
+              column.name,
+              column.type,
+            ]),
+          ),
+          ['code'],
+        ),
+        'application/vnd.apache.parquet',
+      );
+      await fresh.engine.refresh();
+      await lagging.engine.refresh();
+      expect(await divisions(fresh.app)).toEqual([['440100']]);
+      expect(await divisions(lagging.app)).toEqual([]);
+    } finally {
+      await store.delete(['reference/divisions.parquet']);
+      await fresh.app.close();
+      await lagging.app.close();
     }
   });
 });
