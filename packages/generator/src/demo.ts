@@ -177,14 +177,33 @@ type CompletenessRow = {
 };
 const completenessUrl = s3Url(config.s3Bucket, rollupObjectKey(catalogue.cycle, 'completeness'));
 const sampleProvinces = [...new Set(cities.map((city) => `${city.slice(0, 2)}0000`))];
-const completeness = (
-  await lake.connection.runAndReadAll(
-    `SELECT level, area_code, cities_expected, cities_reported, cities_on_time, communities_expected, communities_reported
-     FROM read_parquet('${completenessUrl}')
-     WHERE level = 'nation' OR (level = 'province' AND area_code IN (${sampleProvinces.map((code) => `'${code}'`).join(', ')}))
-     ORDER BY level DESC, area_code`,
-  )
-).getRowObjectsJS() as unknown as CompletenessRow[];
+const readCompleteness = async (): Promise<CompletenessRow[]> => {
+  try {
+    const reader = await lake.connection.runAndReadAll(
+      `SELECT level, area_code, cities_expected, cities_reported, cities_on_time, communities_expected, communities_reported
+       FROM read_parquet('${completenessUrl}')
+       WHERE level = 'nation' OR (level = 'province' AND area_code IN (${sampleProvinces.map((code) => `'${code}'`).join(', ')}))
+       ORDER BY level DESC, area_code`,
+    );
+    return reader.getRowObjectsJS() as unknown as CompletenessRow[];
+  } catch {
+    return [];
+  }
+};
+// Completeness is written after the rollups of the same derivation: wait until it counts every community too.
+const sampleCommunities = new Set(
+  sample.valid
+    .filter((submission) => submission.unit.level === 'community')
+    .map((submission) => submission.unit.code),
+).size;
+let completeness: CompletenessRow[] = [];
+for (const until = Date.now() + 60_000; ; ) {
+  completeness = await readCompleteness();
+  const nation = completeness.find((row) => row.level === 'nation');
+  if (Number(nation?.communities_reported ?? 0) >= sampleCommunities) break;
+  if (Date.now() > until) throw new Error('completeness did not cover every community within 60 s');
+  await new Promise((resolve) => setTimeout(resolve, 500));
+}
 lake.close();
 
 for (const { submission } of sample.invalid) {
