@@ -118,7 +118,7 @@ const queries = (latest, first) => [
     sql: `SELECT c.area_code, d.name, c.cities_reported, c.cities_expected, c.communities_reported,
                  c.communities_expected, c.reporting_rate, c.reporting_rate_on_time
           FROM completeness c LEFT JOIN divisions d ON d.code = c.area_code
-          WHERE c.level = 'province' AND c.cycle = (SELECT max(cycle) FROM completeness)
+          WHERE c.level = 'province' AND c.cycle = ${latest}
           ORDER BY c.reporting_rate, c.area_code`,
   },
   {
