@@ -3,7 +3,7 @@
 // folding, quoting, comments, PIVOT and macros, file, URL and export-directory reads. Whatever the answer
 // (a refusal or rows), it must hold no row of another province or of the nation, no object path, no path of
 // the machine and no setting. Expected codes come from the fixture's rows, not from the service.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CredentialStore, formatToken, hashSecret, type RoleName } from '@citycheck/credentials';
@@ -324,6 +324,35 @@ describe('a Guangdong analyst sees nothing outside Guangdong, whatever the state
     expect(response.statusCode, response.body).toBe(200);
     const guangdongRows = lake.observations.filter((row) => row.province_code === '440000').length;
     expect(response.json().rows).toEqual([[2 * guangdongRows, '440000', '440000']]);
+  });
+
+  it('gets its Parquet result written outside its own database, holding only its rows', async () => {
+    const response = await app.inject({
+      method: 'POST',
+      url: '/v1/query',
+      headers: {
+        authorization: `Bearer ${guangdong}`,
+        accept: 'application/vnd.apache.parquet',
+        'content-type': 'application/json',
+      },
+      payload: { sql: 'SELECT province_code, count(*) AS n FROM observations GROUP BY ALL' },
+    });
+    expect(response.statusCode, response.body).toBe(200);
+    const file = join(scratch, 'guangdong.parquet');
+    await writeFile(file, response.rawPayload);
+    const rows = (
+      await writer.connection.runAndReadAll(`SELECT province_code, n FROM read_parquet('${file}')`)
+    )
+      .getRowObjectsJS()
+      .map((row) => ({ province_code: row.province_code, n: Number(row.n) }));
+    expect(rows).toEqual([
+      {
+        province_code: '440000',
+        n: lake.observations.filter((row) => row.province_code === '440000').length,
+      },
+    ]);
+    // Sent and removed: only the file the test put there stays.
+    expect(await readdir(exportDirectory)).toEqual(['in-flight.parquet']);
   });
 
   it('sees its own completeness but not the nation nor another province', async () => {

@@ -64,7 +64,7 @@ export interface QueryEngineOptions {
    * one is built behind them, and only past it do they wait for the new copy.
    */
   readonly scopeStaleMs?: number;
-  /** Resident memory of the process past which running statements are stopped. Defaults to 1.5 × memoryLimit + 512 MB. */
+  /** Resident memory of the process past which running statements are stopped. Defaults to 2 × memoryLimit + 512 MB. */
   readonly processMemoryBytes?: number;
   readonly logger: Logger;
   readonly views?: readonly ViewDoc[];
@@ -277,7 +277,7 @@ export const createQueryEngine = async ({
   exportDirectory,
   spillDirectory = join(exportDirectory, '..', 'citycheck-query-spill'),
   scopeDirectory = join(exportDirectory, '..', `citycheck-query-scopes-${randomUUID()}`),
-  processMemoryBytes = parseByteSize(limits.memoryLimit) * 1.5 + 512 * 1024 ** 2,
+  processMemoryBytes = parseByteSize(limits.memoryLimit) * 2 + 512 * 1024 ** 2,
   scopeStaleMs = 30_000,
   logger,
   views: viewDocs = documentedViews,
@@ -439,7 +439,8 @@ export const createQueryEngine = async ({
         directory: scopeDirectory,
         views: viewDocs.filter((view) => available.views.has(view.name)),
         threads: limits.threads,
-        memoryLimit: `${Math.max(64, Math.floor(parseByteSize(limits.memoryLimit) / limits.concurrency / 1024 ** 2))}MiB`,
+        // The provinces' databases open at once share one QUERY_MEMORY_LIMIT; the lake database has another.
+        memoryLimit: `${Math.max(64, Math.floor(parseByteSize(limits.memoryLimit) / (limits.concurrency + 2) / 1024 ** 2))}MiB`,
       });
       logger.info(
         { province: code, generation: wanted, ms: Date.now() - started },
