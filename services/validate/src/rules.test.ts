@@ -335,6 +335,17 @@ describe('a county-level city its cycle names: 灵武市 640181 in 2025', () => 
     });
   });
 
+  it('reports blocks of its own streets', () => {
+    const block = outcomeOf({
+      ...lingwu,
+      unit: { level: 'block', code: '640181001-B1' },
+      observations: [{ indicator: 'B02', numerator: 3, denominator: 4 }],
+    });
+    expect(block.kind === 'rejected' ? block.record.problems : []).toEqual([]);
+    if (block.kind === 'valid')
+      expect(block.record).toMatchObject({ cityCode: '640181', districtCode: null, streetCode: '640181001' });
+  });
+
   it('reports itself as a unit of level city, never as a district', () => {
     const itself = outcomeOf({
       ...lingwu,
