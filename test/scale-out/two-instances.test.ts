@@ -177,7 +177,10 @@ describe('two instances of each worker', () => {
       else expect(Number(/"validated":(\d+)/.exec(log)?.[1] ?? 0)).toBeGreaterThan(0);
     }
 
-    // The derived objects of the two runs, row for row and byte for byte.
+    // The derived objects of the two runs, row for row. Each row also says which lake commit it covers and
+    // when that commit was made (derived_at, lake_commit): two lakes have commit logs of their own, so those two
+    // columns differ by design and are left out; everything the rows say of the cycle must be equal. Byte
+    // identity of one lake's objects, incremental against from scratch, is tested in the aggregate's own tests.
     const lake = await openLakeDatabase({
       extensionDirectory: extensionDirectory(),
       s3: pipeline.store('lake-one').config,
@@ -185,8 +188,13 @@ describe('two instances of each worker', () => {
     try {
       for (const object of derived) {
         const [one, two] = ['one', 'two'].map(
-          (name) => `read_parquet('${s3Url(`lake-${name}`, rollupObjectKey(2024, object))}')`,
+          (name) =>
+            `(SELECT * EXCLUDE (derived_at, lake_commit) FROM read_parquet('${s3Url(`lake-${name}`, rollupObjectKey(2024, object))}'))`,
         );
+        const rows = (
+          await lake.connection.runAndReadAll(`SELECT count(*) AS n FROM ${one}`)
+        ).getRowObjectsJS()[0]?.n;
+        expect(rows).toBeGreaterThan(0n);
         const differing = (
           await lake.connection.runAndReadAll(
             `SELECT count(*) AS n FROM ((SELECT * FROM ${one} EXCEPT ALL SELECT * FROM ${two}) UNION ALL (SELECT * FROM ${two} EXCEPT ALL SELECT * FROM ${one}))`,
@@ -194,13 +202,6 @@ describe('two instances of each worker', () => {
         ).getRowObjectsJS()[0]?.n;
         expect({ object, differing }).toEqual({ object, differing: 0n });
       }
-      const stores = ['one', 'two'].map((name) => pipeline.store(`lake-${name}`));
-      const bytes = await Promise.all(
-        stores.map((store) => store.get(rollupObjectKey(2024, 'indicator_rollups'))),
-      );
-      for (const store of stores) store.close();
-      expect(bytes[0]?.byteLength ?? 0).toBeGreaterThan(0);
-      expect(Buffer.from(bytes[0] ?? []).equals(Buffer.from(bytes[1] ?? []))).toBe(true);
     } finally {
       lake.close();
     }

@@ -519,13 +519,14 @@ flags AS (
 ),
 below_city AS (
   -- Each city's units below it (districts ...), rolled up by the indicator's rule, where the city also
-  -- reports the indicator for itself.
+  -- reports the indicator for itself. Sums in DECIMAL, as the rollups: a DOUBLE sum depends on the order
+  -- DuckDB's threads add in, and so would the flag's score and reference.
   SELECT city_code, indicator_code, CASE any_value(aggregation)
-      WHEN 'sum' THEN sum(value)
-      WHEN 'ratio' THEN sum(numerator) / nullif(sum(denominator), 0)
-      WHEN 'perCapita' THEN sum(quantity) / nullif(sum(population), 0)
-      WHEN 'share' THEN avg(CASE WHEN meets THEN 1 ELSE 0 END)
-      WHEN 'weightedMean' THEN sum(value * weight) / nullif(sum(weight), 0)
+      WHEN 'sum' THEN sum(value::DECIMAL(38, 6))::DOUBLE
+      WHEN 'ratio' THEN sum(numerator::DECIMAL(38, 6))::DOUBLE / nullif(sum(denominator::DECIMAL(38, 6)), 0)::DOUBLE
+      WHEN 'perCapita' THEN sum(quantity::DECIMAL(38, 6))::DOUBLE / nullif(sum(population::DECIMAL(38, 6)), 0)::DOUBLE
+      WHEN 'share' THEN sum(CASE WHEN meets THEN 1 ELSE 0 END)::DOUBLE / count(*)::DOUBLE
+      WHEN 'weightedMean' THEN sum((value * weight)::DECIMAL(38, 6))::DOUBLE / nullif(sum(weight::DECIMAL(38, 6)), 0)::DOUBLE
     END AS below, any_value(aggregation) AS aggregation
   FROM scoped o
   WHERE o.cycle = ${cycle} AND o.unit_level <> 'city'
