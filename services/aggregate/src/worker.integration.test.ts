@@ -261,6 +261,33 @@ describe('aggregate worker with real Kafka, object store and DuckDB', () => {
           (await beijingC01()) === 9 && first.worker.stats.rollupsComputed > runsBefore ? true : undefined,
         { timeoutMs: 30_000, what: 'the first worker to derive again, taking the other commit' },
       );
+
+      // The first worker gone, the second commits once more (3: 12 in all) and does not derive, like an
+      // instance killed between its lake commit and its derivation. A third instance, started afterwards,
+      // finds nothing to consume: only its look at the commit log brings the rollups up to the lake, though
+      // it has never derived before.
+      await first.worker.stop();
+      const more = createReliableProducer(kafka);
+      await more.connect();
+      const last = validated('110105001001', '110100', [{ indicator: 'C01', value: 3 }]);
+      await sendJson(more, second.topic, [{ key: last.cityCode, value: last }]);
+      await more.disconnect();
+      await waitFor(() => (second.worker.stats.recordsWritten === 2 ? true : undefined), {
+        timeoutMs: 30_000,
+        what: "the second worker's second commit",
+      });
+      expect(await beijingC01()).toBe(9);
+      const third = await start('third', 100, []);
+      try {
+        await waitFor(async () => ((await beijingC01()) === 12 ? true : undefined), {
+          timeoutMs: 30_000,
+          what: 'a freshly started instance to derive the commit nobody derived',
+        });
+        expect(third.worker.stats.recordsWritten).toBe(0);
+      } finally {
+        await third.worker.stop();
+        third.own.close();
+      }
     } finally {
       await first.worker.stop();
       await second.worker.stop();

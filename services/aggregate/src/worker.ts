@@ -404,10 +404,12 @@ export const createAggregateWorker = ({
   });
 
   // Another instance's commits reach this one only through the commit log: when nothing is waiting or
-  // running here, a look at it finds batches no derivation of this instance has read yet.
+  // running here, a look at it finds batches no derivation of this instance has read yet. That includes an
+  // instance that has not derived at all: one started after a predecessor was killed between its last lake
+  // commit and the derivation that would have covered it finds nothing left to consume, and only this look
+  // brings the rollups up to the lake.
   const watchLake = async (): Promise<void> => {
-    if (stopping || rollupTimer !== undefined || rollupRunning !== undefined || stats.rollupsComputed === 0)
-      return;
+    if (stopping || rollupTimer !== undefined || rollupRunning !== undefined) return;
     const unseen = (await commitLog.committed()).filter((entry) => !derivedEntries.has(entryKey(entry)));
     if (unseen.length === 0 || stopping || rollupTimer !== undefined || rollupRunning !== undefined) return;
     for (const cycle of cyclesInLake(unseen)) dirty.add(cycle);
