@@ -99,6 +99,7 @@ const cycleFollower = await loadCycles({
 const worker = createValidateWorker({
   consumer,
   transactionalProducer,
+  admin,
   groupId: config.validateGroupId,
   metrics,
   logger,

@@ -4,7 +4,14 @@
 import { loadCatalogue } from '@citycheck/catalogue';
 import type { RejectedSubmission, ValidatedSubmission } from '@citycheck/contracts';
 import { loadDivisionRegistry } from '@citycheck/divisions';
-import { createReliableProducer, decodeJson, type Kafka, sendJson } from '@citycheck/kafka';
+import {
+  type Consumer,
+  createReliableProducer,
+  decodeJson,
+  type Kafka,
+  type Producer,
+  sendJson,
+} from '@citycheck/kafka';
 import { createLogger } from '@citycheck/logging';
 import { createTestTopics, readTopic, testKafka, uniqueName, waitFor } from '@citycheck/testkit';
 import { describe, expect, it } from 'vitest';
@@ -66,18 +73,39 @@ const receive = async (kafka: Kafka, topic: string, submissions: ReturnType<type
   await producer.disconnect();
 };
 
-/** A worker of `groupId` on `names`, connected as main.ts connects it (one producer per partition). */
-const connectedWorker = async (kafka: Kafka, names: ValidateTopics, groupId: string) => {
-  const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 200 });
+/**
+ * A worker of `groupId` on `names`, connected as main.ts connects it (one producer per partition), with its
+ * admin client; `consumer` is the consumer it works with, `producers` what makes its transactional producers.
+ */
+const connectedWorker = async (
+  kafka: Kafka,
+  names: ValidateTopics,
+  groupId: string,
+  {
+    consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 200 }),
+    producers = transactionalProducers(kafka, groupId, names.received),
+  }: { consumer?: Consumer; producers?: (partition: number) => Promise<Producer> } = {},
+) => {
   await consumer.connect();
-  return createValidateWorker({
+  const admin = kafka.admin();
+  await admin.connect();
+  const worker = createValidateWorker({
     consumer,
-    transactionalProducer: transactionalProducers(kafka, groupId, names.received),
+    transactionalProducer: producers,
+    admin,
     groupId,
     logger,
     topics: names,
     rules,
   });
+  return {
+    ...worker,
+    counts: worker.counts,
+    async stop() {
+      await worker.stop();
+      await admin.disconnect();
+    },
+  };
 };
 
 describe('validate worker with a real broker', () => {
@@ -165,4 +193,102 @@ describe('validate worker with a real broker', () => {
       '00000000-0000-4000-8000-000000000012',
     ]);
   });
+
+  it('validates nothing twice when a member that lost its partition unawares commits after the new owner fetched', async () => {
+    const { kafka, names, groupId } = await freshPipeline(1);
+    const ids = ['21', '22', '23', '24'].map((n) => `00000000-0000-4000-8000-0000000000${n}`);
+    await receive(
+      kafka,
+      names.received,
+      ids.map((id, i) => submission(id, '110100', 2 + i)),
+    );
+    const gate = () => {
+      let open = (): void => undefined;
+      const opened = new Promise<void>((resolve) => {
+        open = resolve;
+      });
+      return { open, opened };
+    };
+    const oldOwnerCommitting = gate();
+    // The new owner has fetched the partition (it asks for its producer on its first batch) ...
+    const ownerFetched = gate();
+    // ... then the old owner commits ...
+    const oldOwnerCommitted = gate();
+    // ... and, never heartbeating again, stays in its batch until the end.
+    const release = gate();
+    const make = transactionalProducers(kafka, groupId, names.received);
+
+    // The first member's commit waits until the second has fetched the records: its session timed out
+    // during the batch, it lost the partition, and it does not know it yet.
+    const first = await connectedWorker(kafka, names, groupId, {
+      consumer: kafka.consumer({
+        groupId,
+        maxWaitTimeInMs: 200,
+        sessionTimeout: 6_000,
+        heartbeatInterval: 500,
+      }),
+      producers: async (partition) => {
+        const producer = await make(partition);
+        return {
+          ...producer,
+          transaction: async () => {
+            const transaction = await producer.transaction();
+            return {
+              ...transaction,
+              commit: async () => {
+                oldOwnerCommitting.open();
+                await ownerFetched.opened;
+                await transaction.commit();
+                oldOwnerCommitted.open();
+                await release.opened;
+              },
+            };
+          },
+        };
+      },
+    });
+    // The second member gets its producer only once the first has committed: the order of the race.
+    const secondConsumer = kafka.consumer({ groupId, maxWaitTimeInMs: 200, sessionTimeout: 6_000 });
+    const secondBatchDone = new Promise<void>((resolve) => {
+      secondConsumer.on(secondConsumer.events.END_BATCH_PROCESS, ({ payload }) => {
+        if (payload.topic === names.received && payload.batchSize > 0) resolve();
+      });
+    });
+    const second = await connectedWorker(kafka, names, groupId, {
+      consumer: secondConsumer,
+      producers: async (partition) => {
+        ownerFetched.open();
+        await oldOwnerCommitted.opened;
+        return make(partition);
+      },
+    });
+    const within = <T>(promise: Promise<T>, ms: number, what: string): Promise<T> =>
+      Promise.race([
+        promise,
+        new Promise<T>((_, reject) =>
+          setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), ms),
+        ),
+      ]);
+    try {
+      await first.start();
+      await within(oldOwnerCommitting.opened, 20_000, 'the first member to reach its commit');
+      await second.start();
+      await within(secondBatchDone, 60_000, 'the second member to finish its first batch');
+    } finally {
+      release.open();
+      await second.stop();
+      await first.stop();
+    }
+
+    // By hand: the four submissions, once each, whoever validated them.
+    const validated = (await readTopic(kafka, names.validated)).map(
+      (m) => (decodeJson(m.value) as ValidatedSubmission).submissionId,
+    );
+    expect(validated.sort()).toEqual(ids);
+    const admin = kafka.admin();
+    await admin.connect();
+    const offsets = await admin.fetchOffsets({ groupId, topics: [names.received] });
+    await admin.disconnect();
+    expect(offsets[0]?.partitions.map((p) => p.offset)).toEqual(['4']);
+  }, 120_000);
 });

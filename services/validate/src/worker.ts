@@ -3,6 +3,7 @@
 // lose a submission nor validate it twice.
 import type { ReceivedSubmission } from '@citycheck/contracts';
 import {
+  type Admin,
   type Consumer,
   decodeJson,
   type EachBatchPayload,
@@ -33,6 +34,12 @@ export interface ValidateWorkerOptions {
    * fetched again at once), not for the whole transaction timeout.
    */
   readonly transactionalProducer: (partition: number) => Promise<Producer>;
+  /**
+   * Reads the group's committed offsets. A member that takes a partition over reads them again once its
+   * producer has fenced the previous owner's: the offset kafkajs fetched at the assignment may predate a
+   * transaction the previous owner committed afterwards, and those records must not be validated again.
+   */
+  readonly admin: Admin;
   readonly groupId: string;
   readonly logger: Logger;
   readonly rules: RuleContext;
@@ -64,6 +71,7 @@ export const defaultValidateTopics: ValidateTopics = {
 export const createValidateWorker = ({
   consumer,
   transactionalProducer,
+  admin,
   groupId,
   logger,
   rules,
@@ -73,28 +81,50 @@ export const createValidateWorker = ({
   const counts = { validated: 0, rejected: 0 };
   // Each join of the group is a new generation. kafkajs commits transactional offsets without the group's
   // generation, so the broker cannot refuse a commit from a member that has since lost the partition (until
-  // the new owner's producer fences it); the worker refuses it itself: a batch validated across a rebalance
-  // is aborted and fetched again from the committed offset, by whichever member owns the partition now.
+  // the new owner's producer fences it). Two guards keep a partition's input from being validated twice:
+  // - a batch validated across a rebalance this member has seen is aborted and left to the partition's owner;
+  // - a member that lost the partition without seeing it yet (its session timed out while it worked) may
+  //   still commit after the new owner fetched its starting offset. So the owner, on its first batch of a
+  //   partition in a generation, first fences (its producer registers the partition's transactional id,
+  //   which aborts the old owner's open transaction, or waits for one being committed to finish), then reads
+  //   the committed offset again and skips the records below it: from then on the old owner can commit
+  //   nothing, and what it did commit is counted.
   //
-  // One producer per assigned partition, made on its first batch. When a transaction can be neither
-  // committed nor aborted (the broker went away in the middle), kafkajs leaves the producer stuck in that
-  // state; the worker replaces it, and the new one's first transaction aborts whatever the old one left open.
+  // One producer per assigned partition and generation, made and fenced on its first batch. When a
+  // transaction can be neither committed nor aborted (the broker went away in the middle), kafkajs leaves
+  // the producer stuck in that state; the worker replaces it, and the new one aborts whatever the old one
+  // left open.
   const producers = new Map<number, Promise<Producer>>();
   const stuck = new Set<number>();
+  // Partitions whose committed offset was read after fencing, with the offset, in the current generation.
+  const resumeAt = new Map<number, bigint>();
   const discard = (partition: number): void => {
     const producer = producers.get(partition);
     producers.delete(partition);
     void producer?.then((p) => p.disconnect()).catch(() => undefined);
   };
+  const fenced = async (partition: number): Promise<Producer> => {
+    const producer = await transactionalProducer(partition);
+    try {
+      // kafkajs registers the transactional id on a producer's first transaction; one with nothing in it
+      // sends no request beyond that registration.
+      await (await producer.transaction()).abort();
+    } catch (error) {
+      await producer.disconnect().catch(() => undefined);
+      throw error;
+    }
+    return producer;
+  };
   const producerFor = (partition: number): Promise<Producer> => {
     if (stuck.has(partition)) {
       stuck.delete(partition);
       discard(partition);
+      resumeAt.delete(partition);
       logger.warn({ partition }, 'transactional producer replaced after a transaction it could not finish');
     }
     let producer = producers.get(partition);
     if (producer === undefined) {
-      producer = transactionalProducer(partition);
+      producer = fenced(partition);
       producers.set(partition, producer);
       // A producer that could not even connect is made again for the partition's next batch.
       void producer.catch(() => {
@@ -103,13 +133,19 @@ export const createValidateWorker = ({
     }
     return producer;
   };
+  const committedOffset = async (topic: string, partition: number): Promise<bigint> => {
+    const [offsets] = await admin.fetchOffsets({ groupId, topics: [topic] });
+    const offset = offsets?.partitions.find((p) => p.partition === partition)?.offset ?? '-1';
+    return BigInt(offset);
+  };
   let generation = 0;
   let supervision: Supervision | undefined;
-  const removeJoinListener = consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+  const removeJoinListener = consumer.on(consumer.events.GROUP_JOIN, () => {
     generation += 1;
-    // The next owner of a partition taken away fences this producer of it: let it go now.
-    const assigned = new Set(payload.memberAssignment[names.received] ?? []);
-    for (const partition of [...producers.keys()]) if (!assigned.has(partition)) discard(partition);
+    // Whoever owned a partition in between fenced this member's producer of it: every partition starts the
+    // generation with a new producer, fenced before its first batch.
+    for (const partition of [...producers.keys()]) discard(partition);
+    resumeAt.clear();
   });
 
   const handleBatch = async ({
@@ -120,14 +156,34 @@ export const createValidateWorker = ({
     isStale,
   }: EachBatchPayload): Promise<void> => {
     if (batch.messages.length === 0 || !isRunning() || isStale()) return;
+    const fetchedIn = generation;
     // Thrown while the broker is still away: kafkajs's consumer is started again and tries again.
     const producer = await producerFor(batch.partition);
-    const fetchedIn = generation;
+    if (!resumeAt.has(batch.partition)) {
+      const committed = await committedOffset(batch.topic, batch.partition);
+      if (generation !== fetchedIn) return;
+      resumeAt.set(batch.partition, committed);
+    }
+    const from = resumeAt.get(batch.partition) ?? -1n;
+    const messages = batch.messages.filter((message) => BigInt(message.offset) >= from);
+    if (messages.length < batch.messages.length) {
+      logger.warn(
+        {
+          partition: batch.partition,
+          skipped: batch.messages.length - messages.length,
+          committed: String(from),
+        },
+        'skipping records the previous owner of the partition committed after this member fetched them',
+      );
+      const lastSkipped = batch.messages[batch.messages.length - messages.length - 1];
+      if (lastSkipped !== undefined) resolveOffset(lastSkipped.offset);
+      if (messages.length === 0) return;
+    }
     const validated: { key: Buffer | null; value: Buffer }[] = [];
     let observations = 0;
     const reasons: string[] = [];
     const rejected: { key: Buffer | null; value: Buffer }[] = [];
-    for (const message of batch.messages) {
+    for (const message of messages) {
       let received: ReceivedSubmission;
       try {
         received = decodeJson(message.value) as ReceivedSubmission;
@@ -158,7 +214,7 @@ export const createValidateWorker = ({
         );
       }
     }
-    const last = batch.messages[batch.messages.length - 1];
+    const last = messages[messages.length - 1];
     if (last === undefined) return;
     const transaction = await producer.transaction().catch((error: unknown) => {
       // A producer that cannot even begin is replaced before the batch is tried again.
