@@ -7,11 +7,12 @@ import { canonicalUuid, uuidMessage } from '@citycheck/contracts';
 import { type Authenticator, mayReadCity, type Principal } from '@citycheck/credentials';
 import type { CycleBook } from '@citycheck/cycles';
 import { CitycheckError, type FieldProblem, isCitycheckError } from '@citycheck/errors';
+import { httpPlumbing, principalOf } from '@citycheck/http';
 import { topics as defaultTopics, type Producer } from '@citycheck/kafka';
 import type { Logger } from '@citycheck/logging';
 import type { PipelineMetrics } from '@citycheck/metrics';
 import rateLimit from '@fastify/rate-limit';
-import Fastify, { type FastifyError, type FastifyRequest, LogController } from 'fastify';
+import Fastify, { type FastifyRequest, LogController } from 'fastify';
 import { BulkInterrupted, type BulkSummary, processBulk } from './bulk.js';
 import { Intake } from './intake.js';
 import { parseJsonDocument } from './json-document.js';
@@ -26,8 +27,6 @@ export type IngestApp = ReturnType<typeof buildIngestApp>;
 
 declare module 'fastify' {
   interface FastifyRequest {
-    /** Who sent the request, once the bearer token was checked (routes under /v1 only). */
-    principal: Principal | undefined;
     /** What the request's one log line says, written when the answer was sent (see the onResponse hook). */
     outcome: RequestOutcome | undefined;
   }
@@ -138,14 +137,6 @@ const parseDryRun = (query: unknown): boolean => {
   });
 };
 
-const authenticationMessages = {
-  missing: 'this endpoint needs a city credential: send Authorization: Bearer cc_<id>_<secret>',
-  scheme: 'the Authorization header must be "Bearer cc_<id>_<secret>"',
-  malformed: 'the bearer token is not a citycheck credential (cc_<id>_<secret>)',
-  unknown: 'the credential is not known: check the token, or ask for a new one if it was rotated',
-  revoked: 'the credential was revoked: ask the operations team for a new one',
-} as const;
-
 export const buildIngestApp = ({
   producer,
   logger,
@@ -187,7 +178,6 @@ export const buildIngestApp = ({
   });
   const openapi = buildOpenApiDocument();
 
-  app.decorateRequest('principal', undefined);
   app.decorateRequest('outcome', undefined);
 
   app.addHook('onResponse', async (request, reply) => {
@@ -207,34 +197,25 @@ export const buildIngestApp = ({
     );
   });
 
-  app.setErrorHandler((error: FastifyError | CitycheckError | BulkInterrupted, request, reply) => {
-    const summary = error instanceof BulkInterrupted ? error.summary : undefined;
-    const cause = error instanceof BulkInterrupted ? error.error : error;
-    const known = isCitycheckError(cause) ? cause : fromFrameworkError(cause as FastifyError);
-    if (request.method === 'POST' && known.status < 500) {
-      metrics?.submissionsRejected.inc({ stage: 'ingest', reason: known.code });
-    }
-    const credentialId = request.principal?.credentialId;
-    const where = { method: request.method, url: request.url, statusCode: known.status };
-    if (known.status >= 500) request.log.error({ err: cause, credentialId, ...where }, known.message);
-    else
-      request.log.info(
-        { code: known.code, problems: known.problems.length, credentialId, ...where },
-        known.message,
-      );
-    request.outcome = { message: known.message, logged: true };
-    if (known.retryAfterSeconds !== undefined)
-      void reply.header('retry-after', String(known.retryAfterSeconds));
-    if (known.code === 'unauthenticated') void reply.header('www-authenticate', 'Bearer realm="citycheck"');
-    void reply
-      .status(known.status)
-      .send(summary === undefined ? known.toResponse() : { ...known.toResponse(), summary });
-  });
-
-  app.setNotFoundHandler((request, reply) => {
-    void reply
-      .status(404)
-      .send(new CitycheckError('not_found', `no route ${request.method} ${request.url}`).toResponse());
+  app.register(httpPlumbing, {
+    authenticator,
+    credentialNeeded: 'a city credential',
+    // Credentials and the submission index: a request checked against a stale index could be answered wrongly.
+    credentialsCurrent: stateCurrent,
+    notReady: {
+      message: 'the service is loading its credentials and submission index, or has lost sight of them',
+      retryAfterSeconds: 2,
+    },
+    mediaTypeHint: 'send one submission as application/json or many as application/x-ndjson (UTF-8)',
+    // A bulk upload stopped part way answers with the summary of the lines it got through.
+    unwrapError: (error) =>
+      error instanceof BulkInterrupted ? { error: error.error, body: { summary: error.summary } } : undefined,
+    onErrorAnswered: (request, error) => {
+      if (request.method === 'POST' && error.status < 500) {
+        metrics?.submissionsRejected.inc({ stage: 'ingest', reason: error.code });
+      }
+      request.outcome = { message: error.message, logged: true };
+    },
   });
 
   // Only the two media types of the API; fastify's text/plain parser would otherwise turn text into a string.
@@ -280,18 +261,7 @@ export const buildIngestApp = ({
     async (v1) => {
       // Authentication first, then the rate limit keyed by the credential it found (route-level hooks that the
       // rate-limit plugin adds run after this context's own hooks).
-      v1.addHook('onRequest', async (request) => {
-        if (!stateCurrent()) {
-          throw new CitycheckError(
-            'not_ready',
-            'the service is loading its credentials and submission index, or has lost sight of them',
-            {
-              retryAfterSeconds: 2,
-            },
-          );
-        }
-        request.principal = authenticate(request);
-      });
+      v1.addHook('onRequest', v1.authenticate);
       await v1.register(rateLimit, {
         max: limits.max,
         timeWindow: limits.windowMs,
@@ -309,7 +279,7 @@ export const buildIngestApp = ({
       });
 
       v1.post('/submissions', async (request, reply) => {
-        const principal = request.principal as Principal;
+        const principal = principalOf(request);
         const dryRun = parseDryRun(request.query);
         const body: unknown = request.body;
         if (body instanceof NdjsonBody) {
@@ -398,7 +368,7 @@ export const buildIngestApp = ({
       });
 
       v1.get('/submissions/:submissionId', async (request) => {
-        const principal = request.principal as Principal;
+        const principal = principalOf(request);
         const { submissionId } = request.params as { submissionId: string };
         // The schema's rule: an id is stored in one spelling only, so it is asked for in that one too.
         if (!canonicalUuid.test(submissionId)) {
@@ -422,22 +392,6 @@ export const buildIngestApp = ({
     },
     { prefix: '/v1' },
   );
-
-  const authenticate = (request: FastifyRequest): Principal => {
-    const header = request.headers.authorization;
-    if (header === undefined || header.trim() === '') {
-      throw new CitycheckError('unauthenticated', authenticationMessages.missing);
-    }
-    const token = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header)?.[1];
-    if (token === undefined) throw new CitycheckError('unauthenticated', authenticationMessages.scheme);
-    const result = authenticator.authenticate(token);
-    if (!result.ok) {
-      // The credential id is not secret and tells operations who is failing; the token never reaches a log.
-      request.log.info({ credentialId: result.credentialId, reason: result.reason }, 'authentication failed');
-      throw new CitycheckError('unauthenticated', authenticationMessages[result.reason]);
-    }
-    return result.principal;
-  };
 
   const submitBulk = async (
     body: NdjsonBody,
@@ -511,27 +465,4 @@ export const buildIngestApp = ({
   };
 
   return app;
-};
-
-/** Maps fastify's own errors (body parsing, size, media type) onto the registry's codes. */
-const fromFrameworkError = (error: FastifyError): CitycheckError => {
-  switch (error.code) {
-    case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return new CitycheckError('payload_too_large', error.message);
-    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return new CitycheckError(
-        'unsupported_media_type',
-        'send one submission as application/json or many as application/x-ndjson (UTF-8)',
-      );
-    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-    case 'FST_ERR_CTP_INVALID_JSON_BODY':
-      return new CitycheckError('invalid_json', `the body is not valid JSON: ${error.message}`);
-    default:
-      if (error.statusCode === 400 || error instanceof SyntaxError) {
-        return new CitycheckError('invalid_request', error.message);
-      }
-      if (error.statusCode === 413) return new CitycheckError('payload_too_large', error.message);
-      if (error.statusCode === 415) return new CitycheckError('unsupported_media_type', error.message);
-      return new CitycheckError('internal', 'internal error', { cause: error });
-  }
 };

@@ -6,11 +6,12 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import type { Authenticator } from '@citycheck/credentials';
+import type { Authenticator, Principal } from '@citycheck/credentials';
 import { CitycheckError, isCitycheckError } from '@citycheck/errors';
+import { httpPlumbing, principalOf } from '@citycheck/http';
 import type { Logger } from '@citycheck/logging';
 import { instrumentFastify, metricNames, type Registry } from '@citycheck/metrics';
-import Fastify, { type FastifyError, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyReply } from 'fastify';
 import { Counter, Histogram } from 'prom-client';
 import { negotiateFormat, type ResultFormat, resultFormats } from './accept.js';
 import { writeArrow } from './output-arrow.js';
@@ -49,34 +50,8 @@ const statusFiles: Record<string, { file: string; type: string }> = {
   '/status/status.css': { file: 'status.css', type: 'text/css; charset=utf-8' },
 };
 
-const scopeOf = (
-  request: FastifyRequest,
-  authenticator: Authenticator,
-  credentialsCurrent: () => boolean,
-): { scope: QueryScope; role: string; id: string } => {
-  if (!credentialsCurrent()) {
-    throw new CitycheckError(
-      'not_ready',
-      'the service has lost sight of credentials.v1 and cannot tell revoked credentials apart; retry shortly',
-      { retryAfterSeconds: 5 },
-    );
-  }
-  const header = request.headers.authorization;
-  const token = header?.startsWith('Bearer ') === true ? header.slice('Bearer '.length).trim() : undefined;
-  if (token === undefined || token === '') {
-    throw new CitycheckError(
-      'unauthenticated',
-      'send your analyst credential as Authorization: Bearer cc_<id>_<secret>',
-    );
-  }
-  const outcome = authenticator.authenticate(token);
-  if (!outcome.ok) {
-    throw new CitycheckError(
-      'unauthenticated',
-      outcome.reason === 'revoked' ? 'this credential was revoked' : 'the credential is not valid',
-    );
-  }
-  const principal = outcome.principal;
+/** What an analyst's credential lets them query; a city credential queries nothing. */
+const scopeOf = (principal: Principal): { scope: QueryScope; role: string; id: string } => {
   switch (principal.kind) {
     case 'analyst:ministry':
       return { scope: { kind: 'ministry' }, role: principal.kind, id: principal.credentialId };
@@ -132,18 +107,16 @@ export const buildQueryApp = ({
     registers: [registry],
   });
 
-  app.setErrorHandler((error: FastifyError | CitycheckError, request, reply) => {
-    const known = isCitycheckError(error) ? error : fromFrameworkError(error);
-    if (known.status >= 500) request.log.error({ err: error }, known.message);
-    else request.log.info({ code: known.code }, known.message);
-    if (known.retryAfterSeconds !== undefined)
-      void reply.header('retry-after', String(known.retryAfterSeconds));
-    void reply.status(known.status).send(known.toResponse());
-  });
-  app.setNotFoundHandler((request, reply) => {
-    void reply
-      .status(404)
-      .send(new CitycheckError('not_found', `no route ${request.method} ${request.url}`).toResponse());
+  app.register(httpPlumbing, {
+    authenticator,
+    credentialNeeded: 'an analyst credential',
+    credentialsCurrent,
+    notReady: {
+      message:
+        'the service has lost sight of credentials.v1 and cannot tell revoked credentials apart; retry shortly',
+      retryAfterSeconds: 5,
+    },
+    mediaTypeHint: 'send {"sql": "..."} as application/json',
   });
 
   app.get('/healthz', async () => ({ status: 'ok' }));
@@ -154,76 +127,82 @@ export const buildQueryApp = ({
     return { status: ok ? 'ready' : 'not_ready', checks };
   });
 
-  app.get('/v1/tables', async (request) => {
-    scopeOf(request, authenticator, credentialsCurrent);
-    return { tables: engine.tables(), macros: engine.macros() };
-  });
-
-  app.post('/v1/query', async (request, reply) => {
-    const started = process.hrtime.bigint();
-    const caller = scopeOf(request, authenticator, credentialsCurrent);
-    const format = negotiateFormat(request.headers.accept);
-    const body = request.body as { sql?: unknown } | undefined;
-    if (typeof body?.sql !== 'string') {
-      throw new CitycheckError('invalid_request', 'send {"sql": "SELECT ..."} as application/json');
-    }
-    const sql = body.sql;
-    const log = request.log.child({ credentialId: caller.id, role: caller.role, format });
-    const done = (outcome: string, rows: number): void => {
-      queries.inc({ outcome, format, role: caller.role });
-      queryRows.inc(rows);
-      queryDuration.observe({ format }, Number(process.hrtime.bigint() - started) / 1e9);
-    };
-    try {
-      if (format === 'parquet') {
-        const exported = await engine.exportParquet(caller.scope, sql);
-        const stream = createReadStream(exported.path);
-        reply.raw.once('close', () => void exported.release());
-        log.info({ sql: sql.slice(0, 2_000), rows: exported.rows, bytes: exported.bytes }, 'query answered');
-        done('ok', exported.rows);
-        void reply
-          .header('content-type', resultFormats.parquet)
-          .header('content-length', String(exported.bytes))
-          .header('content-disposition', 'attachment; filename="result.parquet"')
-          .header('cache-control', 'no-store')
-          .header('x-citycheck-rows', String(exported.rows));
-        return reply.send(stream);
-      }
-      const result = await engine.open(caller.scope, sql);
-      reply.raw.once('close', () => {
-        result.close();
-        const outcome = reply.raw.writableFinished ? 'ok' : 'aborted';
-        log.info({ sql: sql.slice(0, 2_000), rows: result.rowCount, outcome }, 'query answered');
-        done(outcome, result.rowCount);
-      });
-      void reply
-        .header(
-          'content-type',
-          format === 'csv' ? `${resultFormats.csv}; charset=utf-8; header=present` : resultFormats[format],
-        )
-        .header('cache-control', 'no-store')
-        .header('x-citycheck-row-cap', String(engine.limits.rowCap));
-      return reply.send(Readable.from(encode(format, result), { objectMode: false }));
-    } catch (error) {
-      if (isCitycheckError(error)) done(error.code, 0);
-      throw error;
-    }
-  });
-
-  if (status !== undefined) {
-    // Who may see what of the status: see "Scope policy" in the README. The page itself holds no figures.
-    app.get('/v1/status', async (request) => {
-      const caller = scopeOf(request, authenticator, credentialsCurrent);
-      const report = await status.current();
-      return caller.scope.kind === 'ministry' ? report : provinceStatus(report, caller.scope.provinceCode);
+  // Inside a plugin, so `authenticate` (decorated by the plumbing above) exists when the routes are declared.
+  app.register(async (api) => {
+    api.get('/v1/tables', { onRequest: api.authenticate }, async (request) => {
+      scopeOf(principalOf(request));
+      return { tables: engine.tables(), macros: engine.macros() };
     });
-    for (const [path, { file, type }] of Object.entries(statusFiles)) {
-      app.get(path, async (_request, reply: FastifyReply) => {
-        void reply.header('content-type', type).header('cache-control', 'no-cache');
-        return readFile(join(statusPageDir, file));
+
+    api.post('/v1/query', { onRequest: api.authenticate }, async (request, reply) => {
+      const started = process.hrtime.bigint();
+      const caller = scopeOf(principalOf(request));
+      const format = negotiateFormat(request.headers.accept);
+      const body = request.body as { sql?: unknown } | undefined;
+      if (typeof body?.sql !== 'string') {
+        throw new CitycheckError('invalid_request', 'send {"sql": "SELECT ..."} as application/json');
+      }
+      const sql = body.sql;
+      const log = request.log.child({ credentialId: caller.id, role: caller.role, format });
+      const done = (outcome: string, rows: number): void => {
+        queries.inc({ outcome, format, role: caller.role });
+        queryRows.inc(rows);
+        queryDuration.observe({ format }, Number(process.hrtime.bigint() - started) / 1e9);
+      };
+      try {
+        if (format === 'parquet') {
+          const exported = await engine.exportParquet(caller.scope, sql);
+          const stream = createReadStream(exported.path);
+          reply.raw.once('close', () => void exported.release());
+          log.info(
+            { sql: sql.slice(0, 2_000), rows: exported.rows, bytes: exported.bytes },
+            'query answered',
+          );
+          done('ok', exported.rows);
+          void reply
+            .header('content-type', resultFormats.parquet)
+            .header('content-length', String(exported.bytes))
+            .header('content-disposition', 'attachment; filename="result.parquet"')
+            .header('cache-control', 'no-store')
+            .header('x-citycheck-rows', String(exported.rows));
+          return reply.send(stream);
+        }
+        const result = await engine.open(caller.scope, sql);
+        reply.raw.once('close', () => {
+          result.close();
+          const outcome = reply.raw.writableFinished ? 'ok' : 'aborted';
+          log.info({ sql: sql.slice(0, 2_000), rows: result.rowCount, outcome }, 'query answered');
+          done(outcome, result.rowCount);
+        });
+        void reply
+          .header(
+            'content-type',
+            format === 'csv' ? `${resultFormats.csv}; charset=utf-8; header=present` : resultFormats[format],
+          )
+          .header('cache-control', 'no-store')
+          .header('x-citycheck-row-cap', String(engine.limits.rowCap));
+        return reply.send(Readable.from(encode(format, result), { objectMode: false }));
+      } catch (error) {
+        if (isCitycheckError(error)) done(error.code, 0);
+        throw error;
+      }
+    });
+
+    if (status !== undefined) {
+      // Who may see what of the status: see "Scope policy" in the README. The page itself holds no figures.
+      api.get('/v1/status', { onRequest: api.authenticate }, async (request) => {
+        const caller = scopeOf(principalOf(request));
+        const report = await status.current();
+        return caller.scope.kind === 'ministry' ? report : provinceStatus(report, caller.scope.provinceCode);
       });
+      for (const [path, { file, type }] of Object.entries(statusFiles)) {
+        api.get(path, async (_request, reply: FastifyReply) => {
+          void reply.header('content-type', type).header('cache-control', 'no-cache');
+          return readFile(join(statusPageDir, file));
+        });
+      }
     }
-  }
+  });
 
   return app;
 };
@@ -239,25 +218,5 @@ const encode = (
       return writeCsv(result);
     case 'arrow':
       return writeArrow(result);
-  }
-};
-
-/** Maps fastify's own errors (body parsing, size, media type) onto the registry's codes. */
-const fromFrameworkError = (error: FastifyError): CitycheckError => {
-  switch (error.code) {
-    case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return new CitycheckError('payload_too_large', error.message);
-    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return new CitycheckError('unsupported_media_type', 'send {"sql": "..."} as application/json');
-    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-    case 'FST_ERR_CTP_INVALID_JSON_BODY':
-      return new CitycheckError('invalid_json', `the body is not valid JSON: ${error.message}`);
-    default:
-      if (error.statusCode === 400 || error instanceof SyntaxError) {
-        return new CitycheckError('invalid_json', `the body is not valid JSON: ${error.message}`);
-      }
-      if (error.statusCode === 413) return new CitycheckError('payload_too_large', error.message);
-      if (error.statusCode === 415) return new CitycheckError('unsupported_media_type', error.message);
-      return new CitycheckError('internal', 'internal error', { cause: error });
   }
 };
