@@ -229,8 +229,8 @@ export const variables = {
   },
   rollupDebounceMs: integer(
     'ROLLUP_DEBOUNCE_MS',
-    1_000,
-    'Wait this long after the last committed object before a rollup',
+    250,
+    'Once caught up, derive this long after the last committed object',
     0,
   ),
   opsHost: text(

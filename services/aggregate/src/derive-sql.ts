@@ -54,7 +54,11 @@ export const stateTablesSql = (db: string): string[] => [
 
 /** Stages a batch of observation objects (`urls`, s3:// addresses) as temp table `incoming`. */
 export const stageSql = (urls: readonly string[]): string =>
-  `CREATE OR REPLACE TEMP TABLE incoming AS SELECT ${keptList} FROM read_parquet([${urls.join(', ')}],
+  `CREATE OR REPLACE TEMP TABLE incoming AS ${readObjectsSql(urls)}`;
+
+/** The kept columns of observation objects `urls` (s3:// addresses). */
+const readObjectsSql = (urls: readonly string[]): string =>
+  `SELECT ${keptList} FROM read_parquet([${urls.join(', ')}],
      hive_partitioning = true, hive_types = {'cycle': INTEGER, 'province_code': VARCHAR, 'city_code': VARCHAR})`;
 
 /** How many (cycle, unit, indicator) keys occur more than once in `incoming` (corrections within a batch). */
@@ -96,6 +100,36 @@ export const mergeCurrentSql = (db: string): { existing: string; supersede: stri
       SELECT n.* FROM incoming n ANTI JOIN (SELECT * FROM existing WHERE NOT later) e ON ${key('e', 'n')}`,
   };
 };
+
+/**
+ * Loads `urls` into an empty state in one pass (a start, a past cycle), instead of merging batch by batch:
+ * every row goes in as read, the receipts are taken from it, and only the rows of units submitted more than
+ * once in a cycle are ranked, to drop those a later one supersedes (the same order as mergeCurrentSql). A
+ * key repeats only across submissions (validate's rule indicator_unique), so a unit with one submission id
+ * has nothing to drop.
+ */
+export const bulkLoadSql = (db: string, urls: readonly string[]): string[] => [
+  `INSERT INTO ${db}.current_observations ${readObjectsSql(urls)}`,
+  `CREATE OR REPLACE TEMP TABLE loaded_units AS
+   SELECT cycle, city_code, unit_level, unit_code, min(received_at) AS first_received_at,
+     max(received_at) AS last_received_at, min(submission_id) <> max(submission_id) AS resubmitted
+   FROM ${db}.current_observations GROUP BY ALL`,
+  `INSERT INTO ${db}.receipts
+   SELECT cycle, city_code, unit_level, unit_code, first_received_at, last_received_at FROM loaded_units`,
+  `CREATE OR REPLACE TEMP TABLE superseded AS
+   SELECT cycle, unit_level, unit_code, indicator_code, source_partition, source_offset
+   FROM ${db}.current_observations o
+   SEMI JOIN (SELECT * FROM loaded_units WHERE resubmitted) u
+     ON u.cycle = o.cycle AND u.unit_level = o.unit_level AND u.unit_code = o.unit_code
+   QUALIFY row_number() OVER (
+     PARTITION BY cycle, unit_level, unit_code, indicator_code
+     ORDER BY received_at DESC, source_partition DESC, source_offset DESC) > 1`,
+  `DELETE FROM ${db}.current_observations c USING superseded s
+   WHERE c.cycle = s.cycle AND c.unit_level = s.unit_level AND c.unit_code = s.unit_code
+     AND c.indicator_code = s.indicator_code AND c.source_partition = s.source_partition
+     AND c.source_offset = s.source_offset`,
+  'DROP TABLE loaded_units; DROP TABLE superseded',
+];
 
 /** Per run: the catalogue rules and the registry's divisions, read once from the lake's reference objects. */
 export const referenceSql = (

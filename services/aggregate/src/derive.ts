@@ -6,15 +6,18 @@
 // derivation that has loaded the lake bit by bit over many runs and one that loads it all at once.
 //
 // A derivation keeps what it has loaded (the current observation of each cycle, unit and indicator, and the
-// units' receipt times) in its own compressed in-memory DuckDB database between runs, and each run reads
-// only the objects of commit-log entries it has not loaded yet: entries are immutable once committed, and
-// objects of pending entries are never read.
+// units' receipt times) in a DuckDB database file of its own between runs, and each run reads only the
+// objects of commit-log entries it has not loaded yet: entries are immutable once committed, and objects of
+// pending entries are never read. File-backed, the state takes what DuckDB's memory limit lets it keep in
+// its buffer pool and leaves the rest on disk, so memory is bounded by the limit and not by the lake's size
+// (an in-memory database spills the same rows to the temp directory anyway, and keeps more resident).
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CycleSettings as FullCycleSettings } from '@citycheck/catalogue';
 import type { DuckDBConnection, ManifestEntry, ObjectStore } from '@citycheck/lake';
 import {
+  bulkLoadSql,
   completenessSql,
   currentViewSql,
   cycleDivisionsSql,
@@ -99,8 +102,8 @@ export interface DerivationOptions {
   readonly store: ObjectStore;
   readonly settings: readonly CycleSettings[];
   /**
-   * Objects are loaded in batches of about this many rows, so a first load of a national lake needs memory
-   * for one batch, not for the whole lake, beyond the compressed state.
+   * Objects loaded into a state that holds some already are merged in batches of about this many rows (a
+   * first load goes in one pass), so a large catch-up needs memory for one batch beyond the state.
    */
   readonly loadBatchRows?: number;
   /**
@@ -110,6 +113,8 @@ export interface DerivationOptions {
   readonly currentSettings?: () => readonly CycleSettings[];
   /** When a cycle's settings last changed (an operator's action), so a row derived after it says so. */
   readonly settingsChangedAt?: (cycle: number) => string | undefined;
+  /** Where the state's database file lives (a directory of its own is made in it; removed on close). */
+  readonly directory?: string;
 }
 
 /**
@@ -167,17 +172,21 @@ export const createDerivation = async ({
   loadBatchRows = 250_000,
   currentSettings = () => fixedSettings,
   settingsChangedAt = () => undefined,
+  directory = tmpdir(),
 }: DerivationOptions): Promise<Derivation> => {
   derivationCount += 1;
   const db = `derivation_${process.pid}_${derivationCount}`;
   const url = (key: string): string => quote(`s3://${store.bucket}/${key}`);
   const loaded = new Set<string>();
+  const stateDirectory = await mkdtemp(join(directory, 'citycheck-derivation-'));
+  const stateFile = join(stateDirectory, 'state.duckdb');
 
   const reset = async (): Promise<void> => {
     await duckdb.run(`DETACH DATABASE IF EXISTS ${db}`);
-    // COMPRESS: the state is stored as on disk (dictionaries, bit packing, FSST), about 20 times smaller
-    // than an uncompressed temp table (30 MiB instead of 635 MiB for a national cycle).
-    await duckdb.run(`ATTACH ':memory:' AS ${db} (COMPRESS)`);
+    await rm(stateFile, { force: true });
+    await rm(`${stateFile}.wal`, { force: true });
+    // Stored as DuckDB stores tables (dictionaries, bit packing, FSST): 30 to 50 MiB for a national cycle.
+    await duckdb.run(`ATTACH ${quote(stateFile)} AS ${db}`);
     for (const sql of stateTablesSql(db)) await duckdb.run(sql);
     loaded.clear();
   };
@@ -190,6 +199,18 @@ export const createDerivation = async ({
     const fresh = committed
       .filter((object) => !loaded.has(object.key))
       .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    if (loaded.size === 0 && fresh.length > 1) {
+      // From nothing, one pass at DuckDB's own speed; merging batch by batch would join each batch with an
+      // ever larger state.
+      for (const sql of bulkLoadSql(
+        db,
+        fresh.map((object) => url(object.key)),
+      ))
+        await duckdb.run(sql);
+      for (const object of fresh) loaded.add(object.key);
+      await duckdb.run(`CHECKPOINT ${db}`);
+      return { loadedObjects: fresh.length, inputObjects: loaded.size };
+    }
     const batches: (typeof fresh)[] = [];
     let rows = Number.POSITIVE_INFINITY;
     for (const object of fresh) {
@@ -304,6 +325,7 @@ export const createDerivation = async ({
         'DROP TABLE IF EXISTS reference_indicators; DROP TABLE IF EXISTS expected_units; DROP TABLE IF EXISTS cycle_settings',
       );
       await duckdb.run(`DETACH DATABASE IF EXISTS ${db}`);
+      await rm(stateDirectory, { recursive: true, force: true });
       loaded.clear();
     },
   };

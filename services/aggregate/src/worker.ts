@@ -4,10 +4,9 @@
 //
 // Derivation (derive.ts) keeps the observations it has loaded between runs, loads each newly committed
 // entry soon after it is committed, and, given a connection of its own, runs beside the lake writer instead
-// of in front of it. A run starts once commits have been quiet for the debounce (or far behind, once the
-// consumer has caught up), or when a change has waited for the longest delay, whichever comes first; and
-// never sooner after the last run than a multiple of that run's duration: a bulk load leads to a few
-// derivations, not one per commit, and a steady stream of commits still gets its rollups.
+// of in front of it. When a run is due is derivation-schedule.ts: right after the last commit once the
+// consumer is caught up, coalescing commits while it is behind; lake-watcher.ts brings in the commits of
+// other instances.
 
 import type { CycleBook } from '@citycheck/cycles';
 import {
@@ -25,6 +24,7 @@ import {
 import type { CommitLog, DuckDBConnection, ManifestEntry, ObjectStore } from '@citycheck/lake';
 import type { Logger } from '@citycheck/logging';
 import type { PipelineMetrics } from '@citycheck/metrics';
+import { nextDerivationAt } from './derivation-schedule.js';
 import {
   type CycleSettings,
   createDerivation,
@@ -32,6 +32,7 @@ import {
   type Derivation,
   type DeriveResult,
 } from './derive.js';
+import { createLakeWatcher } from './lake-watcher.js';
 import { type Chunk, cutChunks, type RotationPolicy, writeChunk } from './lake-writer.js';
 import { writeCycleReference } from './reference.js';
 
@@ -53,19 +54,13 @@ export interface AggregateWorkerOptions {
    * omit to run derivation on `duckdb`, one statement at a time with the writer's.
    */
   readonly derivationDuckdb?: DuckDBConnection;
-  /**
-   * A derivation starts once commits have been quiet this long (and never sooner than this after the
-   * first change it will take: the floor),
-   */
+  /** The schedule of derivations (see DerivationSchedulePolicy): a run starts this long after the last commit, */
   readonly rollupDebounceMs?: number;
-  /**
-   * ... no sooner than this many times the last run's duration after it ended (3: derivation takes at most
-   * a quarter of the time),
-   */
+  /** ... no sooner than this many times the last run's duration after it ended, */
   readonly rollupCooldownFactor?: number;
-  /** ... and not while the consumer is more than this many records behind, */
+  /** ... and while the consumer is more than this many records behind, */
   readonly rollupBehindRecords?: number;
-  /** ... unless the oldest change not yet derived has waited this long. */
+  /** ... only once the oldest change not yet derived has waited this long (its catching up reschedules). */
   readonly rollupMaxDelayMs?: number;
   /**
    * How often an idle worker looks at the commit log for batches it has not derived from: those other
@@ -121,9 +116,9 @@ export const createAggregateWorker = ({
   cycleBook,
   rotation,
   derivationDuckdb,
-  rollupDebounceMs = 1_000,
-  rollupCooldownFactor = 3,
-  rollupBehindRecords = 5_000,
+  rollupDebounceMs = 250,
+  rollupCooldownFactor = 1,
+  rollupBehindRecords = 1_000,
   rollupMaxDelayMs = 60_000,
   lakeWatchMs = 15_000,
   validatedTopic = topics.submissionsValidated,
@@ -234,9 +229,10 @@ export const createAggregateWorker = ({
   const dirty = new Set<number>();
   // Receipt times of submissions committed since the last derivation: visible in rollups once it runs.
   let awaitingRollup: number[] = [];
-  // When the oldest commit not yet in a derivation happened (undefined: none waiting).
+  // When the oldest commit not yet in a derivation happened (undefined: none waiting), and the last one.
   let waitingSince: number | undefined;
-  let lastRunEnded = 0;
+  let lastChangeAt = 0;
+  let lastRunEnded: number | undefined;
   let lastRunMs = 0;
   let rollupTimer: NodeJS.Timeout | undefined;
   let rollupRunning: Promise<DeriveResult | undefined> | undefined;
@@ -366,20 +362,29 @@ export const createAggregateWorker = ({
     });
   };
 
-  const behind = (): boolean => [...lag.values()].reduce((sum, n) => sum + n, 0) > rollupBehindRecords;
-  const scheduleRollup = (): void => {
+  // `change`: called for a change (a commit, a settings change, commits found in the log), not a run's end.
+  const scheduleRollup = (change = true): void => {
     if (stopping) return;
     if (rollupTimer !== undefined) clearTimeout(rollupTimer);
     const now = Date.now();
     waitingSince ??= now;
-    // Nothing waits longer than the longest delay, not even under a steady stream of commits.
-    const latest = waitingSince + rollupMaxDelayMs;
-    // Once commits are quiet for the debounce; far behind, once the consumer catches up (its next commit
-    // reschedules).
-    const wanted = Math.min(behind() ? latest : now + rollupDebounceMs, latest);
-    const cooled = lastRunEnded + rollupCooldownFactor * lastRunMs;
-    const start = Math.max(wanted, cooled, waitingSince + rollupDebounceMs);
-    rollupTimer = setTimeout(fire, start - now);
+    if (change) lastChangeAt = now;
+    const due = nextDerivationAt(
+      {
+        waitingSince,
+        lastChangeAt,
+        recordsBehind: [...lag.values()].reduce((sum, n) => sum + n, 0),
+        lastRunEnded,
+        lastRunMs,
+      },
+      {
+        debounceMs: rollupDebounceMs,
+        cooldownFactor: rollupCooldownFactor,
+        behindRecords: rollupBehindRecords,
+        maxDelayMs: rollupMaxDelayMs,
+      },
+    );
+    rollupTimer = setTimeout(fire, Math.max(0, (due ?? now) - now));
   };
   const fire = (): void => {
     rollupTimer = undefined;
@@ -391,7 +396,7 @@ export const createAggregateWorker = ({
       })
       .finally(() => {
         rollupRunning = undefined;
-        if (waitingSince !== undefined || dirty.size > 0 || settingsChanged) scheduleRollup();
+        if (waitingSince !== undefined || dirty.size > 0 || settingsChanged) scheduleRollup(false);
       });
   };
 
@@ -403,25 +408,17 @@ export const createAggregateWorker = ({
     scheduleRollup();
   });
 
-  // Another instance's commits reach this one only through the commit log: when nothing is waiting or
-  // running here, a look at it finds batches no derivation of this instance has read yet. That includes an
-  // instance that has not derived at all: one started after a predecessor was killed between its last lake
-  // commit and the derivation that would have covered it finds nothing left to consume, and only this look
-  // brings the rollups up to the lake.
-  const watchLake = async (): Promise<void> => {
-    if (stopping || rollupTimer !== undefined || rollupRunning !== undefined) return;
-    const unseen = (await commitLog.committed()).filter((entry) => !derivedEntries.has(entryKey(entry)));
-    if (unseen.length === 0 || stopping || rollupTimer !== undefined || rollupRunning !== undefined) return;
-    for (const cycle of cyclesInLake(unseen)) dirty.add(cycle);
-    logger.info({ batches: unseen.length }, 'the lake has batches no derivation here has read; deriving');
-    scheduleRollup();
-  };
-  const lakeWatch = setInterval(() => {
-    watchLake().catch((error: unknown) =>
-      logger.warn({ err: error }, 'looking for lake commits of other instances failed; trying again later'),
-    );
-  }, lakeWatchMs);
-  lakeWatch.unref();
+  const lakeWatcher = createLakeWatcher({
+    commitLog,
+    logger,
+    intervalMs: lakeWatchMs,
+    busy: () => stopping || rollupTimer !== undefined || rollupRunning !== undefined,
+    derived: (entry) => derivedEntries.has(entryKey(entry)),
+    onUnseen: (unseen) => {
+      for (const cycle of cyclesInLake(unseen)) dirty.add(cycle);
+      scheduleRollup();
+    },
+  });
 
   const handleBatch = async ({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload) => {
     const { topic, partition } = batch;
@@ -539,7 +536,7 @@ export const createAggregateWorker = ({
       removeBatchListener();
       removeBookListener?.();
       stopping = true;
-      clearInterval(lakeWatch);
+      lakeWatcher.stop();
       if (rollupTimer !== undefined) {
         clearTimeout(rollupTimer);
         rollupTimer = undefined;
