@@ -1,27 +1,61 @@
-// Generates the TypeScript types of the wire contracts from the JSON Schemas in schemas/, so each shape
-// is written once. `--check` fails when the committed types differ from what the schemas give.
-import { readFileSync, writeFileSync } from 'node:fs';
+// Generates the TypeScript types of the wire contracts from the JSON Schemas in schemas/ (Kafka records in
+// schemas/submission, HTTP bodies in schemas/http), so each shape is written once. `--check` fails when the committed types differ from what the schemas give.
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { compile } from 'json-schema-to-typescript';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const schemasDir = join(here, '..', '..', '..', 'schemas', 'submission');
+const schemasRoot = join(here, '..', '..', '..', 'schemas');
 const outDir = join(here, '..', 'src', 'generated');
 const check = process.argv.includes('--check');
 
 const files = {
-  'submission.v1.schema.json': 'submission.ts',
-  'received-submission.v1.schema.json': 'received-submission.ts',
-  'validated-submission.v1.schema.json': 'validated-submission.ts',
-  'rejected-submission.v1.schema.json': 'rejected-submission.ts',
+  'submission/submission.v1.schema.json': 'submission.ts',
+  'submission/received-submission.v1.schema.json': 'received-submission.ts',
+  'submission/validated-submission.v1.schema.json': 'validated-submission.ts',
+  'submission/rejected-submission.v1.schema.json': 'rejected-submission.ts',
+  // Every HTTP body in one file, so a shape that several reference (Problem, Receipt) is declared once.
+  'http-bodies': 'http-bodies.ts',
+};
+const httpBodies = readdirSync(join(schemasRoot, 'http'))
+  .filter((file) => file.endsWith('.schema.json'))
+  .sort();
+
+// `$ref`s name other schemas by their `$id`: read them from schemas/, never from the network.
+const byId = new Map();
+for (const file of httpBodies) {
+  const schema = JSON.parse(readFileSync(join(schemasRoot, 'http', file), 'utf8'));
+  byId.set(schema.$id, schema);
+}
+const bodiesSchema = {
+  $id: 'urn:citycheck:http-bodies',
+  title: 'HttpBodies',
+  description: 'Every body schema of schemas/http, by file name.',
+  type: 'object',
+  additionalProperties: false,
+  properties: Object.fromEntries(
+    [...byId.values()].map((schema, i) => [
+      httpBodies[i].replace('.v1.schema.json', ''),
+      { $ref: schema.$id },
+    ]),
+  ),
+};
+const fromSchemasDir = {
+  order: 1,
+  canRead: (file) => byId.has(file.url),
+  read: (file) => JSON.stringify(byId.get(file.url)),
 };
 
 let stale = 0;
 for (const [schemaFile, outFile] of Object.entries(files)) {
-  const schema = JSON.parse(readFileSync(join(schemasDir, schemaFile), 'utf8'));
+  const schema =
+    schemaFile === 'http-bodies'
+      ? bodiesSchema
+      : JSON.parse(readFileSync(join(schemasRoot, schemaFile), 'utf8'));
   const ts = await compile(schema, schema.title, {
-    bannerComment: `// Generated from schemas/submission/${schemaFile} by scripts/generate-types.mjs. Do not edit.`,
+    bannerComment: `// Generated from schemas/${schemaFile === 'http-bodies' ? 'http/*.schema.json' : schemaFile} by scripts/generate-types.mjs. Do not edit.`,
+    $refOptions: { resolve: { citycheck: fromSchemasDir, http: false } },
     additionalProperties: false,
     unreachableDefinitions: false,
     style: { singleQuote: true, printWidth: 110 },

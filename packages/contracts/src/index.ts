@@ -8,6 +8,14 @@ import type { FieldProblem } from '@citycheck/errors';
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormatsPlugin from 'ajv-formats';
 
+export type {
+  BulkSummary,
+  DryRunReport,
+  LineResult,
+  Problem,
+  Receipt,
+  SubmissionState,
+} from './generated/http-bodies.js';
 export type { ReceivedSubmission } from './generated/received-submission.js';
 export type { RejectedSubmission } from './generated/rejected-submission.js';
 export type { Observation, Submission, Unit1 as Unit } from './generated/submission.js';
@@ -17,6 +25,25 @@ const schemasDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..
 
 const readSchema = (file: string): Record<string, unknown> =>
   JSON.parse(readFileSync(join(schemasDir, file), 'utf8')) as Record<string, unknown>;
+
+const httpSchemasDir = join(schemasDir, '..', 'http');
+const readHttpSchema = (name: string): Record<string, unknown> =>
+  JSON.parse(readFileSync(join(httpSchemasDir, `${name}.v1.schema.json`), 'utf8')) as Record<string, unknown>;
+
+/** The bodies of the HTTP APIs (schemas/http), for route schemas and the OpenAPI documents. */
+export const httpSchemas = {
+  problem: readHttpSchema('problem'),
+  receipt: readHttpSchema('receipt'),
+  submissionState: readHttpSchema('submission-state'),
+  dryRunReport: readHttpSchema('dry-run-report'),
+  lineResult: readHttpSchema('line-result'),
+  bulkSummary: readHttpSchema('bulk-summary'),
+} as const;
+
+/** A `$ref` to one of `httpSchemas` (or `schemas`), by its `$id`. */
+export const schemaRef = (schema: Record<string, unknown>): { $ref: string } => ({
+  $ref: String(schema.$id),
+});
 
 export const schemas = {
   submission: readSchema('submission.v1.schema.json'),

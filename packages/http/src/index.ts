@@ -1,4 +1,6 @@
-// The HTTP plumbing the citycheck services share: authentication and error answers as one fastify plugin.
+// The HTTP plumbing the citycheck services share: authentication, error answers and the OpenAPI document,
+// as one fastify plugin.
+export { checkedByHandler, errorSchemaId, type OpenApiOptions, openApiDocument } from './openapi.js';
 export {
   authenticationMessages,
   bearerToken,

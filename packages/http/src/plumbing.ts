@@ -2,9 +2,10 @@
 // `WWW-Authenticate` on every 401) and one error and not-found handler that answers with the error registry's
 // body. Services keep only their routes and what those routes allow.
 import type { Authenticator, Principal } from '@citycheck/credentials';
-import { CitycheckError, type FieldProblem, isCitycheckError } from '@citycheck/errors';
+import { CitycheckError, isCitycheckError } from '@citycheck/errors';
 import type { FastifyError, FastifyInstance, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import fastifyPlugin from 'fastify-plugin';
+import { type OpenApiOptions, registerOpenApi, validationProblems } from './openapi.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -39,6 +40,8 @@ export interface HttpPlumbingOptions {
   ) => { readonly error: unknown; readonly body?: Readonly<Record<string, unknown>> } | undefined;
   /** Called once per error answer, after it was logged (metrics, the service's own log bookkeeping). */
   readonly onErrorAnswered?: (request: FastifyRequest, error: CitycheckError) => void;
+  /** The OpenAPI document, generated from the route schemas and served at GET /openapi.json. */
+  readonly openapi: OpenApiOptions;
 }
 
 /** The 401 messages, the same on every service. */
@@ -74,6 +77,7 @@ const plumbing = async (app: FastifyInstance, options: HttpPlumbingOptions): Pro
     unwrapError,
     onErrorAnswered,
   } = options;
+  await registerOpenApi(app, options.openapi);
 
   app.decorateRequest('principal', undefined);
   app.decorate('authenticate', async (request: FastifyRequest) => {
@@ -103,7 +107,9 @@ const plumbing = async (app: FastifyInstance, options: HttpPlumbingOptions): Pro
   app.setErrorHandler((thrown: unknown, request, reply) => {
     const unwrapped = unwrapError?.(thrown);
     const cause = unwrapped === undefined ? thrown : unwrapped.error;
-    const known = isCitycheckError(cause) ? cause : fromFrameworkError(cause as FastifyError, mediaTypeHint);
+    const known = isCitycheckError(cause)
+      ? cause
+      : fromFrameworkError(cause as FastifyError, request, mediaTypeHint);
     const where = { method: request.method, url: request.url, statusCode: known.status };
     const credentialId = request.principal?.credentialId;
     if (known.status >= 500) request.log.error({ err: cause, credentialId, ...where }, known.message);
@@ -129,27 +135,12 @@ const plumbing = async (app: FastifyInstance, options: HttpPlumbingOptions): Pro
 /** Registers authentication and the error handlers on the app itself (not in an encapsulated context). */
 export const httpPlumbing = fastifyPlugin(plumbing, { name: 'citycheck-http-plumbing', fastify: '5.x' });
 
-/** fastify's request validation, as problems addressed like the schema checks' (`schema.<keyword>`). */
-const validationProblems = (error: FastifyError): FieldProblem[] =>
-  (error.validation ?? []).map((item) => {
-    const context = error.validationContext ?? 'body';
-    const name = (item.params as { missingProperty?: string }).missingProperty;
-    const path = item.instancePath === '' && name !== undefined ? `/${name}` : item.instancePath;
-    return context === 'body'
-      ? {
-          pointer: path === '' ? '/' : path,
-          rule: `schema.${item.keyword}`,
-          message: item.message ?? 'is invalid',
-        }
-      : {
-          pointer: '/',
-          rule: `${context === 'querystring' ? 'query' : context === 'params' ? 'path' : context}.${path.slice(1)}`,
-          message: item.message ?? 'is invalid',
-        };
-  });
-
 /** Maps fastify's own errors (body parsing, size, media type, validation) onto the registry's codes. */
-const fromFrameworkError = (error: FastifyError, mediaTypeHint: string): CitycheckError => {
+const fromFrameworkError = (
+  error: FastifyError,
+  request: FastifyRequest,
+  mediaTypeHint: string,
+): CitycheckError => {
   switch (error.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return new CitycheckError('payload_too_large', error.message);
@@ -158,8 +149,16 @@ const fromFrameworkError = (error: FastifyError, mediaTypeHint: string): Cityche
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
       return new CitycheckError('invalid_json', `the body is not valid JSON: ${error.message}`);
-    case 'FST_ERR_VALIDATION':
-      return new CitycheckError('invalid_request', error.message, { problems: validationProblems(error) });
+    case 'FST_ERR_VALIDATION': {
+      const problems = validationProblems(error, request);
+      const first = problems[0];
+      // A parameter's problem names it ("submissionId must be a UUID…"); a body's is one of its fields.
+      const message =
+        first !== undefined && first.pointer === '/' && first.rule.includes('.')
+          ? `${first.rule.slice(first.rule.indexOf('.') + 1)} ${first.message}`
+          : 'the request does not match its schema';
+      return new CitycheckError('invalid_request', message, { problems });
+    }
     default:
       if (error.statusCode === 400 || error instanceof SyntaxError) {
         return new CitycheckError('invalid_request', error.message);

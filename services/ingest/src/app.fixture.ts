@@ -2,6 +2,7 @@
 // credentials.v1 and followed as in production, the submission index followed from its four topics, and an
 // app factory over them. Each test file gets its own topics, so files run in parallel without sharing state.
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import { createAjv } from '@citycheck/contracts';
 import {
@@ -23,7 +24,6 @@ import { createLogger, type Logger } from '@citycheck/logging';
 import { createTestTopics, testKafka, uniqueName, waitFor } from '@citycheck/testkit';
 import { buildIngestApp, type IngestAppOptions } from './app.js';
 import { followSubmissionIndex, type IndexTopics } from './index-follower.js';
-import { buildOpenApiDocument } from './openapi.js';
 import { SubmissionIndex } from './submission-index.js';
 
 export const submission = (overrides: Record<string, unknown> = {}) => ({
@@ -162,9 +162,12 @@ export const startIngestFixture = async (): Promise<IngestFixture> => {
   };
 };
 
-// The OpenAPI document's component schemas, compiled once, to check that real responses match the contract.
+// The component schemas of the generated OpenAPI document (the checked-in copy, which openapi.test.ts holds
+// equal to what the routes give), compiled once, to check that real responses match the contract.
 const openapiAjv = (() => {
-  const document = buildOpenApiDocument() as { components: { schemas: Record<string, unknown> } };
+  const document = JSON.parse(
+    readFileSync(new URL('../../../schemas/openapi/ingest.openapi.json', import.meta.url), 'utf8'),
+  ) as { components: { schemas: Record<string, unknown> } };
   const asDefs = JSON.parse(
     JSON.stringify(document.components.schemas).replaceAll('"#/components/schemas/', '"#/$defs/'),
   ) as Record<string, unknown>;

@@ -17,7 +17,7 @@ import {
   submission,
 } from './app.fixture.js';
 import { buildIngestApp } from './app.js';
-import { buildOpenApiDocument } from './openapi.js';
+import { ingestOpenApiDocument } from './openapi-document.js';
 
 let fixture: IngestFixture;
 let beijing: string;
@@ -547,7 +547,7 @@ describe('service routes', () => {
   it('serves the OpenAPI document without a credential', async () => {
     const response = await app.inject({ method: 'GET', url: '/openapi.json' });
     expect(response.statusCode).toBe(200);
-    expect(response.json()).toEqual(buildOpenApiDocument());
+    expect(response.json()).toEqual(await ingestOpenApiDocument());
   });
 
   it('answers /v1 with 503 not_ready and Retry-After until credentials and the index are loaded', async () => {

@@ -3,7 +3,6 @@
 // and handed to Kafka, and the city gets its receipt only after the broker acknowledged. Built from its
 // clients and state so tests hand it real ones; it never connects on its own.
 import type { Readable } from 'node:stream';
-import { canonicalUuid, uuidMessage } from '@citycheck/contracts';
 import { type Authenticator, mayReadCity, type Principal } from '@citycheck/credentials';
 import type { CycleBook } from '@citycheck/cycles';
 import { CitycheckError, type FieldProblem, isCitycheckError } from '@citycheck/errors';
@@ -16,8 +15,17 @@ import Fastify, { type FastifyRequest, LogController } from 'fastify';
 import { BulkInterrupted, type BulkSummary, processBulk } from './bulk.js';
 import { Intake } from './intake.js';
 import { parseJsonDocument } from './json-document.js';
-import { buildOpenApiDocument } from './openapi.js';
 import { type BodyEncoding, bodyEncodingOf, ndjsonLines, readWholeBody } from './request-body.js';
+import {
+  dryRunValues,
+  healthSchema,
+  ingestBodySchemas,
+  ingestErrorProperties,
+  readySchema,
+  submissionExamples,
+  submissionStateSchema,
+  submitSchema,
+} from './route-schemas.js';
 import { checkSchema, cycleProblem, type SemanticCheck, scopeProblem } from './submission-checks.js';
 import type { Receipt, SubmissionIndex } from './submission-index.js';
 
@@ -128,13 +136,10 @@ const requireUtf8 = (request: FastifyRequest): void => {
   }
 };
 
-const parseDryRun = (query: unknown): boolean => {
-  const raw = (query as Record<string, unknown> | undefined)?.dryRun;
-  if (raw === undefined || raw === 'false' || raw === '0') return false;
-  if (raw === '' || raw === 'true' || raw === '1') return true;
-  throw new CitycheckError('invalid_request', 'dryRun must be true or false', {
-    problems: [{ pointer: '/', rule: 'query.dryRun', message: 'dryRun must be true or false', value: raw }],
-  });
+/** The route's schema has checked `dryRun` against `dryRunValues`. */
+const isDryRun = (query: unknown): boolean => {
+  const raw = (query as { dryRun?: string } | undefined)?.dryRun;
+  return raw !== undefined && (dryRunValues.true as readonly string[]).includes(raw);
 };
 
 export const buildIngestApp = ({
@@ -176,7 +181,6 @@ export const buildIngestApp = ({
     ...(receivedPartitionCount === undefined ? {} : { partitionCount: receivedPartitionCount }),
     ...(cycles === undefined ? {} : { deadlineOf: (cycle: number) => cycles.settingsOf(cycle)?.deadline }),
   });
-  const openapi = buildOpenApiDocument();
 
   app.decorateRequest('outcome', undefined);
 
@@ -216,6 +220,36 @@ export const buildIngestApp = ({
       }
       request.outcome = { message: error.message, logged: true };
     },
+    openapi: {
+      info: {
+        title: 'citycheck ingest API',
+        version: '1.0.0',
+        summary:
+          "How a city's platform delivers urban physical examination (城市体检) results to the ministry.",
+        description:
+          'Each request carries a city credential. A submission is one unit of one city in one cycle; its submissionId is ' +
+          'the idempotency key. Send one submission as application/json, or many as application/x-ndjson (optionally ' +
+          'gzip), and poll GET /v1/submissions/{submissionId} for the outcome. The vendor guide is docs/integration.md.',
+      },
+      servers: [{ url: 'http://127.0.0.1:8080', description: 'The local stack (scripts/demo.sh)' }],
+      tags: [
+        {
+          name: 'submissions',
+          description: 'Deliver submissions and follow them through validation into the lake.',
+        },
+        { name: 'service', description: 'Health, readiness and this document.' },
+      ],
+      credential: {
+        name: 'cityCredential',
+        description:
+          'A credential issued by `citycheck admin credentials issue --city <code>`, bound to one city.',
+      },
+      schemas: ingestBodySchemas,
+      errorProperties: ingestErrorProperties,
+      examples: Object.fromEntries(
+        Object.entries(submissionExamples).map(([name, { summary, value }]) => [name, { summary, value }]),
+      ),
+    },
   });
 
   // Only the two media types of the API; fastify's text/plain parser would otherwise turn text into a string.
@@ -248,14 +282,17 @@ export const buildIngestApp = ({
     );
   });
 
-  app.get('/healthz', async () => ({ status: 'ok' }));
-  app.get('/readyz', async (_request, reply) => {
-    const broker = await brokerReady();
-    const state = stateReady();
-    void reply.status(broker && state ? 200 : 503);
-    return { status: broker && state ? 'ready' : 'not_ready', checks: { broker, state } };
+  // Routes are declared inside plugins, so they are declared after the plumbing (schemas, validator, the
+  // document's route list) is in place.
+  app.register(async (service) => {
+    service.get('/healthz', { schema: healthSchema }, async () => ({ status: 'ok' }));
+    service.get('/readyz', { schema: readySchema }, async (_request, reply) => {
+      const broker = await brokerReady();
+      const state = stateReady();
+      void reply.status(broker && state ? 200 : 503);
+      return { status: broker && state ? 'ready' : 'not_ready', checks: { broker, state } };
+    });
   });
-  app.get('/openapi.json', async () => openapi);
 
   app.register(
     async (v1) => {
@@ -278,9 +315,9 @@ export const buildIngestApp = ({
         },
       });
 
-      v1.post('/submissions', async (request, reply) => {
+      v1.post('/submissions', { schema: submitSchema }, async (request, reply) => {
         const principal = principalOf(request);
-        const dryRun = parseDryRun(request.query);
+        const dryRun = isDryRun(request.query);
         const body: unknown = request.body;
         if (body instanceof NdjsonBody) {
           const summary = await submitBulk(body, principal, dryRun);
@@ -367,17 +404,10 @@ export const buildIngestApp = ({
         return outcome.receipt satisfies Receipt;
       });
 
-      v1.get('/submissions/:submissionId', async (request) => {
+      v1.get('/submissions/:submissionId', { schema: submissionStateSchema }, async (request) => {
         const principal = principalOf(request);
+        // The params schema takes the canonical UUID spelling only: an id is stored in that one alone.
         const { submissionId } = request.params as { submissionId: string };
-        // The schema's rule: an id is stored in one spelling only, so it is asked for in that one too.
-        if (!canonicalUuid.test(submissionId)) {
-          throw new CitycheckError('invalid_request', `submissionId ${uuidMessage}`, {
-            problems: [
-              { pointer: '/', rule: 'path.submissionId', message: uuidMessage, value: submissionId },
-            ],
-          });
-        }
         const state = index.get(submissionId);
         if (state === undefined)
           throw new CitycheckError('not_found', `no submission ${submissionId} was received`);

@@ -15,7 +15,8 @@ export {
   type IndexTopics,
   receivedHeaders,
 } from './index-follower.js';
-export { buildOpenApiDocument, ndjsonExample, submissionExamples } from './openapi.js';
+export { ingestOpenApiDocument } from './openapi-document.js';
+export { ndjsonExample, submissionExamples } from './route-schemas.js';
 export type { SemanticCheck } from './submission-checks.js';
 export {
   type Receipt,

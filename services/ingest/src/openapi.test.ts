@@ -1,16 +1,17 @@
-// The OpenAPI document: the checked-in copy is what the schemas give, every reference resolves, and every
-// example passes validation: submission examples against the submission schema itself, response examples
-// against the schemas the document declares for them.
+// The OpenAPI document, generated from the route schemas: the checked-in copy is what the routes give, every
+// reference resolves, and every example passes validation: submission examples against the submission schema
+// itself, response examples against the schemas the document declares for them.
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { compileContract, createAjv, type Submission } from '@citycheck/contracts';
 import { errorCodes } from '@citycheck/errors';
 import { describe, expect, it } from 'vitest';
-import { buildOpenApiDocument, ndjsonExample, submissionExamples } from './openapi.js';
+import { ingestOpenApiDocument } from './openapi-document.js';
+import { ndjsonExample, submissionExamples } from './route-schemas.js';
 
 type Json = Record<string, unknown>;
-const document = buildOpenApiDocument() as Json & {
+const document = (await ingestOpenApiDocument()) as Json & {
   components: { schemas: Json; examples: Json };
   paths: Json;
 };

@@ -117,6 +117,22 @@ export const buildQueryApp = ({
       retryAfterSeconds: 5,
     },
     mediaTypeHint: 'send {"sql": "..."} as application/json',
+    openapi: {
+      info: {
+        title: 'citycheck query API',
+        version: '1.0.0',
+        summary: 'SQL over the Parquet lake for ministry and provincial analysts, and the pipeline status.',
+        description:
+          'Each request under /v1 carries an analyst credential; a provincial analyst sees that province only. ' +
+          'POST /v1/query takes one SELECT over the documented views (GET /v1/tables) and answers by the Accept header.',
+      },
+      servers: [{ url: 'http://127.0.0.1:8090', description: 'The local stack (scripts/demo.sh)' }],
+      credential: {
+        name: 'analystCredential',
+        description:
+          'A credential issued by `citycheck admin credentials issue --role analyst:ministry` or `--role analyst:province:<code>`.',
+      },
+    },
   });
 
   app.get('/healthz', async () => ({ status: 'ok' }));

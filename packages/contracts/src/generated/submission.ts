@@ -7,7 +7,7 @@ export type Unit = Unit1;
 /**
  * A finite number within what the pipeline stores exactly.
  */
-export type Finite = number;
+export type FiniteNumber = number;
 
 /**
  * One city's examination results for one unit (housing, community, block, district or city) in one cycle. The submissionId is the idempotency key: the same id with the same content returns the same receipt, the same id with other content is refused.
@@ -53,11 +53,11 @@ export interface Unit1 {
  */
 export interface Observation {
   indicator: string;
-  value?: Finite;
-  numerator?: Finite;
-  denominator?: Finite;
-  quantity?: Finite;
-  population?: Finite;
-  weight?: Finite;
+  value?: FiniteNumber;
+  numerator?: FiniteNumber;
+  denominator?: FiniteNumber;
+  quantity?: FiniteNumber;
+  population?: FiniteNumber;
+  weight?: FiniteNumber;
   meets?: boolean;
 }

@@ -1,0 +1,22 @@
+// Ingest's OpenAPI document without a running service, for scripts/generate-openapi.mjs: the app is built
+// with parts that are never called (no request is made) and asked what @fastify/swagger generated.
+import type { Authenticator } from '@citycheck/credentials';
+import { openApiDocument } from '@citycheck/http';
+import type { Producer } from '@citycheck/kafka';
+import { createLogger } from '@citycheck/logging';
+import { buildIngestApp } from './app.js';
+import { SubmissionIndex } from './submission-index.js';
+
+export const ingestOpenApiDocument = async (): Promise<Record<string, unknown>> => {
+  const nobody: Authenticator = { authenticate: () => ({ ok: false, reason: 'unknown' }) };
+  const app = buildIngestApp({
+    producer: {} as Producer,
+    logger: createLogger({ service: 'ingest', level: 'silent' }),
+    authenticator: nobody,
+    index: new SubmissionIndex(),
+  });
+  await app.ready();
+  const document = openApiDocument(app);
+  await app.close();
+  return document;
+};

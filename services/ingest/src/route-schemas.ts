@@ -1,0 +1,405 @@
+// The schemas of ingest's routes (body, query string, path parameters, responses with examples): the one
+// declaration of its HTTP contract, from which @fastify/swagger writes the OpenAPI document.
+import { canonicalUuidPattern, httpSchemas, schemaRef, schemas } from '@citycheck/contracts';
+import { errorCodes } from '@citycheck/errors';
+import { checkedByHandler, errorSchemaId } from '@citycheck/http';
+
+type Json = Record<string, unknown>;
+
+// Examples use real GB/T 2260 codes: Beijing 110100, Dongcheng 110101, Donghuamen street 110101001 and its
+// community Duofuxiang 110101001001; and indicators of catalogue 2024.1.
+export const submissionExamples: Record<string, { summary: string; value: Json }> = {
+  community: {
+    summary: 'A community (社区) of Dongcheng district, Beijing',
+    value: {
+      submissionId: '3f0c9b8e-4d2a-4c61-9a8e-2b7d5e1f6a01',
+      cycle: 2024,
+      catalogueVersion: '2024.1',
+      cityCode: '110100',
+      unit: { level: 'community', code: '110101001001', name: '多福巷社区' },
+      observations: [
+        { indicator: 'C01', value: 1 },
+        { indicator: 'C09', value: 0.35 },
+        { indicator: 'C12', meets: true },
+        { indicator: 'C16', value: 86.5, weight: 412 },
+      ],
+      submittedAt: '2024-11-20T10:15:00+08:00',
+    },
+  },
+  block: {
+    summary: 'A block (街区) under Donghuamen street, with a rate and a weighted mean',
+    value: {
+      submissionId: '3f0c9b8e-4d2a-4c61-9a8e-2b7d5e1f6a02',
+      cycle: 2024,
+      catalogueVersion: '2024.1',
+      cityCode: '110100',
+      unit: { level: 'block', code: '110101001-B07', name: '王府井北街区' },
+      observations: [
+        { indicator: 'B01', numerator: 1840, denominator: 2100 },
+        { indicator: 'B10', value: 38, weight: 5200 },
+      ],
+    },
+  },
+  district: {
+    summary: 'Dongcheng district as a whole, with per-capita indicators',
+    value: {
+      submissionId: '3f0c9b8e-4d2a-4c61-9a8e-2b7d5e1f6a03',
+      cycle: 2024,
+      catalogueVersion: '2024.1',
+      cityCode: '110100',
+      unit: { level: 'district', code: '110101', name: '东城区' },
+      observations: [
+        { indicator: 'D01', quantity: 1_620_000, population: 704_000 },
+        { indicator: 'D11', value: 2 },
+      ],
+    },
+  },
+};
+
+export const ndjsonExample = [
+  JSON.stringify(submissionExamples.community?.value),
+  JSON.stringify(submissionExamples.block?.value),
+].join('\n');
+
+const problemExample = {
+  pointer: '/observations/0/value',
+  rule: 'range',
+  message: 'value of C01 must be from 0 to 500',
+  indicator: 'C01',
+  value: 900,
+};
+
+const errorExample = (code: keyof typeof errorCodes, message: string, problems?: Json[]): Json => ({
+  error: {
+    code,
+    reason: errorCodes[code].reason,
+    retriable: errorCodes[code].retriable,
+    message,
+    ...(problems === undefined ? {} : { problems }),
+  },
+});
+
+const receiptExample = {
+  submissionId: '3f0c9b8e-4d2a-4c61-9a8e-2b7d5e1f6a01',
+  status: 'accepted',
+  contentHash: '9b1f0c7a3d5e2f4b6a8c0e1d3f5a7b9c2e4d6f8a0b1c3e5d7f9a2b4c6e8d0f1a',
+  receivedAt: '2024-11-20T02:15:03.512Z',
+  partition: 3,
+  offset: '18231',
+};
+
+const media = (schema: Json, examples?: Record<string, Json>): Json => ({
+  'application/json': {
+    schema,
+    ...(examples === undefined
+      ? {}
+      : { examples: Object.fromEntries(Object.entries(examples).map(([name, value]) => [name, { value }])) }),
+  },
+});
+
+const errorResponse = (description: string, examples: Record<string, Json>, retryAfter = false): Json => ({
+  description,
+  ...(retryAfter
+    ? {
+        headers: {
+          'Retry-After': { type: 'integer', minimum: 0, description: 'Seconds to wait before retrying.' },
+        },
+      }
+    : {}),
+  content: media({ $ref: errorSchemaId }, examples),
+});
+
+const unauthenticated = errorResponse('No credential, or an unknown, rotated or revoked one.', {
+  missing: errorExample(
+    'unauthenticated',
+    'this endpoint needs a city credential: send Authorization: Bearer cc_<id>_<secret>',
+  ),
+});
+
+const rateLimited = errorResponse(
+  'The credential sent more requests than its rate limit allows; wait Retry-After seconds.',
+  {
+    limited: errorExample(
+      'rate_limited',
+      'credential 5c2f0e9a1b3d4c6e sent more than 1200 requests in 60 s; retry after 12 s',
+    ),
+  },
+  true,
+);
+
+const receipt = schemaRef(httpSchemas.receipt);
+const dryRunReport = schemaRef(httpSchemas.dryRunReport);
+const bulkSummary = schemaRef(httpSchemas.bulkSummary);
+
+/** The body schemas ingest's routes refer to (the plumbing adds Problem and Error). */
+export const ingestBodySchemas = [
+  schemas.submission,
+  httpSchemas.receipt,
+  httpSchemas.submissionState,
+  httpSchemas.dryRunReport,
+  httpSchemas.lineResult,
+  httpSchemas.bulkSummary,
+];
+
+/** Beside `error`, a bulk upload that stopped part way carries the lines processed before it stopped. */
+export const ingestErrorProperties = {
+  summary: {
+    ...bulkSummary,
+    description: 'For an NDJSON upload that stopped part way: the lines processed before it stopped.',
+  },
+};
+
+/** `dryRun` as the route reads it: true as `true`, `1` or empty; false as `false`, `0` or absent. */
+export const dryRunValues = { true: ['true', '1', ''], false: ['false', '0'] } as const;
+
+export const submitSchema = {
+  tags: ['submissions'],
+  operationId: 'submit',
+  summary: 'Submit one submission (JSON) or many (NDJSON)',
+  description:
+    'application/json: one submission, at most INGEST_BODY_LIMIT_BYTES (1 MiB by default). 202 with a receipt once ' +
+    'Kafka has it; 200 with the original receipt when the same id was already accepted with the same content; 409 ' +
+    'when the id was used for other content. application/x-ndjson: one submission per line, each line at most the ' +
+    'single-body limit, the upload at most INGEST_BULK_LIMIT_BYTES after decompression; answered with a per-line ' +
+    'summary (202 when any line was accepted, else 200). Either may be sent with Content-Encoding: gzip.',
+  querystring: {
+    type: 'object',
+    properties: {
+      dryRun: {
+        type: 'string',
+        enum: [...dryRunValues.true, ...dryRunValues.false],
+        description:
+          'Validate and report without storing anything (for NDJSON: the same per-line summary). `true`, `1` or empty; `false` or `0`.',
+      },
+    },
+  },
+  // The handler checks the body: a dry run reports a submission's problems in a 200, and NDJSON is read line by line.
+  body: {
+    content: {
+      'application/json': {
+        schema: checkedByHandler({
+          // allOf, so the examples stay beside the reference.
+          allOf: [{ $ref: String(schemas.submission.$id) }],
+          'x-examples': Object.fromEntries(
+            Object.keys(submissionExamples).map((name) => [name, { $ref: `#/components/examples/${name}` }]),
+          ),
+        }),
+      },
+      'application/x-ndjson': {
+        schema: checkedByHandler({
+          type: 'string',
+          description: 'One Submission per line (LF or CRLF); blank lines are skipped but counted.',
+          examples: [ndjsonExample],
+        }),
+      },
+    },
+  },
+  response: {
+    200: {
+      description:
+        'Nothing new was stored: the original receipt of an identical earlier submission (header Idempotent-Replayed: true), a dry-run report, or a bulk summary without accepted lines.',
+      content: media(
+        { oneOf: [receipt, dryRunReport, bulkSummary] },
+        {
+          replay: receiptExample,
+          dryRun: {
+            dryRun: true,
+            submissionId: '3f0c9b8e-4d2a-4c61-9a8e-2b7d5e1f6a01',
+            outcome: 'valid',
+            idempotency: 'new',
+            checks: ['schema', 'credential_scope', 'idempotency'],
+            problems: [],
+          },
+        },
+      ),
+    },
+    202: {
+      description: 'Accepted: in Kafka, to be validated. A receipt for JSON, a per-line summary for NDJSON.',
+      content: media(
+        { oneOf: [receipt, bulkSummary] },
+        {
+          receipt: receiptExample,
+          bulk: {
+            dryRun: false,
+            received: 3,
+            accepted: 1,
+            rejected: 1,
+            duplicates: 1,
+            lines: [
+              { line: 1, submissionId: '3f0c9b8e-4d2a-4c61-9a8e-2b7d5e1f6a01', status: 'duplicate' },
+              { line: 2, submissionId: '3f0c9b8e-4d2a-4c61-9a8e-2b7d5e1f6a02', status: 'accepted' },
+              {
+                line: 4,
+                submissionId: null,
+                status: 'rejected',
+                problems: [
+                  {
+                    pointer: '/',
+                    rule: 'json_syntax',
+                    message:
+                      "the body is not valid JSON: expected ',' or '}' after a property value at line 1, column 58",
+                  },
+                ],
+              },
+            ],
+          },
+        },
+      ),
+    },
+    400: errorResponse(
+      'The body is not valid JSON, UTF-8 or gzip, or does not match the submission schema.',
+      {
+        schema: errorExample('invalid_request', 'the submission does not match the submission schema', [
+          { pointer: '/cycle', rule: 'schema.type', message: 'must be integer' },
+        ]),
+        json: errorExample('invalid_json', 'the body is not valid JSON', [
+          {
+            pointer: '/',
+            rule: 'json_syntax',
+            message:
+              'the body is not valid JSON: expected a closing quote, found the end of the body at line 1, column 37',
+          },
+        ]),
+      },
+    ),
+    401: unauthenticated,
+    403: errorResponse('The credential may not submit for this city.', {
+      otherCity: errorExample('forbidden', 'this credential may not submit for city 120100', [
+        {
+          pointer: '/cityCode',
+          rule: 'credential_scope',
+          message: 'this credential submits for city 110100 only, not for 120100',
+          value: '120100',
+        },
+      ]),
+    }),
+    409: errorResponse('The submissionId was already used for other content.', {
+      conflict: errorExample(
+        'submission_conflict',
+        'submission 3f0c9b8e-4d2a-4c61-9a8e-2b7d5e1f6a01 conflicts',
+        [
+          {
+            pointer: '/submissionId',
+            rule: 'submission_conflict',
+            message:
+              'submission 3f0c9b8e-4d2a-4c61-9a8e-2b7d5e1f6a01 was already received with other content (content hash 9b1f0c7a…); resend the original content, or send a correction under a new submissionId',
+            value: '3f0c9b8e-4d2a-4c61-9a8e-2b7d5e1f6a01',
+          },
+        ],
+      ),
+    }),
+    422: errorResponse("The submission's cycle was closed when it was received.", {
+      closed: errorExample('cycle_closed', 'cycle 2026 was closed at 2027-03-01T00:00:00.000Z', [
+        {
+          pointer: '/cycle',
+          rule: 'cycle_closed',
+          message:
+            '2026 年度体检周期已于 2027-03-01 08:00（北京时间，即 2027-03-01T00:00:00.000Z）关闭，不再接收报送；如需补报，请联系主管部门重新开放该周期',
+          value: 2026,
+        },
+      ]),
+    }),
+    413: errorResponse('The body (after decompression) or the upload is larger than allowed.', {
+      tooLarge: errorExample(
+        'payload_too_large',
+        'the body is more than 1048576 bytes; send several submissions as NDJSON (application/x-ndjson)',
+      ),
+    }),
+    415: errorResponse('Neither application/json nor application/x-ndjson, or an encoding other than gzip.', {
+      mediaType: errorExample(
+        'unsupported_media_type',
+        'send one submission as application/json or many as application/x-ndjson (UTF-8)',
+      ),
+    }),
+    429: rateLimited,
+    503: errorResponse(
+      'Kafka did not acknowledge, or the service is still starting. Nothing was lost: send the same request again after Retry-After.',
+      {
+        broker: errorExample('broker_unavailable', 'the message broker did not acknowledge the message'),
+      },
+      true,
+    ),
+  },
+};
+
+export const submissionStateSchema = {
+  tags: ['submissions'],
+  operationId: 'getSubmission',
+  summary: 'Where a submission is: accepted, valid, rejected (with every problem) or stored',
+  params: {
+    type: 'object',
+    required: ['submissionId'],
+    properties: { submissionId: { type: 'string', pattern: canonicalUuidPattern } },
+  },
+  response: {
+    200: {
+      description: 'The submission as this instance knows it (updated within about a second of each step).',
+      content: {
+        'application/json': {
+          schema: schemaRef(httpSchemas.submissionState),
+          examples: {
+            rejected: {
+              value: {
+                submissionId: '3f0c9b8e-4d2a-4c61-9a8e-2b7d5e1f6a01',
+                cityCode: '110100',
+                status: 'rejected',
+                contentHash: receiptExample.contentHash,
+                receipt: receiptExample,
+                problems: [problemExample],
+              },
+            },
+            stored: {
+              value: {
+                submissionId: '3f0c9b8e-4d2a-4c61-9a8e-2b7d5e1f6a01',
+                cityCode: '110100',
+                status: 'stored',
+                contentHash: receiptExample.contentHash,
+                receipt: receiptExample,
+              },
+            },
+            counted: {
+              value: {
+                submissionId: '3f0c9b8e-4d2a-4c61-9a8e-2b7d5e1f6a01',
+                cityCode: '110100',
+                status: 'counted',
+                contentHash: receiptExample.contentHash,
+                countedAt: '2024-11-20T06:12:09.000Z',
+                receipt: receiptExample,
+              },
+            },
+          },
+        },
+      },
+    },
+    400: errorResponse('The path does not hold a UUID.', {
+      notUuid: errorExample('invalid_request', 'submissionId must be a UUID'),
+    }),
+    401: unauthenticated,
+    403: errorResponse('The submission belongs to another city.', {
+      otherCity: errorExample('forbidden', 'this credential may not read submissions of city 120100'),
+    }),
+    404: errorResponse('No submission with this id was received.', {
+      unknown: errorExample('not_found', 'no submission 3f0c9b8e-4d2a-4c61-9a8e-2b7d5e1f6a09 was received'),
+    }),
+    429: rateLimited,
+  },
+};
+
+export const healthSchema = {
+  tags: ['service'],
+  operationId: 'health',
+  summary: 'The process answers',
+  security: [],
+  response: { 200: { description: 'Alive', type: 'object' } },
+};
+
+export const readySchema = {
+  tags: ['service'],
+  operationId: 'ready',
+  summary: 'Kafka reachable and credentials and submission index loaded',
+  security: [],
+  response: {
+    200: { description: 'Ready', type: 'object' },
+    503: { description: 'Not ready', type: 'object' },
+  },
+};
