@@ -12,9 +12,20 @@ export type {
   BulkSummary,
   DryRunReport,
   LineResult,
+  MacroDescription,
+  PipelineStatus,
   Problem,
+  ProvinceCompleteness,
+  QueryRequest,
+  QueryResult,
   Receipt,
+  RejectionReason,
+  ServiceMetrics,
+  StageStatus,
   SubmissionState,
+  TableCatalogue,
+  TableColumn,
+  TableDescription,
 } from './generated/http-bodies.js';
 export type { ReceivedSubmission } from './generated/received-submission.js';
 export type { RejectedSubmission } from './generated/rejected-submission.js';
@@ -38,6 +49,10 @@ export const httpSchemas = {
   dryRunReport: readHttpSchema('dry-run-report'),
   lineResult: readHttpSchema('line-result'),
   bulkSummary: readHttpSchema('bulk-summary'),
+  queryRequest: readHttpSchema('query-request'),
+  queryResult: readHttpSchema('query-result'),
+  tableCatalogue: readHttpSchema('table-catalogue'),
+  pipelineStatus: readHttpSchema('pipeline-status'),
 } as const;
 
 /** A `$ref` to one of `httpSchemas` (or `schemas`), by its `$id`. */

@@ -1,6 +1,12 @@
 // The HTTP plumbing the citycheck services share: authentication, error answers and the OpenAPI document,
 // as one fastify plugin.
-export { checkedByHandler, errorSchemaId, type OpenApiOptions, openApiDocument } from './openapi.js';
+export {
+  checkedByHandler,
+  errorSchemaId,
+  type OpenApiOptions,
+  openApiDocument,
+  openApiValidator,
+} from './openapi.js';
 export {
   authenticationMessages,
   bearerToken,

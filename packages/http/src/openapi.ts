@@ -187,3 +187,22 @@ export const validationProblems = (error: FastifyError, request: FastifyRequest)
     ...(value === undefined ? {} : { value }),
   }));
 };
+
+/**
+ * Checks bodies against the component schemas of an OpenAPI document (for tests: real answers against the
+ * generated contract). Returns ajv's errors; none means the body conforms.
+ */
+export const openApiValidator = (document: {
+  components?: { schemas?: Record<string, unknown> };
+}): ((schemaName: string, body: unknown) => unknown[]) => {
+  const asDefs = JSON.parse(
+    JSON.stringify(document.components?.schemas ?? {}).replaceAll('"#/components/schemas/', '"#/$defs/'),
+  ) as Record<string, unknown>;
+  const ajv = createAjv();
+  ajv.addSchema({ $id: 'urn:citycheck:openapi', $defs: asDefs });
+  return (schemaName, body) => {
+    const validate = ajv.getSchema(`urn:citycheck:openapi#/$defs/${schemaName}`);
+    if (validate === undefined) throw new Error(`no schema ${schemaName} in the OpenAPI document`);
+    return validate(body) ? [] : [...(validate.errors ?? [])];
+  };
+};

@@ -20,7 +20,6 @@ for (const [service, name] of Object.entries(services)) {
     process.exit(2);
   }
   const generate = (await import(pathToFileURL(built).href))[name];
-  if (generate === undefined) continue;
   const target = join(root, 'schemas', 'openapi', `${service}.openapi.json`);
   stale += write(target, await generate());
 }

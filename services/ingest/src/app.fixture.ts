@@ -4,7 +4,6 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
-import { createAjv } from '@citycheck/contracts';
 import {
   CredentialStore,
   ensureCredentialsTopic,
@@ -13,6 +12,7 @@ import {
   issueCredential,
   revokeCredential,
 } from '@citycheck/credentials';
+import { openApiValidator } from '@citycheck/http';
 import {
   createReliableProducer,
   type Kafka,
@@ -162,23 +162,8 @@ export const startIngestFixture = async (): Promise<IngestFixture> => {
   };
 };
 
-// The component schemas of the generated OpenAPI document (the checked-in copy, which openapi.test.ts holds
-// equal to what the routes give), compiled once, to check that real responses match the contract.
-const openapiAjv = (() => {
-  const document = JSON.parse(
-    readFileSync(new URL('../../../schemas/openapi/ingest.openapi.json', import.meta.url), 'utf8'),
-  ) as { components: { schemas: Record<string, unknown> } };
-  const asDefs = JSON.parse(
-    JSON.stringify(document.components.schemas).replaceAll('"#/components/schemas/', '"#/$defs/'),
-  ) as Record<string, unknown>;
-  const ajv = createAjv();
-  ajv.addSchema({ $id: 'urn:citycheck:ingest-openapi', $defs: asDefs });
-  return ajv;
-})();
-
-/** The problems (none: conforms) of a response body against a schema of the OpenAPI document. */
-export const openapiProblems = (schemaName: string, body: unknown): unknown[] => {
-  const validate = openapiAjv.getSchema(`urn:citycheck:ingest-openapi#/$defs/${schemaName}`);
-  if (validate === undefined) throw new Error(`no schema ${schemaName} in the OpenAPI document`);
-  return validate(body) ? [] : [...(validate.errors ?? [])];
-};
+/** Problems (none: conforms) of a response body against a schema of the generated OpenAPI document (the
+ * checked-in copy, which openapi.test.ts holds equal to what the routes give). */
+export const openapiProblems = openApiValidator(
+  JSON.parse(readFileSync(new URL('../../../schemas/openapi/ingest.openapi.json', import.meta.url), 'utf8')),
+);

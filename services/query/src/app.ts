@@ -6,6 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
+import type { QueryRequest } from '@citycheck/contracts';
 import type { Authenticator, Principal } from '@citycheck/credentials';
 import { CitycheckError, isCitycheckError } from '@citycheck/errors';
 import { httpPlumbing, principalOf } from '@citycheck/http';
@@ -19,6 +20,15 @@ import { writeCsv } from './output-csv.js';
 import { writeJson } from './output-json.js';
 import { type PipelineStatusSource, provinceStatus } from './pipeline-status.js';
 import type { QueryEngine, QueryResultStream, QueryScope } from './query-engine.js';
+import {
+  healthSchema,
+  queryBodySchemas,
+  querySchema,
+  readySchema,
+  statusPageSchema,
+  statusSchema,
+  tablesSchema,
+} from './route-schemas.js';
 
 export interface QueryAppOptions {
   readonly engine: QueryEngine;
@@ -127,6 +137,12 @@ export const buildQueryApp = ({
           'POST /v1/query takes one SELECT over the documented views (GET /v1/tables) and answers by the Accept header.',
       },
       servers: [{ url: 'http://127.0.0.1:8090', description: 'The local stack (scripts/demo.sh)' }],
+      tags: [
+        { name: 'query', description: 'SQL over the documented views of the lake.' },
+        { name: 'status', description: "The pipeline's health." },
+        { name: 'service', description: 'Health, readiness and this document.' },
+      ],
+      schemas: queryBodySchemas,
       credential: {
         name: 'analystCredential',
         description:
@@ -135,30 +151,28 @@ export const buildQueryApp = ({
     },
   });
 
-  app.get('/healthz', async () => ({ status: 'ok' }));
-  app.get('/readyz', async (_request, reply) => {
-    const checks = { duckdb: await engine.ping(), ...(await ready().catch(() => ({ checks: false }))) };
-    const ok = Object.values(checks).every(Boolean);
-    void reply.status(ok ? 200 : 503);
-    return { status: ok ? 'ready' : 'not_ready', checks };
-  });
-
-  // Inside a plugin, so `authenticate` (decorated by the plumbing above) exists when the routes are declared.
+  // Inside a plugin, so the routes are declared once the plumbing (authenticate, schemas, the document's
+  // route list) is in place.
   app.register(async (api) => {
-    api.get('/v1/tables', { onRequest: api.authenticate }, async (request) => {
+    api.get('/healthz', { schema: healthSchema }, async () => ({ status: 'ok' }));
+    api.get('/readyz', { schema: readySchema }, async (_request, reply) => {
+      const checks = { duckdb: await engine.ping(), ...(await ready().catch(() => ({ checks: false }))) };
+      const ok = Object.values(checks).every(Boolean);
+      void reply.status(ok ? 200 : 503);
+      return { status: ok ? 'ready' : 'not_ready', checks };
+    });
+
+    api.get('/v1/tables', { onRequest: api.authenticate, schema: tablesSchema }, async (request) => {
       scopeOf(principalOf(request));
       return { tables: engine.tables(), macros: engine.macros() };
     });
 
-    api.post('/v1/query', { onRequest: api.authenticate }, async (request, reply) => {
+    api.post('/v1/query', { onRequest: api.authenticate, schema: querySchema }, async (request, reply) => {
       const started = process.hrtime.bigint();
       const caller = scopeOf(principalOf(request));
       const format = negotiateFormat(request.headers.accept);
-      const body = request.body as { sql?: unknown } | undefined;
-      if (typeof body?.sql !== 'string') {
-        throw new CitycheckError('invalid_request', 'send {"sql": "SELECT ..."} as application/json');
-      }
-      const sql = body.sql;
+      // The route's body schema has checked that `sql` is a string.
+      const { sql } = request.body as QueryRequest;
       const log = request.log.child({ credentialId: caller.id, role: caller.role, format });
       const done = (outcome: string, rows: number): void => {
         queries.inc({ outcome, format, role: caller.role });
@@ -206,13 +220,13 @@ export const buildQueryApp = ({
 
     if (status !== undefined) {
       // Who may see what of the status: see "Scope policy" in the README. The page itself holds no figures.
-      api.get('/v1/status', { onRequest: api.authenticate }, async (request) => {
+      api.get('/v1/status', { onRequest: api.authenticate, schema: statusSchema }, async (request) => {
         const caller = scopeOf(principalOf(request));
         const report = await status.current();
         return caller.scope.kind === 'ministry' ? report : provinceStatus(report, caller.scope.provinceCode);
       });
       for (const [path, { file, type }] of Object.entries(statusFiles)) {
-        api.get(path, async (_request, reply: FastifyReply) => {
+        api.get(path, { schema: statusPageSchema(path) }, async (_request, reply: FastifyReply) => {
           void reply.header('content-type', type).header('cache-control', 'no-cache');
           return readFile(join(statusPageDir, file));
         });

@@ -4,6 +4,7 @@ export { negotiateFormat, type ResultFormat, resultFormats } from './accept.js';
 export { buildQueryApp, type QueryAppOptions } from './app.js';
 export { documentedViews, lakeMacros, type MacroDoc, provinceCondition, type ViewDoc } from './lake-model.js';
 export { createLakeViewDefiner, type LakeViewDefiner } from './lake-views.js';
+export { queryOpenApiDocument } from './openapi-document.js';
 export {
   createPipelineStatus,
   type PipelineStatus,

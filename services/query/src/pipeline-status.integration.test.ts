@@ -1,9 +1,11 @@
 // The pipeline status against the real broker, object store and DuckDB: rates and lag from offsets,
 // rejections by reason from the rejected topic, reporters per province from the lake, and the services'
 // own figures from their /metrics. Every figure is worked out from what the test itself produced.
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { openApiValidator } from '@citycheck/http';
 import type { Admin, Kafka } from '@citycheck/kafka';
 import type { LakeDatabase, ObjectStore } from '@citycheck/lake';
 import { createLogger } from '@citycheck/logging';
@@ -29,6 +31,9 @@ import { createQueryEngine, type QueryEngine } from './query-engine.js';
 import { currentObservations, type TestLake, testCities, writeTestLake } from './test-lake.js';
 
 const logger = createLogger({ service: 'status-test', level: 'silent' });
+const statusProblems = openApiValidator(
+  JSON.parse(readFileSync(new URL('../../../schemas/openapi/query.openapi.json', import.meta.url), 'utf8')),
+);
 
 describe('pipeline status', () => {
   let kafka: Kafka;
@@ -136,6 +141,8 @@ describe('pipeline status', () => {
     const report = await status.current();
     expect(report.problems).toEqual([]);
     expect(report.windowSeconds).toBe(300);
+    // As GET /v1/status sends it, the document matches the generated OpenAPI document's PipelineStatus.
+    expect(statusProblems('PipelineStatus', JSON.parse(JSON.stringify(report)))).toEqual([]);
     const [ingest, validate, aggregate] = report.stages;
     expect(ingest).toMatchObject({ name: 'ingest', inWindow: 6, perMinute: 1.2 });
     expect(validate).toMatchObject({

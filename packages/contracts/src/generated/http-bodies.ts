@@ -7,9 +7,13 @@ export interface HttpBodies {
   'bulk-summary'?: BulkSummary;
   'dry-run-report'?: DryRunReport;
   'line-result'?: LineResult;
+  'pipeline-status'?: PipelineStatus;
   problem?: Problem;
+  'query-request'?: QueryRequest;
+  'query-result'?: QueryResult;
   receipt?: Receipt;
   'submission-state'?: SubmissionState;
+  'table-catalogue'?: TableCatalogue;
 }
 /**
  * Per-line result of an NDJSON upload. Accepted lines are in Kafka when this is sent.
@@ -65,6 +69,109 @@ export interface DryRunReport {
   problems: Problem[];
 }
 /**
+ * The pipeline's health: each stage's rate and lag, rejections by reason, the current cycle's reporting per province, and the services' own figures. A provincial analyst sees its own province's reporting only.
+ */
+export interface PipelineStatus {
+  generatedAt: string;
+  windowSeconds: number;
+  stages: StageStatus[];
+  rejections: {
+    submissions: number;
+    inWindow: number;
+    byReason: RejectionReason[];
+    /**
+     * False until submissions.rejected.v1 was read to its end once after start.
+     */
+    caughtUp: boolean;
+  };
+  completeness: {
+    cycle: number | null;
+    /**
+     * The lake's completeness view when it exists, else current observations.
+     */
+    source: 'completeness' | 'observations_current';
+    provinces: ProvinceCompleteness[];
+  };
+  services: ServiceMetrics[];
+  /**
+   * Sources that could not be read this time, with why.
+   */
+  problems: string[];
+}
+export interface StageStatus {
+  name: 'ingest' | 'validate' | 'aggregate';
+  /**
+   * What the stage reads (ingest: HTTP).
+   */
+  consumes: string;
+  produces: string[];
+  group?: string;
+  /**
+   * Records the stage handled within the window.
+   */
+  inWindow: number;
+  perMinute: number;
+  /**
+   * Records still to be handled (consumer lag); absent for ingest.
+   */
+  lag?: number;
+  lagByPartition?: {
+    partition: number;
+    lag: number;
+  }[];
+}
+export interface RejectionReason {
+  reason: string;
+  total: number;
+  inWindow: number;
+}
+export interface ProvinceCompleteness {
+  code: string;
+  name: string;
+  citiesReporting: number;
+  citiesExpected: number | null;
+  unitsReporting: number;
+  unitsExpected: number | null;
+  reportingRate: number | null;
+  reportingRateOnTime: number | null;
+}
+export interface ServiceMetrics {
+  name: string;
+  url: string;
+  up: boolean;
+  figures: {
+    [k: string]: number;
+  };
+}
+/**
+ * One read-only SELECT over the documented views (GET /v1/tables).
+ */
+export interface QueryRequest {
+  /**
+   * A single SELECT (or WITH … SELECT); a provincial analyst's rows are limited to their province.
+   */
+  sql: string;
+}
+/**
+ * A result as JSON: columns, then rows in column order. Streamed: when a limit stops the query after rows were sent, `complete` is false and `error` says why.
+ */
+export interface QueryResult {
+  columns: {
+    name: string;
+    /**
+     * The DuckDB type, e.g. BIGINT, DECIMAL(38,6), TIMESTAMP.
+     */
+    type: string;
+  }[];
+  rows: unknown[][];
+  rowCount: number;
+  complete: boolean;
+  error?: {
+    code: string;
+    message: string;
+  };
+}
+/**
  * Proof that the submission is stored in Kafka (submissions.received.v1). Resending the same submission returns this same receipt with 200.
  */
 export interface Receipt {
@@ -103,4 +210,30 @@ export interface SubmissionState {
   countedAt?: string;
   receipt?: Receipt;
   problems?: Problem[];
+}
+/**
+ * The views an analyst may query, with their columns, and the table macros.
+ */
+export interface TableCatalogue {
+  tables: TableDescription[];
+  macros: MacroDescription[];
+}
+export interface TableDescription {
+  name: string;
+  doc: string;
+  columns: TableColumn[];
+  /**
+   * The column a provincial analyst's rows are chosen by; absent when every analyst reads the whole view.
+   */
+  provinceColumn?: string;
+}
+export interface TableColumn {
+  name: string;
+  type: string;
+  doc?: string;
+}
+export interface MacroDescription {
+  name: string;
+  doc: string;
+  parameters: string[];
 }

@@ -1,0 +1,218 @@
+// The query service's OpenAPI document, generated from its route schemas: the checked-in copy is what the
+// routes give and is served at /openapi.json, and real answers (rows, the catalogue, the status, refusals)
+// match the schemas it declares for them.
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CredentialStore, formatToken, hashSecret, type RoleName } from '@citycheck/credentials';
+import { openApiValidator } from '@citycheck/http';
+import type { LakeDatabase, ObjectStore } from '@citycheck/lake';
+import { createLogger } from '@citycheck/logging';
+import { createMetricsRegistry } from '@citycheck/metrics';
+import { createTestStore, openTestDatabase, testExtensionDirectory } from '@citycheck/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildQueryApp } from './app.js';
+import { createLakeViewDefiner } from './lake-views.js';
+import { queryOpenApiDocument } from './openapi-document.js';
+import type { PipelineStatus } from './pipeline-status.js';
+import { createQueryEngine, type QueryEngine } from './query-engine.js';
+import { writeTestLake } from './test-lake.js';
+
+const logger = createLogger({ service: 'query-openapi-test', level: 'silent' });
+const checkedIn = JSON.parse(
+  readFileSync(new URL('../../../schemas/openapi/query.openapi.json', import.meta.url), 'utf8'),
+) as Record<string, unknown>;
+const problemsOf = openApiValidator(checkedIn);
+
+const credentials = new CredentialStore();
+const issue = (id: string, role: RoleName, cityCode?: string): string => {
+  const secret = id.padEnd(43, 'x');
+  credentials.apply(id, {
+    id,
+    name: role,
+    role,
+    ...(cityCode === undefined ? {} : { cityCode }),
+    secretSha256: hashSecret(secret),
+    status: 'active',
+    createdAt: new Date().toISOString(),
+  });
+  return formatToken(id, secret);
+};
+const ministry = issue('00000000000000a2', 'analyst:ministry');
+const guangdong = issue('0000000000000442', 'analyst:province:44');
+const city = issue('00000000000000c2', 'city', '440100');
+
+// A status document as the status source reports it; its shape is what the schema must describe.
+const report: PipelineStatus = {
+  generatedAt: '2024-11-20T02:15:03.512Z',
+  windowSeconds: 300,
+  stages: [
+    {
+      name: 'validate',
+      consumes: 'submissions.received.v1',
+      produces: ['submissions.validated.v1', 'submissions.rejected.v1'],
+      group: 'validate',
+      inWindow: 12,
+      perMinute: 2.4,
+      lag: 3,
+      lagByPartition: [{ partition: 0, lag: 3 }],
+    },
+  ],
+  rejections: {
+    submissions: 2,
+    inWindow: 1,
+    byReason: [{ reason: 'range', total: 2, inWindow: 1 }],
+    caughtUp: true,
+  },
+  completeness: {
+    cycle: 2024,
+    source: 'completeness',
+    provinces: [
+      {
+        code: '44',
+        name: '广东省',
+        citiesReporting: 1,
+        citiesExpected: 21,
+        unitsReporting: 5,
+        unitsExpected: null,
+        reportingRate: 1 / 21,
+        reportingRateOnTime: null,
+      },
+    ],
+  },
+  services: [{ name: 'ingest', url: 'http://127.0.0.1:8081/metrics', up: true, figures: { accepted: 6 } }],
+  problems: [],
+};
+
+let store: ObjectStore;
+let writer: LakeDatabase;
+let engine: QueryEngine;
+let scratch: string;
+let app: ReturnType<typeof buildQueryApp>;
+
+beforeAll(async () => {
+  scratch = await mkdtemp(join(tmpdir(), 'citycheck-query-openapi-'));
+  store = await createTestStore('query-openapi');
+  writer = await openTestDatabase(store);
+  await writeTestLake(store, writer.connection, { unitsPerCity: 2 });
+  engine = await createQueryEngine({
+    extensionDirectory: testExtensionDirectory(),
+    s3: store.config,
+    defineViews: createLakeViewDefiner(store),
+    limits: {
+      timeoutMs: 30_000,
+      memoryLimit: '512MB',
+      rowCap: 1_000,
+      concurrency: 1,
+      queueLimit: 2,
+      threads: 1,
+    },
+    exportDirectory: scratch,
+    logger,
+  });
+  app = buildQueryApp({
+    engine,
+    authenticator: credentials,
+    logger,
+    registry: createMetricsRegistry({ service: 'query-openapi-test', processMetrics: false }),
+    status: { current: async () => report, start: async () => undefined, stop: async () => undefined },
+  });
+  await app.ready();
+});
+
+afterAll(async () => {
+  await app?.close();
+  await engine?.close();
+  writer?.close();
+  store?.close();
+  if (scratch !== undefined) await rm(scratch, { recursive: true, force: true });
+});
+
+const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+
+describe('the query OpenAPI document', () => {
+  it('is checked in as generated (node services/ingest/scripts/generate-openapi.mjs) and served without a credential', async () => {
+    expect(checkedIn).toEqual(await queryOpenApiDocument());
+    const served = await app.inject({ method: 'GET', url: '/openapi.json' });
+    expect(served.statusCode).toBe(200);
+    expect(served.json()).toEqual(checkedIn);
+    expect(Object.keys(checkedIn.paths as object).sort()).toEqual([
+      '/healthz',
+      '/openapi.json',
+      '/readyz',
+      '/status',
+      '/v1/query',
+      '/v1/status',
+      '/v1/tables',
+    ]);
+  });
+
+  it('describes the rows of a JSON answer', async () => {
+    const response = await app.inject({
+      method: 'POST',
+      url: '/v1/query',
+      headers: { ...bearer(ministry), accept: 'application/json' },
+      payload: { sql: 'SELECT city_code, count(*) AS n FROM observations GROUP BY ALL ORDER BY city_code' },
+    });
+    expect(response.statusCode).toBe(200);
+    const body = response.json();
+    // testCities: 440100, 440300, 110100, 320100 with 2 communities each, C01 and B02, plus one correction.
+    expect(body.rows.map((row: unknown[]) => row[0])).toEqual(['110100', '320100', '440100', '440300']);
+    expect(problemsOf('QueryResult', body)).toEqual([]);
+  });
+
+  it('describes the catalogue and the status, for the ministry and for a province', async () => {
+    const tables = await app.inject({ method: 'GET', url: '/v1/tables', headers: bearer(guangdong) });
+    expect(tables.statusCode).toBe(200);
+    expect(tables.json().tables.length).toBeGreaterThan(3);
+    expect(problemsOf('TableCatalogue', tables.json())).toEqual([]);
+    for (const token of [ministry, guangdong]) {
+      const status = await app.inject({ method: 'GET', url: '/v1/status', headers: bearer(token) });
+      expect(status.statusCode).toBe(200);
+      expect(problemsOf('PipelineStatus', status.json())).toEqual([]);
+    }
+  });
+
+  it('describes every refusal with the one error body', async () => {
+    const refusals = [
+      await app.inject({ method: 'POST', url: '/v1/query', payload: { sql: 'SELECT 1' } }),
+      await app.inject({
+        method: 'POST',
+        url: '/v1/query',
+        headers: bearer(city),
+        payload: { sql: 'SELECT 1' },
+      }),
+      await app.inject({
+        method: 'POST',
+        url: '/v1/query',
+        headers: bearer(ministry),
+        payload: { query: 'SELECT 1' },
+      }),
+      await app.inject({
+        method: 'POST',
+        url: '/v1/query',
+        headers: bearer(ministry),
+        payload: { sql: 'INSTALL x' },
+      }),
+      await app.inject({ method: 'GET', url: '/v1/nothing' }),
+    ];
+    expect(refusals.map((response) => [response.statusCode, response.json().error.code])).toEqual([
+      [401, 'unauthenticated'],
+      [403, 'forbidden'],
+      [400, 'invalid_request'],
+      [400, 'query_not_allowed'],
+      [404, 'not_found'],
+    ]);
+    expect(refusals[2]?.json().error.problems).toEqual([
+      { pointer: '/sql', rule: 'schema.required', message: 'is required' },
+      {
+        pointer: '/query',
+        rule: 'schema.additionalProperties',
+        message: 'is not allowed here',
+        value: 'SELECT 1',
+      },
+    ]);
+    for (const response of refusals) expect(problemsOf('Error', response.json())).toEqual([]);
+  });
+});
