@@ -7,7 +7,8 @@
 // 45 s a cycle); --memory-limit is DuckDB's (default: the aggregate's, AGGREGATE_DUCKDB_MEMORY_LIMIT).
 // Besides the hand-written aggregate and a derivation from scratch (deriveCycles), it times each step of
 // that derivation and a second run of a long-lived derivation that has nothing new to load (what the
-// aggregate worker pays per run once it has loaded the lake), and reports peak RSS and the load average.
+// aggregate worker pays per run once it has loaded the lake), one city's resubmission on that loaded lake
+// (it adds a commit-log entry to the bucket), and reports peak RSS and the load average.
 // Building a lake uses a DuckDB instance of its own (4GB) and counts in the peak RSS: use --bucket for RSS.
 import { readFile } from 'node:fs/promises';
 import { createDerivation, deriveCycles, writeReference } from '@citycheck/aggregate';
@@ -15,7 +16,7 @@ import { listCatalogueVersions, loadCatalogue } from '@citycheck/catalogue';
 import { readConfig } from '@citycheck/config';
 import { loadDivisionRegistry } from '@citycheck/divisions';
 import { createCommitLog, createObjectStore, datasets, openLakeDatabase } from '@citycheck/lake';
-import { prepareSyntheticLake, writeSyntheticCycle } from './synthetic-lake.mjs';
+import { prepareSyntheticLake, writeCityResubmission, writeSyntheticCycle } from './synthetic-lake.mjs';
 
 const option = (name) =>
   process.argv.includes(name) ? process.argv[process.argv.indexOf(name) + 1] : undefined;
@@ -122,6 +123,14 @@ const again = await time('the same derivation again, nothing new to load, 1 cycl
   derivation.derive(entries, [cycles[0]]),
 );
 log(`  steps (s): ${steps(again)}`);
+// One city's resubmission on the loaded lake, from its lake commit to the rollups rewritten (see
+// writeCityResubmission): the long-lived derivation loads the one new object and rewrites the cycle.
+const resubmission = await writeCityResubmission({ db, store, commitLog, bucket, cycle: cycles[0] });
+const resubmitted = await time(
+  `one city's resubmission (${resubmission.rows.toLocaleString()} observations of ${resubmission.city}), lake commit to rollups rewritten, 1 cycle`,
+  async () => derivation.derive(await commitLog.committed(), [cycles[0]]),
+);
+log(`  steps (s): ${steps(resubmitted)}`);
 await time(
   'hand-written aggregate, 1 cycle',
   async () => (await db.runAndReadAll(handWritten([cycles[0]]))).rowCount,

@@ -79,3 +79,51 @@ export const writeSyntheticCycle = async ({ db, store, commitLog, cycle, offset 
     await rm(dir, { recursive: true, force: true });
   }
 };
+
+/**
+ * One city's resubmission, as the lake writer would commit it: every observation the city of median size
+ * has in `cycle` (over all its objects) again, each value 1 higher and received a day later, as one new
+ * object and commit-log entry. Returns the city, its rows and the object's key.
+ */
+export const writeCityResubmission = async ({ db, store, commitLog, bucket, cycle }) => {
+  const cities = new Map();
+  for (const entry of await commitLog.committed()) {
+    for (const object of entry.objects) {
+      const match = new RegExp(`^observations/cycle=${cycle}/province_code=\\d+/city_code=(\\d+)/`).exec(
+        object.key,
+      );
+      if (match === null) continue;
+      const city = cities.get(match[1]) ?? { code: match[1], rows: 0, keys: [] };
+      city.rows += object.rows;
+      city.keys.push(object.key);
+      cities.set(match[1], city);
+    }
+  }
+  const sorted = [...cities.values()].sort((a, b) => a.rows - b.rows || (a.code < b.code ? -1 : 1));
+  const city = sorted[Math.floor(sorted.length / 2)];
+  const stamp = Date.now();
+  const key = `${city.keys[0].slice(0, city.keys[0].lastIndexOf('/'))}/resubmission+0+${stamp}.parquet`;
+  const dir = await mkdtemp(join(tmpdir(), 'bench-resubmission-'));
+  try {
+    const file = join(dir, 'object.parquet');
+    await db.run(`COPY (SELECT * REPLACE (value + 1 AS value, received_at + INTERVAL 1 DAY AS received_at,
+        'resubmission' AS source_topic, 0 AS source_partition, row_number() OVER () AS source_offset)
+      FROM read_parquet([${city.keys.map((k) => `'s3://${bucket}/${k}'`).join(', ')}], hive_partitioning = false))
+      TO '${file}' (FORMAT parquet, COMPRESSION zstd)`);
+    await store.put(key, await readFile(file), 'application/vnd.apache.parquet');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+  const entry = {
+    dataset: datasets.observations,
+    topic: 'resubmission',
+    partition: 0,
+    startOffset: String(stamp),
+    endOffset: String(stamp),
+    records: 1,
+    objects: [{ key, rows: city.rows, bytes: 0 }],
+  };
+  await commitLog.begin(entry);
+  await commitLog.commit(entry);
+  return { city: city.code, rows: city.rows, key };
+};

@@ -82,6 +82,10 @@ export const mergeReceiptsSql = (db: string): string =>
   `INSERT INTO ${db}.receipts
    SELECT cycle, city_code, unit_level, unit_code, min(received_at), max(received_at) FROM incoming GROUP BY ALL`;
 
+/** The (cycle, city) pairs whose observations a merge of `incoming` may change (street sums to redo). */
+export const changedCitiesSql = `SELECT DISTINCT cycle, city_code FROM incoming
+  UNION SELECT DISTINCT cycle, previous_city_code FROM existing WHERE later`;
+
 export const mergeCurrentSql = (db: string): { existing: string; supersede: string; add: string } => {
   const key = (a: string, b: string) =>
     `${a}.cycle = ${b}.cycle AND ${a}.unit_level = ${b}.unit_level AND ${a}.unit_code = ${b}.unit_code AND ${a}.indicator_code = ${b}.indicator_code`;
@@ -90,7 +94,7 @@ export const mergeCurrentSql = (db: string): { existing: string; supersede: stri
     // join, so DuckDB hashes the small batch and streams the state past it (an anti join against the state
     // would hash the whole state on every batch).
     existing: `CREATE OR REPLACE TEMP TABLE existing AS
-      SELECT n.cycle, n.unit_level, n.unit_code, n.indicator_code,
+      SELECT n.cycle, n.unit_level, n.unit_code, n.indicator_code, c.city_code AS previous_city_code,
         n.received_at > c.received_at OR (n.received_at = c.received_at AND
           (n.source_partition > c.source_partition OR (n.source_partition = c.source_partition AND n.source_offset > c.source_offset))) AS later
       FROM incoming n JOIN ${db}.current_observations c ON ${key('c', 'n')}`,
@@ -238,13 +242,17 @@ const keyColumns = 'cycle, catalogue_version, indicator_code, aggregation, prima
 
 /**
  * Indicator rollups of the target cycle at every level, with units covered and expected and the change from
- * the previous cycle. Needs the view `scoped` (scopedSql) and `expected_units` (expectedUnitsSql).
+ * the previous cycle. Needs the view `street_sums` (the state's street sums of both cycles, streetSumsSql)
+ * and `expected_units` (expectedUnitsSql).
  */
-export const indicatorRollupsSql = (cycle: number): string => `
-WITH by_street AS (
-  -- One pass over the observations to the finest area; the levels then add up these partial sums (exact in
-  -- DECIMAL), which is several times cheaper than grouping every observation once per level. A city's own
-  -- figure (unit level city: no district, no street) stays apart from the figures of the units below it.
+/**
+ * One pass over the current observations `where` holds to the finest area (street, and a city's own
+ * figure apart): the partial sums the levels above add up (exact in DECIMAL), which is several times
+ * cheaper than grouping every observation once per level. Each row lies in one city, so the sums of a
+ * cycle are kept between runs (table street_sums of the state) and only the cities with changed
+ * observations are summed again. Needs the view `current_obs`.
+ */
+export const streetSumsSql = (where: string): string => `
   SELECT
     cycle, catalogue_version, indicator_code, city_code, district_code, street_code,
     unit_level = 'city' AS own,
@@ -262,8 +270,14 @@ WITH by_street AS (
     count_if(meets) AS units_meeting,
     sum((value * weight)::DECIMAL(38, 6)) AS weighted_sum,
     sum(weight::DECIMAL(38, 6)) AS weight_sum
-  FROM scoped
-  GROUP BY cycle, catalogue_version, indicator_code, city_code, district_code, street_code, own
+  FROM current_obs
+  WHERE ${where}
+  GROUP BY cycle, catalogue_version, indicator_code, city_code, district_code, street_code, own`;
+
+export const indicatorRollupsSql = (cycle: number): string => `
+WITH by_street AS (
+  -- The street sums of the target and the previous cycle (streetSumsSql), kept between runs.
+  SELECT * FROM street_sums WHERE cycle IN (${cycle}, ${cycle - 1})
 ),
 districts AS (
   SELECT ${keyColumns}, 'district' AS level, district_code AS area_code,

@@ -18,6 +18,7 @@ import type { CycleSettings as FullCycleSettings } from '@citycheck/catalogue';
 import type { DuckDBConnection, ManifestEntry, ObjectStore } from '@citycheck/lake';
 import {
   bulkLoadSql,
+  changedCitiesSql,
   completenessSql,
   currentViewSql,
   cycleDivisionsSql,
@@ -34,6 +35,7 @@ import {
   shortfallLedgerSql,
   stageSql,
   stateTablesSql,
+  streetSumsSql,
 } from './derive-sql.js';
 
 /** What derivation needs of a cycle's settings (see loadCycleSettings in @citycheck/catalogue). */
@@ -178,6 +180,11 @@ export const createDerivation = async ({
   const db = `derivation_${process.pid}_${derivationCount}`;
   const url = (key: string): string => quote(`s3://${store.bucket}/${key}`);
   const loaded = new Set<string>();
+  // The cycles whose street sums the state holds, each with the cities whose observations changed since
+  // (their sums are redone by the next run that needs the cycle), and the catalogue rules they were summed
+  // under (aggregation and level: a change of the reference redoes them all).
+  const summed = new Map<number, Set<string>>();
+  let summedUnder: string | undefined;
   const stateDirectory = await mkdtemp(join(directory, 'citycheck-derivation-'));
   const stateFile = join(stateDirectory, 'state.duckdb');
 
@@ -189,6 +196,7 @@ export const createDerivation = async ({
     await duckdb.run(`ATTACH ${quote(stateFile)} AS ${db}`);
     for (const sql of stateTablesSql(db)) await duckdb.run(sql);
     loaded.clear();
+    summed.clear();
   };
   await reset();
 
@@ -230,6 +238,8 @@ export const createDerivation = async ({
       await duckdb.run(merge.existing);
       const later = await duckdb.runAndReadAll('SELECT count(*) FILTER (WHERE later) AS n FROM existing');
       if (Number(later.getRowObjectsJS()[0]?.n ?? 0) > 0) await duckdb.run(merge.supersede);
+      const changed = await duckdb.runAndReadAll(changedCitiesSql);
+      for (const row of changed.getRowObjectsJS()) summed.get(Number(row.cycle))?.add(String(row.city_code));
       await duckdb.run(merge.add);
       await duckdb.run('DROP TABLE incoming; DROP TABLE existing');
       for (const object of batch) loaded.add(object.key);
@@ -265,7 +275,30 @@ export const createDerivation = async ({
       ]);
       await duckdb.run(currentViewSql(db));
       await duckdb.run(receiptsViewSql(db));
+      const rules = await duckdb.runAndReadAll(
+        `SELECT md5(coalesce(string_agg(concat_ws('|', catalogue_version, code, aggregation, primary_level), ',' ORDER BY catalogue_version, code), '')) AS rules FROM reference_indicators`,
+      );
+      const under = String(rules.getRowObjectsJS()[0]?.rules);
+      if (under !== summedUnder) summed.clear();
+      summedUnder = under;
+      // Typed as the query that fills it.
+      await duckdb.run(`CREATE TABLE IF NOT EXISTS ${db}.street_sums AS ${streetSumsSql('false')}`);
+      await duckdb.run(`CREATE OR REPLACE TEMP VIEW street_sums AS SELECT * FROM ${db}.street_sums`);
     });
+
+    // The street sums of a cycle: all of them the first time, then only those of cities changed since.
+    const sumStreets = async (cycle: number): Promise<void> => {
+      const stale = summed.get(cycle);
+      if (stale !== undefined && stale.size === 0) return;
+      const where =
+        stale === undefined
+          ? `cycle = ${cycle}`
+          : `cycle = ${cycle} AND city_code IN (${[...stale].sort().map(quote).join(', ')})`;
+      await duckdb.run(`DELETE FROM ${db}.street_sums WHERE ${where}`);
+      await duckdb.run(`INSERT INTO ${db}.street_sums ${streetSumsSql(where)}`);
+      if (stale === undefined) summed.set(cycle, new Set());
+      else stale.clear();
+    };
 
     const dir = await mkdtemp(join(tmpdir(), 'citycheck-derive-'));
     const objects: string[] = [];
@@ -273,6 +306,10 @@ export const createDerivation = async ({
     try {
       for (const cycle of [...targets].sort((a, b) => a - b)) {
         await duckdb.run(`CREATE OR REPLACE TEMP VIEW scoped AS ${scopedSql(cycle)}`);
+        await timed('street_sums', async () => {
+          await sumStreets(cycle - 1);
+          await sumStreets(cycle);
+        });
         // Which units the cycle expects and where it places them depend on its county-level cities.
         await timed('expected', async () => {
           await duckdb.run(`CREATE OR REPLACE TEMP TABLE cycle_divisions AS ${cycleDivisionsSql(cycle)}`);
@@ -311,7 +348,7 @@ export const createDerivation = async ({
     } finally {
       await rm(dir, { recursive: true, force: true });
       await duckdb.run(
-        'DROP VIEW IF EXISTS scoped; DROP VIEW IF EXISTS current_obs; DROP VIEW IF EXISTS receipts; DROP TABLE IF EXISTS reference_divisions; DROP TABLE IF EXISTS cycle_divisions',
+        'DROP VIEW IF EXISTS scoped; DROP VIEW IF EXISTS street_sums; DROP VIEW IF EXISTS current_obs; DROP VIEW IF EXISTS receipts; DROP TABLE IF EXISTS reference_divisions; DROP TABLE IF EXISTS cycle_divisions',
       );
     }
     return { cycles: targets, objects, rows, inputObjects, loadedObjects, timings };
