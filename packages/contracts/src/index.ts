@@ -7,30 +7,38 @@ import { fileURLToPath } from 'node:url';
 import type { FieldProblem } from '@citycheck/errors';
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormatsPlugin from 'ajv-formats';
+import type * as bodies from './generated/http-bodies.js';
 
-export type {
-  BulkSummary,
-  DryRunReport,
-  LineResult,
-  MacroDescription,
-  PipelineStatus,
-  Problem,
-  ProvinceCompleteness,
-  QueryRequest,
-  QueryResult,
-  Receipt,
-  RejectionReason,
-  ServiceMetrics,
-  StageStatus,
-  SubmissionState,
-  TableCatalogue,
-  TableColumn,
-  TableDescription,
-} from './generated/http-bodies.js';
 export type { ReceivedSubmission } from './generated/received-submission.js';
 export type { RejectedSubmission } from './generated/rejected-submission.js';
 export type { Observation, Submission, Unit1 as Unit } from './generated/submission.js';
 export type { ValidatedSubmission } from './generated/validated-submission.js';
+
+/** A body as a service builds it and a client reads it: nothing in it changes once made. */
+export type Immutable<T> = T extends readonly (infer Item)[]
+  ? readonly Immutable<Item>[]
+  : T extends object
+    ? { readonly [Key in keyof T]: Immutable<T[Key]> }
+    : T;
+
+// The HTTP bodies of schemas/http (types generated into generated/http-bodies.ts).
+export type BulkSummary = Immutable<bodies.BulkSummary>;
+export type DryRunReport = Immutable<bodies.DryRunReport>;
+export type LineResult = Immutable<bodies.LineResult>;
+export type MacroDescription = Immutable<bodies.MacroDescription>;
+export type PipelineStatus = Immutable<bodies.PipelineStatus>;
+export type Problem = Immutable<bodies.Problem>;
+export type ProvinceCompleteness = Immutable<bodies.ProvinceCompleteness>;
+export type QueryRequest = Immutable<bodies.QueryRequest>;
+export type QueryResult = Immutable<bodies.QueryResult>;
+export type Receipt = Immutable<bodies.Receipt>;
+export type RejectionReason = Immutable<bodies.RejectionReason>;
+export type ServiceMetrics = Immutable<bodies.ServiceMetrics>;
+export type StageStatus = Immutable<bodies.StageStatus>;
+export type SubmissionState = Immutable<bodies.SubmissionState>;
+export type TableCatalogue = Immutable<bodies.TableCatalogue>;
+export type TableColumn = Immutable<bodies.TableColumn>;
+export type TableDescription = Immutable<bodies.TableDescription>;
 
 const schemasDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'schemas', 'submission');
 

@@ -115,4 +115,7 @@ export class CitycheckError extends Error {
   }
 }
 
+/** The body of every error answer of the HTTP services. */
+export type ErrorBody = ReturnType<CitycheckError['toResponse']>;
+
 export const isCitycheckError = (error: unknown): error is CitycheckError => error instanceof CitycheckError;

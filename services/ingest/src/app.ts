@@ -3,6 +3,7 @@
 // and handed to Kafka, and the city gets its receipt only after the broker acknowledged. Built from its
 // clients and state so tests hand it real ones; it never connects on its own.
 import type { Readable } from 'node:stream';
+import type { DryRunReport } from '@citycheck/contracts';
 import { type Authenticator, mayReadCity, type Principal } from '@citycheck/credentials';
 import type { CycleBook } from '@citycheck/cycles';
 import { CitycheckError, type FieldProblem, isCitycheckError } from '@citycheck/errors';
@@ -102,14 +103,7 @@ export interface IngestAppOptions {
   readonly cycles?: CycleBook;
 }
 
-export interface DryRunReport {
-  readonly dryRun: true;
-  readonly submissionId: string | null;
-  readonly outcome: 'valid' | 'rejected';
-  readonly idempotency: 'new' | 'duplicate' | 'conflict' | 'unknown';
-  readonly checks: readonly ('schema' | 'credential_scope' | 'idempotency' | 'rules')[];
-  readonly problems: readonly FieldProblem[];
-}
+export type { DryRunReport };
 
 /** An NDJSON body, handed to the route as a stream: it is read line by line, never whole. */
 class NdjsonBody {

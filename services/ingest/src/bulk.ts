@@ -5,6 +5,7 @@
 // batches whatever the size of the upload, and after a failed send nothing later in the upload is sent: the
 // lines stored are exactly those the summary calls accepted.
 
+import type { BulkSummary, LineResult } from '@citycheck/contracts';
 import type { Principal } from '@citycheck/credentials';
 import type { CitycheckError, FieldProblem } from '@citycheck/errors';
 import type { Intake } from './intake.js';
@@ -13,28 +14,9 @@ import type { NdjsonLine } from './request-body.js';
 import { checkSchema, type SemanticCheck, scopeProblem } from './submission-checks.js';
 import type { Receipt } from './submission-index.js';
 
-export type LineStatus = 'accepted' | 'duplicate' | 'rejected';
-
-export interface LineResult {
-  /** 1-based line number in the (decompressed) upload. */
-  readonly line: number;
-  /** The line's submissionId, or null when it could not be read. */
-  readonly submissionId: string | null;
-  readonly status: LineStatus;
-  readonly problems?: readonly FieldProblem[];
-}
-
-export interface BulkSummary {
-  /** True when nothing was sent: `accepted` then means "would be accepted". */
-  readonly dryRun: boolean;
-  /** Non-blank lines read. */
-  readonly received: number;
-  readonly accepted: number;
-  readonly rejected: number;
-  readonly duplicates: number;
-  /** One entry per non-blank line, in order. */
-  readonly lines: readonly LineResult[];
-}
+// The shapes of the answer are schemas/http/{bulk-summary,line-result}.v1.schema.json.
+export type { BulkSummary, LineResult };
+export type LineStatus = LineResult['status'];
 
 /** A bulk upload that stopped part way (broker down, body too large, broken gzip): what happened up to there. */
 export class BulkInterrupted extends Error {

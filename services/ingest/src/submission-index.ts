@@ -2,37 +2,13 @@
 // status. It answers idempotency (same id, same content: the original receipt; other content: 409) and
 // GET /v1/submissions/{id}. It is rebuilt on start from the pipeline's own topics (see index-follower.ts), so
 // it survives restarts and sees what other instances accepted. Compact: ~130k entries in one national cycle.
+import type { Receipt, SubmissionState } from '@citycheck/contracts';
 import type { FieldProblem } from '@citycheck/errors';
 
-export type SubmissionStatus = 'accepted' | 'valid' | 'rejected' | 'stored' | 'counted';
-
-/** What a city gets back when a submission is accepted, and again, unchanged, when it resends it. */
-export interface Receipt {
-  readonly submissionId: string;
-  readonly status: 'accepted';
-  readonly contentHash: string;
-  readonly receivedAt: string;
-  /** Where the submission sits in submissions.received.v1; -1 / "-1" while not yet known to this instance. */
-  readonly partition: number;
-  readonly offset: string;
-  /** Present when it was received after its cycle's deadline (and before its closing): accepted, but late. */
-  readonly late?: true;
-}
-
-export interface SubmissionState {
-  readonly submissionId: string;
-  readonly cityCode: string;
-  readonly status: SubmissionStatus;
-  readonly contentHash: string;
-  /** Received after its cycle's deadline. */
-  readonly late?: true;
-  /** When the first derivation including it (rollups, completeness, ledger, flags) was written: status counted. */
-  readonly countedAt?: string;
-  /** Absent while only downstream records (validated, rejected, stored) of the submission have been read. */
-  readonly receipt?: Receipt;
-  /** Every reason, when rejected. */
-  readonly problems?: readonly FieldProblem[];
-}
+// A receipt is what a city gets back when a submission is accepted, and again, unchanged, when it resends it;
+// both shapes are schemas/http/{receipt,submission-state}.v1.schema.json.
+export type { Receipt, SubmissionState };
+export type SubmissionStatus = SubmissionState['status'];
 
 // accepted < valid | rejected < stored: records of one submission may be read in any order across topics,
 // and the index keeps the furthest status it has seen.

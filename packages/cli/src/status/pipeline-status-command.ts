@@ -3,7 +3,7 @@
 import { parseArgs } from 'node:util';
 import { readConfig } from '@citycheck/config';
 
-/** The part of GET /v1/status the terminal shows (services/query/src/pipeline-status.ts has the whole shape). */
+/** The part of GET /v1/status the terminal shows (schemas/http/pipeline-status.v1.schema.json has the whole shape). */
 export interface PipelineStatusDocument {
   readonly generatedAt: string;
   readonly windowSeconds: number;
