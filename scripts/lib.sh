@@ -44,4 +44,6 @@ ensure_infrastructure() {
   bash "$REPO_ROOT/infra/chromium.sh" >/dev/null
   # Debian's Prometheus (server and promtool) for the alert-rule tests.
   bash "$REPO_ROOT/infra/prometheus.sh" >/dev/null
+  # Debian's psql for the PostgreSQL door test of the query service.
+  bash "$REPO_ROOT/infra/psql.sh" >/dev/null
 }

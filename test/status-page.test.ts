@@ -69,6 +69,7 @@ describe('pipeline status page', () => {
         ...process.env,
         ...env,
         QUERY_PORT: String(queryPort),
+        QUERY_PG_PORT: '0',
         QUERY_EXPORT_DIRECTORY: join(scratch, 'exports'),
         QUERY_LAKE_REFRESH_MS: '500',
         STATUS_WINDOW_MS: '600000',

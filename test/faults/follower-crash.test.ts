@@ -42,7 +42,7 @@ describe('followers crashed by a non-retriable coordinator error', () => {
       STATUS_METRICS_TARGETS: `ingest=${pipeline.ingestUrl}/metrics`,
     };
     await pipeline.start('ingest', { env });
-    await pipeline.start('query', { env: { ...env, QUERY_PORT: String(queryPort) } });
+    await pipeline.start('query', { env: { ...env, QUERY_PORT: String(queryPort), QUERY_PG_PORT: '0' } });
     producer = createReliableProducer(
       createKafka({ brokers: [pipeline.infra.kafkaBrokers], clientId: 'follower-crash-test' }),
     );

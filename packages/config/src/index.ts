@@ -258,6 +258,18 @@ export const variables = {
     'Address the query service (SQL endpoint and status page) binds',
   ),
   queryPort: integer('QUERY_PORT', 8090, 'Port of the query service', 0, 65535),
+  queryPgHost: text(
+    'QUERY_PG_HOST',
+    '127.0.0.1',
+    'Address the PostgreSQL wire-protocol door of the query service (psql, BI tools) binds',
+  ),
+  queryPgPort: integer(
+    'QUERY_PG_PORT',
+    5433,
+    'Port of the PostgreSQL wire-protocol door; 0 picks a free one',
+    0,
+    65535,
+  ),
   queryTimeoutMs: integer(
     'QUERY_TIMEOUT_MS',
     30_000,

@@ -61,7 +61,7 @@ const statusFiles: Record<string, { file: string; type: string }> = {
 };
 
 /** What an analyst's credential lets them query; a city credential queries nothing. */
-const scopeOf = (principal: Principal): { scope: QueryScope; role: string; id: string } => {
+export const scopeOf = (principal: Principal): { scope: QueryScope; role: string; id: string } => {
   switch (principal.kind) {
     case 'analyst:ministry':
       return { scope: { kind: 'ministry' }, role: principal.kind, id: principal.credentialId };

@@ -5,6 +5,7 @@ export { buildQueryApp, type QueryAppOptions } from './app.js';
 export { documentedViews, lakeMacros, type MacroDoc, provinceCondition, type ViewDoc } from './lake-model.js';
 export { createLakeViewDefiner, type LakeViewDefiner } from './lake-views.js';
 export { queryOpenApiDocument } from './openapi-document.js';
+export { createPgDoor, type PgDoor, type PgDoorOptions } from './pg-door.js';
 export {
   createPipelineStatus,
   type PipelineStatus,

@@ -9,6 +9,7 @@ import { createLogger } from '@citycheck/logging';
 import { createMetricsRegistry, registerFollowerMetrics } from '@citycheck/metrics';
 import { buildQueryApp } from './app.js';
 import { createLakeViewDefiner } from './lake-views.js';
+import { createPgDoor } from './pg-door.js';
 import { createPipelineStatus } from './pipeline-status.js';
 import { createQueryEngine } from './query-engine.js';
 
@@ -20,6 +21,8 @@ const config = readConfig([
   'duckdbExtensionDirectory',
   'queryHost',
   'queryPort',
+  'queryPgHost',
+  'queryPgPort',
   'queryTimeoutMs',
   'queryMemoryLimit',
   'queryRowCap',
@@ -137,6 +140,15 @@ const app = buildQueryApp({
   }),
 });
 await app.listen({ host: config.queryHost, port: config.queryPort });
+// The door for psql and BI tools: the same engine, guard and scope as POST /v1/query.
+const pgDoor = createPgDoor({
+  engine,
+  authenticator: credentials,
+  credentialsCurrent: () => follower.isCurrent,
+  logger,
+});
+const pgAddress = await pgDoor.listen({ host: config.queryPgHost, port: config.queryPgPort });
+logger.info({ host: pgAddress.address, port: pgAddress.port }, 'PostgreSQL door listening');
 
 // New lake objects become queryable at the next refresh.
 let refreshing = false;
@@ -156,6 +168,7 @@ const shutdown = async (signal: string): Promise<void> => {
   clearInterval(refreshTimer);
   // close() stops accepting connections and waits for queries being streamed to finish.
   await app.close();
+  await pgDoor.close();
   await status.stop();
   await follower.stop();
   await cycleFollower.stop();
