@@ -1,7 +1,5 @@
-// The ingest HTTP app: cities POST submissions (one as JSON, many as NDJSON) with their credential; each is
-// parsed strictly, checked against the submission schema and the credential's city, deduplicated by its id,
-// and handed to Kafka, and the city gets its receipt only after the broker acknowledged. Built from its
-// clients and state so tests hand it real ones; it never connects on its own.
+// The ingest HTTP app: cities POST submissions (JSON or NDJSON) and get a receipt once Kafka acknowledged them.
+// Built from its clients and state, so tests hand it real ones; it never connects on its own.
 import type { Readable } from 'node:stream';
 import type { DryRunReport } from '@citycheck/contracts';
 import { type Authenticator, mayReadCity, type Principal } from '@citycheck/credentials';

@@ -1,9 +1,5 @@
-// NDJSON bulk uploads: each line is one submission, parsed, checked and classified on its own, and the good
-// ones go to Kafka in batches; the answer is a per-line summary. A malformed line is reported with its line
-// number and never stops the good lines around it. The next batch is read and checked while the previous one
-// is being sent, and handed to Kafka only once that one was acknowledged, so memory stays bounded by two
-// batches whatever the size of the upload, and after a failed send nothing later in the upload is sent: the
-// lines stored are exactly those the summary calls accepted.
+// NDJSON bulk uploads: each line checked on its own, the good ones sent to Kafka in batches, and a per-line
+// summary for the city.
 
 import type { BulkSummary, LineResult } from '@citycheck/contracts';
 import type { Principal } from '@citycheck/credentials';
@@ -47,6 +43,13 @@ const readableId = (document: unknown): string | null => {
   return typeof id === 'string' ? id : null;
 };
 
+/**
+ * Reads the lines, checks and classifies each on its own, and sends the good ones to Kafka in batches. A
+ * malformed line is reported with its number and never stops the lines around it. The next batch is checked
+ * while the previous one is being sent, and sent only once that one was acknowledged: memory stays bounded by
+ * two batches, and after a failed send nothing later is sent, so the lines stored are exactly those the summary
+ * calls accepted (the failure is thrown as BulkInterrupted, carrying that summary).
+ */
 export const processBulk = async ({
   lines,
   principal,

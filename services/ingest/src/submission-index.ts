@@ -1,7 +1,5 @@
-// The submission index every ingest instance keeps in memory: submission id -> content hash, receipt and
-// status. It answers idempotency (same id, same content: the original receipt; other content: 409) and
-// GET /v1/submissions/{id}. It is rebuilt on start from the pipeline's own topics (see index-follower.ts), so
-// it survives restarts and sees what other instances accepted. Compact: ~130k entries in one national cycle.
+// The submission index every ingest instance keeps in memory (id -> content hash, receipt, status), rebuilt on
+// start from the pipeline's own topics (index-follower.ts); it answers idempotency and GET /v1/submissions/{id}.
 import type { Receipt, SubmissionState } from '@citycheck/contracts';
 import type { FieldProblem } from '@citycheck/errors';
 
@@ -50,6 +48,7 @@ export interface AcceptedFacts {
 export const lakeBatchKey = (partition: number | string, startOffset: string): string =>
   `${partition}/${startOffset}`;
 
+/** Same id and content: the original receipt; other content: a conflict. About 130k entries per national cycle. */
 export class SubmissionIndex {
   private readonly entries = new Map<string, Entry>();
   // When each lake batch was first counted by a derivation (lake.rollups-derived.v1), in ms since the epoch.

@@ -1,6 +1,5 @@
-// The query service's HTTP app: analysts POST one SELECT to /v1/query and get its rows streamed back as
-// JSON, CSV, Arrow or Parquet; GET /v1/tables documents the views; /status and /v1/status show the
-// pipeline's health. Built from its clients (engine, authenticator, status source); never connects itself.
+// The query service's HTTP app: analysts POST one SELECT to /v1/query and get its rows streamed back; /status
+// and /v1/status show the pipeline's health. Built from its clients; it never connects on its own.
 import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';

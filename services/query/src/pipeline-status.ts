@@ -1,8 +1,5 @@
-// What the status page and `citycheck status` show: each stage's rate and lag read from the broker's offsets
-// (so it works even when a service exports no metrics), rejections by reason counted from
-// submissions.rejected.v1, the current cycle's reporters per province from the lake (the cycle the operator
-// designated, never the newest with data), and, when the services'
-// /metrics answer, their own figures. Computed on demand, at most once per `cacheMs`.
+// What the status page and `citycheck status` show, computed on demand from the broker's offsets, the rejected
+// topic, the lake and the services' /metrics.
 import { createRequire } from 'node:module';
 import type {
   PipelineStatus,
@@ -142,6 +139,12 @@ const scrape = async (target: string): Promise<ServiceMetrics> => {
   }
 };
 
+/**
+ * Each stage's rate and lag from the broker's offsets (so it works when a service exports no metrics),
+ * rejections by reason from submissions.rejected.v1, the current cycle's reporters per province from the lake
+ * (the cycle the operator designated, never the newest with data) and, when they answer, the services' own
+ * figures. Computed on demand, at most once per `cacheMs`.
+ */
 export const createPipelineStatus = ({
   kafka,
   admin,

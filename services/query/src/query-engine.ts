@@ -1,9 +1,5 @@
-// The query engine. A provincial analyst's statement runs in a database of the province's own (see
-// scope-database.ts): its rows copied from the lake, no file or network access, configuration locked. A
-// ministry analyst's runs in the lake database, which may read the lake's data prefixes and nothing else,
-// through views re-created per connection over the full ones. Limits: one deadline per statement covering its
-// wait, its parse and its run (an interrupt repeated until the statement ends), a memory limit per database,
-// a watch on the process's resident memory, a row cap, and a bounded number of statements at once.
+// The query engine: where an analyst's statement runs (a province's own database, or the lake database for the
+// ministry), and the limits it runs under.
 import { randomUUID } from 'node:crypto';
 import { mkdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -253,6 +249,13 @@ const queryError = (error: unknown, timedOut: boolean | 'memory', limits: QueryL
   return new CitycheckError('database_error', 'the query failed inside the database', { cause: error });
 };
 
+/**
+ * A provincial analyst's statement runs in a database of the province's own (scope-database.ts): its rows
+ * copied from the lake, no file or network access, configuration locked. A ministry analyst's runs in the lake
+ * database, which reads the lake's data prefixes and nothing else, through views re-created per connection.
+ * Limits: one deadline per statement covering its wait, parse and run; a memory limit per database and a
+ * watch on the process's resident memory; a row cap; a bounded number of statements at once.
+ */
 export const createQueryEngine = async ({
   extensionDirectory,
   s3,
