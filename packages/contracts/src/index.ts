@@ -90,7 +90,8 @@ let shared: Ajv2020 | undefined;
 const sharedAjv = (): Ajv2020 => {
   if (shared === undefined) {
     shared = createAjv();
-    for (const schema of Object.values(schemas)) shared.addSchema(schema);
+    // The rejected record's problems are the HTTP answers' Problem.
+    for (const schema of [...Object.values(schemas), httpSchemas.problem]) shared.addSchema(schema);
   }
   return shared;
 };

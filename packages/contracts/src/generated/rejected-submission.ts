@@ -9,11 +9,15 @@ export interface RejectedSubmission {
   contentHash?: string;
   receivedAt: string;
   rejectedAt: string;
-  problems: {
-    pointer: string;
-    rule: string;
-    message: string;
-    indicator?: string;
-    value?: unknown;
-  }[];
+  problems: Problem[];
+}
+/**
+ * One precise problem: the JSON pointer into the submission (or line), a stable rule name, a message, and where they apply the indicator and offending value.
+ */
+export interface Problem {
+  pointer: string;
+  rule: string;
+  message: string;
+  indicator?: string;
+  value?: unknown;
 }
