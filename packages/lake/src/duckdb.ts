@@ -100,3 +100,25 @@ export const encodeParquet = async (
     await rm(dir, { recursive: true, force: true });
   }
 };
+
+/**
+ * Encodes the rows of `query` (a SELECT over tables DuckDB already holds) as one Parquet object, as
+ * encodeParquet does, with no rows passing through JavaScript.
+ */
+export const encodeQueryParquet = async (
+  connection: DuckDBConnection,
+  query: string,
+  orderBy: readonly string[],
+): Promise<Uint8Array> => {
+  const dir = await mkdtemp(join(tmpdir(), 'citycheck-parquet-'));
+  try {
+    const output = join(dir, 'rows.parquet');
+    await connection.run(
+      `COPY (${query} ORDER BY ${orderBy.map((name) => `"${name}"`).join(', ')}) ` +
+        `TO ${quote(output)} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)`,
+    );
+    return new Uint8Array(await readFile(output));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+};

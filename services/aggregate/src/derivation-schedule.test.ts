@@ -34,8 +34,8 @@ describe('when the next derivation is due', () => {
     expect(nextDerivationAt({ ...idle, waitingSince: 10_000, lastChangeAt: 69_900 }, policy)).toBe(70_000);
   });
 
-  it('leaves as much time after a run as the run took, caught up or not', () => {
-    // The last run took 4 s and ended at 12,000: nothing before 16,000.
+  it('derives right after a run once caught up, and leaves time after a run while behind', () => {
+    // The last run took 4 s and ended at 12,000; a commit at 12,100.
     const afterRun = {
       ...idle,
       waitingSince: 12_100,
@@ -43,11 +43,12 @@ describe('when the next derivation is due', () => {
       lastRunEnded: 12_000,
       lastRunMs: 4_000,
     };
-    expect(nextDerivationAt(afterRun, policy)).toBe(16_000);
-    expect(nextDerivationAt(afterRun, { ...policy, cooldownFactor: 3 })).toBe(24_000);
-    // A commit long after the run: the debounce alone.
-    expect(nextDerivationAt({ ...afterRun, waitingSince: 30_000, lastChangeAt: 30_000 }, policy)).toBe(
-      30_250,
-    );
+    expect(nextDerivationAt(afterRun, policy)).toBe(12_350);
+    // Behind, with a 1 s longest delay: not before 12,000 + 4,000 = 16,000 at factor 1 (24,000 at 3).
+    const behind = { ...afterRun, recordsBehind: 5_000 };
+    expect(nextDerivationAt(behind, { ...policy, maxDelayMs: 1_000 })).toBe(16_000);
+    expect(nextDerivationAt(behind, { ...policy, maxDelayMs: 1_000, cooldownFactor: 3 })).toBe(24_000);
+    // Behind, a longest delay beyond the cooldown decides.
+    expect(nextDerivationAt(behind, policy)).toBe(72_100);
   });
 });

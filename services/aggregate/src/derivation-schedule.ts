@@ -1,12 +1,14 @@
 // When the aggregate worker's next derivation is due: a pure function of what waits, how far the consumer
 // is behind and how long the last run took, so the worker's timer and its tests read the same rule. Caught
-// up, a run follows the last commit after a short debounce; behind, commits coalesce into one run once the
-// consumer catches up (its next commit asks again) or once the oldest change has waited the longest delay.
+// up, a run follows the last commit after a short debounce (runs never overlap: commits during a run wait
+// for its end); behind, commits coalesce into one run once the consumer catches up (its next commit asks
+// again) or once the oldest change has waited the longest delay, and no sooner after the last run than a
+// multiple of its duration.
 
 export interface DerivationSchedulePolicy {
   /** A run starts this long after the last commit, so commits of one fetch (several partitions) share it. */
   readonly debounceMs: number;
-  /** ... and no sooner after the last run ended than this many times its duration (1: at most half the time). */
+  /** While behind, no run starts sooner after the last one ended than this many times its duration. */
   readonly cooldownFactor: number;
   /** The consumer is caught up while at most this many records wait on its partitions. */
   readonly behindRecords: number;
@@ -32,11 +34,11 @@ export const nextDerivationAt = (
   { debounceMs, cooldownFactor, behindRecords, maxDelayMs }: DerivationSchedulePolicy,
 ): number | undefined => {
   if (waitingSince === undefined) return undefined;
+  const latest = waitingSince + maxDelayMs;
+  if (recordsBehind <= behindRecords)
+    return Math.min(Math.max(lastChangeAt, waitingSince) + debounceMs, latest);
+  // Behind, the writer needs the CPU more than a rollup nobody can read as final yet.
   const cooled =
     lastRunEnded === undefined ? Number.NEGATIVE_INFINITY : lastRunEnded + cooldownFactor * lastRunMs;
-  const wanted =
-    recordsBehind > behindRecords
-      ? waitingSince + maxDelayMs
-      : Math.min(Math.max(lastChangeAt, waitingSince) + debounceMs, waitingSince + maxDelayMs);
-  return Math.max(wanted, cooled);
+  return Math.max(latest, cooled);
 };

@@ -1,40 +1,62 @@
-// How a validated submission becomes lake rows: one row per observation, carrying the unit's place in the
-// division hierarchy and the Kafka coordinates it came from (for lineage and exactly-once checks).
-import type { ValidatedSubmission } from '@citycheck/contracts';
-import type { observationColumns } from '@citycheck/lake';
+// How validated submissions become lake rows: one row per observation, carrying the unit's place in the
+// division hierarchy and the Kafka coordinates it came from (for lineage and exactly-once checks). DuckDB
+// does the unpacking: the records' JSON text goes in as it came from Kafka (temp table `chunk_records`,
+// one row per record) and the rows come out as temp table `chunk_rows`, with no JavaScript object per
+// observation and no file in between.
 
 // The observation objects' columns are the lake's schema, defined in @citycheck/lake.
 export { observationColumns, observationOrder, observationPartitionTypes } from '@citycheck/lake';
 
-export type ObservationRow = { [K in keyof typeof observationColumns]: string | number | boolean | null };
+const quote = (text: string): string => `'${text.replaceAll("'", "''")}'`;
 
-export interface SourceCoordinates {
-  readonly topic: string;
-  readonly partition: number;
-  readonly offset: string;
-}
+/** The table the lake writer appends each record of a chunk to: its offset and its JSON text. */
+export const chunkRecordsSql =
+  'CREATE OR REPLACE TEMP TABLE chunk_records (source_offset BIGINT, body VARCHAR)';
 
-export const toObservationRows = (record: ValidatedSubmission, source: SourceCoordinates): ObservationRow[] =>
-  record.observations.map((observation) => ({
-    catalogue_version: record.catalogueVersion,
-    district_code: record.districtCode,
-    street_code: record.streetCode,
-    unit_level: record.unitLevel,
-    unit_code: record.unitCode,
-    indicator_code: observation.indicator,
-    value: observation.value,
-    numerator: observation.numerator ?? null,
-    denominator: observation.denominator ?? null,
-    quantity: observation.quantity ?? null,
-    population: observation.population ?? null,
-    weight: observation.weight ?? null,
-    meets: observation.meets ?? null,
-    submission_id: record.submissionId,
-    content_hash: record.contentHash,
-    submitted_at: record.submittedAt,
-    received_at: record.receivedAt,
-    validated_at: record.validatedAt,
-    source_topic: source.topic,
-    source_partition: source.partition,
-    source_offset: source.offset,
-  }));
+// The fields of a validated submission (schemas/validated-submission) the lake keeps, as DuckDB reads them.
+const submissionShape = JSON.stringify({
+  cycle: 'INTEGER',
+  provinceCode: 'VARCHAR',
+  cityCode: 'VARCHAR',
+  catalogueVersion: 'VARCHAR',
+  districtCode: 'VARCHAR',
+  streetCode: 'VARCHAR',
+  unitLevel: 'VARCHAR',
+  unitCode: 'VARCHAR',
+  submissionId: 'VARCHAR',
+  contentHash: 'VARCHAR',
+  submittedAt: 'TIMESTAMP',
+  receivedAt: 'TIMESTAMP',
+  validatedAt: 'TIMESTAMP',
+  observations: [
+    {
+      indicator: 'VARCHAR',
+      value: 'DOUBLE',
+      numerator: 'DOUBLE',
+      denominator: 'DOUBLE',
+      quantity: 'DOUBLE',
+      population: 'DOUBLE',
+      weight: 'DOUBLE',
+      meets: 'BOOLEAN',
+    },
+  ],
+});
+
+/** Temp table `submissions`: each record of `chunk_records` parsed, one row per record. */
+export const chunkSubmissionsSql = `CREATE OR REPLACE TEMP TABLE submissions AS
+  SELECT source_offset, from_json(body, ${quote(submissionShape)}) AS s FROM chunk_records`;
+
+/** Temp table `chunk_rows`: one row per observation of `submissions`, the lake's columns and the partition's. */
+export const chunkRowsSql = (
+  topic: string,
+  partition: number,
+): string => `CREATE OR REPLACE TEMP TABLE chunk_rows AS
+  SELECT s.cycle AS cycle, s.provinceCode AS province_code, s.cityCode AS city_code,
+    s.catalogueVersion AS catalogue_version, s.districtCode AS district_code, s.streetCode AS street_code,
+    s.unitLevel AS unit_level, s.unitCode AS unit_code,
+    o.indicator AS indicator_code, o.value AS value, o.numerator AS numerator, o.denominator AS denominator,
+    o.quantity AS quantity, o.population AS population, o.weight AS weight, o.meets AS meets,
+    s.submissionId AS submission_id, s.contentHash AS content_hash, s.submittedAt AS submitted_at,
+    s.receivedAt AS received_at, s.validatedAt AS validated_at,
+    ${quote(topic)}::VARCHAR AS source_topic, ${partition}::INTEGER AS source_partition, source_offset
+  FROM (SELECT source_offset, s, unnest(s.observations) AS o FROM submissions)`;

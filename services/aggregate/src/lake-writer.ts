@@ -4,18 +4,25 @@
 // per (cycle, province, city), announced in the commit log, written, then committed. Only then does the
 // caller commit Kafka offsets. A replay after a crash rewrites the same object names and is skipped once
 // committed, so every observation is in the lake exactly once.
-import type { ValidatedSubmission } from '@citycheck/contracts';
-import { decodeJson, type KafkaMessage } from '@citycheck/kafka';
+import type { KafkaMessage } from '@citycheck/kafka';
 import {
   type CommitLog,
   type DuckDBConnection,
   datasets,
-  encodeParquet,
+  encodeQueryParquet as encodeParquet,
   type ManifestEntry,
   type ObjectStore,
   observationObjectKey,
 } from '@citycheck/lake';
-import { type ObservationRow, observationColumns, observationOrder, toObservationRows } from './lake-rows.js';
+import {
+  chunkRecordsSql,
+  chunkRowsSql,
+  chunkSubmissionsSql,
+  observationColumns,
+  observationOrder,
+} from './lake-rows.js';
+
+const quote = (text: string): string => `'${text.replaceAll("'", "''")}'`;
 
 export interface RotationPolicy {
   readonly maxRecords: number;
@@ -81,6 +88,8 @@ export interface WrittenChunk {
   readonly entry: ManifestEntry;
   /** When ingest received each submission of the chunk (epoch ms), for end-to-end freshness. */
   readonly receivedAt: readonly number[];
+  /** The chunk's submission ids, in offset order (for lake.batches-committed.v1). */
+  readonly submissionIds: readonly string[];
 }
 
 /** Writes one chunk to the lake and commits it in the log; returns the committed manifest entry. */
@@ -90,22 +99,35 @@ export const writeChunk = async (
   partition: number,
   { store, commitLog, duckdb, signal, beforeCommit }: LakeWriterDeps,
 ): Promise<WrittenChunk> => {
-  const receivedAt: number[] = [];
-  const groups = new Map<
-    string,
-    { cycle: number; provinceCode: string; cityCode: string; rows: ObservationRow[] }
-  >();
+  // The records' JSON goes to DuckDB as it came from Kafka (lake-rows.ts unpacks it there).
+  await duckdb.run(chunkRecordsSql);
+  const appender = await duckdb.createAppender('chunk_records', null, 'temp');
   for (const message of chunk.messages) {
-    const record = decodeJson(message.value) as ValidatedSubmission;
-    receivedAt.push(Date.parse(record.receivedAt));
-    const groupKey = `${record.cycle}/${record.provinceCode}/${record.cityCode}`;
-    let group = groups.get(groupKey);
-    if (group === undefined) {
-      group = { cycle: record.cycle, provinceCode: record.provinceCode, cityCode: record.cityCode, rows: [] };
-      groups.set(groupKey, group);
-    }
-    group.rows.push(...toObservationRows(record, { topic, partition, offset: message.offset }));
+    appender.appendBigInt(BigInt(message.offset));
+    appender.appendVarchar(message.value?.toString('utf8') ?? 'null');
+    appender.endRow();
   }
+  appender.closeSync();
+  await duckdb.run(chunkSubmissionsSql);
+  await duckdb.run(chunkRowsSql(topic, partition));
+  const records = await duckdb.runAndReadAll(
+    'SELECT epoch_ms(s.receivedAt) AS received_at, s.submissionId AS submission_id FROM submissions ORDER BY source_offset',
+  );
+  const receivedAt: number[] = [];
+  const submissionIds: string[] = [];
+  for (const row of records.getRowObjectsJS()) {
+    receivedAt.push(Number(row.received_at));
+    submissionIds.push(String(row.submission_id ?? ''));
+  }
+  const groupRows = await duckdb.runAndReadAll(
+    'SELECT cycle, province_code, city_code, count(*) AS rows FROM chunk_rows GROUP BY ALL ORDER BY ALL',
+  );
+  const groups = groupRows.getRowObjectsJS().map((row) => ({
+    cycle: Number(row.cycle),
+    provinceCode: String(row.province_code),
+    cityCode: String(row.city_code),
+    rows: Number(row.rows),
+  }));
   const planned = [...groups.values()].map((group) => ({
     group,
     key: observationObjectKey({
@@ -127,18 +149,24 @@ export const writeChunk = async (
   };
   await commitLog.begin({
     ...base,
-    objects: planned.map(({ key, group }) => ({ key, rows: group.rows.length, bytes: 0 })),
+    objects: planned.map(({ key, group }) => ({ key, rows: group.rows, bytes: 0 })),
   });
   const objects = [];
   for (const { key, group } of planned) {
-    const body = await encodeParquet(duckdb, group.rows, observationColumns, observationOrder);
+    const body = await encodeParquet(
+      duckdb,
+      `SELECT ${Object.keys(observationColumns).join(', ')} FROM chunk_rows
+       WHERE cycle = ${group.cycle} AND province_code = ${quote(group.provinceCode)} AND city_code = ${quote(group.cityCode)}`,
+      observationOrder,
+    );
     // An object-store outage delays the batch; it is never dropped, and offsets wait for it.
     await store.put(key, body, 'application/vnd.apache.parquet', {
       maxElapsedMs: Number.POSITIVE_INFINITY,
       ...(signal === undefined ? {} : { signal }),
     });
-    objects.push({ key, rows: group.rows.length, bytes: body.byteLength });
+    objects.push({ key, rows: group.rows, bytes: body.byteLength });
   }
   await beforeCommit?.();
-  return { entry: await commitLog.commit({ ...base, objects }), receivedAt };
+  await duckdb.run('DROP TABLE chunk_records; DROP TABLE submissions; DROP TABLE chunk_rows');
+  return { entry: await commitLog.commit({ ...base, objects }), receivedAt, submissionIds };
 };

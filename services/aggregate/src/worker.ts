@@ -12,7 +12,6 @@ import type { CycleBook } from '@citycheck/cycles';
 import {
   type Consumer,
   commitOffsetsOrRejoin,
-  decodeJson,
   type EachBatchPayload,
   type Producer,
   runSupervised,
@@ -56,12 +55,12 @@ export interface AggregateWorkerOptions {
   readonly derivationDuckdb?: DuckDBConnection;
   /** The schedule of derivations (see DerivationSchedulePolicy): a run starts this long after the last commit, */
   readonly rollupDebounceMs?: number;
-  /** ... no sooner than this many times the last run's duration after it ended, */
-  readonly rollupCooldownFactor?: number;
-  /** ... and while the consumer is more than this many records behind, */
+  /** ... once the consumer is at most this many records behind; further behind, */
   readonly rollupBehindRecords?: number;
-  /** ... only once the oldest change not yet derived has waited this long (its catching up reschedules). */
+  /** ... only once the oldest change not yet derived has waited this long (its catching up reschedules), */
   readonly rollupMaxDelayMs?: number;
+  /** ... and no sooner than this many times the last run's duration after it ended. */
+  readonly rollupCooldownFactor?: number;
   /**
    * How often an idle worker looks at the commit log for batches it has not derived from: those other
    * instances of the group committed. Every instance's last derivation then takes every commit, so the
@@ -436,7 +435,7 @@ export const createAggregateWorker = ({
     for (const chunk of cutChunks(fresh, rotation)) {
       if (!isRunning() || isStale()) return;
       // Waiting for the connection or for the store (an outage) keeps the group membership alive.
-      const { entry, receivedAt } = await withHeartbeats(heartbeat, () =>
+      const { entry, receivedAt, submissionIds } = await withHeartbeats(heartbeat, () =>
         serial(() =>
           writeChunk(chunk, topic, partition, {
             store,
@@ -460,7 +459,7 @@ export const createAggregateWorker = ({
               partition,
               startOffset: chunk.startOffset,
               endOffset: chunk.endOffset,
-              submissionIds: chunk.messages.map((message) => submissionIdOf(message.value)),
+              submissionIds,
               objects: entry.objects.map((object) => object.key),
             },
           },
@@ -551,6 +550,3 @@ export const createAggregateWorker = ({
     recomputeChanged: () => derive('incremental'),
   };
 };
-
-const submissionIdOf = (value: Buffer | null): string =>
-  (decodeJson(value) as { submissionId?: string }).submissionId ?? '';
