@@ -3,9 +3,11 @@
 export {
   checkedByHandler,
   errorSchemaId,
+  healthSchema,
   type OpenApiOptions,
   openApiDocument,
   openApiValidator,
+  readinessSchema,
 } from './openapi.js';
 export {
   authenticationMessages,

@@ -168,6 +168,27 @@ export const registerOpenApi = async (app: FastifyInstance, options: OpenApiOpti
   );
 };
 
+/** GET /healthz of every service: the process answers. */
+export const healthSchema = {
+  tags: ['service'],
+  operationId: 'health',
+  summary: 'The process answers',
+  security: [],
+  response: { 200: { description: 'Alive', type: 'object' } },
+};
+
+/** GET /readyz of a service: 200 when what `summary` names is in place, else 503. */
+export const readinessSchema = (summary: string) => ({
+  tags: ['service'],
+  operationId: 'ready',
+  summary,
+  security: [],
+  response: {
+    200: { description: 'Ready', type: 'object' },
+    503: { description: 'Not ready', type: 'object' },
+  },
+});
+
 /** The document @fastify/swagger generated for a ready app. */
 export const openApiDocument = (app: object): Record<string, unknown> =>
   (app as FastifyInstance).swagger() as unknown as Record<string, unknown>;

@@ -5,7 +5,7 @@ import type { DryRunReport } from '@citycheck/contracts';
 import { type Authenticator, mayReadCity, type Principal } from '@citycheck/credentials';
 import type { CycleBook } from '@citycheck/cycles';
 import { CitycheckError, type FieldProblem, isCitycheckError } from '@citycheck/errors';
-import { httpPlumbing, principalOf } from '@citycheck/http';
+import { healthSchema, httpPlumbing, principalOf } from '@citycheck/http';
 import { topics as defaultTopics, type Producer } from '@citycheck/kafka';
 import type { Logger } from '@citycheck/logging';
 import type { PipelineMetrics } from '@citycheck/metrics';
@@ -17,7 +17,6 @@ import { parseJsonDocument } from './json-document.js';
 import { type BodyEncoding, bodyEncodingOf, ndjsonLines, readWholeBody } from './request-body.js';
 import {
   dryRunValues,
-  healthSchema,
   ingestBodySchemas,
   ingestErrorProperties,
   readySchema,

@@ -2,7 +2,7 @@
 // declaration of its HTTP contract, from which @fastify/swagger writes the OpenAPI document.
 import { canonicalUuidPattern, httpSchemas, schemaRef, schemas } from '@citycheck/contracts';
 import { errorCodes } from '@citycheck/errors';
-import { checkedByHandler, errorSchemaId } from '@citycheck/http';
+import { checkedByHandler, errorSchemaId, readinessSchema } from '@citycheck/http';
 
 type Json = Record<string, unknown>;
 
@@ -385,21 +385,4 @@ export const submissionStateSchema = {
   },
 };
 
-export const healthSchema = {
-  tags: ['service'],
-  operationId: 'health',
-  summary: 'The process answers',
-  security: [],
-  response: { 200: { description: 'Alive', type: 'object' } },
-};
-
-export const readySchema = {
-  tags: ['service'],
-  operationId: 'ready',
-  summary: 'Kafka reachable and credentials and submission index loaded',
-  security: [],
-  response: {
-    200: { description: 'Ready', type: 'object' },
-    503: { description: 'Not ready', type: 'object' },
-  },
-};
+export const readySchema = readinessSchema('Kafka reachable and credentials and submission index loaded');

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import type { QueryRequest } from '@citycheck/contracts';
 import type { Authenticator, Principal } from '@citycheck/credentials';
 import { CitycheckError, isCitycheckError } from '@citycheck/errors';
-import { httpPlumbing, principalOf } from '@citycheck/http';
+import { healthSchema, httpPlumbing, principalOf } from '@citycheck/http';
 import type { Logger } from '@citycheck/logging';
 import { instrumentFastify, metricNames, type Registry } from '@citycheck/metrics';
 import Fastify, { type FastifyReply } from 'fastify';
@@ -20,7 +20,6 @@ import { writeJson } from './output-json.js';
 import { type PipelineStatusSource, provinceStatus } from './pipeline-status.js';
 import type { QueryEngine, QueryResultStream, QueryScope } from './query-engine.js';
 import {
-  healthSchema,
   queryBodySchemas,
   querySchema,
   readySchema,

@@ -2,7 +2,7 @@
 // from which @fastify/swagger writes the OpenAPI document.
 import { httpSchemas, schemaRef } from '@citycheck/contracts';
 import { errorCodes } from '@citycheck/errors';
-import { errorSchemaId } from '@citycheck/http';
+import { errorSchemaId, readinessSchema } from '@citycheck/http';
 import { resultFormats } from './accept.js';
 
 type Json = Record<string, unknown>;
@@ -152,21 +152,6 @@ export const statusPageSchema = (path: string): Json =>
       }
     : { hide: true };
 
-export const healthSchema = {
-  tags: ['service'],
-  operationId: 'health',
-  summary: 'The process answers',
-  security: [],
-  response: { 200: { description: 'Alive', type: 'object' } },
-};
-
-export const readySchema = {
-  tags: ['service'],
-  operationId: 'ready',
-  summary: 'DuckDB answers; Kafka, the object store and credentials are reachable and loaded',
-  security: [],
-  response: {
-    200: { description: 'Ready', type: 'object' },
-    503: { description: 'Not ready', type: 'object' },
-  },
-};
+export const readySchema = readinessSchema(
+  'DuckDB answers; Kafka, the object store and credentials are reachable and loaded',
+);
