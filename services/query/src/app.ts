@@ -14,6 +14,7 @@ import { instrumentFastify, metricNames, type Registry } from '@citycheck/metric
 import Fastify, { type FastifyReply } from 'fastify';
 import { Counter, Histogram } from 'prom-client';
 import { negotiateFormat, type ResultFormat, resultFormats } from './accept.js';
+import { registerExportRoute } from './export-route.js';
 import { writeArrow } from './output-arrow.js';
 import { writeCsv } from './output-csv.js';
 import { writeJson } from './output-json.js';
@@ -215,6 +216,8 @@ export const buildQueryApp = ({
         throw error;
       }
     });
+
+    registerExportRoute(api, { engine });
 
     if (status !== undefined) {
       // Who may see what of the status: see "Scope policy" in the README. The page itself holds no figures.

@@ -142,6 +142,7 @@ describe('the query OpenAPI document', () => {
       '/openapi.json',
       '/readyz',
       '/status',
+      '/v1/export',
       '/v1/query',
       '/v1/status',
       '/v1/tables',
