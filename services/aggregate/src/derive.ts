@@ -216,6 +216,8 @@ export const createDerivation = async ({
       ))
         await duckdb.run(sql);
       for (const object of fresh) loaded.add(object.key);
+      // Sums taken before (of an empty lake, for cycles a caller named) are of nothing: all stale.
+      summed.clear();
       await duckdb.run(`CHECKPOINT ${db}`);
       return { loadedObjects: fresh.length, inputObjects: loaded.size };
     }
