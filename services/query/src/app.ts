@@ -14,6 +14,7 @@ import { instrumentFastify, metricNames, type Registry } from '@citycheck/metric
 import Fastify, { type FastifyReply } from 'fastify';
 import { Counter, Histogram } from 'prom-client';
 import { negotiateFormat, type ResultFormat, resultFormats } from './accept.js';
+import { registerConsoleRoutes } from './console-route.js';
 import { registerExportRoute } from './export-route.js';
 import { writeArrow } from './output-arrow.js';
 import { writeCsv } from './output-csv.js';
@@ -218,6 +219,7 @@ export const buildQueryApp = ({
     });
 
     registerExportRoute(api, { engine });
+    registerConsoleRoutes(api);
 
     if (status !== undefined) {
       // Who may see what of the status: see "Scope policy" in the README. The page itself holds no figures.

@@ -138,6 +138,7 @@ describe('the query OpenAPI document', () => {
     expect(served.statusCode).toBe(200);
     expect(served.json()).toEqual(checkedIn);
     expect(Object.keys(checkedIn.paths as object).sort()).toEqual([
+      '/console',
       '/healthz',
       '/openapi.json',
       '/readyz',

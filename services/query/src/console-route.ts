@@ -1,0 +1,34 @@
+// The analysts' console at /console: static HTML, CSS and a script served by the service itself (no CDN,
+// for air-gapped networks). The page holds no figures: it asks POST /v1/export with the analyst's
+// credential, so it is scoped exactly as that credential's SQL.
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+
+const consoleDir = join(fileURLToPath(new URL('.', import.meta.url)), '..', 'console');
+const consoleFiles: Record<string, { file: string; type: string }> = {
+  '/console': { file: 'index.html', type: 'text/html; charset=utf-8' },
+  '/console/console.js': { file: 'console.js', type: 'text/javascript; charset=utf-8' },
+  '/console/console.css': { file: 'console.css', type: 'text/css; charset=utf-8' },
+};
+
+const consolePageSchema = (path: string): Record<string, unknown> =>
+  path === '/console'
+    ? {
+        tags: ['console'],
+        operationId: 'consolePage',
+        summary: 'The analysts\u2019 console (HTML; it asks /v1/export with the credential typed into it)',
+        security: [],
+        response: { 200: { description: 'HTML', content: { 'text/html': { schema: { type: 'string' } } } } },
+      }
+    : { hide: true };
+
+export const registerConsoleRoutes = (api: FastifyInstance): void => {
+  for (const [path, { file, type }] of Object.entries(consoleFiles)) {
+    api.get(path, { schema: consolePageSchema(path) }, async (_request, reply: FastifyReply) => {
+      void reply.header('content-type', type).header('cache-control', 'no-cache');
+      return readFile(join(consoleDir, file));
+    });
+  }
+};
