@@ -25,7 +25,7 @@ const promtoolRun = async (...args: string[]): Promise<string> => {
 
 describe('alert rules', () => {
   it('parse, and the scrape configuration loads them', async () => {
-    expect(await promtoolRun('check', 'rules', 'citycheck.rules.yml')).toContain('SUCCESS: 8 rules found');
+    expect(await promtoolRun('check', 'rules', 'citycheck.rules.yml')).toContain('SUCCESS: 10 rules found');
     expect(await promtoolRun('check', 'config', 'prometheus.yml')).toContain('SUCCESS: 1 rule files found');
   });
 

@@ -96,8 +96,8 @@ describe('pipeline status page', () => {
     sample = sampleCycle({ catalogue: loadCatalogue('2024.1'), divisions: loadDivisionRegistry() });
     const all: Submission[] = [...sample.valid, ...sample.invalid.map((item) => item.submission)];
     const tokens = await issueCityTokens(infra.kafkaBrokers, [...new Set(all.map((item) => item.cityCode))]);
-    // The status is an analyst's to read (see the query README's scope policy).
-    ministryToken = await issueAnalystToken(infra.kafkaBrokers, 'analyst:ministry');
+    // The whole status is an operator's to read (see the query README's scope policy).
+    ministryToken = await issueAnalystToken(infra.kafkaBrokers, 'operator');
     await pollUntil(
       async () => ((await fetch(`http://127.0.0.1:${ingestPort}/readyz`)).ok ? true : undefined),
       { timeoutMs: 60_000, what: 'ingest to be ready' },

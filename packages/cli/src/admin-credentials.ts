@@ -2,6 +2,7 @@
 // Kafka directly (whoever may write credentials.v1 is an administrator); reads the topic to its end first, so
 // rotate and revoke act on the latest record. A token is printed once, by issue and rotate, and never stored.
 import {
+  type CredentialContact,
   CredentialStore,
   ensureCredentialsTopic,
   followCredentials,
@@ -10,6 +11,7 @@ import {
   type RoleName,
   revokeCredential,
   rotateCredential,
+  setCredentialContact,
 } from '@citycheck/credentials';
 import { createKafka, createReliableProducer, type Kafka } from '@citycheck/kafka';
 
@@ -21,17 +23,24 @@ export interface AdminOptions {
 }
 
 export type AdminCommand =
-  | { readonly action: 'issue'; readonly role: RoleName; readonly cityCode?: string; readonly name?: string }
+  | {
+      readonly action: 'issue';
+      readonly role: RoleName;
+      readonly cityCode?: string;
+      readonly name?: string;
+      readonly contact?: CredentialContact;
+    }
   | { readonly action: 'list' }
+  | { readonly action: 'contact'; readonly id: string; readonly contact: CredentialContact }
   | { readonly action: 'rotate'; readonly id: string }
   | { readonly action: 'revoke'; readonly id: string };
 
 export type AdminResult =
   | { readonly action: 'issue' | 'rotate'; readonly issued: IssuedCredential }
-  | { readonly action: 'revoke'; readonly record: IssuedCredential['record'] }
+  | { readonly action: 'revoke' | 'contact'; readonly record: IssuedCredential['record'] }
   | { readonly action: 'list'; readonly records: readonly IssuedCredential['record'][] };
 
-const loadStore = async (kafka: Kafka, topic: string | undefined): Promise<CredentialStore> => {
+export const loadStore = async (kafka: Kafka, topic: string | undefined): Promise<CredentialStore> => {
   const store = new CredentialStore();
   const follower = followCredentials({
     kafka,
@@ -71,22 +80,34 @@ export const runCredentialsAdmin = async (
             role: command.role,
             ...(command.cityCode === undefined ? {} : { cityCode: command.cityCode }),
             ...(command.name === undefined ? {} : { name: command.name }),
+            ...(command.contact === undefined ? {} : { contact: command.contact }),
           }),
         };
       case 'rotate':
         return { action: 'rotate', issued: await rotateCredential(context, command.id) };
       case 'revoke':
         return { action: 'revoke', record: await revokeCredential(context, command.id) };
+      case 'contact':
+        return {
+          action: 'contact',
+          record: await setCredentialContact(context, command.id, command.contact),
+        };
     }
   } finally {
     await producer.disconnect();
   }
 };
 
+/** A contact on one line: name, phone, e-mail. */
+export const formatContact = (contact: CredentialContact | undefined): string =>
+  contact === undefined
+    ? '-'
+    : [contact.name, contact.phone, contact.email].filter((part) => part !== undefined).join(', ');
+
 /** A table of credentials for people: never a hash, never a secret. */
 export const formatCredentialList = (records: readonly IssuedCredential['record'][]): string => {
   const rows = [
-    ['ID', 'ROLE', 'CITY', 'STATUS', 'CREATED', 'ROTATED', 'REVOKED', 'NAME'],
+    ['ID', 'ROLE', 'CITY', 'STATUS', 'CREATED', 'ROTATED', 'REVOKED', 'NAME', 'CONTACT'],
     ...records.map((r) => [
       r.id,
       r.role,
@@ -96,6 +117,7 @@ export const formatCredentialList = (records: readonly IssuedCredential['record'
       r.rotatedAt ?? '-',
       r.revokedAt ?? '-',
       r.name,
+      formatContact(r.contact),
     ]),
   ];
   const widths =

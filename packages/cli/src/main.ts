@@ -6,10 +6,16 @@ import { userInfo } from 'node:os';
 // 1 some submissions rejected, 2 the run failed (bad credential, ingest unreachable), 64 usage, 130 interrupted.
 import { parseArgs } from 'node:util';
 import { readConfig } from '@citycheck/config';
-import { credentialCodesProblem, isCityCode, type RoleName } from '@citycheck/credentials';
+import {
+  type CredentialContact,
+  contactProblem,
+  credentialCodesProblem,
+  isCityCode,
+  type RoleName,
+} from '@citycheck/credentials';
 import { CycleAdminError, cyclesTopic, type OperatedCycleSettings } from '@citycheck/cycles';
 import { loadDivisionRegistry } from '@citycheck/divisions';
-import { formatCredentialList, runCredentialsAdmin } from './admin-credentials.js';
+import { formatContact, formatCredentialList, runCredentialsAdmin } from './admin-credentials.js';
 import { formatCycleList, runCyclesAdmin } from './admin-cycles.js';
 import { closeHttp, RetriesExhausted, send } from './http.js';
 import { queryCommand, queryUsage, tablesCommand } from './query/query-command.js';
@@ -24,11 +30,14 @@ const usage = `usage:
   citycheck submit <file|dir>... [--dry-run] [--chunk-lines 1000] [--parallel 2] [--restart] [--no-gzip] [--json]
                                  [--url URL] [--token TOKEN] [--quiet]
   citycheck status <submissionId> [--url URL] [--token TOKEN]
-  citycheck admin credentials issue --city <code> [--name NAME]
-  citycheck admin credentials issue --role analyst:province:<code>|analyst:ministry [--name NAME]
+  citycheck admin credentials issue --city <code> [--name NAME] [contact]
+  citycheck admin credentials issue --role analyst:province:<code>|analyst:ministry|operator [--name NAME] [contact]
+  citycheck admin credentials contact <id> --contact-name NAME [--contact-phone PHONE] [--contact-email EMAIL]
   citycheck admin credentials list [--json]
   citycheck admin credentials rotate <id>
   citycheck admin credentials revoke <id>
+  (contact: --contact-name NAME with --contact-phone PHONE and/or --contact-email EMAIL, the person reminded)
+  citycheck admin reminders --cycle <year> --days <n> [--coverage 0.8] [--json]
   citycheck admin cycles open --cycle <year> --catalogue <version> --opens-at <time> --deadline <time>
                               [--closes-at <time>] [--expected all|<code>,<code>...] [--county-level-cities <code>,...] [--settings file.json]
   citycheck admin cycles close <year> [--at <time>] [--reason TEXT]
@@ -300,12 +309,28 @@ const cyclesAdmin = async (action: string, args: string[]): Promise<number> => {
   }
 };
 
+/** The contact given as --contact-name/--contact-phone/--contact-email, or undefined when none is. */
+const contactArguments = (values: {
+  'contact-name'?: string | undefined;
+  'contact-phone'?: string | undefined;
+  'contact-email'?: string | undefined;
+}): CredentialContact | undefined => {
+  const { 'contact-name': name, 'contact-phone': phone, 'contact-email': email } = values;
+  if (name === undefined && phone === undefined && email === undefined) return undefined;
+  if (name === undefined) throw new UsageError('a contact needs --contact-name');
+  return {
+    name,
+    ...(phone === undefined ? {} : { phone }),
+    ...(email === undefined ? {} : { email }),
+  };
+};
+
 const admin = async (args: string[]): Promise<number> => {
   const [area, action, ...rest] = args;
   if (area === 'cycles' && action !== undefined) return cyclesAdmin(action, rest);
   if (area !== 'credentials' || action === undefined)
     throw new UsageError(
-      'admin knows: credentials issue|list|rotate|revoke, cycles open|close|reopen|current|list',
+      'admin knows: credentials issue|list|contact|rotate|revoke, cycles open|close|reopen|current|list, reminders',
     );
   const { values, positionals } = parseArgs({
     args: rest,
@@ -314,9 +339,13 @@ const admin = async (args: string[]): Promise<number> => {
       city: { type: 'string' },
       role: { type: 'string' },
       name: { type: 'string' },
+      'contact-name': { type: 'string' },
+      'contact-phone': { type: 'string' },
+      'contact-email': { type: 'string' },
       json: { type: 'boolean', default: false },
     },
   });
+  const contact = contactArguments(values);
   const config = readConfig(['kafkaBrokers', 'kafkaClientId', 'topicReplicationFactor']);
   const options = {
     brokers: config.kafkaBrokers,
@@ -337,13 +366,16 @@ const admin = async (args: string[]): Promise<number> => {
         );
       }
       // Checked here, before Kafka is reached, so a wrong code is refused at once and names itself.
-      const problem = credentialCodesProblem(role, values.city);
+      const problem =
+        credentialCodesProblem(role, values.city) ??
+        (contact === undefined ? undefined : contactProblem(contact));
       if (problem !== undefined) throw new UsageError(`issue refused: ${problem}`);
       const result = await runCredentialsAdmin(options, {
         action: 'issue',
         role,
         ...(values.city === undefined ? {} : { cityCode: values.city }),
         ...(values.name === undefined ? {} : { name: values.name }),
+        ...(contact === undefined ? {} : { contact }),
       });
       if (result.action !== 'issue') return 2;
       const { record, token } = result.issued;
@@ -379,6 +411,15 @@ const admin = async (args: string[]): Promise<number> => {
       console.log(`rotated ${result.issued.record.id}: the previous token no longer works`);
       console.log('new token, shown once:');
       console.log(result.issued.token);
+      return 0;
+    }
+    case 'contact': {
+      if (contact === undefined) throw new UsageError('contact needs --contact-name and a phone or e-mail');
+      const problem = contactProblem(contact);
+      if (problem !== undefined) throw new UsageError(`contact refused: ${problem}`);
+      const result = await runCredentialsAdmin(options, { action: 'contact', id: idArgument(), contact });
+      if (result.action !== 'contact') return 2;
+      console.log(`${result.record.id}: contact ${formatContact(result.record.contact)}`);
       return 0;
     }
     case 'revoke': {

@@ -2,7 +2,7 @@
 // record to credentials.v1; the token (id and secret) is returned once and never stored or logged.
 import { type DivisionRegistry, loadDivisionRegistry } from '@citycheck/divisions';
 import type { Producer } from '@citycheck/kafka';
-import type { CredentialRecord } from './record.js';
+import { type CredentialContact, type CredentialRecord, contactProblem } from './record.js';
 import { type RoleName, registryProblem, roleProblem } from './role.js';
 import type { CredentialStore } from './store.js';
 import { formatToken, generateCredentialId, generateSecret, hashSecret } from './token.js';
@@ -43,9 +43,16 @@ export const credentialCodesProblem = (
 
 export const issueCredential = async (
   { producer, store, topic = defaultCredentialsTopic, now = () => new Date(), divisions }: AdminContext,
-  { role, cityCode, name }: { role: RoleName; cityCode?: string; name?: string },
+  {
+    role,
+    cityCode,
+    name,
+    contact,
+  }: { role: RoleName; cityCode?: string; name?: string; contact?: CredentialContact },
 ): Promise<IssuedCredential> => {
-  const problem = credentialCodesProblem(role, cityCode, divisions);
+  const problem =
+    credentialCodesProblem(role, cityCode, divisions) ??
+    (contact === undefined ? undefined : contactProblem(contact));
   if (problem !== undefined) throw new CredentialAdminError(problem);
   let id = generateCredentialId();
   while (store.get(id) !== undefined) id = generateCredentialId();
@@ -55,6 +62,7 @@ export const issueCredential = async (
     name: name ?? (role === 'city' ? `city ${cityCode}` : role),
     role,
     ...(cityCode === undefined ? {} : { cityCode }),
+    ...(contact === undefined ? {} : { contact }),
     secretSha256: hashSecret(secret),
     status: 'active',
     createdAt: now().toISOString(),
@@ -96,6 +104,21 @@ export const revokeCredential = async (
   const current = existing(store, id);
   if (current.status === 'revoked') return current;
   const record: CredentialRecord = { ...current, status: 'revoked', revokedAt: now().toISOString() };
+  await publishCredential(producer, record, topic);
+  store.apply(id, record);
+  return record;
+};
+
+/** Records who to reach about a credential (replacing any earlier contact); its secret is untouched. */
+export const setCredentialContact = async (
+  { producer, store, topic = defaultCredentialsTopic }: AdminContext,
+  id: string,
+  contact: CredentialContact,
+): Promise<CredentialRecord> => {
+  const current = existing(store, id);
+  const problem = contactProblem(contact);
+  if (problem !== undefined) throw new CredentialAdminError(problem);
+  const record: CredentialRecord = { ...current, contact };
   await publishCredential(producer, record, topic);
   store.apply(id, record);
   return record;

@@ -3,8 +3,8 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { credentialCodesProblem } from './admin.js';
-import { parseCredentialRecord } from './record.js';
-import { mayReadCity, maySubmitFor, type Principal, roleProblem } from './role.js';
+import { contactProblem, parseCredentialRecord } from './record.js';
+import { mayReadCity, maySubmitFor, type Principal, principalOf, roleProblem } from './role.js';
 import { CredentialStore } from './store.js';
 import {
   formatToken,
@@ -181,5 +181,40 @@ describe('roles', () => {
     expect(mayReadCity(hebei, '130100')).toBe(true);
     expect(mayReadCity(hebei, '110100')).toBe(false);
     expect(mayReadCity(ministry, '650100')).toBe(true);
+  });
+});
+
+describe('operators and contacts', () => {
+  it('reads an operator record with a contact, and refuses a contact without a name', () => {
+    const base = {
+      id: '00000000000000ab',
+      name: 'on call',
+      role: 'operator',
+      secretSha256: 'a'.repeat(64),
+      status: 'active',
+      createdAt: '2025-01-01T00:00:00.000Z',
+    };
+    const record = parseCredentialRecord({ ...base, contact: { name: '王芳', phone: '+86 10 5893 4114' } });
+    expect(record.contact).toEqual({ name: '王芳', phone: '+86 10 5893 4114' });
+    expect(principalOf(record)).toEqual({ kind: 'operator', credentialId: base.id, name: 'on call' });
+    expect(() => parseCredentialRecord({ ...base, contact: { phone: '123' } })).toThrow(
+      /contact.name must be a non-empty string/,
+    );
+    expect(roleProblem('operator', '110100')).toBe('an operator credential is bound to no city');
+  });
+
+  it('lets an operator read every city and submit for none', () => {
+    const operator: Principal = { kind: 'operator', credentialId: 'd', name: 'd' };
+    expect(mayReadCity(operator, '440100')).toBe(true);
+    expect(maySubmitFor(operator, '440100')).toBe(false);
+  });
+
+  it('wants a name and a phone or a plausible e-mail in a contact', () => {
+    expect(contactProblem({ name: '李明' })).toBe('a contact needs a phone number or an e-mail address');
+    expect(contactProblem({ name: '李明', email: 'liming@example' })).toBe(
+      'liming@example is not an e-mail address',
+    );
+    expect(contactProblem({ name: '李明', email: 'liming@gz.gov.cn' })).toBeUndefined();
+    expect(contactProblem({ name: '李明', phone: 'call me' })).toMatch(/is not a phone number/);
   });
 });

@@ -8,8 +8,14 @@ export {
   issueCredential,
   revokeCredential,
   rotateCredential,
+  setCredentialContact,
 } from './admin.js';
-export { type CredentialRecord, parseCredentialRecord } from './record.js';
+export {
+  type CredentialContact,
+  type CredentialRecord,
+  contactProblem,
+  parseCredentialRecord,
+} from './record.js';
 export {
   isCityCode,
   mayReadCity,

@@ -1,10 +1,11 @@
 // Who a credential speaks for and what that allows: a city submits and reads its own submissions; analysts
-// (issue 5) read a province or the whole nation and submit nothing.
+// read a province or the whole nation and submit nothing; an operator (the people on call) reads the
+// pipeline's status, every submission's and the whole nation's figures, and submits nothing.
 
 import type { DivisionRegistry } from '@citycheck/divisions';
 
 /** How a role is written in a credential record. */
-export type RoleName = 'city' | `analyst:province:${string}` | 'analyst:ministry';
+export type RoleName = 'city' | `analyst:province:${string}` | 'analyst:ministry' | 'operator';
 
 /** The authenticated caller of a request. Never holds the secret. */
 export type Principal =
@@ -15,7 +16,8 @@ export type Principal =
       readonly name: string;
       readonly provinceCode: string;
     }
-  | { readonly kind: 'analyst:ministry'; readonly credentialId: string; readonly name: string };
+  | { readonly kind: 'analyst:ministry'; readonly credentialId: string; readonly name: string }
+  | { readonly kind: 'operator'; readonly credentialId: string; readonly name: string };
 
 const sixDigits = /^[1-9][0-9]{5}$/;
 const provinceCodePattern = /^[1-9][0-9]$/;
@@ -58,15 +60,16 @@ export const roleProblem = (role: string, cityCode: string | undefined): string 
       return `${cityCode} is not a six-digit city code (e.g. 110100, or 640181 for a county-level city)`;
     return undefined;
   }
-  if (cityCode !== undefined) return `a ${role} credential is bound to no city`;
-  if (role === 'analyst:ministry') return undefined;
+  if (cityCode !== undefined)
+    return `${/^[aeiou]/.test(role) ? 'an' : 'a'} ${role} credential is bound to no city`;
+  if (role === 'analyst:ministry' || role === 'operator') return undefined;
   const province = /^analyst:province:(.*)$/.exec(role)?.[1];
   if (province !== undefined) {
     return provinceCodePattern.test(province)
       ? undefined
       : `${province} is not a two-digit province code (e.g. 11)`;
   }
-  return `unknown role ${role}: use city, analyst:province:<code> or analyst:ministry`;
+  return `unknown role ${role}: use city, analyst:province:<code>, analyst:ministry or operator`;
 };
 
 export const principalOf = (record: {
@@ -80,6 +83,7 @@ export const principalOf = (record: {
   }
   if (record.role === 'analyst:ministry')
     return { kind: 'analyst:ministry', credentialId: record.id, name: record.name };
+  if (record.role === 'operator') return { kind: 'operator', credentialId: record.id, name: record.name };
   return {
     kind: 'analyst:province',
     credentialId: record.id,
@@ -92,7 +96,7 @@ export const principalOf = (record: {
 export const maySubmitFor = (principal: Principal, cityCode: string): boolean =>
   principal.kind === 'city' && principal.cityCode === cityCode;
 
-/** A city reads its own submissions, a provincial analyst those of its province, the ministry all. */
+/** A city reads its own submissions, a provincial analyst those of its province, the ministry and operators all. */
 export const mayReadCity = (principal: Principal, cityCode: string): boolean => {
   switch (principal.kind) {
     case 'city':
@@ -100,6 +104,7 @@ export const mayReadCity = (principal: Principal, cityCode: string): boolean => 
     case 'analyst:province':
       return cityCode.startsWith(principal.provinceCode);
     case 'analyst:ministry':
+    case 'operator':
       return true;
   }
 };

@@ -26,6 +26,11 @@ export const topics = {
   submissionsValidated: 'submissions.validated.v1',
   /** Rejected submissions with every reason, keyed by city code. The dead-letter topic of validate. */
   submissionsRejected: 'submissions.rejected.v1',
+  /**
+   * What ingest refused over HTTP (schema, credential, scope, conflicts, media type), keyed by city code: per
+   * request the reasons counted and a few submission ids. For the status page; no submission is in it.
+   */
+  submissionsRefused: 'submissions.refused.v1',
   /** One event per batch committed to the lake: the submission ids it holds. Produced by aggregate. */
   lakeBatchesCommitted: 'lake.batches-committed.v1',
   /**

@@ -9,6 +9,7 @@ export {
   freshnessBuckets,
   metricNames,
   type PipelineMetrics,
+  rejectionCity,
   type Stage,
 } from './pipeline-metrics.js';
 export { parsePrometheusText, type Sample, sumSamples } from './prometheus-text.js';

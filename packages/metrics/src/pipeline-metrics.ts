@@ -26,7 +26,18 @@ export const metricNames = {
   queries: 'citycheck_queries_total',
   queryDuration: 'citycheck_query_duration_seconds',
   queryRows: 'citycheck_query_rows_total',
+  cycleDeadline: 'citycheck_cycle_deadline_timestamp_seconds',
+  cycleCitiesUnreported: 'citycheck_cycle_cities_unreported',
 } as const;
+
+/**
+ * The `city` label of a rejection: a reporting city's code (six digits, not a province's), else `unknown`, so
+ * the label never takes more values than there are cities with credentials.
+ */
+export const rejectionCity = (cityCode: string | undefined | null): string =>
+  typeof cityCode === 'string' && /^[1-9][0-9]{5}$/.test(cityCode) && !cityCode.endsWith('0000')
+    ? cityCode
+    : 'unknown';
 
 /** The stage that counted: ingest (HTTP accepted), validate (rules), aggregate (written to the lake). */
 export type Stage = 'ingest' | 'validate' | 'aggregate';
@@ -34,8 +45,11 @@ export type Stage = 'ingest' | 'validate' | 'aggregate';
 export interface PipelineMetrics {
   /** `inc({ stage })` per submission a stage accepted. */
   readonly submissionsAccepted: Counter<'stage'>;
-  /** `inc({ stage, reason })` per submission refused; `reason` is a stable rule or error code, never free text. */
-  readonly submissionsRejected: Counter<'stage' | 'reason'>;
+  /**
+   * `inc({ stage, reason, city })` per submission refused; `reason` is a stable rule or error code, never free
+   * text; `city` the code of the credential's city (`rejectionCity`), so about 450 values at most.
+   */
+  readonly submissionsRejected: Counter<'stage' | 'reason' | 'city'>;
   readonly observationsAccepted: Counter<'stage'>;
   readonly observationsRejected: Counter<'stage' | 'reason'>;
   /** `inc({ dataset }, n)` after objects are committed in the lake's log (dataset: observations, rollups). */
@@ -118,8 +132,8 @@ export const createPipelineMetrics = (
     }),
     submissionsRejected: new Counter({
       name: metricNames.submissionsRejected,
-      help: 'Submissions a stage refused, by reason (rule or error code)',
-      labelNames: ['stage', 'reason'],
+      help: 'Submissions a stage refused, by reason (rule or error code) and city (unknown: no city credential)',
+      labelNames: ['stage', 'reason', 'city'],
       registers,
     }),
     observationsAccepted: new Counter({

@@ -1,19 +1,20 @@
 // The ingest HTTP app: cities POST submissions (JSON or NDJSON) and get a receipt once Kafka acknowledged them.
 // Built from its clients and state, so tests hand it real ones; it never connects on its own.
 import type { Readable } from 'node:stream';
-import type { DryRunReport } from '@citycheck/contracts';
+import { canonicalUuidPattern, type DryRunReport } from '@citycheck/contracts';
 import { type Authenticator, mayReadCity, type Principal } from '@citycheck/credentials';
 import type { CycleBook } from '@citycheck/cycles';
 import { CitycheckError, type FieldProblem, isCitycheckError } from '@citycheck/errors';
 import { healthSchema, httpPlumbing, principalOf } from '@citycheck/http';
 import { topics as defaultTopics, type Producer } from '@citycheck/kafka';
 import type { Logger } from '@citycheck/logging';
-import type { PipelineMetrics } from '@citycheck/metrics';
+import { type PipelineMetrics, rejectionCity } from '@citycheck/metrics';
 import rateLimit from '@fastify/rate-limit';
 import Fastify, { type FastifyRequest, LogController } from 'fastify';
 import { BulkInterrupted, type BulkSummary, processBulk } from './bulk.js';
 import { Intake } from './intake.js';
 import { parseJsonDocument } from './json-document.js';
+import type { Refusal, RefusalLog } from './output-refusals.js';
 import { type BodyEncoding, bodyEncodingOf, ndjsonLines, readWholeBody } from './request-body.js';
 import {
   dryRunValues,
@@ -98,9 +99,13 @@ export interface IngestAppOptions {
    * after the deadline is accepted and marked late. Without it, neither applies.
    */
   readonly cycles?: CycleBook;
+  /** Where refused requests are recorded for the status page (submissions.refused.v1); omit in tests. */
+  readonly refusals?: RefusalLog;
 }
 
 export type { DryRunReport };
+
+const canonicalId = new RegExp(canonicalUuidPattern);
 
 /** An NDJSON body, handed to the route as a stream: it is read line by line, never whole. */
 class NdjsonBody {
@@ -151,6 +156,7 @@ export const buildIngestApp = ({
   semanticCheck,
   metrics,
   cycles,
+  refusals,
 }: IngestAppOptions) => {
   const app = Fastify({
     loggerInstance: logger,
@@ -207,7 +213,27 @@ export const buildIngestApp = ({
       error instanceof BulkInterrupted ? { error: error.error, body: { summary: error.summary } } : undefined,
     onErrorAnswered: (request, error) => {
       if (request.method === 'POST' && error.status < 500) {
-        metrics?.submissionsRejected.inc({ stage: 'ingest', reason: error.code });
+        const principal = request.principal;
+        const cityCode = principal?.kind === 'city' ? principal.cityCode : undefined;
+        metrics?.submissionsRejected.inc({
+          stage: 'ingest',
+          reason: error.code,
+          city: rejectionCity(cityCode),
+        });
+        const named = (request.body as { submissionId?: unknown } | undefined)?.submissionId;
+        refusals?.record(
+          {
+            ...(cityCode === undefined ? {} : { cityCode }),
+            ...(principal === undefined ? {} : { credentialId: principal.credentialId }),
+            requestId: request.id,
+          },
+          [
+            {
+              ...(typeof named === 'string' && canonicalId.test(named) ? { submissionId: named } : {}),
+              reasons: [error.code],
+            },
+          ],
+        );
       }
       request.outcome = { message: error.message, logged: true };
     },
@@ -314,14 +340,26 @@ export const buildIngestApp = ({
           const summary = await submitBulk(body, principal, dryRun);
           if (!dryRun) {
             metrics?.submissionsAccepted.inc({ stage: 'ingest' }, summary.accepted);
+            const city = rejectionCity(principal.kind === 'city' ? principal.cityCode : undefined);
+            const refused: Refusal[] = [];
             for (const line of summary.lines) {
               if (line.status === 'rejected') {
-                metrics?.submissionsRejected.inc({
-                  stage: 'ingest',
-                  reason: line.problems?.[0]?.rule ?? 'unknown',
+                const reasons = [...new Set((line.problems ?? []).map((problem) => problem.rule))];
+                metrics?.submissionsRejected.inc({ stage: 'ingest', reason: reasons[0] ?? 'unknown', city });
+                refused.push({
+                  ...(line.submissionId === null ? {} : { submissionId: line.submissionId }),
+                  reasons: reasons.length === 0 ? ['unknown'] : reasons,
                 });
               }
             }
+            refusals?.record(
+              {
+                ...(principal.kind === 'city' ? { cityCode: principal.cityCode } : {}),
+                credentialId: principal.credentialId,
+                requestId: request.id,
+              },
+              refused,
+            );
           }
           request.outcome = {
             message: 'bulk upload processed',

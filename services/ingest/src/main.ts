@@ -22,6 +22,7 @@ import {
 import { createRuleContext, validateReceived } from '@citycheck/validate';
 import { buildIngestApp } from './app.js';
 import { followSubmissionIndex } from './index-follower.js';
+import { createRefusalLog } from './output-refusals.js';
 import { SubmissionIndex } from './submission-index.js';
 
 const config = readConfig([
@@ -138,8 +139,13 @@ const registry = createMetricsRegistry({ service: 'ingest' });
 registerFollowerMetrics(registry, { credentials: credentialFollower, submissionIndex: indexFollower });
 // Dry runs apply exactly the rules validate applies.
 const rules = createRuleContext(undefined, cycles);
+// Refusals go out on a producer of their own, so their sends never queue behind a city's accepted records.
+const refusalProducer = kafka.producer({ allowAutoTopicCreation: false });
+await refusalProducer.connect();
+const refusals = createRefusalLog({ producer: refusalProducer, topic: topics.submissionsRefused, logger });
 const app = buildIngestApp({
   producer,
+  refusals,
   receivedTopic: topics.submissionsReceived,
   metrics: createPipelineMetrics(registry),
   semanticCheck: (received) => {
@@ -175,6 +181,8 @@ const shutdown = async (signal: string): Promise<void> => {
   logger.info({ signal }, 'draining');
   // close() stops accepting connections and waits for in-flight requests to finish.
   await app.close();
+  await refusals.stop();
+  await refusalProducer.disconnect();
   await Promise.all([credentialFollower.stop(), indexFollower.stop(), cycleFollower.stop()]);
   await producer.disconnect();
   await admin.disconnect();

@@ -19,7 +19,7 @@ import { registerExportRoute } from './export-route.js';
 import { writeArrow } from './output-arrow.js';
 import { writeCsv } from './output-csv.js';
 import { writeJson } from './output-json.js';
-import { type PipelineStatusSource, provinceStatus } from './pipeline-status.js';
+import { analystStatus, type PipelineStatusSource } from './pipeline-status.js';
 import type { QueryEngine, QueryResultStream, QueryScope } from './query-engine.js';
 import {
   queryBodySchemas,
@@ -64,6 +64,8 @@ const statusFiles: Record<string, { file: string; type: string }> = {
 export const scopeOf = (principal: Principal): { scope: QueryScope; role: string; id: string } => {
   switch (principal.kind) {
     case 'analyst:ministry':
+    case 'operator':
+      // Operators answer "who has not reported" for the whole nation, as the ministry does.
       return { scope: { kind: 'ministry' }, role: principal.kind, id: principal.credentialId };
     case 'analyst:province':
       return {
@@ -226,7 +228,11 @@ export const buildQueryApp = ({
       api.get('/v1/status', { onRequest: api.authenticate, schema: statusSchema }, async (request) => {
         const caller = scopeOf(principalOf(request));
         const report = await status.current();
-        return caller.scope.kind === 'ministry' ? report : provinceStatus(report, caller.scope.provinceCode);
+        if (caller.role === 'operator') return report;
+        return analystStatus(
+          report,
+          caller.scope.kind === 'ministry' ? undefined : caller.scope.provinceCode,
+        );
       });
       for (const [path, { file, type }] of Object.entries(statusFiles)) {
         api.get(path, { schema: statusPageSchema(path) }, async (_request, reply: FastifyReply) => {

@@ -41,6 +41,7 @@ const issue = (id: string, role: RoleName): string => {
 };
 const guangdong = issue('0000000000000144', 'analyst:province:44');
 const ministry = issue('00000000000001aa', 'analyst:ministry');
+const operator = issue('00000000000001bb', 'operator');
 
 let store: ObjectStore;
 let writer: LakeDatabase;
@@ -380,7 +381,9 @@ describe('the status', () => {
   /** A status document as the pipeline status source computes it, with two provinces reporting. */
   const report: PipelineStatus = {
     generatedAt: '2024-11-20T09:00:00.000Z',
+    timeZone: 'Asia/Shanghai',
     windowSeconds: 300,
+    thresholds: { lagAmber: 1_000, lagRed: 10_000, rejectedShareAmber: 0.05, rejectedShareRed: 0.2 },
     stages: [
       {
         name: 'ingest',
@@ -388,17 +391,34 @@ describe('the status', () => {
         produces: ['submissions.received.v1'],
         inWindow: 9,
         perMinute: 1.8,
+        rejectedInWindow: 1,
+        health: 'amber',
+        why: ['10% rejected in the window (amber above 5%)'],
       },
     ],
     rejections: {
       submissions: 3,
       inWindow: 1,
-      byReason: [{ reason: 'range', total: 3, inWindow: 1 }],
+      byStage: { ingest: 0, validate: 3 },
+      byReason: [{ stage: 'validate', reason: 'range', total: 3, inWindow: 1 }],
+      byCity: [
+        {
+          cityCode: '440100',
+          total: 3,
+          inWindow: 1,
+          byStage: { ingest: 0, validate: 3 },
+          byReason: [{ stage: 'validate', reason: 'range', total: 3 }],
+          examples: [],
+        },
+      ],
       caughtUp: true,
     },
+    history: [],
     completeness: {
       cycle: 2024,
       source: 'completeness',
+      deadline: '2024-12-31T15:59:59.000Z',
+      citiesUnreported: 2,
       provinces: ['11', '44'].map((code) => ({
         code,
         name: code,
@@ -419,10 +439,15 @@ describe('the status', () => {
       authenticator: credentials,
       logger,
       registry: createMetricsRegistry({ service: 'query-hostile-status', processMetrics: false }),
-      status: { current: async () => report, start: async () => undefined, stop: async () => undefined },
+      status: {
+        current: async () => report,
+        latest: () => report,
+        start: async () => undefined,
+        stop: async () => undefined,
+      },
     });
 
-  it('needs a credential, and shows a province its own reporting only', async () => {
+  it('needs a credential, shows an operator all of it, an analyst the reporting, a province its own', async () => {
     const withStatus = statusApp();
     try {
       expect((await withStatus.inject({ method: 'GET', url: '/v1/status' })).statusCode).toBe(401);
@@ -440,9 +465,20 @@ describe('the status', () => {
       const all = await withStatus.inject({
         method: 'GET',
         url: '/v1/status',
-        headers: { authorization: `Bearer ${ministry}` },
+        headers: { authorization: `Bearer ${operator}` },
       });
       expect(all.json<PipelineStatus>()).toEqual(report);
+      const analyst = (
+        await withStatus.inject({
+          method: 'GET',
+          url: '/v1/status',
+          headers: { authorization: `Bearer ${ministry}` },
+        })
+      ).json<PipelineStatus>();
+      expect(analyst.completeness).toEqual(report.completeness);
+      expect(analyst.stages).toEqual([]);
+      expect(analyst.rejections.byCity).toEqual([]);
+      expect(analyst.services).toEqual([]);
       // The page holds no figures and stays public.
       expect((await withStatus.inject({ method: 'GET', url: '/status' })).statusCode).toBe(200);
     } finally {

@@ -12,6 +12,7 @@ import { createLakeViewDefiner } from './lake-views.js';
 import { createPgDoor } from './pg-door.js';
 import { createPipelineStatus } from './pipeline-status.js';
 import { createQueryEngine } from './query-engine.js';
+import { registerCycleMetrics } from './status-metrics.js';
 
 const config = readConfig([
   'logLevel',
@@ -99,6 +100,9 @@ const cycleFollower = await loadCycles({
   onCrash: (error, restarting) => logger.error({ err: error, restarting }, 'cycles consumer crashed'),
 });
 
+const registry = createMetricsRegistry({ service: 'query' });
+registerFollowerMetrics(registry, { credentials: follower });
+
 const admin = kafka.admin();
 await admin.connect();
 const commitLog = createCommitLog(store, datasets.observations);
@@ -106,21 +110,21 @@ const status = createPipelineStatus({
   kafka,
   admin,
   engine,
-  topics: (({ submissionsReceived, submissionsValidated, submissionsRejected }) => ({
+  topics: (({ submissionsReceived, submissionsValidated, submissionsRejected, submissionsRefused }) => ({
     received: submissionsReceived,
     validated: submissionsValidated,
     rejected: submissionsRejected,
+    refused: submissionsRefused,
   }))(topicNames(config.topicNamespace)),
   groups: { validate: config.validateGroupId, aggregate: config.aggregateGroupId },
   windowMs: config.statusWindowMs,
   metricsTargets: config.statusMetricsTargets,
   lakeCommits: () => commitLog.committed(),
-  currentCycle: () => cycles.currentCycle(),
+  cycles,
+  ownMetrics: () => registry.metrics(),
 });
+registerCycleMetrics(registry, () => status.latest()?.completeness);
 await status.start();
-
-const registry = createMetricsRegistry({ service: 'query' });
-registerFollowerMetrics(registry, { credentials: follower });
 const app = buildQueryApp({
   engine,
   authenticator: credentials,

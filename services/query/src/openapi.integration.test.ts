@@ -42,11 +42,14 @@ const issue = (id: string, role: RoleName, cityCode?: string): string => {
 const ministry = issue('00000000000000a2', 'analyst:ministry');
 const guangdong = issue('0000000000000442', 'analyst:province:44');
 const city = issue('00000000000000c2', 'city', '440100');
+const operator = issue('00000000000000b2', 'operator');
 
 // A status document as the status source reports it; its shape is what the schema must describe.
 const report: PipelineStatus = {
   generatedAt: '2024-11-20T02:15:03.512Z',
+  timeZone: 'Asia/Shanghai',
   windowSeconds: 300,
+  thresholds: { lagAmber: 1_000, lagRed: 10_000, rejectedShareAmber: 0.05, rejectedShareRed: 0.2 },
   stages: [
     {
       name: 'validate',
@@ -55,19 +58,50 @@ const report: PipelineStatus = {
       group: 'validate',
       inWindow: 12,
       perMinute: 2.4,
+      rejectedInWindow: 1,
       lag: 3,
       lagByPartition: [{ partition: 0, lag: 3 }],
+      health: 'amber',
+      why: ['8.3% rejected in the window (amber above 5%)'],
     },
   ],
   rejections: {
     submissions: 2,
     inWindow: 1,
-    byReason: [{ reason: 'range', total: 2, inWindow: 1 }],
+    byStage: { ingest: 0, validate: 2 },
+    byReason: [{ stage: 'validate', reason: 'range', total: 2, inWindow: 1 }],
+    byCity: [
+      {
+        cityCode: '440100',
+        total: 2,
+        inWindow: 1,
+        byStage: { ingest: 0, validate: 2 },
+        byReason: [{ stage: 'validate', reason: 'range', total: 2 }],
+        examples: [
+          {
+            submissionId: '0190a1b2-0000-7000-8000-000000000001',
+            stage: 'validate',
+            reasons: ['range'],
+            at: '2024-11-20T02:14:00.000Z',
+          },
+        ],
+      },
+    ],
     caughtUp: true,
   },
+  history: [
+    {
+      at: '2024-11-20T02:15:00.000Z',
+      perMinute: { ingest: 2.4, validate: 2.4, aggregate: 2 },
+      lag: { validate: 3, aggregate: 0 },
+      rejected: { ingest: 0, validate: 1 },
+    },
+  ],
   completeness: {
     cycle: 2024,
     source: 'completeness',
+    deadline: '2024-12-31T15:59:59.000Z',
+    citiesUnreported: 20,
     provinces: [
       {
         code: '44',
@@ -116,7 +150,12 @@ beforeAll(async () => {
     authenticator: credentials,
     logger,
     registry: createMetricsRegistry({ service: 'query-openapi-test', processMetrics: false }),
-    status: { current: async () => report, start: async () => undefined, stop: async () => undefined },
+    status: {
+      current: async () => report,
+      latest: () => report,
+      start: async () => undefined,
+      stop: async () => undefined,
+    },
   });
   await app.ready();
 });
@@ -164,12 +203,12 @@ describe('the query OpenAPI document', () => {
     expect(problemsOf('QueryResult', body)).toEqual([]);
   });
 
-  it('describes the catalogue and the status, for the ministry and for a province', async () => {
+  it('describes the catalogue and the status, for an operator, the ministry and a province', async () => {
     const tables = await app.inject({ method: 'GET', url: '/v1/tables', headers: bearer(guangdong) });
     expect(tables.statusCode).toBe(200);
     expect(tables.json().tables.length).toBeGreaterThan(3);
     expect(problemsOf('TableCatalogue', tables.json())).toEqual([]);
-    for (const token of [ministry, guangdong]) {
+    for (const token of [operator, ministry, guangdong]) {
       const status = await app.inject({ method: 'GET', url: '/v1/status', headers: bearer(token) });
       expect(status.statusCode).toBe(200);
       expect(problemsOf('PipelineStatus', status.json())).toEqual([]);

@@ -49,6 +49,7 @@ describe('pipeline status', () => {
     received: uniqueName('received'),
     validated: uniqueName('validated'),
     rejected: uniqueName('rejected'),
+    refused: uniqueName('refused'),
   };
   const groups = { validate: uniqueName('validate'), aggregate: uniqueName('aggregate') };
   let designated = 2024;
@@ -121,7 +122,7 @@ describe('pipeline status', () => {
       windowMs: 300_000,
       metricsTargets: [`ingest=${ops.url}/metrics`, 'validate=http://127.0.0.1:9/metrics'],
       // As the operator designated it on cycles.v1 (a followed CycleBook in the service).
-      currentCycle: () => designated,
+      cycles: { currentCycle: () => designated, settingsOf: () => undefined },
       cacheMs: 0,
     });
     await status.start();
@@ -178,8 +179,8 @@ describe('pipeline status', () => {
       { what: 'the rejected topic to be read' },
     );
     expect(report.rejections.byReason).toEqual([
-      { reason: 'range', total: 2, inWindow: 2 },
-      { reason: 'kind_fields', total: 1, inWindow: 1 },
+      { stage: 'validate', reason: 'range', total: 2, inWindow: 2 },
+      { stage: 'validate', reason: 'kind_fields', total: 1, inWindow: 1 },
     ]);
   });
 

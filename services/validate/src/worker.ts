@@ -14,7 +14,7 @@ import {
   topics,
 } from '@citycheck/kafka';
 import type { Logger } from '@citycheck/logging';
-import type { PipelineMetrics } from '@citycheck/metrics';
+import { type PipelineMetrics, rejectionCity } from '@citycheck/metrics';
 import { type RuleContext, validateReceived } from './rules.js';
 
 export interface ValidateTopics {
@@ -181,7 +181,7 @@ export const createValidateWorker = ({
     }
     const validated: { key: Buffer | null; value: Buffer }[] = [];
     let observations = 0;
-    const reasons: string[] = [];
+    const reasons: { reason: string; city: string }[] = [];
     const rejected: { key: Buffer | null; value: Buffer }[] = [];
     for (const message of messages) {
       let received: ReceivedSubmission;
@@ -189,7 +189,7 @@ export const createValidateWorker = ({
         received = decodeJson(message.value) as ReceivedSubmission;
       } catch (error) {
         // Not JSON at all: it cannot have come from ingest. Reject it with the reason rather than stall.
-        reasons.push('message_json');
+        reasons.push({ reason: 'message_json', city: rejectionCity(message.key?.toString()) });
         rejected.push({
           key: message.key,
           value: encodeJson({
@@ -204,7 +204,11 @@ export const createValidateWorker = ({
       }
       const outcome = validateReceived(received, rules);
       if (outcome.kind === 'valid') observations += outcome.record.observations.length;
-      else reasons.push(outcome.record.problems[0]?.rule ?? 'unknown');
+      else
+        reasons.push({
+          reason: outcome.record.problems[0]?.rule ?? 'unknown',
+          city: rejectionCity(outcome.record.cityCode),
+        });
       const target = outcome.kind === 'valid' ? validated : rejected;
       target.push({ key: message.key, value: encodeJson(outcome.record) });
       if (outcome.kind === 'rejected') {
@@ -266,7 +270,8 @@ export const createValidateWorker = ({
     metrics?.submissionsAccepted.inc({ stage: 'validate' }, validated.length);
     metrics?.observationsAccepted.inc({ stage: 'validate' }, observations);
     // A rejected submission counts once, under the rule of its first problem.
-    for (const reason of reasons) metrics?.submissionsRejected.inc({ stage: 'validate', reason });
+    for (const { reason, city } of reasons)
+      metrics?.submissionsRejected.inc({ stage: 'validate', reason, city });
     await heartbeat();
   };
 

@@ -69,21 +69,32 @@ export interface DryRunReport {
   problems: Problem[];
 }
 /**
- * The pipeline's health: each stage's rate and lag, rejections by reason, the current cycle's reporting per province, and the services' own figures. A provincial analyst sees its own province's reporting only.
+ * The pipeline's health for the people on call: each stage's rate, lag and colour by the thresholds, ingest's and validate's rejections by reason and by city with submission ids to follow, the last hour a point a minute, the current cycle's reporting per province with its deadline and unreported cities, and every service's own figures. An analyst sees the reporting only, a provincial one its own province's.
  */
 export interface PipelineStatus {
   generatedAt: string;
+  /**
+   * The zone the page shows times in.
+   */
+  timeZone: 'Asia/Shanghai';
   windowSeconds: number;
+  thresholds: StatusThresholds;
   stages: StageStatus[];
   rejections: {
     submissions: number;
     inWindow: number;
     byReason: RejectionReason[];
     /**
-     * False until submissions.rejected.v1 was read to its end once after start.
+     * False until both rejection topics were read to their end once after start.
      */
     caughtUp: boolean;
+    byStage: {
+      ingest: number;
+      validate: number;
+    };
+    byCity: CityRejections[];
   };
+  history: HistoryPoint[];
   completeness: {
     cycle: number | null;
     /**
@@ -91,12 +102,20 @@ export interface PipelineStatus {
      */
     source: 'completeness' | 'observations_current';
     provinces: ProvinceCompleteness[];
+    deadline: string | null;
+    citiesUnreported: number | null;
   };
   services: ServiceMetrics[];
   /**
    * Sources that could not be read this time, with why.
    */
   problems: string[];
+}
+export interface StatusThresholds {
+  lagAmber: number;
+  lagRed: number;
+  rejectedShareAmber: number;
+  rejectedShareRed: number;
 }
 export interface StageStatus {
   name: 'ingest' | 'validate' | 'aggregate';
@@ -119,11 +138,55 @@ export interface StageStatus {
     partition: number;
     lag: number;
   }[];
+  rejectedInWindow: number;
+  health: 'green' | 'amber' | 'red';
+  why: string[];
 }
 export interface RejectionReason {
+  stage: 'ingest' | 'validate';
   reason: string;
   total: number;
   inWindow: number;
+}
+export interface CityRejections {
+  /**
+   * The credential's city; unknown without a city credential.
+   */
+  cityCode: string;
+  total: number;
+  inWindow: number;
+  byStage: {
+    ingest: number;
+    validate: number;
+  };
+  byReason: {
+    stage: 'ingest' | 'validate';
+    reason: string;
+    total: number;
+  }[];
+  examples: RejectionExample[];
+}
+export interface RejectionExample {
+  submissionId: string;
+  stage: 'ingest' | 'validate';
+  reasons: string[];
+  at: string;
+}
+export interface HistoryPoint {
+  at: string;
+  perMinute: {
+    ingest: number;
+    validate: number;
+    aggregate: number;
+  };
+  lag: {
+    validate: number;
+    aggregate: number;
+  };
+  rejected: {
+    ingest: number;
+    validate: number;
+  };
 }
 export interface ProvinceCompleteness {
   code: string;
