@@ -36,8 +36,7 @@ const usage = `usage:
   citycheck admin credentials list [--json]
   citycheck admin credentials rotate <id>
   citycheck admin credentials revoke <id>
-  (contact: --contact-name NAME with --contact-phone PHONE and/or --contact-email EMAIL, the person reminded)
-  citycheck admin reminders --cycle <year> --days <n> [--coverage 0.8] [--json]
+  (contact: --contact-name NAME with --contact-phone PHONE and/or --contact-email EMAIL, the person to reach)
   citycheck admin cycles open --cycle <year> --catalogue <version> --opens-at <time> --deadline <time>
                               [--closes-at <time>] [--expected all|<code>,<code>...] [--county-level-cities <code>,...] [--settings file.json]
   citycheck admin cycles close <year> [--at <time>] [--reason TEXT]
@@ -330,7 +329,7 @@ const admin = async (args: string[]): Promise<number> => {
   if (area === 'cycles' && action !== undefined) return cyclesAdmin(action, rest);
   if (area !== 'credentials' || action === undefined)
     throw new UsageError(
-      'admin knows: credentials issue|list|contact|rotate|revoke, cycles open|close|reopen|current|list, reminders',
+      'admin knows: credentials issue|list|contact|rotate|revoke, cycles open|close|reopen|current|list',
     );
   const { values, positionals } = parseArgs({
     args: rest,
