@@ -41,6 +41,8 @@ describe('pipeline status page', () => {
   let query: ChildProcess | undefined;
   let queryUrl: string;
   let sample: ReturnType<typeof sampleCycle>;
+  // A submission ingest refuses (no observations: schema), sent with its city's credential.
+  let refusedAtIngest: { submissionId: string; cityCode: string };
 
   beforeAll(async () => {
     if (!existsSync(chromiumPath)) {
@@ -113,6 +115,18 @@ describe('pipeline status page', () => {
       });
       await response.arrayBuffer();
     }
+    const first = sample.valid[0] as Submission;
+    refusedAtIngest = { submissionId: '0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b', cityCode: first.cityCode };
+    const { observations: _, ...withoutObservations } = {
+      ...first,
+      submissionId: refusedAtIngest.submissionId,
+    };
+    const refused = await fetch(`http://127.0.0.1:${ingestPort}/v1/submissions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${tokens.get(first.cityCode)}` },
+      body: JSON.stringify(withoutObservations),
+    });
+    expect(refused.status).toBe(400);
   }, 600_000);
 
   afterAll(async () => {
@@ -120,6 +134,23 @@ describe('pipeline status page', () => {
     for (const service of services) await service.stop().catch(() => undefined);
     await infra?.destroy();
     if (scratch !== undefined) await rm(scratch, { recursive: true, force: true });
+  }, 120_000);
+
+  it('refuses the status without a credential, and shows an analyst no rejections', async () => {
+    expect((await fetch(`${queryUrl}/v1/status`)).status).toBe(401);
+    expect((await fetch(`${queryUrl}/healthz`)).status).toBe(200);
+    const analyst = await issueAnalystToken(infra?.kafkaBrokers ?? '', 'analyst:ministry');
+    const answer = await pollUntil(
+      async () => {
+        const response = await fetch(`${queryUrl}/v1/status`, {
+          headers: { authorization: `Bearer ${analyst}` },
+        });
+        return response.ok ? ((await response.json()) as PipelineStatus) : undefined;
+      },
+      { timeoutMs: 60_000, what: 'the analyst credential to be known' },
+    );
+    expect(answer.rejections.byCity).toEqual([]);
+    expect(answer.stages).toEqual([]);
   }, 120_000);
 
   it('shows every stage moving, the rejections and the reporting provinces', async () => {
@@ -143,7 +174,16 @@ describe('pipeline status page', () => {
         // a derivation that started before the last commits can replace the fallback with fewer reporters,
         // while derived completeness only ever grows.
         const derived = current.completeness.source === 'completeness';
-        return derived && moving && reported && current.rejections.submissions > 0 ? current : undefined;
+        const cities = current.rejections.byCity;
+        const ingestRefusal = cities.some((city) =>
+          city.examples.some((example) => example.submissionId === refusedAtIngest.submissionId),
+        );
+        const validateRejections = sample.invalid.every((item) =>
+          cities.some((city) =>
+            city.examples.some((example) => example.submissionId === item.submission.submissionId),
+          ),
+        );
+        return derived && moving && reported && ingestRefusal && validateRejections ? current : undefined;
       },
       {
         timeoutMs: 180_000,
@@ -182,6 +222,39 @@ describe('pipeline status page', () => {
         expect(tile, `tile of province ${province}`).toMatch(/^[1-9]/);
       }
       expect(await page.$$('[data-province]')).toHaveLength(31);
+      // Ingest's refusal under its city, with its id, beside validate's rejections under theirs.
+      const ingestRow = `#rejections-by-city tr[data-city="${refusedAtIngest.cityCode}"]`;
+      expect(
+        await page.getAttribute(
+          `${ingestRow} [data-submission="${refusedAtIngest.submissionId}"]`,
+          'data-stage',
+        ),
+      ).toBe('ingest');
+      expect(Number(await page.textContent(`${ingestRow} [data-field="ingest"]`))).toBeGreaterThanOrEqual(1);
+      for (const item of sample.invalid) {
+        const row = `#rejections-by-city tr[data-city="${item.submission.cityCode}"]`;
+        expect(
+          await page.getAttribute(`${row} [data-submission="${item.submission.submissionId}"]`, 'data-stage'),
+        ).toBe('validate');
+      }
+      expect(await page.$$eval('#rejections tr[data-stage="ingest"]', (rows) => rows.length)).toBeGreaterThan(
+        0,
+      );
+      expect(
+        await page.$$eval('#rejections tr[data-stage="validate"]', (rows) => rows.length),
+      ).toBeGreaterThan(0);
+      // Every stage coloured, the hour charted, and the time in Beijing, 24-hour: generatedAt + 8 h.
+      for (const stage of ['ingest', 'validate', 'aggregate'])
+        expect(await page.getAttribute(`[data-stage="${stage}"]`, 'data-health')).toMatch(
+          /^(green|amber|red)$/,
+        );
+      expect(await page.$$('#history svg polyline')).toHaveLength(6);
+      const generatedAt = await page.getAttribute('#meta', 'data-generated-at');
+      const beijing = new Date(Date.parse(generatedAt ?? '') + 8 * 3_600_000).toISOString();
+      expect(await page.textContent('#meta')).toContain(
+        `${beijing.slice(0, 10)} ${beijing.slice(11, 19)} 北京时间`,
+      );
+      expect(await page.$$('[data-service="query"]')).toHaveLength(1);
       mkdirSync(artifacts, { recursive: true });
       await page.screenshot({ path: join(artifacts, 'status-page.png'), fullPage: true });
     } finally {
