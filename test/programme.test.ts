@@ -29,8 +29,8 @@ import {
 import { createLogger } from '@citycheck/logging';
 import { createMetricsRegistry } from '@citycheck/metrics';
 import { buildQueryApp, createLakeViewDefiner, createQueryEngine, type QueryEngine } from '@citycheck/query';
+import { createRuleContext, validateReceived } from '@citycheck/rules';
 import { createTestStore, openTestDatabase, testExtensionDirectory } from '@citycheck/testkit';
-import { createRuleContext, validateReceived } from '@citycheck/validate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const divisions = loadDivisionRegistry();

@@ -4,7 +4,7 @@
 import { loadCatalogue } from '@citycheck/catalogue';
 import { loadDivisionRegistry } from '@citycheck/divisions';
 import { nationalCycle } from '@citycheck/generator';
-import { createRuleContext, validateReceived } from '@citycheck/validate';
+import { createRuleContext, validateReceived } from '@citycheck/rules';
 import { describe, expect, it } from 'vitest';
 
 describe('a generated cycle', () => {

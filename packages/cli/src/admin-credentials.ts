@@ -13,7 +13,7 @@ import {
   rotateCredential,
   setCredentialContact,
 } from '@citycheck/credentials';
-import { createKafka, createReliableProducer, type Kafka } from '@citycheck/kafka';
+import { clientRetries, createKafka, createReliableProducer, type Kafka } from '@citycheck/kafka';
 
 export interface AdminOptions {
   readonly brokers: readonly string[];
@@ -61,7 +61,11 @@ export const runCredentialsAdmin = async (
   options: AdminOptions,
   command: AdminCommand,
 ): Promise<AdminResult> => {
-  const kafka = createKafka({ brokers: options.brokers, clientId: `${options.clientId}-admin`, retries: 3 });
+  const kafka = createKafka({
+    brokers: options.brokers,
+    clientId: `${options.clientId}-admin`,
+    retries: clientRetries.tool,
+  });
   await ensureCredentialsTopic(kafka, {
     ...(options.topic === undefined ? {} : { topic: options.topic }),
     replicationFactor: options.replicationFactor,

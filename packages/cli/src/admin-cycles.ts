@@ -15,7 +15,7 @@ import {
   publishCyclesRecord,
   reopenCycle,
 } from '@citycheck/cycles';
-import { createKafka, createReliableProducer } from '@citycheck/kafka';
+import { clientRetries, createKafka, createReliableProducer } from '@citycheck/kafka';
 
 export interface CyclesAdminOptions {
   readonly brokers: readonly string[];
@@ -44,7 +44,11 @@ export const runCyclesAdmin = async (
   command: CyclesAdminCommand,
 ): Promise<CyclesAdminResult> => {
   const topic = options.topic ?? cyclesTopic();
-  const kafka = createKafka({ brokers: options.brokers, clientId: `${options.clientId}-admin`, retries: 3 });
+  const kafka = createKafka({
+    brokers: options.brokers,
+    clientId: `${options.clientId}-admin`,
+    retries: clientRetries.tool,
+  });
   await ensureCyclesTopic(kafka, { topic, replicationFactor: options.replicationFactor });
   const book = new CycleBook();
   const follower = followCycles({ kafka, book, topic, groupIdPrefix: 'citycheck-admin-cycles' });

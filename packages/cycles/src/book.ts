@@ -2,7 +2,6 @@
 // operators' records of cycles.v1 over them (an operator's record for a year supersedes the file), the
 // designated current cycle, and the one question a submission asks: is its cycle open, late or closed?
 import { type CycleSettings, loadCycleSettings } from '@citycheck/catalogue';
-import type { FieldProblem } from '@citycheck/errors';
 import {
   type CurrentCycleRecord,
   type CycleRecord,
@@ -29,16 +28,6 @@ export const cycleWindow = (settings: OperatedCycleSettings | undefined, at: Dat
 /** `2027-03-01 08:00` for 2027-03-01T00:00:00Z: how a city reads a time (China Standard Time, UTC+8). */
 export const beijingTime = (iso: string): string =>
   new Date(Date.parse(iso) + 8 * 3_600_000).toISOString().slice(0, 16).replace('T', ' ');
-
-/** The reason a submission for a closed cycle is refused, for the city (rule `cycle_closed`). */
-export const cycleClosedProblem = (settings: OperatedCycleSettings): FieldProblem => ({
-  pointer: '/cycle',
-  rule: 'cycle_closed',
-  message:
-    `${settings.cycle} 年度体检周期已于 ${beijingTime(settings.closesAt ?? '')}（北京时间，即 ${settings.closesAt}）关闭，` +
-    '不再接收报送；如需补报，请联系主管部门重新开放该周期',
-  value: settings.cycle,
-});
 
 export type CycleBookListener = () => void;
 

@@ -14,7 +14,6 @@ export {
   CycleBook,
   type CycleBookListener,
   type CycleWindow,
-  cycleClosedProblem,
   cycleWindow,
 } from './book.js';
 export {

@@ -1,9 +1,33 @@
-// Kafka plumbing shared by the workers: topic names and specs, client and producer factories with the
-// delivery guarantees citycheck relies on, and translation of broker failures into retriable errors.
+// Kafka plumbing shared by the workers: topic names and specs, the one place client, consumer and producer
+// settings are made (with the delivery guarantees citycheck relies on), and translation of broker failures
+// into retriable errors. Nothing else in the tree imports kafkajs, so the client can be changed here.
 import { CitycheckError } from '@citycheck/errors';
-import { type Admin, Kafka, type KafkaConfig, logLevel, type Producer, type RecordMetadata } from 'kafkajs';
+import {
+  type Admin,
+  type Consumer,
+  Kafka,
+  type KafkaConfig,
+  logLevel,
+  type Message,
+  Partitioners,
+  type PartitionMetadata,
+  type Producer,
+  type RecordMetadata,
+} from 'kafkajs';
 
-export type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
+export type {
+  Admin,
+  Consumer,
+  EachBatchPayload,
+  Kafka,
+  KafkaMessage,
+  Message,
+  Producer,
+  RecordMetadata,
+  Transaction,
+} from 'kafkajs';
+/** An error a consumer's handler throws to make the client stop the consumer instead of retrying. */
+export { KafkaJSNonRetriableError as NonRetriableKafkaError } from 'kafkajs';
 export {
   coordinatorNotFound,
   createTopicFollower,
@@ -88,12 +112,18 @@ export interface KafkaLogSink {
   warn(fields: Record<string, unknown>, message: string): void;
 }
 
-/**
- * Retries of the workers' clients (validate, aggregate): with kafkajs's backoff capped at 5 s they ride out a
- * broker outage of a few minutes before kafkajs gives up on a request; a consumer it stops for good is
- * started again by runSupervised.
- */
-export const workerRetries = 40;
+/** How many times each kind of client retries a request before it fails it. */
+export const clientRetries = {
+  /**
+   * The workers (validate, aggregate): with the backoff capped at 5 s they ride out a broker outage of a few
+   * minutes before a request fails; a consumer the client stops for good is started again by runSupervised.
+   */
+  worker: 40,
+  /** Ingest's producer answers a city: it fails to a 503 with Retry-After quickly. */
+  ingest: 2,
+  /** The query service, the admin CLI and tests: their followers and commands start again on failure. */
+  tool: 3,
+} as const;
 
 export const createKafka = ({
   brokers,
@@ -192,6 +222,68 @@ export const pipelineTopicSpecs = (
 /** An idempotent producer that waits for every in-sync replica: no duplicates from its own retries. */
 export const createReliableProducer = (kafka: Kafka): Producer =>
   kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+
+/**
+ * An idempotent producer for transactions under `transactionalId`: its first transaction fences any earlier
+ * producer holding the id and aborts the transaction that one left open.
+ */
+export const createTransactionalProducer = (kafka: Kafka, transactionalId: string): Producer =>
+  kafka.producer({ idempotent: true, maxInFlightRequests: 1, transactionalId });
+
+export interface GroupConsumerOptions {
+  readonly groupId: string;
+  /** How soon the group moves a silent member's partitions to the others. */
+  readonly sessionTimeoutMs: number;
+  /**
+   * Let the broker gather up to a second of records (1 MiB at least, 16 MiB a partition, 64 MiB a fetch), for
+   * a sink that should not write tiny objects under light load.
+   */
+  readonly largeFetches?: boolean;
+}
+
+/** A member of a consumer group that reads committed records only (never an open or aborted transaction's). */
+export const createGroupConsumer = (
+  kafka: Kafka,
+  { groupId, sessionTimeoutMs, largeFetches = false }: GroupConsumerOptions,
+): Consumer =>
+  kafka.consumer({
+    groupId,
+    readUncommitted: false,
+    sessionTimeout: sessionTimeoutMs,
+    ...(largeFetches
+      ? {
+          minBytes: 1_048_576,
+          maxWaitTimeInMs: 1_000,
+          maxBytesPerPartition: 16 * 1_048_576,
+          maxBytes: 64 * 1_048_576,
+        }
+      : {}),
+  });
+
+// The producer's own partitioner (Java-compatible murmur2 on the key), to know which partition a record of a
+// mixed send went to.
+const defaultPartitioner = Partitioners.DefaultPartitioner();
+const partitionsOfCount = new Map<number, PartitionMetadata[]>();
+
+/** The partition a keyed record goes to on a topic of `count` partitions, as the producer places it. */
+export const partitionOfKey = (key: string, count: number): number => {
+  let partitions = partitionsOfCount.get(count);
+  if (partitions === undefined) {
+    partitions = Array.from({ length: count }, (_, partitionId) => ({
+      partitionErrorCode: 0,
+      partitionId,
+      leader: 0,
+      replicas: [0],
+      isr: [0],
+      offlineReplicas: [],
+    }));
+    partitionsOfCount.set(count, partitions);
+  }
+  return defaultPartitioner({ topic: '', partitionMetadata: partitions, message: { key, value: null } });
+};
+
+/** A record as sent: a key (the city code) and the encoded value. */
+export type KeyedMessage = Message & { key: string; value: Buffer };
 
 export interface OutgoingMessage {
   readonly key: string;

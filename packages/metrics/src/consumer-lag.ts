@@ -1,8 +1,7 @@
 // Consumer lag as a Prometheus gauge, read from the broker at scrape time (fetchConsumerLag: last stable
 // offset minus the group's committed offset, per partition), so it is right even while the consumer itself
 // is stuck or down.
-import { fetchConsumerLag } from '@citycheck/kafka';
-import type { Admin } from 'kafkajs';
+import { type Admin, fetchConsumerLag } from '@citycheck/kafka';
 import { Gauge, type Registry } from 'prom-client';
 import { metricNames } from './pipeline-metrics.js';
 

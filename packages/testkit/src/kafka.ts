@@ -1,11 +1,10 @@
 // Kafka helpers for tests: a client for the real broker, a fresh topic per test, and reading back
 // everything a topic holds (up to its current end offsets) to check what did or did not reach it.
-import { createKafka, ensureTopics, type Kafka } from '@citycheck/kafka';
-import type { KafkaMessage } from 'kafkajs';
+import { clientRetries, createKafka, ensureTopics, type Kafka, type KafkaMessage } from '@citycheck/kafka';
 import { realInfra, uniqueName, waitFor } from './infra.js';
 
 export const testKafka = (clientId = 'citycheck-test'): Kafka =>
-  createKafka({ brokers: realInfra().kafkaBrokers, clientId, retries: 3 });
+  createKafka({ brokers: realInfra().kafkaBrokers, clientId, retries: clientRetries.tool });
 
 export const createTestTopics = async (
   kafka: Kafka,

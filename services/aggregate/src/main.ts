@@ -6,12 +6,13 @@ import { objectStoreSettings, objectStoreVariables, readConfig, redactConfig } f
 import { CycleBook, cyclesTopic, loadCycles } from '@citycheck/cycles';
 import { loadDivisionRegistry } from '@citycheck/divisions';
 import {
+  clientRetries,
+  createGroupConsumer,
   createKafka,
   createReliableProducer,
   ensureTopics,
   pipelineTopicSpecs,
   topicNames,
-  workerRetries,
 } from '@citycheck/kafka';
 import { createCommitLog, createObjectStore, datasets, openLakeDatabase } from '@citycheck/lake';
 import { createLogger } from '@citycheck/logging';
@@ -71,7 +72,7 @@ const kafka = createKafka({
   brokers: config.kafkaBrokers,
   clientId: `${config.kafkaClientId}-aggregate`,
   logger,
-  retries: workerRetries,
+  retries: clientRetries.worker,
 });
 const admin = kafka.admin();
 await admin.connect();
@@ -109,15 +110,11 @@ const ops = await startOpsServer({
   onError: (error) => logger.error({ err: error }, 'ops server error'),
 });
 logger.info({ url: ops.url }, 'ops server listening');
-const consumer = kafka.consumer({
+const consumer = createGroupConsumer(kafka, {
   groupId: config.aggregateGroupId,
-  readUncommitted: false,
-  sessionTimeout: config.kafkaSessionTimeoutMs,
-  // Let the broker gather up to a second of records so objects are not tiny under light load.
-  minBytes: 1_048_576,
-  maxWaitTimeInMs: 1_000,
-  maxBytesPerPartition: 16 * 1_048_576,
-  maxBytes: 64 * 1_048_576,
+  sessionTimeoutMs: config.kafkaSessionTimeoutMs,
+  // Up to a second of records per fetch, so objects are not tiny under light load.
+  largeFetches: true,
 });
 await consumer.connect();
 const producer = createReliableProducer(kafka);

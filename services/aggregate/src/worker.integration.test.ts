@@ -5,7 +5,14 @@ import { randomUUID } from 'node:crypto';
 import { loadCatalogue } from '@citycheck/catalogue';
 import type { ValidatedSubmission } from '@citycheck/contracts';
 import { loadDivisionRegistry } from '@citycheck/divisions';
-import { createReliableProducer, encodeJson, fetchConsumerLag, type Kafka, sendJson } from '@citycheck/kafka';
+import {
+  createReliableProducer,
+  encodeJson,
+  fetchConsumerLag,
+  type Kafka,
+  sendJson,
+  type Transaction,
+} from '@citycheck/kafka';
 import { createCommitLog, datasets, type LakeDatabase, type ObjectStore, s3Url } from '@citycheck/lake';
 import { createLogger } from '@citycheck/logging';
 import {
@@ -22,7 +29,6 @@ import {
   uniqueName,
   waitFor,
 } from '@citycheck/testkit';
-import type { Transaction } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeReference } from './reference.js';
 import { createAggregateWorker } from './worker.js';

@@ -8,8 +8,13 @@
 // every record in it with the retriable broker_unavailable (503), and the same ids may then be sent again.
 import type { Submission } from '@citycheck/contracts';
 import { CitycheckError, type FieldProblem } from '@citycheck/errors';
-import type { Producer } from '@citycheck/kafka';
-import { type Message, Partitioners, type PartitionMetadata, type RecordMetadata } from 'kafkajs';
+import {
+  type KeyedMessage,
+  type Message,
+  type Producer,
+  partitionOfKey,
+  type RecordMetadata,
+} from '@citycheck/kafka';
 import { receivedHeaders } from './index-follower.js';
 import type { CheckedSubmission } from './submission-checks.js';
 import type { Receipt, SubmissionIndex } from './submission-index.js';
@@ -54,7 +59,7 @@ interface Pending {
 
 /** One record waiting for a produce request, and who is waiting for its position. */
 interface Outgoing {
-  readonly message: Message & { key: string; value: Buffer };
+  readonly message: KeyedMessage;
   readonly size: number;
   readonly resolve: (position: { partition: number; offset: string }) => void;
   readonly reject: (error: unknown) => void;
@@ -79,26 +84,6 @@ const deferred = <T>() => {
   // Nobody may be waiting; a failure is reported to the request that sent, not as an unhandled rejection.
   promise.catch(() => undefined);
   return { promise, resolve, reject };
-};
-
-// The producer's own partitioner (kafkajs' default, Java-compatible murmur2 on the key), to know which
-// partition each record of a mixed request went to.
-const partitionerOf = Partitioners.DefaultPartitioner();
-const metadataFor = new Map<number, PartitionMetadata[]>();
-const predictPartition = (key: string, count: number): number => {
-  let partitions = metadataFor.get(count);
-  if (partitions === undefined) {
-    partitions = Array.from({ length: count }, (_, partitionId) => ({
-      partitionErrorCode: 0,
-      partitionId,
-      leader: 0,
-      replicas: [0],
-      isr: [0],
-      offlineReplicas: [],
-    }));
-    metadataFor.set(count, partitions);
-  }
-  return partitionerOf({ topic: '', partitionMetadata: partitions, message: { key, value: null } });
 };
 
 export class Intake {
@@ -192,9 +177,7 @@ export class Intake {
   }
 
   /** @internal Queues records for the next produce request; resolves with each one's partition and offset. */
-  send(
-    messages: readonly (Message & { key: string; value: Buffer })[],
-  ): Promise<{ partition: number; offset: string }[]> {
+  send(messages: readonly KeyedMessage[]): Promise<{ partition: number; offset: string }[]> {
     const positions = messages.map((message) => {
       const { promise, resolve, reject } = deferred<{ partition: number; offset: string }>();
       const size = message.value.length + message.key.length + 256; // headers and record overhead
@@ -269,7 +252,7 @@ export class Intake {
       this.knownPartitionCount ??= await this.partitionCount().catch(() => undefined);
       const count = this.knownPartitionCount;
       if (count === undefined) return unknown;
-      partitions = batch.map((item) => predictPartition(item.message.key, count));
+      partitions = batch.map((item) => partitionOfKey(item.message.key, count));
       if (partitions.some((partition) => !base.has(partition)) || new Set(partitions).size !== base.size) {
         this.knownPartitionCount = undefined;
         return unknown;
@@ -291,7 +274,7 @@ interface Queued {
   readonly hash: string;
   readonly receivedAt: string;
   readonly late: boolean;
-  readonly message: Message & { key: string; value: Buffer };
+  readonly message: KeyedMessage;
   readonly done: ReturnType<typeof deferred<Receipt>>;
 }
 

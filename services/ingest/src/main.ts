@@ -4,6 +4,7 @@ import { readConfig, redactConfig } from '@citycheck/config';
 import { CredentialStore, ensureCredentialsTopic, followCredentials } from '@citycheck/credentials';
 import { CycleBook, cyclesTopic, ensureCyclesTopic, followCycles } from '@citycheck/cycles';
 import {
+  clientRetries,
   createKafka,
   createReliableProducer,
   ensureTopics,
@@ -19,7 +20,7 @@ import {
   instrumentFastify,
   registerFollowerMetrics,
 } from '@citycheck/metrics';
-import { createRuleContext, validateReceived } from '@citycheck/validate';
+import { createRuleContext, validateReceived } from '@citycheck/rules';
 import { buildIngestApp } from './app.js';
 import { followSubmissionIndex } from './index-follower.js';
 import { createRefusalLog } from './output-refusals.js';
@@ -51,7 +52,7 @@ logger.info({ config: redactConfig(config) }, 'starting');
 const kafka = createKafka({
   brokers: config.kafkaBrokers,
   clientId: `${config.kafkaClientId}-ingest`,
-  retries: 2,
+  retries: clientRetries.ingest,
   logger,
 });
 const admin = kafka.admin();

@@ -1,6 +1,5 @@
 // The checks ingest itself applies to a submission before it reaches Kafka: the submission schema (with
-// precise messages for numbers JSON cannot carry exactly) and the credential's scope; plus, for dry runs, a
-// slot for the full semantic rules of services/validate (catalogue, divisions, ranges) once ingest has them.
+// precise messages for numbers JSON cannot carry exactly), the credential's scope and the cycle's closing.
 import { createHash } from 'node:crypto';
 import {
   canonicalJson,
@@ -11,15 +10,16 @@ import {
   valueAtPointer,
 } from '@citycheck/contracts';
 import { maySubmitFor, type Principal } from '@citycheck/credentials';
-import { type CycleBook, cycleClosedProblem } from '@citycheck/cycles';
+import type { CycleBook } from '@citycheck/cycles';
 import type { FieldProblem } from '@citycheck/errors';
+import { cycleClosedProblem } from '@citycheck/rules';
 
 const validateSubmission = compileContract<Submission>('submission');
 
 /**
  * The semantic rules validate applies (catalogue version, indicator and dimension, ranges, numerator <=
- * denominator, unit under the city, cycle open): `validateReceived` of services/validate/src/rules.ts with
- * its rule context bound. Returns every problem; none means valid.
+ * denominator, unit under the city, cycle open): `validateReceived` of @citycheck/rules with its rule
+ * context bound. Returns every problem; none means valid.
  */
 export type SemanticCheck = (received: ReceivedSubmission) => readonly FieldProblem[];
 

@@ -3,7 +3,7 @@
 import { objectStoreSettings, objectStoreVariables, readConfig, redactConfig } from '@citycheck/config';
 import { CredentialStore, ensureCredentialsTopic, followCredentials } from '@citycheck/credentials';
 import { CycleBook, cyclesTopic, loadCycles } from '@citycheck/cycles';
-import { createKafka, faultWhileFileExists, topicNames } from '@citycheck/kafka';
+import { clientRetries, createKafka, faultWhileFileExists, topicNames } from '@citycheck/kafka';
 import { createCommitLog, createObjectStore, datasets } from '@citycheck/lake';
 import { createLogger } from '@citycheck/logging';
 import { createMetricsRegistry, registerFollowerMetrics } from '@citycheck/metrics';
@@ -67,7 +67,7 @@ const engine = await createQueryEngine({
 const kafka = createKafka({
   brokers: config.kafkaBrokers,
   clientId: `${config.kafkaClientId}-query`,
-  retries: 3,
+  retries: clientRetries.tool,
   logger,
 });
 await ensureCredentialsTopic(kafka, { replicationFactor: config.topicReplicationFactor });

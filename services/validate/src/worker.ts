@@ -15,7 +15,7 @@ import {
 } from '@citycheck/kafka';
 import type { Logger } from '@citycheck/logging';
 import { type PipelineMetrics, rejectionCity } from '@citycheck/metrics';
-import { type RuleContext, validateReceived } from './rules.js';
+import { type RuleContext, validateReceived } from '@citycheck/rules';
 
 export interface ValidateTopics {
   readonly received: string;

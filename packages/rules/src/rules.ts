@@ -17,9 +17,10 @@ import {
   type Submission,
   type ValidatedSubmission,
 } from '@citycheck/contracts';
-import { cycleClosedProblem, cycleWindow, type OperatedCycleSettings } from '@citycheck/cycles';
+import { beijingTime, cycleWindow, type OperatedCycleSettings } from '@citycheck/cycles';
 import type { DivisionRegistry } from '@citycheck/divisions';
 import type { FieldProblem } from '@citycheck/errors';
+import type { RuleProblem } from './rule-name.js';
 
 export interface RuleContext {
   /** The catalogue of a version, or undefined when there is no such version. */
@@ -41,6 +42,16 @@ export interface RuleContext {
 }
 
 const noCountyLevelCities: ReadonlySet<string> = new Set();
+
+/** The reason a submission for a closed cycle is refused, for the city in Chinese. */
+export const cycleClosedProblem = (settings: OperatedCycleSettings): RuleProblem => ({
+  pointer: '/cycle',
+  rule: 'cycle_closed',
+  message:
+    `${settings.cycle} 年度体检周期已于 ${beijingTime(settings.closesAt ?? '')}（北京时间，即 ${settings.closesAt}）关闭，` +
+    '不再接收报送；如需补报，请联系主管部门重新开放该周期',
+  value: settings.cycle,
+});
 
 export type Outcome =
   | { readonly kind: 'valid'; readonly record: ValidatedSubmission }
@@ -83,7 +94,7 @@ export const validateReceived = (received: ReceivedSubmission, context: RuleCont
 
   if (!checkSchema(submission)) return rejected(describeSchemaErrors(checkSchema.errors, submission));
 
-  const problems: FieldProblem[] = [];
+  const problems: RuleProblem[] = [];
   const { divisions } = context;
 
   const catalogue = context.catalogue(submission.catalogueVersion);
@@ -298,7 +309,7 @@ const checkObservation = (
   indicator: Indicator,
   observation: Observation,
   pointer: string,
-  problems: FieldProblem[],
+  problems: RuleProblem[],
 ): void => {
   const code = indicator.code;
   const needed = fieldsOfKind[indicator.kind];
