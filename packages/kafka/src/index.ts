@@ -2,7 +2,7 @@
 // settings are made (with the delivery guarantees citycheck relies on), and translation of broker failures
 // into retriable errors. Nothing else in the tree imports kafkajs, so the client can be changed here.
 import { CitycheckError } from '@citycheck/errors';
-import {
+import kafkajs, {
   type Admin,
   type Consumer,
   Kafka,
@@ -26,8 +26,11 @@ export type {
   RecordMetadata,
   Transaction,
 } from 'kafkajs';
-/** An error a consumer's handler throws to make the client stop the consumer instead of retrying. */
-export { KafkaJSNonRetriableError as NonRetriableKafkaError } from 'kafkajs';
+/**
+ * An error a consumer's handler throws to make the client stop the consumer instead of retrying. kafkajs is
+ * CommonJS and spreads its error classes into its exports, which Node cannot name statically.
+ */
+export const NonRetriableKafkaError = kafkajs.KafkaJSNonRetriableError;
 export {
   coordinatorNotFound,
   createTopicFollower,
