@@ -8,11 +8,17 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { loadCatalogue } from '@citycheck/catalogue';
-import type { Submission } from '@citycheck/contracts';
+import { contentHash, type Submission } from '@citycheck/contracts';
 import { loadDivisionRegistry } from '@citycheck/divisions';
 import { sampleCycle } from '@citycheck/generator';
 import { freePort, issueCityTokens, repositoryRoot } from '@citycheck/generator/stack';
-import { ensureTopics, pipelineTopicSpecs } from '@citycheck/kafka';
+import {
+  createReliableProducer,
+  ensureTopics,
+  pipelineTopicSpecs,
+  sendJson,
+  topicNames,
+} from '@citycheck/kafka';
 import { createCommitLog, datasets, s3Url } from '@citycheck/lake';
 import { createTestStore, openTestDatabase, testKafka, uniqueName, waitFor } from '@citycheck/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -107,10 +113,36 @@ describe('an operator runs cycle 2026 on a running stack', () => {
     for (const service of services) await service.stop();
   });
 
-  it('refuses 2026 before it is opened, as no file knows it', async () => {
+  it('refuses 2026 before it is opened, as no file knows it: ingest at once, and validate downstream', async () => {
     const before = { ...(units[0] as Submission), submissionId: randomUUID() };
-    expect((await submit(before)).status).toBe(202);
-    const rejected = (await waitForStatus(before.submissionId, 'rejected')) as {
+    const refused = await submit(before);
+    expect(refused.status).toBe(422);
+    const error = refused.body.error as { code: string; problems: { rule: string }[] };
+    expect(error.code).toBe('submission_invalid');
+    expect(error.problems.map((problem) => problem.rule)).toContain('cycle_open');
+    expect((await statusOf(before.submissionId)).error).toMatchObject({ code: 'not_found' });
+
+    // Validate stays the authority: a record on the received topic that no ingest checked is rejected too.
+    const downstream = { ...(units[0] as Submission), submissionId: randomUUID() };
+    const kafka = testKafka();
+    const producer = createReliableProducer(kafka);
+    await producer.connect();
+    const receivedAt = new Date().toISOString();
+    const hash = contentHash(downstream);
+    await sendJson(producer, topicNames(namespace.topicNamespace).submissionsReceived, [
+      {
+        key: downstream.cityCode,
+        value: { submission: downstream, contentHash: hash, receivedAt, credentialId: 'cycles-test' },
+        headers: {
+          'submission-id': downstream.submissionId,
+          'content-hash': hash,
+          'received-at': receivedAt,
+          'credential-id': 'cycles-test',
+        },
+      },
+    ]);
+    await producer.disconnect();
+    const rejected = (await waitForStatus(downstream.submissionId, 'rejected')) as {
       problems: { rule: string }[];
     };
     expect(rejected.problems.map((problem) => problem.rule)).toContain('cycle_open');

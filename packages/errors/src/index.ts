@@ -32,6 +32,8 @@ export const errorCodes = {
   submission_conflict: { status: 409, reason: 'conflict', retriable: false },
   /** A submission for a cycle the operators closed: received after its closing. */
   cycle_closed: { status: 422, reason: 'bad_input', retriable: false },
+  /** A submission that breaks a rule judged by itself, the catalogue and the registry (range, kind fields, unit). */
+  submission_invalid: { status: 422, reason: 'bad_input', retriable: false },
   rate_limited: { status: 429, reason: 'rate_limited', retriable: true },
   broker_unavailable: { status: 503, reason: 'infrastructure', retriable: true },
   /** The service is still loading its state (credentials, submission index) after a start. */

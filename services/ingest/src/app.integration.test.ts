@@ -8,6 +8,7 @@ import { contentHash } from '@citycheck/contracts';
 import { createKafka, createReliableProducer, decodeJson } from '@citycheck/kafka';
 import { createLogger } from '@citycheck/logging';
 import { readTopic, waitFor } from '@citycheck/testkit';
+import { createRuleContext, validateReceived } from '@citycheck/validate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   captureLogs,
@@ -411,6 +412,105 @@ describe('dry run', () => {
       checks: ['schema', 'credential_scope', 'idempotency', 'rules'],
       problems: [{ pointer: '/observations/0/value', rule: 'range', indicator: 'C01', value: 900 }],
     });
+  });
+
+  it('refuses at once, with every problem, a submission that breaks rules of the catalogue, in Chinese unless asked for English', async () => {
+    // The rules of a running deployment, as main.ts plugs them in.
+    const rules = createRuleContext();
+    const withRules = fixture.build({
+      semanticCheck: (received) => {
+        const outcome = validateReceived(received, rules);
+        return outcome.kind === 'valid' ? [] : outcome.record.problems;
+      },
+      indicatorsOf: rules.catalogue,
+    });
+    // Catalogue 2024.1: C01 is a count from 0 to 500 (个); C16 is a score, reported with value and weight.
+    const body = submission({
+      observations: [
+        { indicator: 'C01', value: 501 },
+        { indicator: 'C16', value: 80 },
+      ],
+    });
+    const send = (headers: Record<string, string> = {}) =>
+      withRules.inject({
+        method: 'POST',
+        url: '/v1/submissions',
+        headers: { ...bearer(beijing), ...headers },
+        payload: body,
+      });
+
+    const chinese = await send();
+    expect(chinese.statusCode).toBe(422);
+    expect(chinese.json().error).toMatchObject({
+      code: 'submission_invalid',
+      message: `报送 ${body.submissionId} 有 2 处不符合规则，未被接收`,
+    });
+    expect(chinese.json().error.problems).toEqual([
+      {
+        pointer: '/observations/0/value',
+        rule: 'range',
+        message:
+          '指标 C01（未达标配建养老服务设施的小区数量）的数值（value）应在 0 至 500（个）之间，实为 501',
+        indicator: 'C01',
+        value: 501,
+      },
+      {
+        pointer: '/observations/1/weight',
+        rule: 'kind_fields',
+        message: '指标 C16（社区居民满意度评分）须填报 value 和 weight，缺少 weight',
+        indicator: 'C16',
+      },
+    ]);
+
+    const english = await send({ 'accept-language': 'en' });
+    expect(english.statusCode).toBe(422);
+    expect(english.json().error.message).toBe(
+      `submission ${body.submissionId} breaks 2 rule(s) and was not accepted`,
+    );
+    expect(english.json().error.problems).toEqual([
+      {
+        pointer: '/observations/0/value',
+        rule: 'range',
+        message: 'value of C01 must be from 0 to 500',
+        indicator: 'C01',
+        value: 501,
+      },
+      {
+        pointer: '/observations/1/weight',
+        rule: 'kind_fields',
+        message: 'indicator C16 is a score and is reported with value and weight',
+        indicator: 'C16',
+      },
+    ]);
+
+    // Exactly the problems the dry run reports (the same rules, the same pointers), and nothing stored.
+    const dry = await withRules.inject({
+      method: 'POST',
+      url: '/v1/submissions?dryRun=true',
+      headers: bearer(beijing),
+      payload: body,
+    });
+    expect(dry.json().problems.map(({ message: _, ...rest }: { message: string }) => rest)).toEqual(
+      english.json().error.problems.map(({ message: _, ...rest }: { message: string }) => rest),
+    );
+    expect(fixture.index.get(body.submissionId)).toBeUndefined();
+    expect(await recordsOf(body.submissionId)).toEqual([]);
+
+    // The same rules let a valid submission through with its receipt.
+    const valid = submission({
+      observations: [
+        { indicator: 'C01', value: 500 },
+        { indicator: 'C16', value: 80, weight: 1 },
+      ],
+    });
+    const accepted = await withRules.inject({
+      method: 'POST',
+      url: '/v1/submissions',
+      headers: bearer(beijing),
+      payload: valid,
+    });
+    expect(accepted.statusCode).toBe(202);
+    expect(await recordsOf(valid.submissionId)).toHaveLength(1);
   });
 
   it('refuses a dryRun that is neither true nor false', async () => {

@@ -15,6 +15,7 @@ import { BulkInterrupted, type BulkSummary, processBulk } from './bulk.js';
 import { Intake } from './intake.js';
 import { parseJsonDocument } from './json-document.js';
 import type { Refusal, RefusalLog } from './output-refusals.js';
+import { type IndicatorsOf, inLanguage, problemLanguageOf } from './problem-language.js';
 import { type BodyEncoding, bodyEncodingOf, ndjsonLines, readWholeBody } from './request-body.js';
 import {
   dryRunValues,
@@ -92,6 +93,8 @@ export interface IngestAppOptions {
   readonly stateCurrent?: () => boolean;
   /** The full validation rules, for dry runs; without it a dry run checks schema, scope and idempotency. */
   readonly semanticCheck?: SemanticCheck;
+  /** The catalogue's indicators, for the Chinese messages of rule problems (ranges, fields, levels). */
+  readonly indicatorsOf?: IndicatorsOf;
   /** Counts what ingest accepted and refused (stage `ingest`); omit in tests that do not look. */
   readonly metrics?: PipelineMetrics;
   /**
@@ -154,6 +157,7 @@ export const buildIngestApp = ({
   stateReady = () => true,
   stateCurrent = stateReady,
   semanticCheck,
+  indicatorsOf,
   metrics,
   cycles,
   refusals,
@@ -400,6 +404,23 @@ export const buildIngestApp = ({
             'cycle_closed',
             `cycle ${submission.cycle} was closed at ${cycles?.settingsOf(submission.cycle)?.closesAt ?? ''}`,
             { problems: [closed] },
+          );
+        }
+        // The rules that need only the submission, the catalogue and the registry: answered here, at once, with
+        // every problem, instead of a 202 that validate turns into a rejection a second later.
+        const broken = semanticCheck?.({
+          submission,
+          contentHash: checked.contentHash,
+          receivedAt: new Date().toISOString(),
+        });
+        if (broken !== undefined && broken.length > 0) {
+          const language = problemLanguageOf(request.headers['accept-language']);
+          throw new CitycheckError(
+            'submission_invalid',
+            language === 'en'
+              ? `submission ${submission.submissionId} breaks ${broken.length} rule(s) and was not accepted`
+              : `报送 ${submission.submissionId} 有 ${broken.length} 处不符合规则，未被接收`,
+            { problems: inLanguage(broken, language, submission, indicatorsOf) },
           );
         }
         const outcome = await intake.submitOne(checked, principal.credentialId);

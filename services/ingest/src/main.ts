@@ -153,6 +153,7 @@ const app = buildIngestApp({
     const outcome = validateReceived(received, rules);
     return outcome.kind === 'valid' ? [] : outcome.record.problems;
   },
+  indicatorsOf: rules.catalogue,
   logger,
   authenticator: credentials,
   index,

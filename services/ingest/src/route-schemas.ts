@@ -288,17 +288,34 @@ export const submitSchema = {
         ],
       ),
     }),
-    422: errorResponse("The submission's cycle was closed when it was received.", {
-      closed: errorExample('cycle_closed', 'cycle 2026 was closed at 2027-03-01T00:00:00.000Z', [
-        {
-          pointer: '/cycle',
-          rule: 'cycle_closed',
-          message:
-            '2026 年度体检周期已于 2027-03-01 08:00（北京时间，即 2027-03-01T00:00:00.000Z）关闭，不再接收报送；如需补报，请联系主管部门重新开放该周期',
-          value: 2026,
-        },
-      ]),
-    }),
+    422: errorResponse(
+      'The submission breaks a rule judged by itself, the catalogue and the registry (range, kind fields, unit placement, dimension, cycle), every problem listed in Chinese (English on Accept-Language: en); or its cycle was closed when it was received.',
+      {
+        invalid: errorExample(
+          'submission_invalid',
+          '报送 3f0c9b8e-4d2a-4c61-9a8e-2b7d5e1f6a01 有 1 处不符合规则，未被接收',
+          [
+            {
+              pointer: '/observations/0/value',
+              rule: 'range',
+              message:
+                '指标 C01（未达标配建养老服务设施的小区数量）的数值（value）应在 0 至 500（个）之间，实为 501',
+              indicator: 'C01',
+              value: 501,
+            },
+          ],
+        ),
+        closed: errorExample('cycle_closed', 'cycle 2026 was closed at 2027-03-01T00:00:00.000Z', [
+          {
+            pointer: '/cycle',
+            rule: 'cycle_closed',
+            message:
+              '2026 年度体检周期已于 2027-03-01 08:00（北京时间，即 2027-03-01T00:00:00.000Z）关闭，不再接收报送；如需补报，请联系主管部门重新开放该周期',
+            value: 2026,
+          },
+        ]),
+      },
+    ),
     413: errorResponse('The body (after decompression) or the upload is larger than allowed.', {
       tooLarge: errorExample(
         'payload_too_large',
