@@ -7,8 +7,8 @@ import { type AddressInfo, connect } from 'node:net';
 import { contentHash } from '@citycheck/contracts';
 import { createKafka, createReliableProducer, decodeJson } from '@citycheck/kafka';
 import { createLogger } from '@citycheck/logging';
+import { createRuleContext, validateReceived } from '@citycheck/rules';
 import { readTopic, waitFor } from '@citycheck/testkit';
-import { createRuleContext, validateReceived } from '@citycheck/validate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   captureLogs,
