@@ -24,7 +24,11 @@ export interface LakeDatabase {
   close(): void;
 }
 
-const quote = (text: string): string => `'${text.replaceAll("'", "''")}'`;
+/** `text` as a SQL string literal. */
+export const sqlString = (text: string): string => `'${text.replaceAll("'", "''")}'`;
+/** `name` as a quoted SQL identifier. */
+export const sqlIdentifier = (name: string): string => `"${name.replaceAll('"', '""')}"`;
+const quote = sqlString;
 
 export const openLakeDatabase = async ({
   extensionDirectory,

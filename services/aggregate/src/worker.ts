@@ -1,12 +1,5 @@
-// The aggregate worker: consumes validated submissions, writes them to the Parquet lake (see lake-writer.ts),
-// commits Kafka offsets only after the objects are committed in the lake's log, and recomputes the rollups
-// after new objects arrive. `recomputeNow` runs the same computation on demand.
-//
-// Derivation (derive.ts) keeps the observations it has loaded between runs, loads each newly committed
-// entry soon after it is committed, and, given a connection of its own, runs beside the lake writer instead
-// of in front of it. When a run is due is derivation-schedule.ts: right after the last commit once the
-// consumer is caught up, coalescing commits while it is behind; lake-watcher.ts brings in the commits of
-// other instances.
+// The aggregate worker: validated submissions into the Parquet lake, offsets committed after the lake's log,
+// then the rollups re-derived when derivation-schedule.ts says (lake-watcher.ts brings other instances' commits).
 
 import type { CycleBook } from '@citycheck/cycles';
 import {
@@ -34,6 +27,7 @@ import {
 import { createLakeWatcher } from './lake-watcher.js';
 import { type Chunk, cutChunks, type RotationPolicy, writeChunk } from './lake-writer.js';
 import { writeCycleReference } from './reference.js';
+import { coalescedTrigger, createSerialQueue } from './work-queue.js';
 
 export interface AggregateWorkerOptions {
   readonly consumer: Consumer;
@@ -187,23 +181,10 @@ export const createAggregateWorker = ({
   });
 
   // DuckDB work (Parquet encoding, rollups) runs one statement at a time on the shared connection.
-  let duckdbQueue: Promise<unknown> = Promise.resolve();
-  const serial = <T>(work: () => Promise<T>): Promise<T> => {
-    const next = duckdbQueue.then(work, work);
-    duckdbQueue = next.catch(() => undefined);
-    return next;
-  };
+  const serial = createSerialQueue();
 
   // Derivation runs one step at a time on its own connection when it has one, else in the writer's queue.
-  let derivationQueue: Promise<unknown> = Promise.resolve();
-  const derivationSerial =
-    derivationDuckdb === undefined
-      ? serial
-      : <T>(work: () => Promise<T>): Promise<T> => {
-          const next = derivationQueue.then(work, work);
-          derivationQueue = next.catch(() => undefined);
-          return next;
-        };
+  const derivationSerial = derivationDuckdb === undefined ? serial : createSerialQueue();
   let derivation: Promise<Derivation> | undefined;
   const theDerivation = (): Promise<Derivation> => {
     derivation ??= createDerivation({
@@ -282,16 +263,17 @@ export const createAggregateWorker = ({
   };
 
   // reference/cycles.parquet follows the book; a change during a write is written by the next one.
-  let cycleReferenceQueued = false;
+  const queueCycleReference =
+    cycleBook === undefined
+      ? undefined
+      : coalescedTrigger(
+          serial,
+          () => writeCycleReference(duckdb, store, cycleBook),
+          (error) =>
+            logger.error({ err: error }, 'writing the cycles to the lake failed; the next change retries'),
+        );
   const writeCycles = (): void => {
-    if (cycleBook === undefined || cycleReferenceQueued || stopping) return;
-    cycleReferenceQueued = true;
-    void serial(async () => {
-      cycleReferenceQueued = false;
-      await writeCycleReference(duckdb, store, cycleBook);
-    }).catch((error: unknown) =>
-      logger.error({ err: error }, 'writing the cycles to the lake failed; the next change retries'),
-    );
+    if (!stopping) queueCycleReference?.();
   };
 
   const derive = (mode: 'incremental' | 'full'): Promise<DeriveResult> =>
@@ -349,16 +331,16 @@ export const createAggregateWorker = ({
 
   // Loads newly committed objects into the derivation soon after they are committed, so a run has little
   // left to load. Only with a connection of its own: on the writer's it would hold the writer up.
-  let preloadQueued = false;
-  const preload = (): void => {
-    if (derivationDuckdb === undefined || preloadQueued || stopping) return;
-    preloadQueued = true;
-    void derivationSerial(async () => {
-      preloadQueued = false;
+  const queuePreload = coalescedTrigger(
+    derivationSerial,
+    async () => {
       await (await theDerivation()).load(await commitLog.committed());
-    }).catch((error: unknown) => {
-      logger.warn({ err: error }, 'loading new lake objects for derivation failed; the next run retries');
-    });
+    },
+    (error) =>
+      logger.warn({ err: error }, 'loading new lake objects for derivation failed; the next run retries'),
+  );
+  const preload = (): void => {
+    if (derivationDuckdb !== undefined && !stopping) queuePreload();
   };
 
   // `change`: called for a change (a commit, a settings change, commits found in the log), not a run's end.

@@ -8,12 +8,15 @@ import type { MacroDescription, TableColumn, TableDescription } from '@citycheck
 import { CitycheckError } from '@citycheck/errors';
 import {
   type DuckDBConnection,
+  sqlIdentifier as ident,
   type LakeDatabase,
   type ObjectStoreConfig,
   openLakeDatabase,
+  sqlString as quote,
 } from '@citycheck/lake';
 import type { Logger } from '@citycheck/logging';
 import type { DuckDBDataChunk, DuckDBResult, DuckDBType } from '@duckdb/node-api';
+import { describeCatalogue, lakeFingerprint } from './lake-catalogue.js';
 import {
   checkProvinceCode,
   documentedViews,
@@ -23,9 +26,11 @@ import {
   type ViewDoc,
 } from './lake-model.js';
 import type { LakeViewDefiner } from './lake-views.js';
+import { queryError } from './query-errors.js';
+import { createSlots } from './query-slots.js';
 import { describeColumns, type ResultColumn } from './result-columns.js';
 import { buildScopeDatabase, type ScopeDatabase } from './scope-database.js';
-import { type CheckedQuery, checkQuery, duckdbMessage } from './sql-guard.js';
+import { type CheckedQuery, checkQuery } from './sql-guard.js';
 
 /** Whose rows a query may see. */
 export type QueryScope =
@@ -130,124 +135,6 @@ interface Uses {
   readonly views: readonly string[];
   readonly macros: readonly string[];
 }
-const quote = (text: string): string => `'${text.replaceAll("'", "''")}'`;
-const ident = (name: string): string => `"${name.replaceAll('"', '""')}"`;
-
-/** A FIFO of query slots: `concurrency` run, up to `queueLimit` wait, the rest are told to come back. */
-const createSlots = (concurrency: number, queueLimit: number) => {
-  let active = 0;
-  const waiting: { grant: () => void; reject: (error: unknown) => void }[] = [];
-  const release = (): void => {
-    const next = waiting.shift();
-    if (next === undefined) active -= 1;
-    else next.grant();
-  };
-  return {
-    async acquire(deadline: number): Promise<() => void> {
-      let released = false;
-      const once = (): void => {
-        if (released) return;
-        released = true;
-        release();
-      };
-      if (active < concurrency) {
-        active += 1;
-        return once;
-      }
-      if (waiting.length >= queueLimit) {
-        throw new CitycheckError(
-          'rate_limited',
-          `${active} queries are running and ${waiting.length} waiting; retry shortly`,
-          {
-            retryAfterSeconds: 2,
-          },
-        );
-      }
-      await new Promise<void>((resolve, reject) => {
-        const entry = {
-          grant: () => {
-            clearTimeout(timer);
-            resolve();
-          },
-          reject,
-        };
-        const timer = setTimeout(
-          () => {
-            const index = waiting.indexOf(entry);
-            if (index >= 0) waiting.splice(index, 1);
-            reject(
-              new CitycheckError(
-                'query_timeout',
-                'the query waited in line for its whole time budget; retry later',
-              ),
-            );
-          },
-          Math.max(0, deadline - Date.now()),
-        );
-        waiting.push(entry);
-      });
-      return once;
-    },
-  };
-};
-
-/** Maps a DuckDB failure of a user query onto the error registry. */
-const queryError = (error: unknown, timedOut: boolean | 'memory', limits: QueryLimits): CitycheckError => {
-  if (error instanceof CitycheckError) return error;
-  if (timedOut === 'memory') {
-    return new CitycheckError(
-      'query_memory_exceeded',
-      `the query service grew past its memory bound while this query ran, and it was stopped; aggregate or filter first, or select fewer columns`,
-    );
-  }
-  const message = duckdbMessage(error);
-  if (timedOut || message.startsWith('INTERRUPT')) {
-    return new CitycheckError(
-      'query_timeout',
-      `the query ran longer than ${limits.timeoutMs} ms and was stopped; filter it (by cycle, province, indicator) or aggregate first`,
-    );
-  }
-  if (message.startsWith('Out of Memory')) {
-    return new CitycheckError(
-      'query_memory_exceeded',
-      `the query needed more than the ${limits.memoryLimit} the query service may use; aggregate or filter first, or select fewer columns`,
-      { cause: error },
-    );
-  }
-  if (message.startsWith('Permission Error')) {
-    return new CitycheckError(
-      'query_not_allowed',
-      'the query tried to reach a file or setting; read the documented views only',
-      {
-        cause: error,
-      },
-    );
-  }
-  if (
-    /^(Binder|Catalog|Conversion|Invalid Input|Parser|Not implemented|Out of Range|Constraint) Error/.test(
-      message,
-    )
-  ) {
-    return new CitycheckError('query_invalid', message, { cause: error });
-  }
-  const missing = /^(IO|HTTP) Error/.test(message)
-    ? /(HTTP 404|404 \(Not Found\)|No files found that match the pattern "([^"]*)"|NoSuchKey)/.exec(message)
-    : null;
-  if (missing !== null) {
-    return new CitycheckError(
-      'lake_object_missing',
-      'the lake names an object the store does not hold (a committed object was deleted or the rollups were replaced while being read); retrying will not help until the lake is repaired or the views are refreshed',
-      { cause: error },
-    );
-  }
-  if (/^(IO|HTTP) Error/.test(message)) {
-    return new CitycheckError('object_store_unavailable', 'the lake could not be read; retry shortly', {
-      cause: error,
-      retryAfterSeconds: 5,
-    });
-  }
-  return new CitycheckError('database_error', 'the query failed inside the database', { cause: error });
-};
 
 /**
  * A provincial analyst's statement runs in a database of the province's own (scope-database.ts): its rows
@@ -306,79 +193,17 @@ export const createQueryEngine = async ({
   /** Bumped when a refresh finds the lake changed; a province's database of an older generation is rebuilt. */
   let generation = 0;
   let fingerprint = '';
-  const lakeFingerprint = async (): Promise<string> => {
-    const definitions = (
-      await admin.runAndReadAll(
-        `SELECT string_agg(sql, ';' ORDER BY view_name) AS sql FROM duckdb_views() WHERE schema_name = ${quote(fullSchema)}`,
-      )
-    ).getRowObjectsJS()[0]?.sql;
-    // Derived objects are replaced in place under the same key: their size and time tell a new version.
-    let derived = '';
-    try {
-      derived = String(
-        (
-          await admin.runAndReadAll(
-            `SELECT string_agg(filename || ' ' || size || ' ' || last_modified, ';' ORDER BY filename) AS objects FROM read_blob([${[
-              `s3://${s3.bucket}/rollups/*/*.parquet`,
-              `s3://${s3.bucket}/reference/*.parquet`,
-            ]
-              .map(quote)
-              .join(', ')}])`,
-          )
-        ).getRowObjectsJS()[0]?.objects ?? '',
-      );
-    } catch {
-      derived = `unknown ${Date.now()}`;
-    }
-    return `${String(definitions)}|${derived}`;
-  };
-
   let refreshing: Promise<void> | undefined;
   const refreshOnce = async (): Promise<void> => {
     await defineViews(admin, fullSchema);
-    const present = new Set(
-      (
-        await admin.runAndReadAll(
-          `SELECT view_name FROM duckdb_views() WHERE schema_name = ${quote(fullSchema)} AND NOT internal`,
-        )
-      )
-        .getRowObjectsJS()
-        .map((row) => String(row.view_name).toLowerCase()),
-    );
-    const described: TableDescription[] = [];
-    for (const view of viewDocs) {
-      if (!present.has(view.name)) continue;
-      const columns = (await admin.runAndReadAll(`DESCRIBE ${fullSchema}.${ident(view.name)}`))
-        .getRowObjectsJS()
-        .map((row) => {
-          const name = String(row.column_name);
-          const doc = view.columns.find((column) => column.name === name)?.doc;
-          return { name, type: String(row.column_type), ...(doc === undefined ? {} : { doc }) };
-        });
-      described.push({
-        name: view.name,
-        doc: view.doc,
-        columns,
-        ...(view.provinceColumn === undefined ? {} : { provinceColumn: view.provinceColumn }),
-      });
-    }
-    const definedMacros = (
-      await admin.runAndReadAll(
-        `SELECT function_name, parameters FROM duckdb_functions() WHERE schema_name = ${quote(fullSchema)} AND function_type = 'table_macro'`,
-      )
-    ).getRowObjectsJS();
-    macros = macroDocs.flatMap((macro) => {
-      const found = definedMacros.find((row) => String(row.function_name).toLowerCase() === macro.name);
-      if (found === undefined) return [];
-      const parameters = Array.isArray(found.parameters) ? found.parameters.map(String) : [];
-      return [{ name: macro.name, doc: macro.doc, parameters }];
-    });
-    tables = described;
+    const catalogue = await describeCatalogue(admin, fullSchema, viewDocs, macroDocs);
+    macros = catalogue.macros;
+    tables = catalogue.tables;
     available = {
-      views: new Set(described.map((table) => table.name)),
+      views: new Set(tables.map((table) => table.name)),
       macros: new Set(macros.map((macro) => macro.name)),
     };
-    const next = await lakeFingerprint();
+    const next = await lakeFingerprint(admin, fullSchema, s3.bucket);
     if (next !== fingerprint) {
       fingerprint = next;
       generation += 1;

@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { DuckDBConnection } from '@citycheck/lake';
+import { type DuckDBConnection, sqlIdentifier as ident, sqlString as quote } from '@citycheck/lake';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { checkProvinceCode, provinceCondition, type ViewDoc } from './lake-model.js';
 
@@ -29,9 +29,6 @@ export interface BuildScopeOptions {
   readonly threads: number;
   readonly memoryLimit: string;
 }
-
-const quote = (text: string): string => `'${text.replaceAll("'", "''")}'`;
-const ident = (name: string): string => `"${name.replaceAll('"', '""')}"`;
 
 /**
  * What a province sees of a view: its own rows only (the nation's rows carry no province and are left out),
