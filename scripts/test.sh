@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Quick start, second command: provisions what the tests need (dependencies, Kafka, the object store,
-# DuckDB's httpfs), type-checks and lints the tree, and runs every test against the real services.
+# DuckDB's httpfs), type-checks (sources and tests) and lints the tree, and runs every test against the real
+# services.
 # Two suites run one after the other: the main one (vitest.config.ts, files in parallel on the shared stack),
 # then the fault and scale-out suite (vitest.faults.config.ts: each file starts a private Kafka and object
 # store, stops them or kills services, one file at a time). Ends with one line "N passed, N failed" over
@@ -14,7 +15,7 @@ source "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
 ensure_dependencies
 ensure_infrastructure
 say "type-checking, linting, and checking generated contracts"
-(cd "$REPO_ROOT" && pnpm exec tsc -b tsconfig.json && pnpm exec biome check . --diagnostic-level=error >/dev/null) ||
+(cd "$REPO_ROOT" && pnpm exec tsc -b tsconfig.json tsconfig.tests.json && pnpm exec biome check . --diagnostic-level=error >/dev/null) ||
   die "type check or lint failed (run: pnpm check)"
 (cd "$REPO_ROOT" && node packages/contracts/scripts/generate-types.mjs --check &&
   node services/ingest/scripts/generate-openapi.mjs --check) ||

@@ -4,7 +4,7 @@
 // store nothing; GET /v1/submissions/{id} follows the pipeline's topics; no token ever reaches a log.
 import { randomUUID } from 'node:crypto';
 import { type AddressInfo, connect } from 'node:net';
-import { contentHash } from '@citycheck/contracts';
+import { contentHash, type Submission } from '@citycheck/contracts';
 import { createKafka, createReliableProducer, decodeJson } from '@citycheck/kafka';
 import { createLogger } from '@citycheck/logging';
 import { createRuleContext, validateReceived } from '@citycheck/rules';
@@ -387,8 +387,9 @@ describe('dry run', () => {
 
   it('applies the full rules when they are plugged in', async () => {
     const withRules = fixture.build({
+      // The app runs the semantic check only on a submission that passed the schema check.
       semanticCheck: ({ submission: checked }) =>
-        checked.observations[0]?.value === 900
+        (checked as Submission).observations[0]?.value === 900
           ? [
               {
                 pointer: '/observations/0/value',
@@ -632,10 +633,7 @@ describe('connections', () => {
         '{"submissionId":',
     );
     // Without a timeout the server waits for the other 984 bytes for as long as the client keeps quiet.
-    const after = await Promise.race([
-      closed,
-      new Promise<undefined>((resolve) => setTimeout(resolve, 10_000)),
-    ]);
+    const after = await Promise.race([closed, new Promise<void>((resolve) => setTimeout(resolve, 10_000))]);
     socket.destroy();
     expect(after).toBeDefined();
     expect(after).toBeGreaterThanOrEqual(450);

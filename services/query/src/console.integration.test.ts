@@ -185,7 +185,7 @@ describe('the console', () => {
           format: 'json',
         }),
       });
-      return response.json();
+      return response.json() as Promise<{ rows: unknown[] }>;
     }, guangdong);
     expect(answer.rows).toEqual([]);
     await page.close();

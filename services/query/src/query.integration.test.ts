@@ -641,10 +641,7 @@ describe('credentials view and connections', () => {
           `Authorization: Bearer ${ministry}\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n` +
           '{"sql":"SELECT',
       );
-      const after = await Promise.race([
-        closed,
-        new Promise<undefined>((resolve) => setTimeout(resolve, 10_000)),
-      ]);
+      const after = await Promise.race([closed, new Promise<void>((resolve) => setTimeout(resolve, 10_000))]);
       socket.destroy();
       expect(after).toBeDefined();
       expect(after).toBeGreaterThanOrEqual(450);

@@ -17,7 +17,7 @@ import { formatTable, mediaTypeFor, QueryFailed, queryRows, queryToFile } from '
 let server: Server;
 let url: string;
 let dir: string;
-const seen: { accept?: string; authorization?: string; sql?: string }[] = [];
+const seen: { accept: string | undefined; authorization: string | undefined; sql: string }[] = [];
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'citycheck-cli-query-'));
