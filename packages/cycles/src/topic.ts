@@ -1,12 +1,9 @@
-// cycles.v1 on Kafka (under TOPIC_NAMESPACE, like the pipeline's topics): the admin CLI writes each cycle's
-// latest record and the current-cycle designation; ingest, validate, aggregate and the query service follow
-// the topic from the beginning into a CycleBook, so an opened, closed or reopened cycle reaches every
-// instance within about a second, with no restart.
+// cycles.v1 (under TOPIC_NAMESPACE): the admin CLI writes each cycle and the current-cycle designation; every
+// service follows it into a CycleBook, so a cycle opened, closed or reopened reaches all within a second.
 import {
-  compactedTopicSpec,
-  createTopicFollower,
-  ensureTopics,
+  ensureCompactedTopic,
   type FollowerSettings,
+  followKeyedRecords,
   type Kafka,
   type Producer,
   sendJson,
@@ -21,27 +18,10 @@ export const cyclesTopic = (namespace = ''): string =>
   namespace === '' ? stateTopics.cycles : `${namespace}.${stateTopics.cycles}`;
 
 /** Creates the compacted cycles topic when it does not exist. */
-export const ensureCyclesTopic = async (
+export const ensureCyclesTopic = (
   kafka: Kafka,
-  { topic = cyclesTopic(), replicationFactor = 1 }: { topic?: string; replicationFactor?: number } = {},
-): Promise<void> => {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    // As for credentials.v1: a KRaft broker may briefly call a topic it just created unknown.
-    for (let attempt = 1; ; attempt += 1) {
-      try {
-        await ensureTopics(admin, [compactedTopicSpec(topic, replicationFactor)]);
-        return;
-      } catch (error) {
-        if (attempt >= 5) throw error;
-        await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
-      }
-    }
-  } finally {
-    await admin.disconnect();
-  }
-};
+  { topic = cyclesTopic(), replicationFactor }: { topic?: string; replicationFactor?: number } = {},
+): Promise<void> => ensureCompactedTopic(kafka, { topic, replicationFactor });
 
 /** Writes a record; resolves once every in-sync replica has it. */
 export const publishCyclesRecord = async (
@@ -64,28 +44,17 @@ export interface FollowCyclesOptions extends FollowerSettings {
 
 /** Follows cycles.v1 from the beginning into `book`. Call start(), then await caughtUp(). */
 export const followCycles = ({
-  kafka,
   book,
   topic = cyclesTopic(),
   groupIdPrefix = 'citycheck-cycles',
-  onInvalidRecord = () => undefined,
-  ...settings
+  ...options
 }: FollowCyclesOptions): TopicFollower =>
-  createTopicFollower({
-    kafka,
-    topics: [topic],
+  followKeyedRecords({
+    ...options,
+    topic,
     groupIdPrefix,
-    ...settings,
-    apply: ({ message }) => {
-      const key = message.key?.toString('utf8');
-      if (key === undefined) throw new Error('cycles record without a key');
-      if (message.value === null) {
-        book.apply(key, null);
-        return;
-      }
-      book.apply(key, parseCyclesRecord(key, JSON.parse(message.value.toString('utf8'))));
-    },
-    onError: (error, { message }) => onInvalidRecord(error, message.key?.toString('utf8')),
+    recordName: 'cycles',
+    apply: (key, value) => book.apply(key, value === null ? null : parseCyclesRecord(key, value)),
   });
 
 /**

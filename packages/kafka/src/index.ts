@@ -41,6 +41,7 @@ export {
   type TopicFollower,
   type TopicFollowerOptions,
 } from './follower.js';
+export { followKeyedRecords, type KeyedRecordFollowerOptions } from './keyed-records.js';
 export { commitOffsetsOrRejoin, isMembershipError, withHeartbeats } from './membership.js';
 export { countRecordsSince, fetchConsumerLag, type PartitionLag, type RecordsSince } from './offsets.js';
 export { runSupervised, type SuperviseOptions, type Supervision, type SupervisorLog } from './supervise.js';
@@ -172,6 +173,32 @@ export const compactedTopicSpec = (topic: string, replicationFactor: number): To
   replicationFactor,
   configEntries: [{ name: 'cleanup.policy', value: 'compact' }],
 });
+
+/**
+ * Creates the compacted topic `topic` when it does not exist. kafkajs waits for leaders by reading metadata,
+ * and a KRaft broker may briefly answer "unknown topic" for a topic it just created; kafkajs gives up on
+ * that, so a few more tries settle it.
+ */
+export const ensureCompactedTopic = async (
+  kafka: Kafka,
+  { topic, replicationFactor = 1 }: { topic: string; replicationFactor?: number | undefined },
+): Promise<void> => {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        await ensureTopics(admin, [compactedTopicSpec(topic, replicationFactor)]);
+        return;
+      } catch (error) {
+        if (attempt >= 5) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
+      }
+    }
+  } finally {
+    await admin.disconnect();
+  }
+};
 
 /** Creates the topics that do not exist yet; a topic that exists is left as it is. */
 export const ensureTopics = async (admin: Admin, specs: readonly TopicSpec[]): Promise<void> => {

@@ -4,7 +4,7 @@ import { loadCatalogue } from '@citycheck/catalogue';
 import type { ReceivedSubmission } from '@citycheck/contracts';
 import { loadDivisionRegistry } from '@citycheck/divisions';
 import { describe, expect, it } from 'vitest';
-import { type RuleContext, validateReceived } from './rules.js';
+import { type RuleContext, type RuleName, validateReceived } from './rules.js';
 
 const context: RuleContext = {
   catalogue: (version) => {
@@ -40,6 +40,13 @@ const problemsOf = (submission: unknown) => {
 };
 
 const with_ = (overrides: Record<string, unknown>) => ({ ...base, ...overrides });
+
+/** A community submission of `indicator` alone gets one problem: on that indicator, under `rule`. */
+const expectOnlyIndicatorProblem = (indicator: string, rule: RuleName): void => {
+  expect(problemsOf(with_({ observations: [{ indicator, value: 1 }] }))).toEqual([
+    expect.objectContaining({ pointer: '/observations/0/indicator', rule, indicator }),
+  ]);
+};
 
 describe('validateReceived', () => {
   it('accepts a valid community submission and places it in the hierarchy', () => {
@@ -166,23 +173,11 @@ describe('validateReceived', () => {
   });
 
   it('indicator_known: the code must exist in that catalogue version', () => {
-    expect(problemsOf(with_({ observations: [{ indicator: 'C99', value: 1 }] }))).toEqual([
-      expect.objectContaining({
-        pointer: '/observations/0/indicator',
-        rule: 'indicator_known',
-        indicator: 'C99',
-      }),
-    ]);
+    expectOnlyIndicatorProblem('C99', 'indicator_known');
   });
 
   it('indicator_dimension: a block indicator is not reported on a community', () => {
-    expect(problemsOf(with_({ observations: [{ indicator: 'B04', value: 1 }] }))).toEqual([
-      expect.objectContaining({
-        pointer: '/observations/0/indicator',
-        rule: 'indicator_dimension',
-        indicator: 'B04',
-      }),
-    ]);
+    expectOnlyIndicatorProblem('B04', 'indicator_dimension');
   });
 
   it('indicator_unique: one value per indicator per submission', () => {

@@ -20,7 +20,7 @@ import {
 import { beijingTime, cycleWindow, type OperatedCycleSettings } from '@citycheck/cycles';
 import type { DivisionRegistry } from '@citycheck/divisions';
 import type { FieldProblem } from '@citycheck/errors';
-import type { RuleProblem } from './rule-name.js';
+import type { RuleName, RuleProblem } from './rule-name.js';
 
 export interface RuleContext {
   /** The catalogue of a version, or undefined when there is no such version. */
@@ -312,6 +312,9 @@ const checkObservation = (
   problems: RuleProblem[],
 ): void => {
   const code = indicator.code;
+  const fieldProblem = (field: string, rule: RuleName, message: string, value: unknown): void => {
+    problems.push({ pointer: `${pointer}/${field}`, rule, message, indicator: code, value });
+  };
   const needed = fieldsOfKind[indicator.kind];
   for (const field of needed) {
     if (observation[field] === undefined) {
@@ -325,13 +328,12 @@ const checkObservation = (
   }
   for (const field of reportedFields) {
     if (observation[field] !== undefined && !needed.includes(field)) {
-      problems.push({
-        pointer: `${pointer}/${field}`,
-        rule: 'kind_fields',
-        message: `indicator ${code} is a ${indicator.kind}; ${field} does not apply (report ${needed.join(' and ')})`,
-        indicator: code,
-        value: observation[field],
-      });
+      fieldProblem(
+        field,
+        'kind_fields',
+        `indicator ${code} is a ${indicator.kind}; ${field} does not apply (report ${needed.join(' and ')})`,
+        observation[field],
+      );
     }
   }
   if (problems.some((problem) => problem.pointer.startsWith(`${pointer}/`))) return;
@@ -339,13 +341,7 @@ const checkObservation = (
   const { min, max } = indicator.range;
   const inRange = (field: keyof Observation, value: number): void => {
     if (value < min || value > max) {
-      problems.push({
-        pointer: `${pointer}/${field}`,
-        rule: 'range',
-        message: `${field} of ${code} must be from ${min} to ${max}`,
-        indicator: code,
-        value,
-      });
+      fieldProblem(field, 'range', `${field} of ${code} must be from ${min} to ${max}`, value);
     }
   };
   switch (indicator.kind) {
@@ -353,91 +349,77 @@ const checkObservation = (
     case 'length':
       inRange('value', observation.value as number);
       if (indicator.kind === 'count' && !Number.isInteger(observation.value)) {
-        problems.push({
-          pointer: `${pointer}/value`,
-          rule: 'integer_count',
-          message: `${code} counts ${indicator.unit.en}; the value must be a whole number`,
-          indicator: code,
-          value: observation.value,
-        });
+        fieldProblem(
+          'value',
+          'integer_count',
+          `${code} counts ${indicator.unit.en}; the value must be a whole number`,
+          observation.value,
+        );
       }
       break;
     case 'score':
     case 'mean':
       inRange('value', observation.value as number);
       if ((observation.weight as number) <= 0) {
-        problems.push({
-          pointer: `${pointer}/weight`,
-          rule: 'weight_positive',
-          message: `weight of ${code} must be greater than 0`,
-          indicator: code,
-          value: observation.weight,
-        });
+        fieldProblem(
+          'weight',
+          'weight_positive',
+          `weight of ${code} must be greater than 0`,
+          observation.weight,
+        );
       }
       break;
     case 'rate': {
       const numerator = observation.numerator as number;
       const denominator = observation.denominator as number;
       if (denominator <= 0) {
-        problems.push({
-          pointer: `${pointer}/denominator`,
-          rule: 'denominator_positive',
-          message: `denominator of ${code} must be greater than 0`,
-          indicator: code,
-          value: denominator,
-        });
+        fieldProblem(
+          'denominator',
+          'denominator_positive',
+          `denominator of ${code} must be greater than 0`,
+          denominator,
+        );
       } else if (numerator < 0 || (max <= 1 && numerator > denominator)) {
         // A proportion (range within 0..1) cannot count more than its denominator; a ratio such as road
         // kilometres per square kilometre can, and is held to its range below instead.
-        problems.push({
-          pointer: `${pointer}/numerator`,
-          rule: 'numerator_le_denominator',
-          message:
-            max <= 1
-              ? `numerator of ${code} must be from 0 to the denominator (${denominator})`
-              : `numerator of ${code} must not be negative`,
-          indicator: code,
-          value: numerator,
-        });
+        fieldProblem(
+          'numerator',
+          'numerator_le_denominator',
+          max <= 1
+            ? `numerator of ${code} must be from 0 to the denominator (${denominator})`
+            : `numerator of ${code} must not be negative`,
+          numerator,
+        );
       } else if (numerator / denominator < min || numerator / denominator > max) {
-        problems.push({
-          pointer: `${pointer}/numerator`,
-          rule: 'range',
-          message: `${code} as numerator / denominator must be from ${min} to ${max}`,
-          indicator: code,
-          value: numerator / denominator,
-        });
+        fieldProblem(
+          'numerator',
+          'range',
+          `${code} as numerator / denominator must be from ${min} to ${max}`,
+          numerator / denominator,
+        );
       }
       break;
     }
     case 'perCapita': {
       const population = observation.population as number;
       if (population <= 0) {
-        problems.push({
-          pointer: `${pointer}/population`,
-          rule: 'population_positive',
-          message: `population of ${code} must be greater than 0`,
-          indicator: code,
-          value: population,
-        });
+        fieldProblem(
+          'population',
+          'population_positive',
+          `population of ${code} must be greater than 0`,
+          population,
+        );
       } else if ((observation.quantity as number) < 0) {
-        problems.push({
-          pointer: `${pointer}/quantity`,
-          rule: 'range',
-          message: `quantity of ${code} must not be negative`,
-          indicator: code,
-          value: observation.quantity,
-        });
+        fieldProblem('quantity', 'range', `quantity of ${code} must not be negative`, observation.quantity);
       } else {
         const perCapita = (observation.quantity as number) / population;
         if (perCapita < min || perCapita > max) {
-          problems.push({
-            pointer: `${pointer}/quantity`,
-            rule: 'range',
-            message: `${code} as quantity / population must be from ${min} to ${max}`,
-            indicator: code,
-            value: perCapita,
-          });
+          fieldProblem(
+            'quantity',
+            'range',
+            `${code} as quantity / population must be from ${min} to ${max}`,
+            perCapita,
+          );
         }
       }
       break;
