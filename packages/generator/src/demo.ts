@@ -3,7 +3,7 @@
 // reporting rates: cities that reported against the cities the cycle expects (297 in 2024).
 
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Indicator, loadCatalogue, presentedValue } from '@citycheck/catalogue';
 import { objectStoreSettings, objectStoreVariables, readConfig } from '@citycheck/config';
@@ -18,6 +18,7 @@ import { designateCycleIfNone } from './stack.js';
 const config = readConfig([
   'kafkaBrokers',
   'ingestPort',
+  'queryPort',
   'duckdbExtensionDirectory',
   'topicNamespace',
   ...objectStoreVariables,
@@ -27,8 +28,9 @@ const catalogue = loadCatalogue(process.env.CITYCHECK_CATALOGUE ?? '2024.1');
 const divisions = loadDivisionRegistry();
 const sample = sampleCycle({ catalogue, divisions });
 
-// One city credential per sample city, issued once and kept under .local/ so a second run reuses them, as
-// a city's system keeps its token. Issued the way `citycheck admin credentials issue` does.
+// One city credential per sample city, and an analyst's and an operator's for the console and the status
+// page, issued once and kept under .local/ so a second run reuses them, as a city's system keeps its token.
+// Issued the way `citycheck admin credentials issue` does.
 const tokensFile = join(
   dirname(fileURLToPath(import.meta.url)),
   '..',
@@ -37,20 +39,20 @@ const tokensFile = join(
   '.local',
   'demo-credentials.json',
 );
+const readers = { analyst: 'analyst:ministry', operator: 'operator' } as const;
 const issueTokens = async (cities: readonly string[]): Promise<Record<string, string>> => {
   const kafka = createKafka({ brokers: config.kafkaBrokers, clientId: 'citycheck-demo' });
   await ensureCredentialsTopic(kafka);
   const producer = createReliableProducer(kafka);
   await producer.connect();
   const tokens: Record<string, string> = {};
+  const issue = async (key: string, grant: Parameters<typeof issueCredential>[1]) => {
+    tokens[key] = (await issueCredential({ producer, store: new CredentialStore() }, grant)).token;
+  };
   try {
-    for (const cityCode of cities) {
-      const issued = await issueCredential(
-        { producer, store: new CredentialStore() },
-        { role: 'city', cityCode, name: `demo ${cityCode}` },
-      );
-      tokens[cityCode] = issued.token;
-    }
+    for (const cityCode of cities)
+      await issue(cityCode, { role: 'city', cityCode, name: `demo ${cityCode}` });
+    for (const [key, role] of Object.entries(readers)) await issue(key, { role, name: `demo ${key}` });
   } finally {
     await producer.disconnect();
   }
@@ -59,9 +61,13 @@ const issueTokens = async (cities: readonly string[]): Promise<Record<string, st
   return tokens;
 };
 const cities = [...new Set(sample.valid.map((submission) => submission.cityCode))];
-let tokens: Record<string, string> = existsSync(tokensFile)
+const kept: Record<string, string> | undefined = existsSync(tokensFile)
   ? (JSON.parse(readFileSync(tokensFile, 'utf8')) as Record<string, string>)
-  : await issueTokens(cities);
+  : undefined;
+let tokens: Record<string, string> =
+  kept !== undefined && [...cities, ...Object.keys(readers)].every((key) => key in kept)
+    ? kept
+    : await issueTokens(cities);
 
 const post = async (submission: Submission): Promise<{ status: number; body: unknown }> => {
   const send = async () =>
@@ -259,6 +265,12 @@ for (const row of completeness) {
   ]);
 }
 printTable(rateLines);
+
+// Where to look next: the console and the status page ask for a credential, typed into the page.
+const queryUrl = process.env.CITYCHECK_QUERY_URL ?? `http://127.0.0.1:${config.queryPort}`;
+console.log(`\nanalysts' console: ${queryUrl}/console  (sign in with the credential "analyst")`);
+console.log(`status page:       ${queryUrl}/status#token=<the credential "operator">`);
+console.log(`the credentials are in ${relative(process.cwd(), tokensFile)}`);
 
 /** Prints rows as a table, the first row as its header. */
 function printTable(table: readonly (readonly string[])[]): void {
