@@ -14,6 +14,7 @@ import {
   setCredentialContact,
 } from '@citycheck/credentials';
 import { clientRetries, createKafka, createReliableProducer, type Kafka } from '@citycheck/kafka';
+import { formatTextTable } from './text-table.js';
 
 export interface AdminOptions {
   readonly brokers: readonly string[];
@@ -124,14 +125,5 @@ export const formatCredentialList = (records: readonly IssuedCredential['record'
       formatContact(r.contact),
     ]),
   ];
-  const widths =
-    rows[0]?.map((_, column) => Math.max(...rows.map((row) => (row[column] ?? '').length))) ?? [];
-  return rows
-    .map((row) =>
-      row
-        .map((cell, column) => cell.padEnd(widths[column] ?? 0))
-        .join('  ')
-        .trimEnd(),
-    )
-    .join('\n');
+  return formatTextTable(rows).join('\n');
 };

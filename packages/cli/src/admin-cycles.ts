@@ -16,6 +16,7 @@ import {
   reopenCycle,
 } from '@citycheck/cycles';
 import { clientRetries, createKafka, createReliableProducer } from '@citycheck/kafka';
+import { formatTextTable } from './text-table.js';
 
 export interface CyclesAdminOptions {
   readonly brokers: readonly string[];
@@ -104,15 +105,8 @@ export const formatCycleList = (book: CycleBook, now: Date = new Date()): string
       ];
     }),
   ];
-  const widths =
-    rows[0]?.map((_, column) => Math.max(...rows.map((row) => (row[column] ?? '').length))) ?? [];
   return [
-    ...rows.map((row) =>
-      row
-        .map((cell, column) => cell.padEnd(widths[column] ?? 0))
-        .join('  ')
-        .trimEnd(),
-    ),
+    ...formatTextTable(rows),
     `* current${book.designated === undefined ? ' (no designation yet: the latest cycle opened)' : ''}`,
   ].join('\n');
 };

@@ -5,7 +5,7 @@ import { userInfo } from 'node:os';
 // CITYCHECK_TOKEN), `admin credentials ...` and `admin cycles ...` for operations (Kafka, KAFKA_BROKERS). Exit codes: 0 all good,
 // 1 some submissions rejected, 2 the run failed (bad credential, ingest unreachable), 64 usage, 130 interrupted.
 import { parseArgs } from 'node:util';
-import { readConfig } from '@citycheck/config';
+import { objectStoreSettings, objectStoreVariables, readConfig } from '@citycheck/config';
 import {
   type CredentialContact,
   contactProblem,
@@ -17,6 +17,7 @@ import { CycleAdminError, cyclesTopic, type OperatedCycleSettings } from '@cityc
 import { loadDivisionRegistry } from '@citycheck/divisions';
 import { formatContact, formatCredentialList, runCredentialsAdmin } from './admin-credentials.js';
 import { formatCycleList, runCyclesAdmin } from './admin-cycles.js';
+import { formatReminders, runRemindersAdmin } from './admin-reminders.js';
 import { closeHttp, RetriesExhausted, send } from './http.js';
 import { queryCommand, queryUsage, tablesCommand } from './query/query-command.js';
 import {
@@ -43,6 +44,7 @@ const usage = `usage:
   citycheck admin cycles reopen <year> --reason TEXT [--closes-at <time>]
   citycheck admin cycles current [<year> [--reason TEXT]]
   citycheck admin cycles list [--json]
+  citycheck admin reminders --cycle <year> [--days 14] [--coverage-below 0.8] [--json]
   (admin cycles: --by NAME names the operator in the audit trail; default the login name)
 ${queryUsage}
 ${pipelineStatusUsage}
@@ -308,6 +310,58 @@ const cyclesAdmin = async (action: string, args: string[]): Promise<number> => {
   }
 };
 
+/** `admin reminders`: the cities to remind before a cycle's deadline, with their contacts. */
+const remindersAdmin = async (args: string[]): Promise<number> => {
+  const { values } = parseArgs({
+    args,
+    options: {
+      cycle: { type: 'string' },
+      days: { type: 'string', default: '14' },
+      'coverage-below': { type: 'string' },
+      json: { type: 'boolean', default: false },
+    },
+  });
+  const cycle = yearArgument(values.cycle, 'reminders --cycle');
+  const days = Number(values.days);
+  if (!Number.isInteger(days) || days < 0)
+    throw new UsageError(`--days ${values.days} is no whole number of days`);
+  const coverageBelow = values['coverage-below'] === undefined ? undefined : Number(values['coverage-below']);
+  if (coverageBelow !== undefined && !(coverageBelow > 0 && coverageBelow <= 1))
+    throw new UsageError(`--coverage-below ${values['coverage-below']} is no share between 0 and 1`);
+  const config = readConfig([
+    'kafkaBrokers',
+    'kafkaClientId',
+    'topicReplicationFactor',
+    'topicNamespace',
+    'duckdbExtensionDirectory',
+    ...objectStoreVariables,
+  ]);
+  const kafka = {
+    brokers: config.kafkaBrokers,
+    clientId: config.kafkaClientId,
+    replicationFactor: config.topicReplicationFactor,
+  };
+  try {
+    const report = await runRemindersAdmin(
+      {
+        cycles: { ...kafka, topic: cyclesTopic(config.topicNamespace) },
+        credentials: kafka,
+        lake: { extensionDirectory: config.duckdbExtensionDirectory, s3: objectStoreSettings(config) },
+        bucket: config.s3Bucket,
+      },
+      { cycle, days, now: new Date(), ...(coverageBelow === undefined ? {} : { coverageBelow }) },
+    );
+    console.log(values.json ? JSON.stringify(report, null, 2) : formatReminders(report, days));
+    return 0;
+  } catch (error) {
+    if (error instanceof CycleAdminError) {
+      console.error(`citycheck: ${error.message}`);
+      return 64;
+    }
+    throw error;
+  }
+};
+
 /** The contact given as --contact-name/--contact-phone/--contact-email, or undefined when none is. */
 const contactArguments = (values: {
   'contact-name'?: string | undefined;
@@ -327,9 +381,10 @@ const contactArguments = (values: {
 const admin = async (args: string[]): Promise<number> => {
   const [area, action, ...rest] = args;
   if (area === 'cycles' && action !== undefined) return cyclesAdmin(action, rest);
+  if (area === 'reminders') return remindersAdmin(action === undefined ? rest : [action, ...rest]);
   if (area !== 'credentials' || action === undefined)
     throw new UsageError(
-      'admin knows: credentials issue|list|contact|rotate|revoke, cycles open|close|reopen|current|list',
+      'admin knows: credentials issue|list|contact|rotate|revoke, cycles open|close|reopen|current|list, reminders',
     );
   const { values, positionals } = parseArgs({
     args: rest,

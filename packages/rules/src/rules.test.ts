@@ -4,7 +4,8 @@ import { loadCatalogue } from '@citycheck/catalogue';
 import type { ReceivedSubmission } from '@citycheck/contracts';
 import { loadDivisionRegistry } from '@citycheck/divisions';
 import { describe, expect, it } from 'vitest';
-import { type RuleContext, type RuleName, validateReceived } from './rules.js';
+import type { RuleName } from './rule-name.js';
+import { type RuleContext, validateReceived } from './rules.js';
 
 const context: RuleContext = {
   catalogue: (version) => {
