@@ -1,6 +1,6 @@
 // The CLI's HTTP client (undici): one POST or GET to ingest, retried with exponential backoff and jitter on
 // 429, 502, 503, 504 and network errors, honouring Retry-After. Anything else is an answer to report.
-import { setTimeout as sleep } from 'node:timers/promises';
+import { backoffDelayMs, retryWithBackoff } from '@citycheck/errors';
 import { Agent, request } from 'undici';
 
 export interface RetryPolicy {
@@ -41,9 +41,30 @@ export const retryAfterMs = (header: string | string[] | undefined, now = Date.n
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 };
 
+const backoffPolicy = ({ baseDelayMs, maxDelayMs }: RetryPolicy) => ({
+  initialDelayMs: baseDelayMs,
+  maxDelayMs,
+});
+
 /** Full-jitter exponential backoff: a random delay up to base * 2^(attempt-1), capped. */
 export const backoffMs = (attempt: number, policy: RetryPolicy, random = Math.random): number =>
-  Math.round(random() * Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1)));
+  backoffDelayMs(attempt, backoffPolicy(policy), random);
+
+/** An answer that says "try again" (429, 502, 503, 504), with the wait its Retry-After asks for. */
+class RetriableAnswer extends Error {
+  constructor(
+    readonly status: number,
+    readonly retryAfterMs: number | undefined,
+  ) {
+    super(`HTTP ${status}`);
+  }
+}
+
+const reasonOf = (error: unknown): string => {
+  if (error instanceof RetriableAnswer) return error.message;
+  const code = (error as { code?: string }).code;
+  return code === undefined ? (error as Error).message : `${code}`;
+};
 
 export interface SendOptions {
   readonly method: 'GET' | 'POST';
@@ -73,51 +94,48 @@ export const send = async ({
   onRetry = () => undefined,
 }: SendOptions): Promise<Answer> => {
   let lastStatus: number | undefined;
-  let lastError: unknown;
-  for (let attempt = 1; ; attempt += 1) {
-    let reason: string;
-    let wait: number;
-    try {
-      const response = await request(url, {
-        method,
-        headers,
-        ...(body === undefined ? {} : { body }),
-        dispatcher: agent(),
+  let attempts = 0;
+  try {
+    return await retryWithBackoff(
+      async (attempt) => {
+        attempts = attempt;
+        const response = await request(url, {
+          method,
+          headers,
+          ...(body === undefined ? {} : { body }),
+          dispatcher: agent(),
+          ...(signal === undefined ? {} : { signal }),
+          headersTimeout: 120_000,
+          bodyTimeout: 120_000,
+        });
+        const text = await response.body.text();
+        let parsed: unknown = text;
+        try {
+          parsed = text === '' ? undefined : JSON.parse(text);
+        } catch {
+          // Not JSON (a proxy's error page): handed on as text.
+        }
+        if (!retriableStatuses.has(response.statusCode)) {
+          return { status: response.statusCode, headers: response.headers, body: parsed };
+        }
+        lastStatus = response.statusCode;
+        throw new RetriableAnswer(response.statusCode, retryAfterMs(response.headers['retry-after']));
+      },
+      {
+        backoff: backoffPolicy(retry),
+        maxAttempts: retry.maxAttempts,
+        requestedDelayMs: (error) => (error instanceof RetriableAnswer ? error.retryAfterMs : undefined),
+        onRetry: (error, waitMs, attempt) => onRetry(reasonOf(error), waitMs, attempt),
         ...(signal === undefined ? {} : { signal }),
-        headersTimeout: 120_000,
-        bodyTimeout: 120_000,
-      });
-      const text = await response.body.text();
-      let parsed: unknown = text;
-      try {
-        parsed = text === '' ? undefined : JSON.parse(text);
-      } catch {
-        // Not JSON (a proxy's error page): handed on as text.
-      }
-      if (!retriableStatuses.has(response.statusCode)) {
-        return { status: response.statusCode, headers: response.headers, body: parsed };
-      }
-      lastStatus = response.statusCode;
-      reason = `HTTP ${response.statusCode}`;
-      wait = retryAfterMs(response.headers['retry-after']) ?? backoffMs(attempt, retry);
-    } catch (error) {
-      if (signal?.aborted === true) throw error;
-      lastError = error;
-      const code = (error as { code?: string }).code;
-      reason = code === undefined ? (error as Error).message : `${code}`;
-      wait = backoffMs(attempt, retry);
-    }
-    if (attempt >= retry.maxAttempts) {
-      throw new RetriesExhausted(
-        `${method} ${url} failed after ${attempt} attempts (last: ${reason})`,
-        lastStatus,
-        {
-          cause: lastError,
-        },
-      );
-    }
-    onRetry(reason, wait, attempt);
-    await sleep(wait, undefined, signal === undefined ? undefined : { signal });
+      },
+    );
+  } catch (error) {
+    if (signal?.aborted === true) throw error;
+    throw new RetriesExhausted(
+      `${method} ${url} failed after ${attempts} attempts (last: ${reasonOf(error)})`,
+      lastStatus,
+      { cause: error instanceof RetriableAnswer ? undefined : error },
+    );
   }
 };
 

@@ -1,5 +1,5 @@
-// The one registry of citycheck error codes: whose fault an error is, whether a retry can help, and the
-// HTTP status a sender sees. Every service raises and reports errors through it.
+// The one registry of citycheck error codes (whose fault an error is, whether a retry can help, the HTTP
+// status a sender sees) and, in retry.ts, the one backoff for the errors a retry can fix.
 
 /** Who caused the error, which decides what the caller should do next. */
 export type ErrorReason =
@@ -121,3 +121,16 @@ export class CitycheckError extends Error {
 export type ErrorBody = ReturnType<CitycheckError['toResponse']>;
 
 export const isCitycheckError = (error: unknown): error is CitycheckError => error instanceof CitycheckError;
+
+export {
+  type Backoff,
+  type BackoffPolicy,
+  backoffDelayMs,
+  createBackoff,
+  createRestartLoop,
+  type RestartLoop,
+  type RestartLoopOptions,
+  type RetryOptions,
+  retryWithBackoff,
+  sleep,
+} from './retry.js';

@@ -5,6 +5,7 @@
 // benchmark's figures, and every submission's fate for the fault tests' exactly-once checks.
 import { Agent, request as httpRequest } from 'node:http';
 import { performance } from 'node:perf_hooks';
+import { retryWithBackoff, sleep } from '@citycheck/errors';
 
 export interface CityWork {
   readonly cityCode: string;
@@ -71,8 +72,6 @@ interface Answer {
   readonly body: string;
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
 const post = (agent: Agent, url: URL, token: string, contentType: string, body: Buffer): Promise<Answer> =>
   new Promise((resolve) => {
     const req = httpRequest(
@@ -106,11 +105,18 @@ const post = (agent: Agent, url: URL, token: string, contentType: string, body: 
 const retriable = (status: number): boolean =>
   status === 0 || status === 429 || status === 502 || status === 503 || status === 504;
 
-const retryDelay = (answer: Answer, attempt: number, ceiling: number): number => {
-  const seconds = Number(answer.retryAfter);
-  const base = Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : 100 * 2 ** Math.min(attempt, 6);
-  return Math.min(ceiling, base);
-};
+/** An answer that asks for the request again; its message is the one thrown when the retries run out. */
+class TryAgain extends Error {
+  constructor(
+    readonly answer: Answer,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** A bulk upload whose not-stored lines are to be sent again. */
+class LinesNotStored extends TryAgain {}
 
 interface LineOutcome {
   readonly submissionId: string | null;
@@ -160,15 +166,24 @@ export const pushCities = async ({
     onRequest?.(entry);
   };
 
+  // Capped exponential backoff with full jitter between tries, or the Retry-After the endpoint asks for
+  // (capped too); a request is given up once retrying it would take longer than retryForMs.
+  const retrying = (again: typeof TryAgain) => ({
+    backoff: { initialDelayMs: 100, maxDelayMs: maxRetryDelayMs },
+    maxElapsedMs: retryForMs,
+    retriable: (error: unknown) => error instanceof again,
+    requestedDelayMs: (error: unknown) => {
+      const seconds = Number((error as TryAgain).answer.retryAfter);
+      return Number.isFinite(seconds) && seconds > 0 ? Math.min(maxRetryDelayMs, seconds * 1000) : undefined;
+    },
+    onRetry: () => {
+      tally.retries += 1;
+    },
+  });
+
   /** Sends one request until it is answered with something other than "try again". */
-  const send = async (
-    cityCode: string,
-    contentType: string,
-    body: Buffer,
-    submissions: number,
-  ): Promise<Answer> => {
-    const giveUpAt = Date.now() + retryForMs;
-    for (let attempt = 0; ; attempt += 1) {
+  const send = (cityCode: string, contentType: string, body: Buffer, submissions: number): Promise<Answer> =>
+    retryWithBackoff(async () => {
       const startedAt = Date.now();
       const began = performance.now();
       const answer = await post(agent, endpoint, token(cityCode), contentType, body);
@@ -186,13 +201,11 @@ export const pushCities = async ({
       if (!retriable(answer.status)) return answer;
       // A bulk upload cut short by an outage says which lines were stored; the caller sends the rest again.
       if (contentType === ndjson && answer.status === 503 && answer.body.includes('"summary"')) return answer;
-      if (Date.now() > giveUpAt) {
-        throw new Error(`ingest kept answering ${answer.status} to city ${cityCode} for ${retryForMs} ms`);
-      }
-      tally.retries += 1;
-      await sleep(retryDelay(answer, attempt, maxRetryDelayMs));
-    }
-  };
+      throw new TryAgain(
+        answer,
+        `ingest kept answering ${answer.status} to city ${cityCode} for ${retryForMs} ms`,
+      );
+    }, retrying(TryAgain));
 
   const sendSingle = async (cityCode: string, line: string): Promise<void> => {
     const id = idOf(line);
@@ -203,8 +216,7 @@ export const pushCities = async ({
 
   const sendBulk = async (cityCode: string, lines: readonly string[]): Promise<void> => {
     let pending = [...lines];
-    const giveUpAt = Date.now() + retryForMs;
-    for (let attempt = 0; pending.length > 0; attempt += 1) {
+    await retryWithBackoff(async () => {
       const body = Buffer.from(`${pending.join('\n')}\n`);
       const answer = await send(cityCode, ndjson, body, pending.length);
       // 202/200 answer with the summary itself; a 503 part way through carries it under `summary`.
@@ -231,13 +243,9 @@ export const pushCities = async ({
         }
       });
       pending = again;
-      if (pending.length > 0) {
-        if (Date.now() > giveUpAt)
-          throw new Error(`ingest did not store ${pending.length} lines of city ${cityCode}`);
-        tally.retries += 1;
-        await sleep(retryDelay(answer, attempt, maxRetryDelayMs));
-      }
-    }
+      if (pending.length > 0)
+        throw new LinesNotStored(answer, `ingest did not store ${pending.length} lines of city ${cityCode}`);
+    }, retrying(LinesNotStored));
   };
 
   const queue = [...cities];

@@ -5,6 +5,7 @@
 // answer from a view that stopped following.
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { createRestartLoop } from '@citycheck/errors';
 import kafkajs, { type Admin, type Consumer, type Kafka, type KafkaMessage } from 'kafkajs';
 
 // kafkajs is CommonJS and spreads its error classes into its exports, which Node cannot name statically.
@@ -137,11 +138,6 @@ export const createTopicFollower = ({
   let consumer: Consumer | undefined;
   let running = false;
   let stopped = false;
-  let restarts = 0;
-  let delayMs = restartDelayMs;
-  let restartTimer: NodeJS.Timeout | undefined;
-  let startedAt = Date.now();
-  const steadyAfterMs = 60_000;
   let probeTimer: NodeJS.Timeout | undefined;
   let probeAdmin: Admin | undefined;
   // The end offsets of the latest reading: the lag is measured against them.
@@ -184,11 +180,7 @@ export const createTopicFollower = ({
       }
       running = false;
       if (stopped) return;
-      // A consumer that ran a while before this crash starts again after the short pause; one that keeps
-      // crashing soon after each start waits longer each time.
-      if (Date.now() - startedAt > steadyAfterMs) delayMs = restartDelayMs;
-      onCrash(payload.error, true, delayMs);
-      scheduleRestart();
+      onCrash(payload.error, true, restartLoop.afterCrash());
     });
     return created;
   };
@@ -236,37 +228,29 @@ export const createTopicFollower = ({
         }
       }
       running = true;
-      startedAt = Date.now();
     } catch (error) {
       await created.disconnect().catch(() => undefined);
       throw error;
     }
   };
 
-  const scheduleRestart = (): void => {
-    if (stopped || restartTimer !== undefined) return;
-    const wait = delayMs;
-    delayMs = Math.min(maxRestartDelayMs, delayMs * 2);
-    restartTimer = setTimeout(async () => {
-      restartTimer = undefined;
-      if (stopped) return;
-      const previous = consumer;
-      await previous?.disconnect().catch(() => undefined);
-      try {
-        await run(true);
-        if (stopped) {
-          running = false;
-          await consumer?.disconnect().catch(() => undefined);
-          return;
-        }
-        restarts += 1;
-        onRestart(restarts);
-      } catch (error) {
-        onCrash(error instanceof Error ? error : new Error(String(error)), true, delayMs);
-        scheduleRestart();
+  // A consumer that ran a while before a crash starts again after the short pause; one that keeps crashing
+  // soon after each start waits longer each time.
+  const restartLoop = createRestartLoop({
+    start: async () => {
+      await consumer?.disconnect().catch(() => undefined);
+      await run(true);
+      if (stopped) {
+        running = false;
+        await consumer?.disconnect().catch(() => undefined);
       }
-    }, wait);
-  };
+    },
+    backoff: { initialDelayMs: restartDelayMs, maxDelayMs: maxRestartDelayMs, jitter: 'none' },
+    steadyAfterMs: 60_000,
+    onStarted: onRestart,
+    onStartFailed: (error, retryInMs) =>
+      onCrash(error instanceof Error ? error : new Error(String(error)), true, retryInMs),
+  });
 
   // End offsets read at a moment, waiting for the view to reach them: once it has, the view holds everything
   // written before that moment. A topic written without pause (the received topic under load) is never
@@ -346,7 +330,7 @@ export const createTopicFollower = ({
         running,
         lagRecords: lag === undefined ? undefined : Number(lag),
         currentAsOf,
-        restarts,
+        restarts: restartLoop.restarts,
       };
     },
     async start() {
@@ -374,7 +358,7 @@ export const createTopicFollower = ({
     async stop() {
       stopped = true;
       running = false;
-      if (restartTimer !== undefined) clearTimeout(restartTimer);
+      restartLoop.stop();
       if (probeTimer !== undefined) clearTimeout(probeTimer);
       await consumer?.disconnect();
       await probeAdmin?.disconnect().catch(() => undefined);

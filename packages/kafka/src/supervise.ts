@@ -3,6 +3,7 @@
 // down for more than a few seconds, an offset commit refused after the member left the group) it
 // disconnects and stays stopped, and the worker would live on with its group empty and nothing consumed. runSupervised starts it again after a
 // backoff, on the same subscriptions, for as long as the worker has not been stopped.
+import { createRestartLoop } from '@citycheck/errors';
 import type { Consumer, ConsumerRunConfig } from 'kafkajs';
 
 /** The part of a pino logger the supervisor reports to. */
@@ -13,7 +14,7 @@ export interface SupervisorLog {
 
 export interface SuperviseOptions {
   readonly logger: SupervisorLog;
-  /** First pause before starting a stopped consumer again; doubles while starting fails. */
+  /** First pause before starting a stopped consumer again; doubles while it keeps stopping soon after a start. */
   readonly initialDelayMs?: number;
   readonly maxDelayMs?: number;
   /** A consumer that ran this long before it crashed counts as healthy: the pause starts short again. */
@@ -33,56 +34,35 @@ export const runSupervised = async (
   config: ConsumerRunConfig,
   { logger, initialDelayMs = 1_000, maxDelayMs = 30_000, steadyAfterMs = 60_000 }: SuperviseOptions,
 ): Promise<Supervision> => {
-  let stopped = false;
-  let restarts = 0;
-  let delayMs = initialDelayMs;
-  let timer: NodeJS.Timeout | undefined;
-  let startedAt = Date.now();
-
-  const startAgain = (): void => {
-    if (stopped || timer !== undefined) return;
-    const wait = delayMs;
-    delayMs = Math.min(maxDelayMs, delayMs * 2);
-    timer = setTimeout(async () => {
-      timer = undefined;
-      if (stopped) return;
-      restarts += 1;
-      startedAt = Date.now();
-      try {
-        await consumer.run(config);
-        logger.warn({ restarts }, 'consumer started again');
-      } catch (error) {
-        logger.error({ err: error, retryInMs: delayMs }, 'starting the consumer again failed');
-        startAgain();
-      }
-    }, wait);
-  };
+  const restarts = createRestartLoop({
+    start: () => consumer.run(config),
+    backoff: { initialDelayMs, maxDelayMs, jitter: 'none' },
+    steadyAfterMs,
+    onStarted: (count) => logger.warn({ restarts: count }, 'consumer started again'),
+    onStartFailed: (error, retryInMs) =>
+      logger.error({ err: error, retryInMs }, 'starting the consumer again failed'),
+  });
 
   const removeCrash = consumer.on(consumer.events.CRASH, ({ payload }) => {
     if (payload.restart) {
       logger.warn({ err: payload.error }, 'consumer crashed; kafkajs restarts it');
       return;
     }
-    if (stopped) return;
-    // A consumer that ran a while before this crash starts again after the short pause; one that keeps
-    // crashing soon after each start waits longer each time.
-    if (Date.now() - startedAt > steadyAfterMs) delayMs = initialDelayMs;
+    const retryInMs = restarts.afterCrash();
+    if (retryInMs === undefined) return;
     logger.error(
-      { err: payload.error, retryInMs: delayMs },
+      { err: payload.error, retryInMs },
       'consumer stopped after an error kafkajs does not retry; starting it again',
     );
-    startAgain();
   });
 
   await consumer.run(config);
   return {
     get restarts() {
-      return restarts;
+      return restarts.restarts;
     },
     stop() {
-      stopped = true;
-      if (timer !== undefined) clearTimeout(timer);
-      timer = undefined;
+      restarts.stop();
       removeCrash();
     },
   };

@@ -1,7 +1,26 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { withRetry } from './object-store.js';
 
 describe('withRetry', () => {
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
+  it('draws each pause between 0 and a doubling ceiling (full jitter)', async () => {
+    vi.spyOn(Math, 'random').mockReturnValue(0.25);
+    const pauses: number[] = [];
+    let calls = 0;
+    await withRetry(
+      async () => {
+        calls += 1;
+        if (calls < 4) throw new Error('connection refused');
+      },
+      { initialDelayMs: 8, maxDelayMs: 20, onRetry: (_attempt, _error, delayMs) => pauses.push(delayMs) },
+    );
+    // Ceilings 8, 16, then the cap 20; a quarter of each. Equal jitter would give 5, 10, 13.
+    expect(pauses).toEqual([2, 4, 5]);
+  });
+
   it('retries transient failures until the operation succeeds', async () => {
     let calls = 0;
     const result = await withRetry(

@@ -9,7 +9,7 @@ import {
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
-import { CitycheckError } from '@citycheck/errors';
+import { CitycheckError, retryWithBackoff } from '@citycheck/errors';
 
 export interface ObjectStoreConfig {
   readonly endpoint: string;
@@ -30,42 +30,25 @@ export interface RetryPolicy {
 
 const defaultRetry: RetryPolicy = { maxElapsedMs: 60_000, initialDelayMs: 100, maxDelayMs: 5_000 };
 
-const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
-  new Promise((resolve, reject) => {
-    if (signal?.aborted === true) {
-      reject(signal.reason);
-      return;
-    }
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-
-/** Runs `operation` until it succeeds, backing off with full jitter; rethrows the last error after the deadline. */
+/**
+ * Runs `operation` until it succeeds, backing off exponentially with full jitter (a pause drawn between 0
+ * and a ceiling that doubles from `initialDelayMs` to `maxDelayMs`); rethrows the last error after the
+ * deadline, and a permanent one at once.
+ */
 export const withRetry = async <T>(
   operation: () => Promise<T>,
   policy: Partial<RetryPolicy> = {},
 ): Promise<T> => {
   const { maxElapsedMs, initialDelayMs, maxDelayMs, signal, onRetry } = { ...defaultRetry, ...policy };
-  const started = Date.now();
-  for (let attempt = 1; ; attempt += 1) {
-    try {
-      return await operation();
-    } catch (error) {
-      if (isPermanent(error)) throw error;
-      const ceiling = Math.min(maxDelayMs, initialDelayMs * 2 ** (attempt - 1));
-      const delay = Math.round(ceiling / 2 + (Math.random() * ceiling) / 2);
-      if (Date.now() - started + delay > maxElapsedMs) throw error;
-      onRetry?.(attempt, error, delay);
-      await sleep(delay, signal);
-    }
-  }
+  return retryWithBackoff(operation, {
+    backoff: { initialDelayMs, maxDelayMs },
+    maxElapsedMs,
+    retriable: (error) => !isPermanent(error),
+    ...(signal === undefined ? {} : { signal }),
+    ...(onRetry === undefined
+      ? {}
+      : { onRetry: (error, delayMs, attempt) => onRetry(attempt, error, delayMs) }),
+  });
 };
 
 /** Errors retrying cannot fix: bad credentials, a missing bucket, a malformed request. */
