@@ -30,17 +30,7 @@ import {
   readCycleManifest,
   writeNationalCycle,
 } from '@citycheck/generator';
-import {
-  freePort,
-  issueCityTokens,
-  memoryOf,
-  pollUntil,
-  preparePipelineTopics,
-  repositoryRoot,
-  stackEnvironment,
-  startPrivateInfra,
-  startService,
-} from '@citycheck/generator/stack';
+import { issueCityTokens, preparePipelineTopics } from '@citycheck/generator/stack';
 import { createKafka, fetchConsumerLag, topics } from '@citycheck/kafka';
 import {
   createCommitLog,
@@ -50,6 +40,15 @@ import {
   rollupObjectKey,
   s3Url,
 } from '@citycheck/lake';
+import {
+  freePort,
+  memoryOf,
+  repositoryRoot,
+  stackEnvironment,
+  startPrivateInfra,
+  startService,
+  waitFor,
+} from '@citycheck/testkit/stack';
 import { writeCityResubmission } from './synthetic-lake.mjs';
 
 const run = promisify(execFile);
@@ -251,13 +250,7 @@ const restart = async (service, reason) => {
   await old.kill9();
   restarts.push({ t: (performance.now() - t0) / 1000, service, reason });
   progress(`watchdog: restarting ${service} (${reason})`);
-  services[service] = await startService({
-    service,
-    name: service,
-    env,
-    logDirectory,
-    nodeArgs: nodeArgs(service),
-  });
+  services[service] = await old.restart();
 };
 const sampler = (async () => {
   while (sampling) {
@@ -385,7 +378,7 @@ const checkRollups = async () => {
 };
 const tally = await pushing;
 let completed = true;
-const matchedAtMs = await pollUntil(checkRollups, {
+const matchedAtMs = await waitFor(checkRollups, {
   timeoutMs,
   intervalMs: 250,
   what: 'the rollups to equal the expected ones',
@@ -517,7 +510,7 @@ progress(
   `probe: p50 ${probe.fromDueMs.length ? quantile(probe.fromDueMs, 0.5).toFixed(1) : '-'} ms, p99 ${quantile(probe.fromDueMs, 0.99).toFixed(1)} ms from due`,
 );
 // Let the pipeline drain the probe before measuring Kafka alone.
-await pollUntil(
+await waitFor(
   () => {
     const last = samples.at(-1);
     return last !== undefined &&

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deriveCycles, writeReference } from '@citycheck/aggregate';
 import { listCatalogueVersions, loadCatalogue } from '@citycheck/catalogue';
-import { readConfig } from '@citycheck/config';
+import { objectStoreSettings, objectStoreVariables, readConfig } from '@citycheck/config';
 import { CredentialStore, formatToken, hashSecret } from '@citycheck/credentials';
 import { loadDivisionRegistry } from '@citycheck/divisions';
 import { createCommitLog, createObjectStore, datasets, openLakeDatabase } from '@citycheck/lake';
@@ -24,21 +24,9 @@ const argument = (name, fallback) => {
 };
 const cycleCount = argument('cycles', 5);
 const runs = argument('runs', 20);
-const config = readConfig([
-  's3Endpoint',
-  's3Region',
-  's3AccessKeyId',
-  's3SecretAccessKey',
-  'duckdbExtensionDirectory',
-]);
+const config = readConfig([...objectStoreVariables, 'duckdbExtensionDirectory']);
 const bucket = `bench-query-${Date.now().toString(36)}`;
-const s3 = {
-  endpoint: config.s3Endpoint,
-  region: config.s3Region,
-  accessKeyId: config.s3AccessKeyId,
-  secretAccessKey: config.s3SecretAccessKey,
-  bucket,
-};
+const s3 = { ...objectStoreSettings(config), bucket };
 const log = (...args) => console.error(...args);
 const store = createObjectStore(s3);
 await store.ensureBucket();

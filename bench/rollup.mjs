@@ -13,7 +13,7 @@
 import { readFile } from 'node:fs/promises';
 import { createDerivation, deriveCycles, writeReference } from '@citycheck/aggregate';
 import { listCatalogueVersions, loadCatalogue } from '@citycheck/catalogue';
-import { readConfig } from '@citycheck/config';
+import { objectStoreSettings, objectStoreVariables, readConfig } from '@citycheck/config';
 import { loadDivisionRegistry } from '@citycheck/divisions';
 import { createCommitLog, createObjectStore, datasets, openLakeDatabase } from '@citycheck/lake';
 import { prepareSyntheticLake, writeCityResubmission, writeSyntheticCycle } from './synthetic-lake.mjs';
@@ -22,23 +22,14 @@ const option = (name) =>
   process.argv.includes(name) ? process.argv[process.argv.indexOf(name) + 1] : undefined;
 const cycleCount = Number(option('--cycles') || 5);
 const config = readConfig([
-  's3Endpoint',
-  's3Region',
-  's3AccessKeyId',
-  's3SecretAccessKey',
+  ...objectStoreVariables,
   'duckdbExtensionDirectory',
   'aggregateDuckdbMemoryLimit',
 ]);
 const reuse = option('--bucket');
 const memoryLimit = option('--memory-limit') ?? config.aggregateDuckdbMemoryLimit;
 const bucket = reuse ?? `bench-rollup-${Date.now().toString(36)}`;
-const s3 = {
-  endpoint: config.s3Endpoint,
-  region: config.s3Region,
-  accessKeyId: config.s3AccessKeyId,
-  secretAccessKey: config.s3SecretAccessKey,
-  bucket,
-};
+const s3 = { ...objectStoreSettings(config), bucket };
 const store = createObjectStore(s3);
 await store.ensureBucket();
 const lake = await openLakeDatabase({

@@ -1,6 +1,7 @@
 # shellcheck shell=bash disable=SC2034 # the variables here are read by the scripts that source this file
 # Shared by infra/up.sh, down.sh and status.sh: versions, paths, the defaults every variable falls back
-# to, and how a running process is recognised as this checkout's own Kafka or S3Proxy. Sourced, not run.
+# to, and how a running process is recognised as this checkout's own Kafka or S3Proxy; and by the tool
+# installers (chromium.sh, psql.sh, prometheus.sh): how a Debian package is installed. Sourced, not run.
 
 # ---- Versions (change here; the download cache keys on them) ----------------------------------------
 readonly KAFKA_VERSION=4.1.1 # same as the apache/kafka image in docker-compose.yml and packages/testkit
@@ -53,6 +54,37 @@ show_log_tail() {
   printf -- '---- end of %s ----\n' "$file" >&2
 }
 
+# ---- Tools the tests drive (chromium.sh, psql.sh, prometheus.sh) -----------------------------------------
+# Prints the tool the variable named $2 points to and exits, when it is set; fails when it is set but not
+# executable. Returns when it is unset. $1 names the calling script in messages.
+use_tool_override() {
+  local script=$1 variable=$2
+  local tool=${!variable:-}
+  [[ -n $tool ]] || return 0
+  [[ -x $tool ]] || {
+    printf '%s: %s=%s is not executable\n' "$script" "$variable" "$tool" >&2
+    exit 1
+  }
+  echo "$tool"
+  exit 0
+}
+
+# apt_install SCRIPT MISSING HINT WHAT PACKAGE_OR_FLAG...: installs Debian packages quietly (through sudo
+# unless root), or fails saying what is MISSING and the HINT when there is no apt-get.
+apt_install() {
+  local script=$1 missing=$2 hint=$3 what=$4
+  shift 4
+  command -v apt-get >/dev/null 2>&1 || {
+    printf '%s: no %s and no apt-get; %s\n' "$script" "$missing" "$hint" >&2
+    exit 1
+  }
+  local sudo=()
+  [[ $(id -u) -eq 0 ]] || sudo=(sudo)
+  printf '%s: installing %s (apt-get)\n' "$script" "$what" >&2
+  "${sudo[@]}" apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq "$@" >/dev/null
+}
+
 # ---- Arguments --------------------------------------------------------------------------------------
 # Turns the script's arguments into the list of services to act on (all of them when none are named).
 SERVICES=()
@@ -89,6 +121,13 @@ validate_settings() {
   [[ $KAFKA_PORT != "$KAFKA_CONTROLLER_PORT" ]] || die "KAFKA_PORT and KAFKA_CONTROLLER_PORT must differ (both $KAFKA_PORT)"
   # S3 bucket naming rules, reduced to what path-style requests and the filesystem backend care about.
   [[ $S3_BUCKET =~ ^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$ ]] || die "S3_BUCKET '$S3_BUCKET' is not a valid bucket name"
+}
+
+# How up.sh, down.sh and status.sh begin: the services their arguments name (both when none), the settings
+# checked.
+begin_services_command() {
+  parse_services "usage: infra/$(basename -- "$0") [kafka] [s3]   (no argument: both)" "$@"
+  validate_settings
 }
 
 # ---- Java -------------------------------------------------------------------------------------------

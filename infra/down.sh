@@ -6,11 +6,8 @@ set -euo pipefail
 # shellcheck source=infra/common.sh
 source "$(dirname -- "${BASH_SOURCE[0]}")/common.sh"
 
-readonly USAGE="usage: infra/down.sh [kafka] [s3]   (no argument: both)"
-
 main() {
-  parse_services "$USAGE" "$@"
-  validate_settings
+  begin_services_command "$@"
   # Wait for a running up.sh to finish rather than stop a service it is still bringing up.
   if [[ -d $STATE_DIR ]]; then
     exec 9>"$STATE_DIR/.up.lock"

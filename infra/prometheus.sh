@@ -5,21 +5,17 @@
 # binaries are there. Set CITYCHECK_PROMTOOL / CITYCHECK_PROMETHEUS to use other binaries.
 set -euo pipefail
 
+# shellcheck source=infra/common.sh
+source "$(dirname -- "${BASH_SOURCE[0]}")/common.sh"
+
 promtool=${CITYCHECK_PROMTOOL:-/usr/bin/promtool}
 prometheus=${CITYCHECK_PROMETHEUS:-/usr/bin/prometheus}
 if [[ -x $promtool && -x $prometheus ]]; then
   echo "$promtool"
   exit 0
 fi
-command -v apt-get >/dev/null 2>&1 || {
-  echo "prometheus.sh: no $promtool and no apt-get; install Prometheus and set CITYCHECK_PROMTOOL and CITYCHECK_PROMETHEUS" >&2
-  exit 1
-}
-sudo=()
-[[ $(id -u) -eq 0 ]] || sudo=(sudo)
-echo "prometheus.sh: installing Debian's prometheus (server and promtool; apt-get)" >&2
-"${sudo[@]}" apt-get update -qq >/dev/null
 # --no-install-recommends: the exporters the package recommends are not needed; the service it would start
 # under systemd does not start in a container, and nothing here relies on it.
-DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+apt_install prometheus.sh "$promtool" 'install Prometheus and set CITYCHECK_PROMTOOL and CITYCHECK_PROMETHEUS' \
+  "Debian's prometheus (server and promtool)" --no-install-recommends prometheus
 echo /usr/bin/promtool

@@ -6,11 +6,8 @@ set -euo pipefail
 # shellcheck source=infra/common.sh
 source "$(dirname -- "${BASH_SOURCE[0]}")/common.sh"
 
-readonly USAGE="usage: infra/status.sh [kafka] [s3]   (no argument: both)"
-
 main() {
-  parse_services "$USAGE" "$@"
-  validate_settings
+  begin_services_command "$@"
   local service pid port where all_up=0
   for service in "${SERVICES[@]}"; do
     port=$(service_port "$service")

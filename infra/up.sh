@@ -7,7 +7,6 @@ set -euo pipefail
 # shellcheck source=infra/common.sh
 source "$(dirname -- "${BASH_SOURCE[0]}")/common.sh"
 
-readonly USAGE="usage: infra/up.sh [kafka] [s3]   (no argument: both)"
 # Pinned so the copy goals behave the same whatever default plugin version the local Maven carries.
 readonly DEPENDENCY_PLUGIN=org.apache.maven.plugins:maven-dependency-plugin:3.8.1
 
@@ -319,8 +318,7 @@ ensure_bucket() {
 
 # ---- Main -------------------------------------------------------------------------------------------
 main() {
-  parse_services "$USAGE" "$@"
-  validate_settings
+  begin_services_command "$@"
   mkdir -p -- "$LOG_DIR" "$KAFKA_STATE_DIR" "$S3_STATE_DIR" "$CACHE_DIR"
   # Test runners may call up.sh in parallel: one at a time per checkout, the others then find it running.
   exec 9>"$STATE_DIR/.up.lock"

@@ -7,8 +7,8 @@ import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { repositoryRoot } from '@citycheck/generator/stack';
 import { metricNames } from '@citycheck/metrics';
+import { repositoryRoot } from '@citycheck/testkit';
 import { describe, expect, it } from 'vitest';
 
 const run = promisify(execFile);

@@ -14,19 +14,21 @@ import { loadDivisionRegistry } from '@citycheck/divisions';
 import { sampleCycle } from '@citycheck/generator';
 import {
   designateCycleIfNone,
-  freePort,
   issueAnalystToken,
   issueCityTokens,
-  type PrivateInfra,
-  pollUntil,
   preparePipelineTopics,
+} from '@citycheck/generator/stack';
+import type { PipelineStatus } from '@citycheck/query';
+import {
+  freePort,
+  type PrivateInfra,
   repositoryRoot,
   type ServiceProcess,
   stackEnvironment,
   startPrivateInfra,
   startService,
-} from '@citycheck/generator/stack';
-import type { PipelineStatus } from '@citycheck/query';
+  waitFor,
+} from '@citycheck/testkit';
 import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -85,7 +87,7 @@ describe('pipeline status page', () => {
     });
     query.stdout?.pipe(queryLog);
     query.stderr?.pipe(queryLog);
-    await pollUntil(
+    await waitFor(
       async () => {
         if (query?.exitCode !== null)
           throw new Error(`the query service exited; see ${logDirectory}/query.log`);
@@ -100,7 +102,7 @@ describe('pipeline status page', () => {
     const tokens = await issueCityTokens(infra.kafkaBrokers, [...new Set(all.map((item) => item.cityCode))]);
     // The whole status is an operator's to read (see the query README's scope policy).
     ministryToken = await issueAnalystToken(infra.kafkaBrokers, 'operator');
-    await pollUntil(
+    await waitFor(
       async () => ((await fetch(`http://127.0.0.1:${ingestPort}/readyz`)).ok ? true : undefined),
       { timeoutMs: 60_000, what: 'ingest to be ready' },
     );
@@ -140,7 +142,7 @@ describe('pipeline status page', () => {
     expect((await fetch(`${queryUrl}/v1/status`)).status).toBe(401);
     expect((await fetch(`${queryUrl}/healthz`)).status).toBe(200);
     const analyst = await issueAnalystToken(infra?.kafkaBrokers ?? '', 'analyst:ministry');
-    const answer = await pollUntil(
+    const answer = await waitFor(
       async () => {
         const response = await fetch(`${queryUrl}/v1/status`, {
           headers: { authorization: `Bearer ${analyst}` },
@@ -156,7 +158,7 @@ describe('pipeline status page', () => {
   it('shows every stage moving, the rejections and the reporting provinces', async () => {
     const provincesSent = new Set(sample.valid.map((submission) => submission.cityCode.slice(0, 2)));
     // Wait for the pipeline, through the page's own data source, before looking at the page.
-    const status = await pollUntil(
+    const status = await waitFor(
       async () => {
         const response = await fetch(`${queryUrl}/v1/status`, {
           headers: { authorization: `Bearer ${ministryToken}` },

@@ -3,17 +3,10 @@
 // clients retry, and once the broker is back everything arrives: every acknowledged submission is in the
 // lake exactly once, no rejected one is, and the rollups equal the ones worked out independently.
 import { request } from 'node:http';
-import { createTally, pushCities } from '@citycheck/generator';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  assertExactlyOnce,
-  type Pipeline,
-  type SmallCycle,
-  sleep,
-  smallCycle,
-  startPipeline,
-  waitForCompleteLake,
-} from './support/pipeline.js';
+import { createTally } from '@citycheck/generator';
+import { sleep } from '@citycheck/testkit';
+import { describe, expect, it } from 'vitest';
+import { assertExactlyOnce, pushCycle, usePipeline, waitForCompleteLake } from './support/pipeline.js';
 
 const cities = ['110100', '310100', '440100', '510100'];
 
@@ -52,31 +45,18 @@ const post = (url: string, token: string, contentType: string, body: string): Pr
   });
 
 describe('the Kafka broker stopped during ingest', () => {
-  let pipeline: Pipeline;
-  let cycle: SmallCycle;
-
-  beforeAll(async () => {
-    cycle = smallCycle(cities, { seed: 12, communitiesPerCity: 30 });
-    pipeline = await startPipeline({ name: 'broker-outage', cities });
-  }, 240_000);
-
-  afterAll(async () => {
-    await pipeline?.destroy();
-  }, 120_000);
+  const fixture = usePipeline({ name: 'broker-outage', cities, seed: 12, communitiesPerCity: 30 });
 
   it('answers 503 with Retry-After, never 202, while it is down, and loses nothing', async () => {
+    const { pipeline, cycle } = fixture;
     const tally = createTally();
     // The last lines of the last city are held back from the first pushes: they are sent during the outage.
     const heldBack = cycle.lines('510100').slice(-12);
     const push = (cityCodes: readonly string[], paceMs: number, all = false) =>
-      pushCities({
-        url: pipeline.ingestUrl,
-        token: (city) => pipeline.tokens.get(city) as string,
-        cities: cityCodes.map((cityCode) => ({
-          cityCode,
-          lines: () =>
-            all || cityCode !== '510100' ? cycle.lines(cityCode) : cycle.lines(cityCode).slice(0, -12),
-        })),
+      pushCycle(fixture, {
+        cities: cityCodes,
+        lines: (cityCode) =>
+          all || cityCode !== '510100' ? cycle.lines(cityCode) : cycle.lines(cityCode).slice(0, -12),
         concurrency: 2,
         mode: 'bulk',
         linesPerRequest: 5,

@@ -9,10 +9,10 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CredentialStore, issueCredential, revokeCredential } from '@citycheck/credentials';
-import { freePort } from '@citycheck/generator/stack';
 import { createKafka, createReliableProducer, type Producer, topics } from '@citycheck/kafka';
+import { freePort, sleep } from '@citycheck/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Pipeline, sleep, startPipeline } from './support/pipeline.js';
+import { type Pipeline, startPipeline } from './support/pipeline.js';
 
 const boundMs = 10_000;
 

@@ -2,47 +2,30 @@
 // validation carry on; the lake writer backs off (it neither drops the batch nor commits its offsets) and
 // catches up once the store is back: every acknowledged submission is in the lake exactly once, no
 // rejected one is, and the rollups equal the ones worked out independently.
-import { createTally, pushCities } from '@citycheck/generator';
-import { pollUntil } from '@citycheck/generator/stack';
+import { createTally } from '@citycheck/generator';
 import { createCommitLog, datasets } from '@citycheck/lake';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  assertExactlyOnce,
-  type Pipeline,
-  type SmallCycle,
-  sleep,
-  smallCycle,
-  startPipeline,
-  waitForCompleteLake,
-} from './support/pipeline.js';
+import { sleep, waitFor } from '@citycheck/testkit';
+import { describe, expect, it } from 'vitest';
+import { assertExactlyOnce, pushCycle, usePipeline, waitForCompleteLake } from './support/pipeline.js';
 
 const cities = ['110100', '310100', '440100', '510100'];
 const outageMs = 30_000;
 
 describe('the object store stopped while the lake is being written', () => {
-  let pipeline: Pipeline;
-  let cycle: SmallCycle;
-
-  beforeAll(async () => {
-    cycle = smallCycle(cities, { seed: 13, communitiesPerCity: 30 });
-    pipeline = await startPipeline({
-      name: 'object-store-outage',
-      cities,
-      env: { AGGREGATE_FLUSH_RECORDS: '20' },
-    });
-  }, 240_000);
-
-  afterAll(async () => {
-    await pipeline?.destroy();
-  }, 120_000);
+  const fixture = usePipeline({
+    name: 'object-store-outage',
+    cities,
+    seed: 13,
+    communitiesPerCity: 30,
+    env: { AGGREGATE_FLUSH_RECORDS: '20' },
+  });
 
   it('backs off and catches up, with nothing lost or doubled', async () => {
+    const { pipeline, cycle } = fixture;
     const tally = createTally();
     const push = (cityCodes: readonly string[]) =>
-      pushCities({
-        url: pipeline.ingestUrl,
-        token: (city) => pipeline.tokens.get(city) as string,
-        cities: cityCodes.map((cityCode) => ({ cityCode, lines: () => cycle.lines(cityCode) })),
+      pushCycle(fixture, {
+        cities: cityCodes,
         concurrency: 2,
         mode: 'bulk',
         linesPerRequest: 10,
@@ -52,7 +35,7 @@ describe('the object store stopped while the lake is being written', () => {
     await push(cities.slice(0, 2));
     const store = pipeline.store();
     const commitLog = createCommitLog(store, datasets.observations);
-    const before = await pollUntil(
+    const before = await waitFor(
       async () => {
         const entries = await commitLog.committed();
         return entries.length > 0 ? entries.length : undefined;

@@ -12,19 +12,18 @@ import { loadCatalogue } from '@citycheck/catalogue';
 import type { Submission } from '@citycheck/contracts';
 import { loadDivisionRegistry } from '@citycheck/divisions';
 import { sampleCycle } from '@citycheck/generator';
+import { issueCityTokens, preparePipelineTopics } from '@citycheck/generator/stack';
 import {
   freePort,
-  issueCityTokens,
   type PrivateInfra,
-  pollUntil,
-  preparePipelineTopics,
   repositoryRoot,
   type ServiceName,
   type ServiceProcess,
   stackEnvironment,
   startPrivateInfra,
   startService,
-} from '@citycheck/generator/stack';
+  waitFor,
+} from '@citycheck/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const prometheusBinary = process.env.CITYCHECK_PROMETHEUS ?? '/usr/bin/prometheus';
@@ -133,7 +132,7 @@ describe('alert rules in a real Prometheus against a running stack', () => {
     );
     prometheus.stdout?.pipe(log);
     prometheus.stderr?.pipe(log);
-    await pollUntil(async () => ((await fetch(`${prometheusUrl}/-/ready`)).ok ? true : undefined), {
+    await waitFor(async () => ((await fetch(`${prometheusUrl}/-/ready`)).ok ? true : undefined), {
       timeoutMs: 60_000,
       what: 'Prometheus to be ready',
     });
@@ -142,7 +141,7 @@ describe('alert rules in a real Prometheus against a running stack', () => {
     tokens = await issueCityTokens(infra.kafkaBrokers, [
       ...new Set(sample.valid.map((item) => item.cityCode)),
     ]);
-    await pollUntil(async () => ((await fetch(`${ingestUrl}/readyz`)).ok ? true : undefined), {
+    await waitFor(async () => ((await fetch(`${ingestUrl}/readyz`)).ok ? true : undefined), {
       timeoutMs: 60_000,
       what: 'ingest to be ready',
     });
@@ -162,7 +161,7 @@ describe('alert rules in a real Prometheus against a running stack', () => {
 
     // Idle: every target up, each group's lag scraped and 0 on every partition, nothing pending or firing.
     let lastSeen = '';
-    const idle = await pollUntil(
+    const idle = await waitFor(
       async () => {
         const up = await instant('up');
         const lag = await instant('citycheck_consumer_lag_records');
@@ -193,12 +192,12 @@ describe('alert rules in a real Prometheus against a running stack', () => {
     expect(await push(rest)).toBe(rest.length);
     // ServiceDown has `for: 1m`, the stage-down alert `for: 2m`; allow two scrape and evaluation rounds and
     // the time the alert needs to be seen at all.
-    await pollUntil(async () => ((await firing('CitycheckServiceDown')) ? true : undefined), {
+    await waitFor(async () => ((await firing('CitycheckServiceDown')) ? true : undefined), {
       timeoutMs: 120_000,
       intervalMs: 2_000,
       what: 'CitycheckServiceDown to fire',
     });
-    await pollUntil(async () => ((await firing('CitycheckStageDownWithRecordsWaiting')) ? true : undefined), {
+    await waitFor(async () => ((await firing('CitycheckStageDownWithRecordsWaiting')) ? true : undefined), {
       timeoutMs: 180_000,
       intervalMs: 2_000,
       what: 'CitycheckStageDownWithRecordsWaiting to fire',
@@ -211,7 +210,7 @@ describe('alert rules in a real Prometheus against a running stack', () => {
 
     // Validate back: both alerts clear, and the records that waited drain.
     services.set('validate', await startService({ service: 'validate', env, logDirectory }));
-    await pollUntil(
+    await waitFor(
       async () => {
         const active = await alerts();
         const lag = await instant('sum(citycheck_consumer_lag_records)');

@@ -3,18 +3,15 @@
 // Afterwards every submission the endpoint acknowledged is in the lake exactly once, no rejected one is,
 // the rollups equal the ones worked out independently, and every consumer-lag series the workers export
 // reads 0. The seed of the random moments is printed and can be replayed with FAULT_SEED.
-import { createRandom, createTally, pushCities } from '@citycheck/generator';
-import type { ServiceName, ServiceProcess } from '@citycheck/generator/stack';
+import { createRandom, createTally } from '@citycheck/generator';
 import { topics } from '@citycheck/kafka';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type ServiceName, type ServiceProcess, sleep } from '@citycheck/testkit';
+import { describe, expect, it } from 'vitest';
 import {
   assertExactlyOnce,
   exportedLag,
-  type Pipeline,
-  type SmallCycle,
-  sleep,
-  smallCycle,
-  startPipeline,
+  pushCycle,
+  usePipeline,
   waitForCompleteLake,
 } from './support/pipeline.js';
 
@@ -22,31 +19,22 @@ const cities = ['110100', '310100', '440100', '510100'];
 const seed = Number(process.env.FAULT_SEED ?? Date.now() % 100_000);
 
 describe('workers killed with SIGKILL during a cycle', () => {
-  let pipeline: Pipeline;
-  let cycle: SmallCycle;
-
-  beforeAll(async () => {
-    cycle = smallCycle(cities, { seed: 11, communitiesPerCity: 40 });
+  const fixture = usePipeline({
+    name: 'worker-kill',
+    cities,
+    seed: 11,
+    communitiesPerCity: 40,
     // Small lake objects, so a kill is likely to land between the writes and the commits of a batch.
-    pipeline = await startPipeline({ name: 'worker-kill', cities, env: { AGGREGATE_FLUSH_RECORDS: '15' } });
-  }, 240_000);
-
-  afterAll(async () => {
-    await pipeline?.destroy();
-  }, 120_000);
+    env: { AGGREGATE_FLUSH_RECORDS: '15' },
+  });
 
   it('keeps every acknowledged submission exactly once and the rollups right', async () => {
+    const { pipeline, cycle } = fixture;
     const random = createRandom(seed);
     process.stdout.write(`worker-kill: FAULT_SEED=${seed}\n`);
     const tally = createTally();
     // Slow enough that the kills land while data flows: small bulk uploads from two city clients.
-    const pushing = pushCities({
-      url: pipeline.ingestUrl,
-      token: (city) => pipeline.tokens.get(city) as string,
-      cities: cycle.manifest.cities.map((city) => ({
-        cityCode: city.cityCode,
-        lines: () => cycle.lines(city.cityCode),
-      })),
+    const pushing = pushCycle(fixture, {
       concurrency: 2,
       mode: 'bulk',
       linesPerRequest: 4,

@@ -11,9 +11,16 @@ import {
   topicNames,
 } from '@citycheck/kafka';
 import { createCommitLog, datasets, s3Url } from '@citycheck/lake';
-import { createTestStore, openTestDatabase, testKafka, uniqueName, waitFor } from '@citycheck/testkit';
+import {
+  createTestStore,
+  openTestDatabase,
+  startService,
+  testKafka,
+  uniqueName,
+  waitFor,
+} from '@citycheck/testkit';
 import { describe, expect, it } from 'vitest';
-import { namespaceEnv, startService, waitForLog } from './processes.js';
+import { namespaceEnv } from './namespace.js';
 
 const communities = [
   '110101001001',
@@ -72,13 +79,16 @@ describe.each(['after-lake-commit', 'before-lake-commit'])('aggregate killed %s'
     );
     await producer.disconnect();
 
-    const doomed = startService('aggregate', namespace, { AGGREGATE_FAULT: fault });
+    const doomed = await startService({
+      service: 'aggregate',
+      env: { ...namespace.env, AGGREGATE_FAULT: fault },
+      waitUntilReady: false,
+    });
     expect(await doomed.exited).toBe('SIGKILL');
 
     const commitLog = createCommitLog(store, datasets.observations);
-    const survivor = startService('aggregate', namespace);
+    const survivor = await startService({ service: 'aggregate', env: namespace.env });
     try {
-      await waitForLog(survivor, 'consuming');
       await waitFor(
         async () => {
           const entries = await commitLog.committed();

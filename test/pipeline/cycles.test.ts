@@ -11,7 +11,7 @@ import { loadCatalogue } from '@citycheck/catalogue';
 import { contentHash, type Submission } from '@citycheck/contracts';
 import { loadDivisionRegistry } from '@citycheck/divisions';
 import { sampleCycle } from '@citycheck/generator';
-import { freePort, issueCityTokens, repositoryRoot } from '@citycheck/generator/stack';
+import { issueCityTokens } from '@citycheck/generator/stack';
 import {
   createReliableProducer,
   ensureTopics,
@@ -20,14 +20,24 @@ import {
   topicNames,
 } from '@citycheck/kafka';
 import { createCommitLog, datasets, s3Url } from '@citycheck/lake';
-import { createTestStore, openTestDatabase, testKafka, uniqueName, waitFor } from '@citycheck/testkit';
+import {
+  createTestStore,
+  freePort,
+  openTestDatabase,
+  repositoryRoot,
+  type ServiceProcess,
+  startService,
+  testKafka,
+  uniqueName,
+  waitFor,
+} from '@citycheck/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { namespaceEnv, type RunningService, startService, waitForLog } from './processes.js';
+import { namespaceEnv } from './namespace.js';
 
 const run = promisify(execFile);
 
 describe('an operator runs cycle 2026 on a running stack', () => {
-  const services: RunningService[] = [];
+  const services: ServiceProcess[] = [];
   let namespace: ReturnType<typeof namespaceEnv>;
   let store: Awaited<ReturnType<typeof createTestStore>>;
   let ingestUrl: string;
@@ -44,6 +54,24 @@ describe('an operator runs cycle 2026 on a running stack', () => {
     );
     return stdout;
   };
+
+  /** `citycheck admin cycles open` of 2026 on catalogue 2025.1 (again, to amend it), by ops-li. */
+  const openCycle = (deadline: string, closesAt: string): Promise<string> =>
+    admin(
+      'open',
+      '--cycle',
+      '2026',
+      '--catalogue',
+      '2025.1',
+      '--opens-at',
+      '2026-03-01T00:00:00+08:00',
+      '--deadline',
+      deadline,
+      '--closes-at',
+      closesAt,
+      '--by',
+      'ops-li',
+    );
 
   const submit = async (submission: Submission) => {
     const response = await fetch(`${ingestUrl}/v1/submissions`, {
@@ -95,13 +123,9 @@ describe('an operator runs cycle 2026 on a running stack', () => {
       .filter((submission) => submission.unit.level === 'community')
       .map((submission) => ({ ...submission, cycle: 2026 }));
 
-    for (const name of ['ingest', 'validate', 'aggregate'] as const)
-      services.push(startService(name, namespace));
-    await Promise.all(
-      services
-        .filter((service) => service.name !== 'ingest')
-        .map((service) => waitForLog(service, 'consuming')),
-    );
+    // Each is started once it says it serves: the workers consume, ingest listens.
+    for (const service of ['ingest', 'validate', 'aggregate'] as const)
+      services.push(await startService({ service, env: namespace.env }));
     await waitFor(
       async () =>
         (await fetch(`${ingestUrl}/readyz`).catch(() => undefined))?.status === 200 ? true : undefined,
@@ -151,21 +175,7 @@ describe('an operator runs cycle 2026 on a running stack', () => {
   it('accepts 2026 within seconds of opening it, without a restart, and counts it', async () => {
     const deadline = new Date(Date.now() + 3_600_000).toISOString();
     const closing = new Date(Date.now() + 7_200_000).toISOString();
-    const opened = await admin(
-      'open',
-      '--cycle',
-      '2026',
-      '--catalogue',
-      '2025.1',
-      '--opens-at',
-      '2026-03-01T00:00:00+08:00',
-      '--deadline',
-      deadline,
-      '--closes-at',
-      closing,
-      '--by',
-      'ops-li',
-    );
+    const opened = await openCycle(deadline, closing);
     expect(opened).toContain('opened cycle 2026');
     const started = Date.now();
     const onTime = units[0] as Submission;
@@ -179,28 +189,14 @@ describe('an operator runs cycle 2026 on a running stack', () => {
       Date.parse(String(answer.body.receivedAt)),
     );
     expect(counted.late).toBeUndefined();
-    for (const service of services) expect(service.child.exitCode).toBeNull();
+    for (const service of services) expect(service.running).toBe(true);
   });
 
   it('marks a submission after the deadline late in its receipt and status, and still counts it', async () => {
     const first = receipts.get((units[0] as Submission).submissionId)?.body.receivedAt as string;
     // The deadline moves to just after the first submission: it stays on time, what follows is late.
     const deadline = new Date(Date.parse(first) + 1).toISOString();
-    await admin(
-      'open',
-      '--cycle',
-      '2026',
-      '--catalogue',
-      '2025.1',
-      '--opens-at',
-      '2026-03-01T00:00:00+08:00',
-      '--deadline',
-      deadline,
-      '--closes-at',
-      new Date(Date.now() + 7_200_000).toISOString(),
-      '--by',
-      'ops-li',
-    );
+    await openCycle(deadline, new Date(Date.now() + 7_200_000).toISOString());
     const late = units[1] as Submission;
     // Ingest follows cycles.v1: the amended deadline reaches it within about a second.
     const answer = await waitFor(

@@ -4,24 +4,17 @@
 // into two topic namespaces, one worked by one instance of each worker, the other by two, each with a
 // bucket of its own, so the two runs see exactly the same input.
 
-import { readFileSync } from 'node:fs';
-import { createTally, pushCities } from '@citycheck/generator';
-import {
-  pollUntil,
-  preparePipelineTopics,
-  type ServiceProcess,
-  startService,
-} from '@citycheck/generator/stack';
+import { createTally } from '@citycheck/generator';
+import { preparePipelineTopics } from '@citycheck/generator/stack';
 import { createKafka, type Kafka, topicNames, topics } from '@citycheck/kafka';
 import { openLakeDatabase, rollupObjectKey, s3Url } from '@citycheck/lake';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type ServiceProcess, startService, waitFor } from '@citycheck/testkit';
+import { describe, expect, it } from 'vitest';
 import {
   assertExactlyOnce,
   extensionDirectory,
-  type Pipeline,
-  type SmallCycle,
-  smallCycle,
-  startPipeline,
+  pushCycle,
+  usePipeline,
   waitForCompleteLake,
 } from '../faults/support/pipeline.js';
 
@@ -75,26 +68,20 @@ const replay = async (kafka: Kafka, from: string, to: readonly string[]): Promis
 };
 
 describe('two instances of each worker', () => {
-  let pipeline: Pipeline;
-  let cycle: SmallCycle;
-
-  beforeAll(async () => {
-    cycle = smallCycle(cities, { seed: 14, communitiesPerCity: 25 });
-    // Only ingest runs on the plain topics; the workers run per namespace below.
-    pipeline = await startPipeline({ name: 'scale-out', cities, startServices: false });
-    await pipeline.start('ingest');
-  }, 240_000);
-
-  afterAll(async () => {
-    await pipeline?.destroy();
-  }, 120_000);
+  const fixture = usePipeline({
+    name: 'scale-out',
+    cities,
+    seed: 14,
+    communitiesPerCity: 25,
+    startServices: false,
+  });
 
   it('share the partitions and give the same rollups as one instance each', async () => {
+    const { pipeline, cycle } = fixture;
+    // Only ingest runs on the plain topics; the workers run per namespace below.
+    await pipeline.start('ingest');
     const tally = createTally();
-    await pushCities({
-      url: pipeline.ingestUrl,
-      token: (city) => pipeline.tokens.get(city) as string,
-      cities: cities.map((cityCode) => ({ cityCode, lines: () => cycle.lines(cityCode) })),
+    await pushCycle(fixture, {
       concurrency: 4,
       mode: 'bulk',
       linesPerRequest: 50,
@@ -141,7 +128,7 @@ describe('two instances of each worker', () => {
     // Every instance holds its share of the partitions before the first record arrives.
     const admin = kafka.admin();
     await admin.connect();
-    await pollUntil(
+    await waitFor(
       async () => {
         const { groups } = await admin.describeGroups(
           Object.keys(runs).flatMap((name) => [`${name}-validate`, `${name}-aggregate`]),
@@ -172,7 +159,7 @@ describe('two instances of each worker', () => {
     // validate says on draining how many submissions it validated.
     for (const instance of processes) await instance.stop();
     for (const instance of processes.filter((p) => p.name.startsWith('two-'))) {
-      const log = readFileSync(instance.logFile, 'utf8');
+      const log = instance.output();
       if (instance.service === 'aggregate') expect(log).toMatch(/"msg":"lake batch committed"/);
       else expect(Number(/"validated":(\d+)/.exec(log)?.[1] ?? 0)).toBeGreaterThan(0);
     }

@@ -4,7 +4,7 @@
 // once records it has not read wait on the topic; and a view read to the end of a transactional topic
 // counts as current although the topic's end offset includes a commit marker no consumer ever receives.
 import { coordinatorNotFound, createReliableProducer, createTopicFollower, sendJson } from '@citycheck/kafka';
-import { createTestTopics, testKafka, uniqueName, waitFor } from '@citycheck/testkit';
+import { createFreshTopic, testKafka, uniqueName, waitFor } from '@citycheck/testkit';
 import { describe, expect, it } from 'vitest';
 import { issueCredential, revokeCredential } from './admin.js';
 import type { CredentialRecord } from './record.js';
@@ -92,9 +92,7 @@ describe('a followed view after its consumer crashed', () => {
   }, 120_000);
 
   it('stays current while its topic is written without pause', async () => {
-    const kafka = testKafka();
-    const topic = uniqueName('busy');
-    await createTestTopics(kafka, [topic], 2);
+    const { kafka, topic } = await createFreshTopic('busy', { partitions: 2 });
     const producer = createReliableProducer(kafka);
     await producer.connect();
     let applied = 0;
@@ -134,9 +132,7 @@ describe('a followed view after its consumer crashed', () => {
   }, 60_000);
 
   it('counts a view read to the end of a transactional topic as current', async () => {
-    const kafka = testKafka();
-    const topic = uniqueName('transactional');
-    await createTestTopics(kafka, [topic], 2);
+    const { kafka, topic } = await createFreshTopic('transactional', { partitions: 2 });
     const producer = kafka.producer({
       transactionalId: uniqueName('tx'),
       idempotent: true,

@@ -1,6 +1,6 @@
 // credentials.v1 against the real broker: what the admin operations write, a follower (as in every ingest
 // instance) reads; a revocation reaches a running follower, and a new follower (a restart) rebuilds it all.
-import { createReliableProducer, type Kafka, type Producer } from '@citycheck/kafka';
+import { createReliableProducer, type Producer } from '@citycheck/kafka';
 import { readTopic, testKafka, uniqueName, waitFor } from '@citycheck/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { issueCredential, revokeCredential, rotateCredential } from './admin.js';
@@ -8,13 +8,11 @@ import { CredentialStore } from './store.js';
 import { ensureCredentialsTopic, followCredentials } from './topic.js';
 
 describe('credentials on Kafka', () => {
-  let kafka: Kafka;
+  const kafka = testKafka();
+  const topic = uniqueName('credentials');
   let producer: Producer;
-  let topic: string;
 
   beforeAll(async () => {
-    kafka = testKafka();
-    topic = uniqueName('credentials');
     await ensureCredentialsTopic(kafka, { topic });
     producer = createReliableProducer(kafka);
     await producer.connect();

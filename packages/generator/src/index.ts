@@ -1,7 +1,7 @@
 // Generators of examination data: the quick start's sample cycle and, built on the same pieces, whole
 // national cycles for benchmarks and fault tests (written as NDJSON per city, with the rollups they must
 // produce worked out independently), and the city clients that push them through the ingest endpoint.
-// Deterministic from a seed. The private stack the benchmark and fault tests run on is `./stack`.
+// Deterministic from a seed. The records a fresh stack needs (topics, cycle, credentials) are `./stack`.
 export {
   type ActualRollup,
   compareRollups,

@@ -1,7 +1,7 @@
 // Consumer lag against the real broker: per partition, the end offset minus what the group committed, and
 // everything still in the log for a partition the group never committed on.
 import { type Admin, fetchConsumerLag, type Kafka } from '@citycheck/kafka';
-import { createTestTopics, testKafka, uniqueName } from '@citycheck/testkit';
+import { createFreshTopic, uniqueName } from '@citycheck/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerConsumerLag } from './consumer-lag.js';
 import { metricNames } from './pipeline-metrics.js';
@@ -9,16 +9,13 @@ import { parsePrometheusText } from './prometheus-text.js';
 import { createMetricsRegistry } from './registry.js';
 
 describe('consumer lag', () => {
+  const groupId = uniqueName('lag-group');
   let kafka: Kafka;
   let admin: Admin;
   let topic: string;
-  let groupId: string;
 
   beforeAll(async () => {
-    kafka = testKafka();
-    topic = uniqueName('lag');
-    groupId = uniqueName('lag-group');
-    await createTestTopics(kafka, [topic], 2);
+    ({ kafka, topic } = await createFreshTopic('lag', { partitions: 2 }));
     const producer = kafka.producer();
     await producer.connect();
     // Three records on partition 0, two on partition 1.

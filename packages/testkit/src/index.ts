@@ -1,6 +1,14 @@
 // Test kit for citycheck's integration and end-to-end tests: real Kafka, object store and DuckDB from one
 // fixture (global-setup.ts), and helpers that keep tests apart and wait by polling, never by sleeping.
 export type { InfraEndpoints, S3Endpoint } from './containers.js';
-export { realInfra, uniqueName, type WaitOptions, waitFor } from './infra.js';
-export { createTestTopics, type ReadMessage, readTopic, testKafka } from './kafka.js';
+export { realInfra, uniqueName } from './infra.js';
+export {
+  createFreshTopic,
+  createTestTopics,
+  produceJson,
+  type ReadMessage,
+  readTopic,
+  testKafka,
+} from './kafka.js';
 export { createTestStore, openTestDatabase, testExtensionDirectory } from './lake.js';
+export * from './stack.js';

@@ -1,5 +1,5 @@
-// The real infrastructure endpoints found by the global setup, unique names so tests never share a topic,
-// group or bucket, and polling waits.
+// The real infrastructure endpoints found by the global setup, and unique names so tests never share a
+// topic, group or bucket.
 import { randomUUID } from 'node:crypto';
 import { inject } from 'vitest';
 import type { InfraEndpoints } from './containers.js';
@@ -14,31 +14,3 @@ export const realInfra = (): InfraEndpoints => {
 /** A name no other test or run uses, valid as a Kafka topic, consumer group or S3 bucket. */
 export const uniqueName = (prefix: string): string =>
   `${prefix}-${randomUUID().slice(0, 8)}-${Date.now().toString(36)}`.toLowerCase();
-
-export interface WaitOptions {
-  readonly timeoutMs?: number;
-  readonly intervalMs?: number;
-  readonly what?: string;
-}
-
-/** Polls `probe` until it returns something other than undefined, or fails after the timeout. */
-export const waitFor = async <T>(
-  probe: () => Promise<T | undefined> | T | undefined,
-  { timeoutMs = 30_000, intervalMs = 100, what = 'condition' }: WaitOptions = {},
-): Promise<T> => {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (error) {
-      lastError = error;
-    }
-    if (Date.now() > deadline) {
-      const detail = lastError instanceof Error ? `: last error ${lastError.message}` : '';
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${detail}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, intervalMs));
-  }
-};

@@ -1,7 +1,16 @@
 // Kafka helpers for tests: a client for the real broker, a fresh topic per test, and reading back
 // everything a topic holds (up to its current end offsets) to check what did or did not reach it.
-import { clientRetries, createKafka, ensureTopics, type Kafka, type KafkaMessage } from '@citycheck/kafka';
-import { realInfra, uniqueName, waitFor } from './infra.js';
+import {
+  clientRetries,
+  createKafka,
+  createReliableProducer,
+  ensureTopics,
+  type Kafka,
+  type KafkaMessage,
+  sendJson,
+} from '@citycheck/kafka';
+import { realInfra, uniqueName } from './infra.js';
+import { waitFor } from './wait.js';
 
 export const testKafka = (clientId = 'citycheck-test'): Kafka =>
   createKafka({ brokers: realInfra().kafkaBrokers, clientId, retries: clientRetries.tool });
@@ -20,6 +29,31 @@ export const createTestTopics = async (
     );
   } finally {
     await admin.disconnect();
+  }
+};
+
+/** A topic no other test uses, created now with `partitions` partitions (on `kafka`, the real broker's). */
+export const createFreshTopic = async (
+  prefix: string,
+  { partitions = 1, kafka = testKafka() }: { partitions?: number; kafka?: Kafka } = {},
+): Promise<{ kafka: Kafka; topic: string }> => {
+  const topic = uniqueName(prefix);
+  await createTestTopics(kafka, [topic], partitions);
+  return { kafka, topic };
+};
+
+/** Sends JSON records (in order, one request each) through a reliable producer connected for this call. */
+export const produceJson = async (
+  kafka: Kafka,
+  topic: string,
+  records: readonly { readonly key: string; readonly value: unknown }[],
+): Promise<void> => {
+  const producer = createReliableProducer(kafka);
+  await producer.connect();
+  try {
+    for (const record of records) await sendJson(producer, topic, [record]);
+  } finally {
+    await producer.disconnect();
   }
 };
 

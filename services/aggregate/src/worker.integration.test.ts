@@ -5,14 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { loadCatalogue } from '@citycheck/catalogue';
 import type { ValidatedSubmission } from '@citycheck/contracts';
 import { loadDivisionRegistry } from '@citycheck/divisions';
-import {
-  createReliableProducer,
-  encodeJson,
-  fetchConsumerLag,
-  type Kafka,
-  sendJson,
-  type Transaction,
-} from '@citycheck/kafka';
+import { encodeJson, fetchConsumerLag, type Transaction } from '@citycheck/kafka';
 import { createCommitLog, datasets, type LakeDatabase, type ObjectStore, s3Url } from '@citycheck/lake';
 import { createLogger } from '@citycheck/logging';
 import {
@@ -22,9 +15,11 @@ import {
   registerConsumerLag,
 } from '@citycheck/metrics';
 import {
+  createFreshTopic,
   createTestStore,
   createTestTopics,
   openTestDatabase,
+  produceJson,
   testKafka,
   uniqueName,
   waitFor,
@@ -59,19 +54,19 @@ const validated = (
   observations,
 });
 
+/** A validated record as ingest would key it: by its city. */
+const byCity = (record: ValidatedSubmission) => ({ key: record.cityCode, value: record });
+
 describe('aggregate worker with real Kafka, object store and DuckDB', () => {
-  let kafka: Kafka;
+  const kafka = testKafka();
+  const groupId = uniqueName('aggregate');
   let store: ObjectStore;
   let lake: LakeDatabase;
   let reader: LakeDatabase;
   let topic: string;
-  let groupId: string;
 
   beforeAll(async () => {
-    kafka = testKafka();
-    topic = uniqueName('submissions-validated');
-    groupId = uniqueName('aggregate');
-    await createTestTopics(kafka, [topic], 2);
+    ({ topic } = await createFreshTopic('submissions-validated', { partitions: 2, kafka }));
     store = await createTestStore();
     lake = await openTestDatabase(store);
     reader = await openTestDatabase(store);
@@ -113,10 +108,7 @@ describe('aggregate worker with real Kafka, object store and DuckDB', () => {
         'block',
       ),
     ];
-    const producer = createReliableProducer(kafka);
-    await producer.connect();
-    for (const record of records) await sendJson(producer, topic, [{ key: record.cityCode, value: record }]);
-    await producer.disconnect();
+    await produceJson(kafka, topic, records.map(byCity));
 
     const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 200 });
     await consumer.connect();
@@ -207,13 +199,8 @@ describe('aggregate worker with real Kafka, object store and DuckDB', () => {
     await writeReference(database.connection, shared, [loadCatalogue('2024.1')], loadDivisionRegistry());
     const commitLog = createCommitLog(shared, datasets.observations);
     const start = async (name: string, debounceMs: number, records: ValidatedSubmission[]) => {
-      const ownTopic = uniqueName(`validated-${name}`);
-      await createTestTopics(kafka, [ownTopic], 1);
-      const producer = createReliableProducer(kafka);
-      await producer.connect();
-      for (const record of records)
-        await sendJson(producer, ownTopic, [{ key: record.cityCode, value: record }]);
-      await producer.disconnect();
+      const { topic: ownTopic } = await createFreshTopic(`validated-${name}`, { kafka });
+      await produceJson(kafka, ownTopic, records.map(byCity));
       const consumer = kafka.consumer({ groupId: uniqueName(`aggregate-${name}`), maxWaitTimeInMs: 200 });
       await consumer.connect();
       const own = await openTestDatabase(shared);
@@ -252,11 +239,8 @@ describe('aggregate worker with real Kafka, object store and DuckDB', () => {
       );
       const runsBefore = first.worker.stats.rollupsComputed;
       // The second worker's record: committed to the lake by it, announced to nobody.
-      const producer = createReliableProducer(kafka);
-      await producer.connect();
       const record = validated('110102001001', '110100', [{ indicator: 'C01', value: 7 }]);
-      await sendJson(producer, second.topic, [{ key: record.cityCode, value: record }]);
-      await producer.disconnect();
+      await produceJson(kafka, second.topic, [byCity(record)]);
       await waitFor(() => (second.worker.stats.recordsWritten === 1 ? true : undefined), {
         timeoutMs: 30_000,
         what: "the second worker's commit",
@@ -273,11 +257,8 @@ describe('aggregate worker with real Kafka, object store and DuckDB', () => {
       // finds nothing to consume: only its look at the commit log brings the rollups up to the lake, though
       // it has never derived before.
       await first.worker.stop();
-      const more = createReliableProducer(kafka);
-      await more.connect();
       const last = validated('110105001001', '110100', [{ indicator: 'C01', value: 3 }]);
-      await sendJson(more, second.topic, [{ key: last.cityCode, value: last }]);
-      await more.disconnect();
+      await produceJson(kafka, second.topic, [byCity(last)]);
       await waitFor(() => (second.worker.stats.recordsWritten === 2 ? true : undefined), {
         timeoutMs: 30_000,
         what: "the second worker's second commit",

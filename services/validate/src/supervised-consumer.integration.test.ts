@@ -1,8 +1,8 @@
 // A worker's consumer that kafkajs stops for good (here: the batch handler throws an error kafkajs does not
 // retry, as with a group coordinator it cannot find while the broker is down) is started again by runSupervised, on the same subscription, and the record is then processed;
 // without supervision the same consumer stays stopped and the record waits forever.
-import { createReliableProducer, NonRetriableKafkaError, runSupervised, sendJson } from '@citycheck/kafka';
-import { createTestTopics, testKafka, uniqueName, waitFor } from '@citycheck/testkit';
+import { NonRetriableKafkaError, runSupervised } from '@citycheck/kafka';
+import { createFreshTopic, produceJson, uniqueName, waitFor } from '@citycheck/testkit';
 import { describe, expect, it } from 'vitest';
 
 const recordingLogger = () => {
@@ -16,13 +16,8 @@ const recordingLogger = () => {
 
 describe('runSupervised', () => {
   it('starts a consumer kafkajs gave up on again, and the record gets processed', async () => {
-    const kafka = testKafka();
-    const topic = uniqueName('supervised');
-    await createTestTopics(kafka, [topic], 1);
-    const producer = createReliableProducer(kafka);
-    await producer.connect();
-    await sendJson(producer, topic, [{ key: 'k', value: { n: 1 } }]);
-    await producer.disconnect();
+    const { kafka, topic } = await createFreshTopic('supervised');
+    await produceJson(kafka, topic, [{ key: 'k', value: { n: 1 } }]);
 
     /** A consumer whose handler fails the first `failures` deliveries with an error kafkajs does not retry. */
     const consume = async (failures: number, supervised: boolean) => {

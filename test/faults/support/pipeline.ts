@@ -3,7 +3,7 @@
 // cycle with its independently worked-out rollups, and the checks every test ends with: each submission
 // that was acknowledged is in the lake exactly once (over the committed objects the commit log lists, and
 // over a plain glob of observations/), no rejected one is, and the rollups equal the expected ones.
-import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadCatalogue } from '@citycheck/catalogue';
@@ -13,24 +13,14 @@ import {
   compareRollups,
   computeExpectedRollups,
   type ExpectedRollups,
+  type PushOptions,
   type PushTally,
+  pushCities,
   type RollupMismatch,
   readCityLines,
   writeNationalCycle,
 } from '@citycheck/generator';
-import {
-  freePort,
-  issueCityTokens,
-  type PrivateInfra,
-  pollUntil,
-  preparePipelineTopics,
-  repositoryRoot,
-  type ServiceName,
-  type ServiceProcess,
-  stackEnvironment,
-  startPrivateInfra,
-  startService,
-} from '@citycheck/generator/stack';
+import { issueCityTokens, preparePipelineTopics } from '@citycheck/generator/stack';
 import { createKafka, fetchConsumerLag, topicNames } from '@citycheck/kafka';
 import {
   createCommitLog,
@@ -43,6 +33,18 @@ import {
   s3Url,
 } from '@citycheck/lake';
 import { metricNames, parsePrometheusText } from '@citycheck/metrics';
+import {
+  freePort,
+  type PrivateInfra,
+  repositoryRoot,
+  type ServiceName,
+  type ServiceProcess,
+  stackEnvironment,
+  startPrivateInfra,
+  startService,
+  waitFor,
+} from '@citycheck/testkit';
+import { afterAll, beforeAll } from 'vitest';
 
 export const extensionDirectory = (): string =>
   process.env.DUCKDB_EXTENSION_DIRECTORY ??
@@ -201,6 +203,62 @@ export const startPipeline = async ({
   }
 };
 
+export interface PipelineFixture {
+  readonly pipeline: Pipeline;
+  readonly cycle: SmallCycle;
+}
+
+/**
+ * For a test file: before its tests a small cycle of `cities` and a pipeline with their credentials,
+ * after them the pipeline destroyed. Read `pipeline` and `cycle` inside the tests.
+ */
+export const usePipeline = ({
+  seed,
+  communitiesPerCity,
+  ...options
+}: PipelineOptions & { seed: number; communitiesPerCity: number }): PipelineFixture => {
+  let pipeline: Pipeline | undefined;
+  let cycle: SmallCycle | undefined;
+  beforeAll(async () => {
+    cycle = smallCycle(options.cities, { seed, communitiesPerCity });
+    pipeline = await startPipeline(options);
+  }, 240_000);
+  afterAll(async () => {
+    await pipeline?.destroy();
+  }, 120_000);
+  const started = <T>(value: T | undefined): T => {
+    if (value === undefined) throw new Error('the pipeline is started before the tests');
+    return value;
+  };
+  return {
+    get pipeline() {
+      return started(pipeline);
+    },
+    get cycle() {
+      return started(cycle);
+    },
+  };
+};
+
+/** Pushes the cycle's lines of `cities` (every city by default) through ingest with each city's token. */
+export const pushCycle = (
+  { pipeline, cycle }: PipelineFixture,
+  {
+    cities = cycle.manifest.cities.map((city) => city.cityCode),
+    lines = (cityCode) => cycle.lines(cityCode),
+    ...options
+  }: Omit<PushOptions, 'url' | 'token' | 'cities'> & {
+    cities?: readonly string[];
+    lines?: (cityCode: string) => readonly string[];
+  },
+): ReturnType<typeof pushCities> =>
+  pushCities({
+    url: pipeline.ingestUrl,
+    token: (city) => pipeline.tokens.get(city) as string,
+    cities: cities.map((cityCode) => ({ cityCode, lines: () => lines(cityCode) })),
+    ...options,
+  });
+
 export interface LakeCopies {
   /** submissionId -> rows and distinct Kafka coordinates holding it. */
   readonly bySubmission: ReadonlyMap<string, { readonly rows: number; readonly copies: number }>;
@@ -281,7 +339,7 @@ export const waitForCompleteLake = async (
   const aggregateGroup = namespace === '' ? groups.aggregate : `${namespace}-aggregate`;
   let last = 'nothing read yet';
   try {
-    return await pollUntil(
+    return await waitFor(
       async () => {
         const [received, validated] = await Promise.all([
           fetchConsumerLag(
@@ -359,7 +417,8 @@ export const exactlyOnceProblems = (cycle: SmallCycle, tally: PushTally, reading
  * `topic/partition value` lines; the server's address is the last one its log announced.
  */
 export const exportedLag = async (instance: ServiceProcess): Promise<string[]> => {
-  const announced = readFileSync(instance.logFile, 'utf8')
+  const announced = instance
+    .output()
     .split('\n')
     .filter((line) => line.includes('"ops server listening"'))
     .map((line) => (JSON.parse(line) as { url: string }).url);
@@ -371,8 +430,6 @@ export const exportedLag = async (instance: ServiceProcess): Promise<string[]> =
     .map((sample) => `${sample.labels.topic}/${sample.labels.partition} ${sample.value}`)
     .sort();
 };
-
-export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Fails with the first problems spelled out (vitest would truncate a long array). */
 export const assertExactlyOnce = (cycle: SmallCycle, tally: PushTally, reading: LakeReading): void => {
