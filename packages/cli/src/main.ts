@@ -32,7 +32,7 @@ const usage = `usage:
                                  [--url URL] [--token TOKEN] [--quiet]
   citycheck status <submissionId> [--url URL] [--token TOKEN]
   citycheck admin credentials issue --city <code> [--name NAME] [contact]
-  citycheck admin credentials issue --role analyst:province:<code>|analyst:ministry|operator [--name NAME] [contact]
+  citycheck admin credentials issue --role analyst:province:<code>|analyst:ministry|reviewer:province:<code>|reviewer:ministry|operator [--name NAME] [contact]
   citycheck admin credentials contact <id> --contact-name NAME [--contact-phone PHONE] [--contact-email EMAIL]
   citycheck admin credentials list [--json]
   citycheck admin credentials rotate <id>

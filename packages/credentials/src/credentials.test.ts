@@ -137,6 +137,37 @@ describe('credential records', () => {
     expect(roleProblem('analyst:ministry', '110100')).toMatch(/bound to no city/);
     expect(roleProblem('admin', undefined)).toMatch(/unknown role admin/);
   });
+
+  it('scope reviewers like analysts: a province by its two-digit code, or the ministry, never a city', () => {
+    expect(roleProblem('reviewer:province:64', undefined)).toBeUndefined();
+    expect(roleProblem('reviewer:province:6401', undefined)).toBe(
+      '6401 is not a two-digit province code (e.g. 11)',
+    );
+    expect(roleProblem('reviewer:ministry', undefined)).toBeUndefined();
+    expect(roleProblem('reviewer:ministry', '640100')).toBe(
+      'a reviewer:ministry credential is bound to no city',
+    );
+    expect(roleProblem('reviewer:city', undefined)).toMatch(/^unknown role reviewer:city: use city, /);
+    expect(credentialCodesProblem('reviewer:province:99', undefined)).toMatch(/^there is no province 99 /);
+    const base = {
+      id: '00000000000000cd',
+      name: '宁夏住建厅',
+      secretSha256: 'b'.repeat(64),
+      status: 'active',
+      createdAt: '2025-01-01T00:00:00.000Z',
+    };
+    expect(principalOf(parseCredentialRecord({ ...base, role: 'reviewer:province:64' }))).toEqual({
+      kind: 'reviewer:province',
+      credentialId: base.id,
+      name: '宁夏住建厅',
+      provinceCode: '64',
+    });
+    expect(principalOf(parseCredentialRecord({ ...base, role: 'reviewer:ministry' }))).toEqual({
+      kind: 'reviewer:ministry',
+      credentialId: base.id,
+      name: '宁夏住建厅',
+    });
+  });
 });
 
 describe('codes checked against the registry', () => {
@@ -181,6 +212,21 @@ describe('roles', () => {
     expect(mayReadCity(hebei, '130100')).toBe(true);
     expect(mayReadCity(hebei, '110100')).toBe(false);
     expect(mayReadCity(ministry, '650100')).toBe(true);
+  });
+
+  it('let reviewers read what analysts of the same scope read, and submit nothing', () => {
+    const ningxia: Principal = {
+      kind: 'reviewer:province',
+      credentialId: 'd',
+      name: 'd',
+      provinceCode: '64',
+    };
+    const reviewers: Principal = { kind: 'reviewer:ministry', credentialId: 'e', name: 'e' };
+    expect(mayReadCity(ningxia, '640181')).toBe(true);
+    expect(mayReadCity(ningxia, '650100')).toBe(false);
+    expect(mayReadCity(reviewers, '650100')).toBe(true);
+    expect(maySubmitFor(ningxia, '640100')).toBe(false);
+    expect(maySubmitFor(reviewers, '640100')).toBe(false);
   });
 });
 

@@ -1,11 +1,18 @@
 // Who a credential speaks for and what that allows: a city submits and reads its own submissions; analysts
 // read a province or the whole nation and submit nothing; an operator (the people on call) reads the
-// pipeline's status, every submission's and the whole nation's figures, and submits nothing.
+// pipeline's status, every submission's and the whole nation's figures, and submits nothing; a reviewer (of
+// a province, or of the ministry) reads what the analyst of the same scope reads and acts on reviews in it.
 
 import type { DivisionRegistry } from '@citycheck/divisions';
 
 /** How a role is written in a credential record. */
-export type RoleName = 'city' | `analyst:province:${string}` | 'analyst:ministry' | 'operator';
+export type RoleName =
+  | 'city'
+  | `analyst:province:${string}`
+  | 'analyst:ministry'
+  | `reviewer:province:${string}`
+  | 'reviewer:ministry'
+  | 'operator';
 
 /** The authenticated caller of a request. Never holds the secret. */
 export type Principal =
@@ -17,6 +24,13 @@ export type Principal =
       readonly provinceCode: string;
     }
   | { readonly kind: 'analyst:ministry'; readonly credentialId: string; readonly name: string }
+  | {
+      readonly kind: 'reviewer:province';
+      readonly credentialId: string;
+      readonly name: string;
+      readonly provinceCode: string;
+    }
+  | { readonly kind: 'reviewer:ministry'; readonly credentialId: string; readonly name: string }
   | { readonly kind: 'operator'; readonly credentialId: string; readonly name: string };
 
 const sixDigits = /^[1-9][0-9]{5}$/;
@@ -46,7 +60,7 @@ export const registryProblem = (
       ? `there is no division ${cityCode} in the registry (${divisions.source})`
       : `${cityCode} ${divisions.name(cityCode) ?? ''} is of kind ${kind}, not a city that reports: city credentials are for prefecture-level cities, municipalities and county-level cities`;
   }
-  const province = /^analyst:province:(.*)$/.exec(role)?.[1];
+  const province = /^(?:analyst|reviewer):province:(.*)$/.exec(role)?.[1];
   if (province !== undefined && divisions.level(`${province}0000`) !== 'province')
     return `there is no province ${province} in the registry (${divisions.source})`;
   return undefined;
@@ -62,14 +76,14 @@ export const roleProblem = (role: string, cityCode: string | undefined): string 
   }
   if (cityCode !== undefined)
     return `${/^[aeiou]/.test(role) ? 'an' : 'a'} ${role} credential is bound to no city`;
-  if (role === 'analyst:ministry' || role === 'operator') return undefined;
-  const province = /^analyst:province:(.*)$/.exec(role)?.[1];
+  if (role === 'analyst:ministry' || role === 'reviewer:ministry' || role === 'operator') return undefined;
+  const province = /^(?:analyst|reviewer):province:(.*)$/.exec(role)?.[1];
   if (province !== undefined) {
     return provinceCodePattern.test(province)
       ? undefined
       : `${province} is not a two-digit province code (e.g. 11)`;
   }
-  return `unknown role ${role}: use city, analyst:province:<code>, analyst:ministry or operator`;
+  return `unknown role ${role}: use city, analyst:province:<code>, analyst:ministry, reviewer:province:<code>, reviewer:ministry or operator`;
 };
 
 export const principalOf = (record: {
@@ -83,7 +97,16 @@ export const principalOf = (record: {
   }
   if (record.role === 'analyst:ministry')
     return { kind: 'analyst:ministry', credentialId: record.id, name: record.name };
+  if (record.role === 'reviewer:ministry')
+    return { kind: 'reviewer:ministry', credentialId: record.id, name: record.name };
   if (record.role === 'operator') return { kind: 'operator', credentialId: record.id, name: record.name };
+  if (record.role.startsWith('reviewer:province:'))
+    return {
+      kind: 'reviewer:province',
+      credentialId: record.id,
+      name: record.name,
+      provinceCode: record.role.slice('reviewer:province:'.length),
+    };
   return {
     kind: 'analyst:province',
     credentialId: record.id,
@@ -102,8 +125,10 @@ export const mayReadCity = (principal: Principal, cityCode: string): boolean => 
     case 'city':
       return principal.cityCode === cityCode;
     case 'analyst:province':
+    case 'reviewer:province':
       return cityCode.startsWith(principal.provinceCode);
     case 'analyst:ministry':
+    case 'reviewer:ministry':
     case 'operator':
       return true;
   }

@@ -94,6 +94,11 @@ export const stateTopics = {
    * designation keyed `current`. Produced by the admin CLI; under TOPIC_NAMESPACE like the pipeline's topics.
    */
   cycles: 'cycles.v1',
+  /**
+   * Reviews keyed `review-<cycle>-<city>`: each city's review state for a cycle and the audit of every action
+   * (submit, return, approve, accept, reopen). Produced by ingest; under TOPIC_NAMESPACE like cycles.v1.
+   */
+  reviews: 'reviews.v1',
 } as const;
 
 export interface KafkaClientConfig {

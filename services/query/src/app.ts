@@ -64,10 +64,12 @@ const statusFiles: Record<string, { file: string; type: string }> = {
 export const scopeOf = (principal: Principal): { scope: QueryScope; role: string; id: string } => {
   switch (principal.kind) {
     case 'analyst:ministry':
+    case 'reviewer:ministry':
     case 'operator':
       // Operators answer "who has not reported" for the whole nation, as the ministry does.
       return { scope: { kind: 'ministry' }, role: principal.kind, id: principal.credentialId };
     case 'analyst:province':
+    case 'reviewer:province':
       return {
         scope: { kind: 'province', provinceCode: principal.provinceCode },
         role: principal.kind,

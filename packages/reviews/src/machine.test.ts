@@ -1,0 +1,252 @@
+// The review state machine walked by hand: who may take each action on which city, from which states, what
+// each action needs, and the audit trail it leaves. Expected records and messages are written out in full.
+import type { Principal } from '@citycheck/credentials';
+import { describe, expect, it } from 'vitest';
+import { ReviewBook } from './book.js';
+import { isLocked, lockedMessage, type ReviewRequest, reviewAction } from './machine.js';
+import { parseReviewRecord, type ReviewRecord, reviewKey } from './record.js';
+
+const yinchuan: Principal = { kind: 'city', credentialId: 'c1', name: '银川市住建局', cityCode: '640100' };
+const urumqi: Principal = { kind: 'city', credentialId: 'c2', name: '乌鲁木齐市住建局', cityCode: '650100' };
+const ningxia: Principal = {
+  kind: 'reviewer:province',
+  credentialId: 'p64',
+  name: '宁夏住建厅',
+  provinceCode: '64',
+};
+const xinjiang: Principal = {
+  kind: 'reviewer:province',
+  credentialId: 'p65',
+  name: '新疆住建厅',
+  provinceCode: '65',
+};
+const ministry: Principal = { kind: 'reviewer:ministry', credentialId: 'm', name: '住建部城市体检司' };
+const ministryAnalyst: Principal = { kind: 'analyst:ministry', credentialId: 'a', name: '分析' };
+
+const act = (
+  current: ReviewRecord | undefined,
+  action: ReviewRequest['action'],
+  by: Principal,
+  at: string,
+  extra: Partial<Pick<ReviewRequest, 'reason' | 'comments' | 'cityCode'>> = {},
+) => reviewAction(current, { action, cycle: 2025, cityCode: '640100', by, at: new Date(at), ...extra });
+
+const must = (outcome: ReturnType<typeof act>): ReviewRecord => {
+  if (!outcome.ok) throw new Error(outcome.refusal.message);
+  return outcome.record;
+};
+
+describe('review of one city for one cycle', () => {
+  it('walks submit, return with comments, submit, approve, accept, reopen, submit, keeping every action', () => {
+    const submitted = must(act(undefined, 'submit', yinchuan, '2026-01-10T02:00:00Z'));
+    expect(submitted).toEqual({
+      kind: 'review',
+      cycle: 2025,
+      cityCode: '640100',
+      state: 'submitted',
+      actions: [
+        {
+          action: 'submit',
+          by: '银川市住建局',
+          credentialId: 'c1',
+          role: 'city',
+          at: '2026-01-10T02:00:00.000Z',
+          state: 'submitted',
+        },
+      ],
+    });
+    const comment = {
+      text: '兴庆区的人均公园绿地面积比上年下降一半，请核实',
+      unit: '640104',
+      indicator: 'E-01',
+    };
+    const returned = must(act(submitted, 'return', ningxia, '2026-01-12T01:00:00Z', { comments: [comment] }));
+    expect(returned.state).toBe('returned');
+    expect(returned.actions[1]).toEqual({
+      action: 'return',
+      by: '宁夏住建厅',
+      credentialId: 'p64',
+      role: 'reviewer:province:64',
+      at: '2026-01-12T01:00:00.000Z',
+      state: 'returned',
+      comments: [comment],
+    });
+    const again = must(act(returned, 'submit', yinchuan, '2026-01-13T01:00:00Z'));
+    const approved = must(act(again, 'approve', ningxia, '2026-01-14T01:00:00Z'));
+    const accepted = must(act(approved, 'accept', ministry, '2026-01-20T06:30:00Z'));
+    expect(accepted.state).toBe('accepted');
+    expect(isLocked(accepted)).toBe(true);
+    // 06:30 UTC is 14:30 in Beijing.
+    expect(lockedMessage(accepted)).toBe(
+      '640100 的 2025 年度数据已于 2026-01-20 14:30（北京时间）由 住建部城市体检司 验收，已锁定，不再接受新的提交；如需更正，请联系审核人员重新开放',
+    );
+    const reopened = must(
+      act(accepted, 'reopen', ningxia, '2026-02-01T01:00:00Z', { reason: '  统计局更正了常住人口  ' }),
+    );
+    expect(reopened.state).toBe('reopened');
+    expect(reopened.actions[5]?.reason).toBe('统计局更正了常住人口');
+    expect(isLocked(reopened)).toBe(false);
+    const resubmitted = must(act(reopened, 'submit', yinchuan, '2026-02-02T01:00:00Z'));
+    expect(resubmitted.actions.map((entry) => `${entry.action}->${entry.state}`)).toEqual([
+      'submit->submitted',
+      'return->returned',
+      'submit->submitted',
+      'approve->approved',
+      'accept->accepted',
+      'reopen->reopened',
+      'submit->submitted',
+    ]);
+    // The record it produced is what the topic carries and reads back unchanged.
+    expect(parseReviewRecord(reviewKey(2025, '640100'), JSON.parse(JSON.stringify(resubmitted)))).toEqual(
+      resubmitted,
+    );
+  });
+
+  it('refuses every transition the machine does not have, naming the state and the states that allow it', () => {
+    expect(act(undefined, 'approve', ningxia, '2026-01-10T00:00:00Z')).toEqual({
+      ok: false,
+      refusal: {
+        code: 'review_transition_refused',
+        message: '640100 的 2025 年度审核状态为“未提交”，不能通过：只有“已提交审核”状态下可以通过',
+      },
+    });
+    const submitted = must(act(undefined, 'submit', yinchuan, '2026-01-10T00:00:00Z'));
+    expect(act(submitted, 'submit', yinchuan, '2026-01-10T01:00:00Z')).toEqual({
+      ok: false,
+      refusal: {
+        code: 'review_transition_refused',
+        message:
+          '640100 的 2025 年度审核状态为“已提交审核”，不能提交审核：只有“未提交”、“已退回”、“已重新开放”状态下可以提交审核',
+      },
+    });
+    expect(act(submitted, 'accept', ministry, '2026-01-11T00:00:00Z')).toMatchObject({
+      ok: false,
+      refusal: { code: 'review_transition_refused' },
+    });
+    expect(act(submitted, 'reopen', ministry, '2026-01-11T00:00:00Z', { reason: 'x' })).toMatchObject({
+      ok: false,
+      refusal: { code: 'review_transition_refused' },
+    });
+    const approved = must(act(submitted, 'approve', ningxia, '2026-01-11T00:00:00Z'));
+    for (const action of ['approve', 'return'] as const)
+      expect(act(approved, action, ningxia, '2026-01-12T00:00:00Z', { reason: 'x' })).toMatchObject({
+        ok: false,
+        refusal: { code: 'review_transition_refused' },
+      });
+    const accepted = must(act(approved, 'accept', ministry, '2026-01-12T00:00:00Z'));
+    expect(act(accepted, 'submit', yinchuan, '2026-01-13T00:00:00Z')).toMatchObject({
+      ok: false,
+      refusal: { code: 'review_transition_refused' },
+    });
+    expect(act(accepted, 'accept', ministry, '2026-01-13T00:00:00Z')).toMatchObject({
+      ok: false,
+      refusal: { code: 'review_transition_refused' },
+    });
+  });
+
+  it('refuses every actor not entitled, with who may', () => {
+    const submitted = must(act(undefined, 'submit', yinchuan, '2026-01-10T00:00:00Z'));
+    expect(act(submitted, 'approve', yinchuan, '2026-01-10T01:00:00Z')).toEqual({
+      ok: false,
+      refusal: { code: 'review_forbidden', message: '城市不能通过本市的数据：通过由所在省的审核人员进行' },
+    });
+    expect(act(undefined, 'submit', urumqi, '2026-01-10T01:00:00Z')).toEqual({
+      ok: false,
+      refusal: {
+        code: 'review_forbidden',
+        message: '城市 650100 只能为本市提交审核，不能为 640100 提交审核',
+      },
+    });
+    expect(act(submitted, 'approve', xinjiang, '2026-01-10T01:00:00Z')).toEqual({
+      ok: false,
+      refusal: {
+        code: 'review_forbidden',
+        message: '省级审核人员（65）只能通过本省的城市：640100 属于省份 64',
+      },
+    });
+    expect(act(submitted, 'approve', ministry, '2026-01-10T01:00:00Z')).toEqual({
+      ok: false,
+      refusal: {
+        code: 'review_forbidden',
+        message: '只有 640100 所在省（64）的审核人员可以通过：reviewer:ministry 不能通过',
+      },
+    });
+    expect(act(submitted, 'return', ministryAnalyst, '2026-01-10T01:00:00Z', { reason: 'x' })).toMatchObject({
+      ok: false,
+      refusal: { code: 'review_forbidden' },
+    });
+    expect(act(undefined, 'submit', ningxia, '2026-01-10T01:00:00Z')).toEqual({
+      ok: false,
+      refusal: {
+        code: 'review_forbidden',
+        message: '只有城市本身可以提交审核：reviewer:province:64 不能代 640100 提交审核',
+      },
+    });
+    const approved = must(act(submitted, 'approve', ningxia, '2026-01-11T00:00:00Z'));
+    expect(act(approved, 'accept', ningxia, '2026-01-12T00:00:00Z')).toEqual({
+      ok: false,
+      refusal: {
+        code: 'review_forbidden',
+        message: '只有部级审核人员（reviewer:ministry）可以验收：reviewer:province:64 不能验收 640100',
+      },
+    });
+    const accepted = must(act(approved, 'accept', ministry, '2026-01-12T00:00:00Z'));
+    expect(act(accepted, 'reopen', xinjiang, '2026-01-13T00:00:00Z', { reason: 'x' })).toMatchObject({
+      ok: false,
+      refusal: { code: 'review_forbidden' },
+    });
+    expect(act(accepted, 'reopen', yinchuan, '2026-01-13T00:00:00Z', { reason: 'x' })).toMatchObject({
+      ok: false,
+      refusal: { code: 'review_forbidden' },
+    });
+    // The ministry may reopen too.
+    expect(must(act(accepted, 'reopen', ministry, '2026-01-13T00:00:00Z', { reason: '复核' })).state).toBe(
+      'reopened',
+    );
+  });
+
+  it('needs a reason to reopen and a reason or comments to return', () => {
+    const submitted = must(act(undefined, 'submit', yinchuan, '2026-01-10T00:00:00Z'));
+    expect(act(submitted, 'return', ningxia, '2026-01-10T01:00:00Z')).toEqual({
+      ok: false,
+      refusal: {
+        code: 'review_invalid',
+        message: '退回需要说明理由（reason）或附上意见（comments），指明单元和指标',
+      },
+    });
+    const approved = must(act(submitted, 'approve', ningxia, '2026-01-11T00:00:00Z'));
+    const accepted = must(act(approved, 'accept', ministry, '2026-01-12T00:00:00Z'));
+    expect(act(accepted, 'reopen', ministry, '2026-01-13T00:00:00Z', { reason: '   ' })).toEqual({
+      ok: false,
+      refusal: { code: 'review_invalid', message: '重新开放需要说明理由（reason）' },
+    });
+  });
+
+  it('keeps the latest record per city and cycle and answers whether it is locked', () => {
+    const book = new ReviewBook();
+    const submitted = must(act(undefined, 'submit', yinchuan, '2026-01-10T00:00:00Z'));
+    const approved = must(act(submitted, 'approve', ningxia, '2026-01-11T00:00:00Z'));
+    const accepted = must(act(approved, 'accept', ministry, '2026-01-12T00:00:00Z'));
+    book.apply(reviewKey(2025, '640100'), accepted);
+    expect(book.lockOf(2025, '640100')).toBe(accepted);
+    expect(book.lockOf(2024, '640100')).toBeUndefined();
+    expect(book.lockOf(2025, '640181')).toBeUndefined();
+    book.apply(reviewKey(2025, '640100'), null);
+    expect(book.review(2025, '640100')).toBeUndefined();
+  });
+
+  it('refuses a malformed record and one under another key', () => {
+    expect(() => parseReviewRecord('review-2025-640100', { kind: 'review', cycle: 2025 })).toThrow(
+      'reviews record: a review needs a cycle and a cityCode',
+    );
+    expect(() =>
+      parseReviewRecord('review-2025-640181', {
+        kind: 'review',
+        cycle: 2025,
+        cityCode: '640100',
+        state: 'draft',
+        actions: [],
+      }),
+    ).toThrow('reviews record: review of 640100 for 2025 under key review-2025-640181');
+  });
+});

@@ -1,0 +1,72 @@
+// reviews.v1 (under TOPIC_NAMESPACE): ingest writes each city's review for a cycle as its actions come in;
+// ingest and validate follow it into a ReviewBook, so an accepted city's data are locked within a second.
+import {
+  ensureCompactedTopic,
+  type FollowerSettings,
+  followKeyedRecords,
+  type Kafka,
+  type Producer,
+  sendJson,
+  stateTopics,
+  type TopicFollower,
+} from '@citycheck/kafka';
+import type { ReviewBook } from './book.js';
+import { parseReviewRecord, type ReviewRecord, reviewKey } from './record.js';
+
+/** The reviews topic of a namespace: `reviews.v1`, or `<namespace>.reviews.v1`. */
+export const reviewsTopic = (namespace = ''): string =>
+  namespace === '' ? stateTopics.reviews : `${namespace}.${stateTopics.reviews}`;
+
+/** Creates the compacted reviews topic when it does not exist. */
+export const ensureReviewsTopic = (
+  kafka: Kafka,
+  { topic = reviewsTopic(), replicationFactor }: { topic?: string; replicationFactor?: number } = {},
+): Promise<void> => ensureCompactedTopic(kafka, { topic, replicationFactor });
+
+/** Writes a record; resolves once every in-sync replica has it. */
+export const publishReviewRecord = async (
+  producer: Producer,
+  record: ReviewRecord,
+  topic: string = reviewsTopic(),
+): Promise<void> => {
+  await sendJson(producer, topic, [{ key: reviewKey(record.cycle, record.cityCode), value: record }]);
+};
+
+export interface FollowReviewsOptions extends FollowerSettings {
+  readonly kafka: Kafka;
+  readonly book: ReviewBook;
+  readonly topic?: string;
+  readonly groupIdPrefix?: string;
+  /** Told about records that cannot be read (they are skipped). */
+  readonly onInvalidRecord?: (error: unknown, key: string | undefined) => void;
+}
+
+/** Follows reviews.v1 from the beginning into `book`. Call start(), then await caughtUp(). */
+export const followReviews = ({
+  book,
+  topic = reviewsTopic(),
+  groupIdPrefix = 'citycheck-reviews',
+  ...options
+}: FollowReviewsOptions): TopicFollower =>
+  followKeyedRecords({
+    ...options,
+    topic,
+    groupIdPrefix,
+    recordName: 'reviews',
+    apply: (key, value) => book.apply(key, value === null ? null : parseReviewRecord(key, value)),
+  });
+
+/** Creates the topic, starts following and waits until it is read to its end: what a service does on start. */
+export const loadReviews = async ({
+  replicationFactor,
+  ...options
+}: FollowReviewsOptions & { replicationFactor?: number }): Promise<TopicFollower> => {
+  await ensureReviewsTopic(options.kafka, {
+    ...(options.topic === undefined ? {} : { topic: options.topic }),
+    ...(replicationFactor === undefined ? {} : { replicationFactor }),
+  });
+  const follower = followReviews(options);
+  await follower.start();
+  await follower.caughtUp();
+  return follower;
+};
