@@ -3,8 +3,7 @@
 // this checkout's build. After the sample cycle is pushed through ingest, the page must show every stage
 // moving (non-zero rates), the rejections by reason and reporters in the sample's provinces; a screenshot is
 // kept in test-artifacts/status-page.png.
-import { type ChildProcess, spawn } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -40,7 +39,6 @@ describe('pipeline status page', () => {
   let infra: PrivateInfra | undefined;
   let ministryToken = '';
   const services: ServiceProcess[] = [];
-  let query: ChildProcess | undefined;
   let queryUrl: string;
   let sample: ReturnType<typeof sampleCycle>;
   // A submission ingest refuses (no observations: schema), sent with its city's credential.
@@ -66,11 +64,10 @@ describe('pipeline status page', () => {
 
     const queryPort = await freePort();
     queryUrl = `http://127.0.0.1:${queryPort}`;
-    const queryLog = createWriteStream(join(logDirectory, 'query.log'));
-    query = spawn(process.execPath, [join(repositoryRoot, 'services', 'query', 'dist', 'main.js')], {
-      cwd: repositoryRoot,
+    const query = await startService({
+      service: 'query',
+      logDirectory,
       env: {
-        ...process.env,
         ...env,
         QUERY_PORT: String(queryPort),
         QUERY_PG_PORT: '0',
@@ -83,14 +80,11 @@ describe('pipeline status page', () => {
           `aggregate=http://127.0.0.1:${env.AGGREGATE_OPS_PORT}/metrics`,
         ].join(','),
       },
-      stdio: ['ignore', 'pipe', 'pipe'],
     });
-    query.stdout?.pipe(queryLog);
-    query.stderr?.pipe(queryLog);
+    services.push(query);
     await waitFor(
       async () => {
-        if (query?.exitCode !== null)
-          throw new Error(`the query service exited; see ${logDirectory}/query.log`);
+        if (!query.running) throw new Error(`the query service exited; see ${logDirectory}/query.log`);
         return (await fetch(`${queryUrl}/readyz`)).ok ? true : undefined;
       },
       { timeoutMs: 120_000, what: 'the query service to be ready' },
@@ -132,7 +126,6 @@ describe('pipeline status page', () => {
   }, 600_000);
 
   afterAll(async () => {
-    query?.kill('SIGTERM');
     for (const service of services) await service.stop().catch(() => undefined);
     await infra?.destroy();
     if (scratch !== undefined) await rm(scratch, { recursive: true, force: true });
