@@ -61,6 +61,9 @@ export const httpSchemas = {
   queryResult: readHttpSchema('query-result'),
   tableCatalogue: readHttpSchema('table-catalogue'),
   pipelineStatus: readHttpSchema('pipeline-status'),
+  review: readHttpSchema('review'),
+  reviewComment: readHttpSchema('review-comment'),
+  reviewRequest: readHttpSchema('review-request'),
 } as const;
 
 /** A `$ref` to one of `httpSchemas` (or `schemas`), by its `$id`. */

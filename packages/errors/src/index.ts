@@ -32,6 +32,12 @@ export const errorCodes = {
   submission_conflict: { status: 409, reason: 'conflict', retriable: false },
   /** A submission for a cycle the operators closed: received after its closing. */
   cycle_closed: { status: 422, reason: 'bad_input', retriable: false },
+  /** A submission for a city and cycle the ministry accepted (locked until a reviewer reopens the review). */
+  city_cycle_locked: { status: 422, reason: 'bad_input', retriable: false },
+  /** A review action the review's current state does not allow (approving a draft, accepting twice). */
+  review_transition_refused: { status: 409, reason: 'conflict', retriable: false },
+  /** A review action without what it needs: a reopen's reason, a return's reason or comments. */
+  review_invalid: { status: 422, reason: 'bad_input', retriable: false },
   /** A submission that breaks a rule judged by itself, the catalogue and the registry (range, kind fields, unit). */
   submission_invalid: { status: 422, reason: 'bad_input', retriable: false },
   rate_limited: { status: 429, reason: 'rate_limited', retriable: true },

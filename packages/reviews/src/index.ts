@@ -3,6 +3,7 @@
 export { ReviewBook } from './book.js';
 export {
   actionNames,
+  cityCycleLockedProblem,
   draftReview,
   isLocked,
   lockedMessage,

@@ -4,6 +4,7 @@
 // reviewer of the city's province or the ministry reopens, with a reason. Nothing else moves.
 import type { Principal } from '@citycheck/credentials';
 import { beijingTime } from '@citycheck/cycles';
+import type { FieldProblem } from '@citycheck/errors';
 import type { ReviewAction, ReviewActionName, ReviewComment, ReviewRecord, ReviewState } from './record.js';
 
 /** From which states each action may be taken, and the state it leaves. */
@@ -186,3 +187,11 @@ export const lockedMessage = (record: ReviewRecord): string => {
     accepted === undefined ? '' : `已于 ${beijingTime(accepted.at)}（北京时间）由 ${accepted.by} 验收，`;
   return `${record.cityCode} 的 ${record.cycle} 年度数据${who}已锁定，不再接受新的提交；如需更正，请联系审核人员重新开放`;
 };
+
+/** The problem a submission for a locked city and cycle gets (rule city_cycle_locked), at ingest and at validate. */
+export const cityCycleLockedProblem = (record: ReviewRecord): FieldProblem => ({
+  pointer: '/cycle',
+  rule: 'city_cycle_locked',
+  message: lockedMessage(record),
+  value: record.cycle,
+});

@@ -9,6 +9,7 @@ import { healthSchema, httpPlumbing, principalOf } from '@citycheck/http';
 import { topics as defaultTopics, type Producer } from '@citycheck/kafka';
 import type { Logger } from '@citycheck/logging';
 import { type PipelineMetrics, rejectionCity } from '@citycheck/metrics';
+import { cityCycleLockedProblem, type ReviewBook } from '@citycheck/reviews';
 import rateLimit from '@fastify/rate-limit';
 import Fastify, { type FastifyRequest, LogController } from 'fastify';
 import { BulkInterrupted, type BulkSummary, processBulk } from './bulk.js';
@@ -17,6 +18,7 @@ import { parseJsonDocument } from './json-document.js';
 import type { Refusal, RefusalLog } from './output-refusals.js';
 import { type IndicatorsOf, inLanguage, problemLanguageOf } from './problem-language.js';
 import { type BodyEncoding, bodyEncodingOf, ndjsonLines, readWholeBody } from './request-body.js';
+import { reviewRoutes } from './review-routes.js';
 import {
   dryRunValues,
   ingestBodySchemas,
@@ -104,6 +106,13 @@ export interface IngestAppOptions {
   readonly cycles?: CycleBook;
   /** Where refused requests are recorded for the status page (submissions.refused.v1); omit in tests. */
   readonly refusals?: RefusalLog;
+  /**
+   * The reviews (followed from reviews.v1): with it, the review routes are served and a submission for a city
+   * and cycle the ministry accepted is refused (city_cycle_locked) until a reviewer reopens it.
+   */
+  readonly reviews?: ReviewBook;
+  /** Where the review routes publish (reviews.v1 under the namespace). */
+  readonly reviewsTopic?: string;
 }
 
 export type { DryRunReport };
@@ -161,6 +170,8 @@ export const buildIngestApp = ({
   metrics,
   cycles,
   refusals,
+  reviews,
+  reviewsTopic,
 }: IngestAppOptions) => {
   const app = Fastify({
     loggerInstance: logger,
@@ -257,6 +268,11 @@ export const buildIngestApp = ({
         {
           name: 'submissions',
           description: 'Deliver submissions and follow them through validation into the lake.',
+        },
+        {
+          name: 'reviews',
+          description:
+            "A city submits its cycle's data for review; its province returns or approves them, the ministry accepts them.",
         },
         { name: 'service', description: 'Health, readiness and this document.' },
       ],
@@ -406,6 +422,9 @@ export const buildIngestApp = ({
             { problems: [closed] },
           );
         }
+        const locked = lockProblem(submission.cityCode, submission.cycle);
+        if (locked !== undefined)
+          throw new CitycheckError('city_cycle_locked', locked.message, { problems: [locked] });
         // The rules that need only the submission, the catalogue and the registry: answered here, at once, with
         // every problem, instead of a 202 that validate turns into a rejection a second later.
         const broken = semanticCheck?.({
@@ -469,9 +488,22 @@ export const buildIngestApp = ({
         }
         return state;
       });
+
+      if (reviews !== undefined)
+        await v1.register(reviewRoutes, {
+          reviews,
+          producer,
+          ...(reviewsTopic === undefined ? {} : { topic: reviewsTopic }),
+        });
     },
     { prefix: '/v1' },
   );
+
+  /** The problem when the ministry accepted (locked) the city's data for the cycle, else undefined. */
+  const lockProblem = (cityCode: string, cycle: number): FieldProblem | undefined => {
+    const record = reviews?.lockOf(cycle, cityCode);
+    return record === undefined ? undefined : cityCycleLockedProblem(record);
+  };
 
   const submitBulk = async (
     body: NdjsonBody,
@@ -493,7 +525,8 @@ export const buildIngestApp = ({
         maxLineBytes: bodyLimitBytes,
         dryRun,
         ...(semanticCheck === undefined ? {} : { semanticCheck }),
-        cycleCheck: (cycle) => cycleProblem(cycles, cycle, new Date()),
+        cycleCheck: (cycle, cityCode) =>
+          cycleProblem(cycles, cycle, new Date()) ?? lockProblem(cityCode, cycle),
       });
     } catch (error) {
       if (error instanceof BulkInterrupted && !isCitycheckError(error.error)) {
@@ -531,6 +564,8 @@ export const buildIngestApp = ({
     if (seen.kind === 'conflict') problems.push(seen.problem);
     const closed = cycleProblem(cycles, submission.cycle, new Date());
     if (closed !== undefined && semanticCheck === undefined) problems.push(closed);
+    const locked = lockProblem(submission.cityCode, submission.cycle);
+    if (locked !== undefined) problems.push(locked);
     if (semanticCheck !== undefined) {
       problems.push(...semanticCheck({ submission, contentHash, receivedAt: new Date().toISOString() }));
     }

@@ -33,8 +33,11 @@ export interface BulkOptions {
   readonly maxLineBytes: number;
   readonly dryRun: boolean;
   readonly semanticCheck?: SemanticCheck;
-  /** The problem when a submission's cycle is closed now (a dry run's semantic check applies it itself). */
-  readonly cycleCheck?: (cycle: number) => FieldProblem | undefined;
+  /**
+   * The problem when a submission's cycle is closed now (a dry run's semantic check applies it itself), or its
+   * city's data for the cycle are locked by an acceptance.
+   */
+  readonly cycleCheck?: (cycle: number, cityCode: string) => FieldProblem | undefined;
 }
 
 const readableId = (document: unknown): string | null => {
@@ -168,7 +171,7 @@ export const processBulk = async ({
         reject(item.line, id, [outOfScope]);
         continue;
       }
-      const closed = cycleCheck?.(submission.cycle);
+      const closed = cycleCheck?.(submission.cycle, submission.cityCode);
       if (closed !== undefined && (!dryRun || semanticCheck === undefined)) {
         reject(item.line, id, [closed]);
         continue;

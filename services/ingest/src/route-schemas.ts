@@ -69,7 +69,7 @@ const problemExample = {
   value: 900,
 };
 
-const errorExample = (code: keyof typeof errorCodes, message: string, problems?: Json[]): Json => ({
+export const errorExample = (code: keyof typeof errorCodes, message: string, problems?: Json[]): Json => ({
   error: {
     code,
     reason: errorCodes[code].reason,
@@ -97,7 +97,11 @@ const media = (schema: Json, examples?: Record<string, Json>): Json => ({
   },
 });
 
-const errorResponse = (description: string, examples: Record<string, Json>, retryAfter = false): Json => ({
+export const errorResponse = (
+  description: string,
+  examples: Record<string, Json>,
+  retryAfter = false,
+): Json => ({
   description,
   ...(retryAfter
     ? {
@@ -109,14 +113,14 @@ const errorResponse = (description: string, examples: Record<string, Json>, retr
   content: media({ $ref: errorSchemaId }, examples),
 });
 
-const unauthenticated = errorResponse('No credential, or an unknown, rotated or revoked one.', {
+export const unauthenticated = errorResponse('No credential, or an unknown, rotated or revoked one.', {
   missing: errorExample(
     'unauthenticated',
     'this endpoint needs a city credential: send Authorization: Bearer cc_<id>_<secret>',
   ),
 });
 
-const rateLimited = errorResponse(
+export const rateLimited = errorResponse(
   'The credential sent more requests than its rate limit allows; wait Retry-After seconds.',
   {
     limited: errorExample(

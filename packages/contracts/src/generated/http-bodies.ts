@@ -12,6 +12,9 @@ export interface HttpBodies {
   'query-request'?: QueryRequest;
   'query-result'?: QueryResult;
   receipt?: Receipt;
+  'review-comment'?: ReviewComment;
+  'review-request'?: ReviewRequest;
+  review?: Review;
   'submission-state'?: SubmissionState;
   'table-catalogue'?: TableCatalogue;
 }
@@ -254,6 +257,61 @@ export interface Receipt {
    * Present when the submission was received after its cycle's reporting deadline (and before its closing): accepted, counted in the rollups, and not on time in completeness.
    */
   late?: true;
+}
+/**
+ * A reviewer's remark on a city's data, naming the unit and the indicator it is about.
+ */
+export interface ReviewComment {
+  text: string;
+  /**
+   * Code of the unit (district, street or community).
+   */
+  unit?: string;
+  /**
+   * Catalogue code of the indicator.
+   */
+  indicator?: string;
+}
+/**
+ * What a reviewer says with an action: a reason (required to reopen; a return needs a reason or comments) and comments naming units and indicators.
+ */
+export interface ReviewRequest {
+  reason?: string;
+  /**
+   * @maxItems 200
+   */
+  comments?: ReviewComment[];
+}
+/**
+ * The review of one city's data for one cycle, as on reviews.v1: its state and every action taken on it (who, when, why, and the comments naming units and indicators), the latest last. A city nobody has acted on is a draft with no actions.
+ */
+export interface Review {
+  kind: 'review';
+  cycle: number;
+  cityCode: string;
+  /**
+   * accepted: the city's data for the cycle are locked; new submissions for it are refused (city_cycle_locked) until a reviewer reopens it.
+   */
+  state: 'draft' | 'submitted' | 'returned' | 'approved' | 'accepted' | 'reopened';
+  actions: {
+    action: 'submit' | 'return' | 'approve' | 'accept' | 'reopen';
+    /**
+     * The credential's name.
+     */
+    by: string;
+    credentialId: string;
+    /**
+     * city, reviewer:province:<code> or reviewer:ministry.
+     */
+    role: string;
+    at: string;
+    /**
+     * The state the action left.
+     */
+    state: 'draft' | 'submitted' | 'returned' | 'approved' | 'accepted' | 'reopened';
+    reason?: string;
+    comments?: ReviewComment[];
+  }[];
 }
 /**
  * Where a submission is: accepted (in Kafka), valid (passed every rule), rejected (with every problem), stored (in the lake), counted (in rollups, completeness, ledger and flags written to the lake).
