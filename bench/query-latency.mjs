@@ -10,12 +10,12 @@ import { join } from 'node:path';
 import { deriveCycles, writeReference } from '@citycheck/aggregate';
 import { listCatalogueVersions, loadCatalogue } from '@citycheck/catalogue';
 import { objectStoreSettings, objectStoreVariables, readConfig } from '@citycheck/config';
-import { CredentialStore, formatToken, hashSecret } from '@citycheck/credentials';
 import { loadDivisionRegistry } from '@citycheck/divisions';
 import { createCommitLog, createObjectStore, datasets, openLakeDatabase } from '@citycheck/lake';
 import { createLogger } from '@citycheck/logging';
 import { createMetricsRegistry } from '@citycheck/metrics';
 import { buildQueryApp, createLakeViewDefiner, createQueryEngine } from '@citycheck/query';
+import { createTestCredentials } from '@citycheck/testkit/credentials';
 import { prepareSyntheticLake, writeSyntheticCycle } from './synthetic-lake.mjs';
 
 const argument = (name, fallback) => {
@@ -63,21 +63,9 @@ const writeCycle = async (cycle) => {
 };
 
 // The query service as it runs: locked-down engine over the same bucket, HTTP app, analyst credentials.
-const credentials = new CredentialStore();
-const issue = (id, role) => {
-  const secret = 'b'.repeat(43);
-  credentials.apply(id, {
-    id,
-    name: role,
-    role,
-    secretSha256: hashSecret(secret),
-    status: 'active',
-    createdAt: new Date().toISOString(),
-  });
-  return formatToken(id, secret);
-};
-const ministry = issue('000000000000000a', 'analyst:ministry');
-const guangdong = issue('0000000000000044', 'analyst:province:44');
+const credentials = createTestCredentials();
+const ministry = credentials.issue('000000000000000a', 'analyst:ministry');
+const guangdong = credentials.issue('0000000000000044', 'analyst:province:44');
 const logger = createLogger({ service: 'bench-query', level: 'silent' });
 const exportDirectory = await mkdtemp(join(tmpdir(), 'bench-query-exports-'));
 
@@ -143,7 +131,7 @@ const measure = async (label, cycles) => {
   });
   const app = buildQueryApp({
     engine,
-    authenticator: credentials,
+    authenticator: credentials.store,
     logger,
     registry: createMetricsRegistry({ service: 'bench', processMetrics: false }),
   });

@@ -1,112 +1,36 @@
 // Both doors, ingest and query, answer a missing or malformed credential the same way (status,
 // WWW-Authenticate, body shape and message), and both read the `Bearer` scheme case-insensitively.
-import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { CredentialStore, formatToken, hashSecret, type RoleName } from '@citycheck/credentials';
-import { buildIngestApp, SubmissionIndex } from '@citycheck/ingest';
-import { createReliableProducer, type Producer } from '@citycheck/kafka';
-import type { ObjectStore } from '@citycheck/lake';
-import { createLogger } from '@citycheck/logging';
-import { createMetricsRegistry } from '@citycheck/metrics';
-import { buildQueryApp, createLakeViewDefiner, createQueryEngine, type QueryEngine } from '@citycheck/query';
-import {
-  createTestStore,
-  createTestTopics,
-  testExtensionDirectory,
-  testKafka,
-  uniqueName,
-  waitFor,
-} from '@citycheck/testkit';
+import { type IngestFixture, startIngestFixture } from '@citycheck/ingest/test-fixture';
+import { type QueryApp, startQueryService, type TestQueryService } from '@citycheck/query/test-fixture';
+import { createTestCredentials, testSubmission as submission } from '@citycheck/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-const logger = createLogger({ service: 'http-credentials-test', level: 'silent' });
-const credentials = new CredentialStore();
-const issue = (id: string, role: RoleName, cityCode?: string): string => {
-  const secret = id.padEnd(43, 'x');
-  credentials.apply(id, {
-    id,
-    name: role,
-    role,
-    ...(cityCode === undefined ? {} : { cityCode }),
-    secretSha256: hashSecret(secret),
-    status: 'active',
-    createdAt: new Date().toISOString(),
-  });
-  return formatToken(id, secret);
-};
-const city = issue('00000000000000c1', 'city', '110100');
-const ministry = issue('00000000000000a1', 'analyst:ministry');
+const credentials = createTestCredentials();
+const city = credentials.issue('00000000000000c1', 'city', { cityCode: '110100' });
+const ministry = credentials.issue('00000000000000a1', 'analyst:ministry');
 
-let producer: Producer;
-let store: ObjectStore;
-let engine: QueryEngine;
-let scratch: string;
-let ingest: ReturnType<typeof buildIngestApp>;
-let query: ReturnType<typeof buildQueryApp>;
+let ingestFixture: IngestFixture;
+let queryService: TestQueryService;
+let ingest: ReturnType<IngestFixture['build']>;
+let query: QueryApp;
 
 beforeAll(async () => {
-  const kafka = testKafka();
-  const topic = uniqueName('received');
-  await waitFor(
-    async () => {
-      await createTestTopics(kafka, [topic]);
-      return true;
-    },
-    { what: 'test topic' },
-  );
-  producer = createReliableProducer(kafka);
-  await producer.connect();
-  ingest = buildIngestApp({
-    producer,
-    logger,
-    authenticator: credentials,
-    index: new SubmissionIndex(),
-    receivedTopic: topic,
+  ingestFixture = await startIngestFixture();
+  // Both doors authenticate against the same credentials.
+  ingest = ingestFixture.build({ authenticator: credentials.store });
+  queryService = await startQueryService({
+    name: 'http-credentials',
+    authenticator: credentials.store,
+    unitsPerCity: 0,
+    limits: { memoryLimit: '512MB', rowCap: 1_000, concurrency: 1, queueLimit: 2, threads: 1 },
   });
-  scratch = await mkdtemp(join(tmpdir(), 'citycheck-http-credentials-'));
-  store = await createTestStore('http-credentials');
-  engine = await createQueryEngine({
-    extensionDirectory: testExtensionDirectory(),
-    s3: store.config,
-    defineViews: createLakeViewDefiner(store),
-    limits: {
-      timeoutMs: 30_000,
-      memoryLimit: '512MB',
-      rowCap: 1_000,
-      concurrency: 1,
-      queueLimit: 2,
-      threads: 1,
-    },
-    exportDirectory: scratch,
-    logger,
-  });
-  query = buildQueryApp({
-    engine,
-    authenticator: credentials,
-    logger,
-    registry: createMetricsRegistry({ service: 'http-credentials-test', processMetrics: false }),
-  });
-  await Promise.all([ingest.ready(), query.ready()]);
+  query = queryService.app;
+  await ingest.ready();
 });
 
 afterAll(async () => {
-  await ingest?.close();
-  await query?.close();
-  await engine?.close();
-  await producer?.disconnect();
-  store?.close();
-  if (scratch !== undefined) await rm(scratch, { recursive: true, force: true });
-});
-
-const submission = () => ({
-  submissionId: randomUUID(),
-  cycle: 2024,
-  catalogueVersion: '2024.1',
-  cityCode: '110100',
-  unit: { level: 'community', code: '110101001001' },
-  observations: [{ indicator: 'C01', value: 2 }],
+  await ingestFixture?.close();
+  await queryService?.close();
 });
 
 const toIngest = (headers: Record<string, string>) =>

@@ -3,9 +3,6 @@
 // 2025 list names 灵武市 640181), the real lake writer and derivation, and the query service over the real
 // object store. Every expected figure is worked out by hand in the comment above it, from the domain's
 // rules (../shared/DOMAIN.md) and the registry's counts, never from the pipeline's output.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import {
   cutChunks,
   deriveCycles,
@@ -15,22 +12,14 @@ import {
 } from '@citycheck/aggregate';
 import { listCatalogueVersions, loadCatalogue, loadCycleSettings } from '@citycheck/catalogue';
 import type { Submission, ValidatedSubmission } from '@citycheck/contracts';
-import { CredentialStore, credentialCodesProblem, formatToken, hashSecret } from '@citycheck/credentials';
+import { credentialCodesProblem } from '@citycheck/credentials';
 import { CycleBook } from '@citycheck/cycles';
 import { loadDivisionRegistry } from '@citycheck/divisions';
 import type { KafkaMessage } from '@citycheck/kafka';
-import {
-  type CommitLog,
-  createCommitLog,
-  datasets,
-  type LakeDatabase,
-  type ObjectStore,
-} from '@citycheck/lake';
-import { createLogger } from '@citycheck/logging';
-import { createMetricsRegistry } from '@citycheck/metrics';
-import { buildQueryApp, createLakeViewDefiner, createQueryEngine, type QueryEngine } from '@citycheck/query';
+import { createCommitLog, datasets } from '@citycheck/lake';
+import { startQueryService, type TestLakeStore, type TestQueryService } from '@citycheck/query/test-fixture';
 import { createRuleContext, validateReceived } from '@citycheck/rules';
-import { createTestStore, openTestDatabase, testExtensionDirectory } from '@citycheck/testkit';
+import { bearer, createTestCredentials } from '@citycheck/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const divisions = loadDivisionRegistry();
@@ -38,17 +27,8 @@ const cycles = loadCycleSettings();
 // Inside both cycles' reporting windows, so validation's open-cycle rule admits 2024 and 2025.
 const rules = createRuleContext(() => new Date('2025-06-01T00:00:00.000Z'));
 
-const credentials = new CredentialStore();
-const secret = 'm'.repeat(43);
-credentials.apply('00000000000000aa', {
-  id: '00000000000000aa',
-  name: 'ministry',
-  role: 'analyst:ministry',
-  secretSha256: hashSecret(secret),
-  status: 'active',
-  createdAt: new Date().toISOString(),
-});
-const ministry = formatToken('00000000000000aa', secret);
+const credentials = createTestCredentials();
+const ministry = credentials.issue('00000000000000aa', 'analyst:ministry', { name: 'ministry' });
 
 let sequence = 0;
 const submission = (
@@ -102,19 +82,14 @@ const valid2025 = [
   submission(2025, '640100', { level: 'community', code: xingqing }, [{ indicator: 'C01', value: 5 }]),
 ];
 
-let store: ObjectStore;
-let lake: LakeDatabase;
-let commitLog: CommitLog;
-let engine: QueryEngine;
-let app: Awaited<ReturnType<typeof buildQueryApp>>;
-let scratch: string;
+let service: TestQueryService;
 
 const rowsOf = async (sql: string): Promise<Record<string, unknown>[]> => {
-  const response = await app.inject({
+  const response = await service.app.inject({
     method: 'POST',
     url: '/v1/query',
     headers: {
-      authorization: `Bearer ${ministry}`,
+      ...bearer(ministry),
       accept: 'application/json',
       'content-type': 'application/json',
     },
@@ -125,11 +100,9 @@ const rowsOf = async (sql: string): Promise<Record<string, unknown>[]> => {
   return body.rows.map((row) => Object.fromEntries(body.columns.map((column, i) => [column.name, row[i]])));
 };
 
-beforeAll(async () => {
-  scratch = await mkdtemp(join(tmpdir(), 'citycheck-programme-'));
-  store = await createTestStore('programme');
-  lake = await openTestDatabase(store);
-  commitLog = createCommitLog(store, datasets.observations);
+/** The submissions through validation, the lake writer and the derivation, as the pipeline would. */
+const writeLake = async ({ store, writer: lake }: TestLakeStore): Promise<void> => {
+  const commitLog = createCommitLog(store, datasets.observations);
   await writeReference(
     lake.connection,
     store,
@@ -163,37 +136,18 @@ beforeAll(async () => {
     });
   await deriveCycles(lake.connection, store, await commitLog.committed(), cycles);
   await writeCycleReference(lake.connection, store, new CycleBook(cycles));
-  engine = await createQueryEngine({
-    extensionDirectory: testExtensionDirectory(),
-    s3: store.config,
-    defineViews: createLakeViewDefiner(store),
-    limits: {
-      timeoutMs: 30_000,
-      memoryLimit: '1GB',
-      rowCap: 100_000,
-      concurrency: 2,
-      queueLimit: 8,
-      threads: 2,
-    },
-    exportDirectory: scratch,
-    logger: createLogger({ service: 'programme-test', level: 'silent' }),
+};
+
+beforeAll(async () => {
+  service = await startQueryService({
+    name: 'programme',
+    authenticator: credentials.store,
+    unitsPerCity: 0,
+    beforeStart: writeLake,
   });
-  app = buildQueryApp({
-    engine,
-    authenticator: credentials,
-    logger: createLogger({ service: 'programme-test', level: 'silent' }),
-    registry: createMetricsRegistry({ service: 'programme-test', processMetrics: false }),
-  });
-  await app.ready();
 });
 
-afterAll(async () => {
-  await app?.close();
-  await engine?.close();
-  lake?.close();
-  store?.close();
-  if (scratch !== undefined) await rm(scratch, { recursive: true, force: true });
-});
+afterAll(() => service?.close());
 
 describe('who is expected', () => {
   it('2024: the 297 prefecture-level cities and municipalities; Qinghai 2, Hainan 4, Chongqing 1', async () => {

@@ -26,6 +26,7 @@ import {
   stackEnvironment,
   startPrivateInfra,
   startService,
+  submitEach,
   waitFor,
 } from '@citycheck/testkit';
 import { chromium } from 'playwright-core';
@@ -100,17 +101,7 @@ describe('pipeline status page', () => {
       async () => ((await fetch(`http://127.0.0.1:${ingestPort}/readyz`)).ok ? true : undefined),
       { timeoutMs: 60_000, what: 'ingest to be ready' },
     );
-    for (const submission of all) {
-      const response = await fetch(`http://127.0.0.1:${ingestPort}/v1/submissions`, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          authorization: `Bearer ${tokens.get(submission.cityCode)}`,
-        },
-        body: JSON.stringify(submission),
-      });
-      await response.arrayBuffer();
-    }
+    await submitEach(`http://127.0.0.1:${ingestPort}`, all, tokens);
     const first = sample.valid[0] as Submission;
     refusedAtIngest = { submissionId: '0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b', cityCode: first.cityCode };
     const { observations: _, ...withoutObservations } = {

@@ -22,6 +22,7 @@ import {
   stackEnvironment,
   startPrivateInfra,
   startService,
+  submitEach,
   waitFor,
 } from '@citycheck/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -63,22 +64,8 @@ describe('alert rules in a real Prometheus against a running stack', () => {
   };
   const firing = async (name: string): Promise<boolean> =>
     (await alerts()).some((alert) => alert.labels.alertname === name && alert.state === 'firing');
-  const push = async (submissions: readonly Submission[]): Promise<number> => {
-    let accepted = 0;
-    for (const submission of submissions) {
-      const response = await fetch(`${ingestUrl}/v1/submissions`, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          authorization: `Bearer ${tokens.get(submission.cityCode)}`,
-        },
-        body: JSON.stringify(submission),
-      });
-      await response.arrayBuffer();
-      if (response.status === 202) accepted += 1;
-    }
-    return accepted;
-  };
+  const push = (submissions: readonly Submission[]): Promise<number> =>
+    submitEach(ingestUrl, submissions, tokens);
 
   beforeAll(async () => {
     if (!existsSync(prometheusBinary)) {

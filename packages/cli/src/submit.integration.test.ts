@@ -1,64 +1,32 @@
 // `citycheck submit` against ingest running in-process on a real port, with the real Kafka broker behind it:
 // files and directories, rejections reported by file and line, resuming after an interruption without
 // sending anything twice, and retries on 429, 503 and network errors.
-import { randomUUID } from 'node:crypto';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import {
-  CredentialStore,
-  formatToken,
-  generateSecret,
-  hashSecret,
-  parseCredentialRecord,
-} from '@citycheck/credentials';
-import { buildIngestApp, type RateLimit, SubmissionIndex } from '@citycheck/ingest';
-import { createReliableProducer, decodeJson, type Kafka, type Producer } from '@citycheck/kafka';
-import { createLogger } from '@citycheck/logging';
-import { createTestTopics, readTopic, testKafka, uniqueName, waitFor } from '@citycheck/testkit';
+import { type RateLimit, SubmissionIndex } from '@citycheck/ingest';
+import { type IngestFixture, startIngestFixture } from '@citycheck/ingest/test-fixture';
+import { decodeJson } from '@citycheck/kafka';
+import { readTopic, testSubmission as submission } from '@citycheck/testkit';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeHttp, RetriesExhausted } from './http.js';
 import { statePathFor } from './resume-state.js';
 import { runSubmit, SubmitFailed } from './submit.js';
 
-let kafka: Kafka;
-let producer: Producer;
-let topic: string;
+let fixture: IngestFixture;
 let token: string;
-const credentials = new CredentialStore();
 const servers: { close: () => Promise<unknown> }[] = [];
 
-const submission = (overrides: Record<string, unknown> = {}) => ({
-  submissionId: randomUUID(),
-  cycle: 2024,
-  catalogueVersion: '2024.1',
-  cityCode: '110100',
-  unit: { level: 'community', code: '110101001001' },
-  observations: [{ indicator: 'C01', value: 2 }],
-  ...overrides,
-});
-
-/** Ingest listening on 127.0.0.1 on a free port; its URL. */
-const startIngest = async (rateLimit?: RateLimit): Promise<string> => {
-  const app = buildIngestApp({
-    producer,
-    logger: createLogger({ service: 'ingest-test', level: 'silent' }),
-    authenticator: credentials,
-    index: new SubmissionIndex(),
-    receivedTopic: topic,
-    ...(rateLimit === undefined ? {} : { rateLimit }),
-  });
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  servers.push(app);
-  return `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
-};
+/** Ingest listening on 127.0.0.1 on a free port, with an index of its own; its URL. */
+const startIngest = (rateLimit?: RateLimit): Promise<string> =>
+  fixture.serve({ index: new SubmissionIndex(), ...(rateLimit === undefined ? {} : { rateLimit }) });
 
 const storedIds = async () =>
-  (await readTopic(kafka, topic)).map(
+  (await readTopic(fixture.kafka, fixture.topics.received)).map(
     (m) => (decodeJson(m.value) as { submission: { submissionId: string } }).submission.submissionId,
   );
 
@@ -78,39 +46,14 @@ const captured = () => {
 };
 
 beforeAll(async () => {
-  kafka = testKafka();
-  topic = uniqueName('received');
-  // A KRaft broker under load may briefly call a topic it just created unknown: retried until it settles.
-  await waitFor(
-    async () => {
-      await createTestTopics(kafka, [topic]);
-      return true;
-    },
-    { what: 'test topic' },
-  );
-  producer = createReliableProducer(kafka);
-  await producer.connect();
-  const id = '0123456789abcdef';
-  const secret = generateSecret();
-  credentials.apply(
-    id,
-    parseCredentialRecord({
-      id,
-      name: 'Beijing platform',
-      role: 'city',
-      cityCode: '110100',
-      secretSha256: hashSecret(secret),
-      status: 'active',
-      createdAt: new Date().toISOString(),
-    }),
-  );
-  token = formatToken(id, secret);
+  fixture = await startIngestFixture();
+  token = (await fixture.issue('110100')).token;
 });
 
 afterAll(async () => {
   await Promise.all(servers.map((server) => server.close()));
+  await fixture?.close();
   await closeHttp();
-  await producer.disconnect();
 });
 
 describe('citycheck submit', () => {

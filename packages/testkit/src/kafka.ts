@@ -15,21 +15,29 @@ import { waitFor } from './wait.js';
 export const testKafka = (clientId = 'citycheck-test'): Kafka =>
   createKafka({ brokers: realInfra().kafkaBrokers, clientId, retries: clientRetries.tool });
 
+/** Creates the topics; a KRaft broker under load may briefly call a topic it just created unknown, so this
+ * retries until it settles. */
 export const createTestTopics = async (
   kafka: Kafka,
   names: readonly string[],
   numPartitions = 3,
 ): Promise<void> => {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    await ensureTopics(
-      admin,
-      names.map((topic) => ({ topic, numPartitions, replicationFactor: 1 })),
-    );
-  } finally {
-    await admin.disconnect();
-  }
+  await waitFor(
+    async () => {
+      const admin = kafka.admin();
+      await admin.connect();
+      try {
+        await ensureTopics(
+          admin,
+          names.map((topic) => ({ topic, numPartitions, replicationFactor: 1 })),
+        );
+      } finally {
+        await admin.disconnect();
+      }
+      return true;
+    },
+    { what: `test topics ${names.join(', ')}` },
+  );
 };
 
 /** A topic no other test uses, created now with `partitions` partitions (on `kafka`, the real broker's). */

@@ -8,7 +8,7 @@ import { contentHash, type Submission } from '@citycheck/contracts';
 import { createKafka, createReliableProducer, decodeJson } from '@citycheck/kafka';
 import { createLogger } from '@citycheck/logging';
 import { createRuleContext, validateReceived } from '@citycheck/rules';
-import { readTopic, waitFor } from '@citycheck/testkit';
+import { bearer, closedAfterStall, readTopic, waitFor } from '@citycheck/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   captureLogs,
@@ -16,8 +16,7 @@ import {
   openapiProblems,
   startIngestFixture,
   submission,
-} from './app.fixture.js';
-import { buildIngestApp } from './app.js';
+} from '../test/ingest-fixture.js';
 import { ingestOpenApiDocument } from './openapi-document.js';
 
 let fixture: IngestFixture;
@@ -25,7 +24,6 @@ let beijing: string;
 let tianjin: string;
 let app: ReturnType<IngestFixture['build']>;
 
-const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 const post = (body: unknown, token = beijing, url = '/v1/submissions') =>
   app.inject({ method: 'POST', url, headers: bearer(token), payload: body as Record<string, unknown> });
 const recordsOf = async (submissionId: string) =>
@@ -215,13 +213,7 @@ describe('POST /v1/submissions (JSON)', () => {
       retries: 1,
       connectionTimeoutMs: 300,
     });
-    const downApp = buildIngestApp({
-      producer: createReliableProducer(unreachable),
-      logger: createLogger({ service: 'ingest-test', level: 'silent' }),
-      authenticator: fixture.credentials,
-      index: fixture.index,
-      receivedTopic: fixture.topics.received,
-    });
+    const downApp = fixture.build({ producer: createReliableProducer(unreachable) });
     const body = submission();
     const response = await downApp.inject({
       method: 'POST',
@@ -620,21 +612,13 @@ describe('connections', () => {
   it('closes a connection whose body stops short of its Content-Length once it has been silent for the idle timeout', async () => {
     const slow = fixture.build({ idleTimeoutMs: 500 });
     await slow.listen({ host: '127.0.0.1', port: 0 });
-    const { port } = slow.server.address() as AddressInfo;
-    const socket = connect(port, '127.0.0.1');
-    const started = Date.now();
-    const closed = new Promise<number>((resolve) =>
-      socket.once('close', () => resolve(Date.now() - started)),
-    );
-    socket.on('error', () => undefined);
-    socket.write(
-      'POST /v1/submissions HTTP/1.1\r\nHost: 127.0.0.1\r\n' +
-        `Authorization: Bearer ${beijing}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n` +
-        '{"submissionId":',
-    );
     // Without a timeout the server waits for the other 984 bytes for as long as the client keeps quiet.
-    const after = await Promise.race([closed, new Promise<void>((resolve) => setTimeout(resolve, 10_000))]);
-    socket.destroy();
+    const after = await closedAfterStall(
+      (slow.server.address() as AddressInfo).port,
+      'POST /v1/submissions HTTP/1.1\r\nHost: 127.0.0.1\r\n' +
+        `Authorization: Bearer ${beijing}\r\nContent-Type: application/json\r\nContent-Length: 1000`,
+      '{"submissionId":',
+    );
     expect(after).toBeDefined();
     expect(after).toBeGreaterThanOrEqual(450);
     expect(after).toBeLessThan(5_000);
@@ -672,13 +656,7 @@ describe('after a restart, or on another instance', () => {
     const other = await fixture.followAgain();
     try {
       expect(other.index.get(body.submissionId)?.receipt).toEqual(receipt);
-      const restarted = buildIngestApp({
-        producer: fixture.producer,
-        logger: createLogger({ service: 'ingest-test', level: 'silent' }),
-        authenticator: other.credentials,
-        index: other.index,
-        receivedTopic: fixture.topics.received,
-      });
+      const restarted = fixture.build({ authenticator: other.credentials, index: other.index });
       const again = await restarted.inject({
         method: 'POST',
         url: '/v1/submissions',

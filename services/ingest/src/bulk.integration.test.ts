@@ -8,7 +8,12 @@ import { gzipSync } from 'node:zlib';
 import { decodeJson } from '@citycheck/kafka';
 import { readTopic } from '@citycheck/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type IngestFixture, openapiProblems, startIngestFixture, submission } from './app.fixture.js';
+import {
+  type IngestFixture,
+  openapiProblems,
+  startIngestFixture,
+  submission,
+} from '../test/ingest-fixture.js';
 
 let fixture: IngestFixture;
 let token: string;

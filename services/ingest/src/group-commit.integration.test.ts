@@ -6,7 +6,7 @@ import { contentHash } from '@citycheck/contracts';
 import { decodeJson, type Producer } from '@citycheck/kafka';
 import { readTopic, waitFor } from '@citycheck/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type IngestFixture, startIngestFixture, submission } from './app.fixture.js';
+import { type IngestFixture, startIngestFixture, submission } from '../test/ingest-fixture.js';
 
 let fixture: IngestFixture;
 let beijing: string;

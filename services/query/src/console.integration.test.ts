@@ -4,80 +4,35 @@
 // the fixture wrote. The Guangdong analyst sees Guangdong only, on the page and through the page's API.
 // Screenshots are kept in test-artifacts/console-*.png.
 import { existsSync, mkdirSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CredentialStore, formatToken, hashSecret, type RoleName } from '@citycheck/credentials';
-import type { LakeDatabase, ObjectStore } from '@citycheck/lake';
-import { createLogger } from '@citycheck/logging';
-import { createMetricsRegistry } from '@citycheck/metrics';
-import { createTestStore, openTestDatabase, testExtensionDirectory } from '@citycheck/testkit';
+import { createTestCredentials } from '@citycheck/testkit';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildQueryApp } from './app.js';
-import { createLakeViewDefiner } from './lake-views.js';
-import { createQueryEngine, type QueryEngine } from './query-engine.js';
-import { currentObservations, type TestLake, writeTestLake } from './test-lake.js';
+import { startQueryService, type TestQueryService } from '../test/query-fixture.js';
+import { currentObservations, type TestLake } from '../test/test-lake.js';
 
 const chromiumPath = process.env.CITYCHECK_CHROMIUM ?? '/usr/bin/chromium';
 const artifacts = fileURLToPath(new URL('../../../test-artifacts/', import.meta.url));
-const logger = createLogger({ service: 'console-test', level: 'silent' });
-const credentials = new CredentialStore();
-const issue = (id: string, role: RoleName): string => {
-  const secret = `${id.padEnd(43, 'x')}`.slice(0, 43);
-  credentials.apply(id, {
-    id,
-    name: role,
-    role,
-    secretSha256: hashSecret(secret),
-    status: 'active',
-    createdAt: new Date().toISOString(),
-  });
-  return formatToken(id, secret);
-};
-const guangdong = issue('0000000000000044', 'analyst:province:44');
-const ministry = issue('00000000000000aa', 'analyst:ministry');
+const credentials = createTestCredentials();
+const guangdong = credentials.issue('0000000000000044', 'analyst:province:44');
+const ministry = credentials.issue('00000000000000aa', 'analyst:ministry');
 
-let store: ObjectStore;
-let writer: LakeDatabase;
+let service: TestQueryService;
 let lake: TestLake;
-let scratch: string;
-let engine: QueryEngine;
-let app: ReturnType<typeof buildQueryApp>;
 let url: string;
 let browser: Browser;
 
 beforeAll(async () => {
   if (!existsSync(chromiumPath))
     throw new Error(`the console test needs Chromium at ${chromiumPath}: run bash infra/chromium.sh`);
-  scratch = await mkdtemp(join(tmpdir(), 'citycheck-console-test-'));
-  store = await createTestStore('console');
-  writer = await openTestDatabase(store);
-  lake = await writeTestLake(store, writer.connection, { unitsPerCity: 8 });
-  engine = await createQueryEngine({
-    extensionDirectory: testExtensionDirectory(),
-    s3: store.config,
-    defineViews: createLakeViewDefiner(store),
-    limits: {
-      timeoutMs: 30_000,
-      memoryLimit: '1GB',
-      rowCap: 100_000,
-      concurrency: 2,
-      queueLimit: 8,
-      threads: 2,
-    },
-    exportDirectory: join(scratch, 'exports'),
-    logger,
+  service = await startQueryService({
+    name: 'console',
+    authenticator: credentials.store,
+    unitsPerCity: 8,
+    listen: true,
   });
-  await engine.refresh();
-  app = buildQueryApp({
-    engine,
-    authenticator: credentials,
-    logger,
-    registry: createMetricsRegistry({ service: 'console-test', processMetrics: false }),
-  });
-  url = await app.listen({ host: '127.0.0.1', port: 0 });
+  ({ lake, url } = service);
   browser = await chromium.launch({
     executablePath: chromiumPath,
     headless: true,
@@ -88,11 +43,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close();
-  await app?.close();
-  await engine?.close();
-  writer?.close();
-  store?.close();
-  if (scratch !== undefined) await rm(scratch, { recursive: true, force: true });
+  await service?.close();
 });
 
 /** Σ of the current C01 values of the units under an area, worked out from the fixture's rows. */

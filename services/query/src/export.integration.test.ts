@@ -2,87 +2,31 @@
 // right Chinese text, values scaled into their unit and rounded as the catalogue says (B02 and D06 are rates
 // in %, one decimal; C01 a count), times in Asia/Shanghai, and the same province scope as POST /v1/query.
 // Files are read back (exceljs, bytes); expected values are worked out from the rows the fixture wrote.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { CredentialStore, formatToken, hashSecret, type RoleName } from '@citycheck/credentials';
-import type { LakeDatabase, ObjectStore } from '@citycheck/lake';
-import { createLogger } from '@citycheck/logging';
-import { createMetricsRegistry } from '@citycheck/metrics';
-import { createTestStore, openTestDatabase, testExtensionDirectory } from '@citycheck/testkit';
+import { bearer, createTestCredentials } from '@citycheck/testkit';
 import ExcelJS from 'exceljs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildQueryApp } from './app.js';
-import { createLakeViewDefiner } from './lake-views.js';
-import { createQueryEngine, type QueryEngine } from './query-engine.js';
-import { currentObservations, type TestLake, writeTestLake } from './test-lake.js';
+import { type QueryApp, startQueryService, type TestQueryService } from '../test/query-fixture.js';
+import { currentObservations, type TestLake } from '../test/test-lake.js';
 
-const logger = createLogger({ service: 'export-test', level: 'silent' });
-const credentials = new CredentialStore();
-const issue = (id: string, role: RoleName): string => {
-  const secret = `${id.padEnd(43, 'x')}`.slice(0, 43);
-  credentials.apply(id, {
-    id,
-    name: role,
-    role,
-    secretSha256: hashSecret(secret),
-    status: 'active',
-    createdAt: new Date().toISOString(),
-  });
-  return formatToken(id, secret);
-};
-const guangdong = issue('0000000000000044', 'analyst:province:44');
+const credentials = createTestCredentials();
+const guangdong = credentials.issue('0000000000000044', 'analyst:province:44');
 
-let store: ObjectStore;
-let writer: LakeDatabase;
+let service: TestQueryService;
 let lake: TestLake;
-let scratch: string;
-let engine: QueryEngine;
-let app: ReturnType<typeof buildQueryApp>;
+let app: QueryApp;
 
 beforeAll(async () => {
-  scratch = await mkdtemp(join(tmpdir(), 'citycheck-export-test-'));
-  store = await createTestStore('export');
-  writer = await openTestDatabase(store);
-  lake = await writeTestLake(store, writer.connection, { unitsPerCity: 6 });
-  engine = await createQueryEngine({
-    extensionDirectory: testExtensionDirectory(),
-    s3: store.config,
-    defineViews: createLakeViewDefiner(store),
-    limits: {
-      timeoutMs: 30_000,
-      memoryLimit: '1GB',
-      rowCap: 100_000,
-      concurrency: 2,
-      queueLimit: 8,
-      threads: 2,
-    },
-    exportDirectory: join(scratch, 'exports'),
-    logger,
-  });
-  await engine.refresh();
-  app = buildQueryApp({
-    engine,
-    authenticator: credentials,
-    logger,
-    registry: createMetricsRegistry({ service: 'export-test', processMetrics: false }),
-  });
-  await app.ready();
+  service = await startQueryService({ name: 'export', authenticator: credentials.store, unitsPerCity: 6 });
+  ({ lake, app } = service);
 }, 120_000);
 
-afterAll(async () => {
-  await app?.close();
-  await engine?.close();
-  writer?.close();
-  store?.close();
-  if (scratch !== undefined) await rm(scratch, { recursive: true, force: true });
-});
+afterAll(() => service?.close());
 
 const exportAs = (format: string, sql: string, extra: Record<string, unknown> = {}) =>
   app.inject({
     method: 'POST',
     url: '/v1/export',
-    headers: { authorization: `Bearer ${guangdong}`, 'content-type': 'application/json' },
+    headers: { ...bearer(guangdong), 'content-type': 'application/json' },
     payload: { sql, format, ...extra },
   });
 

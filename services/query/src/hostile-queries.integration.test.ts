@@ -3,10 +3,9 @@
 // folding, quoting, comments, PIVOT and macros, file, URL and export-directory reads. Whatever the answer
 // (a refusal or rows), it must hold no row of another province or of the nation, no object path, no path of
 // the machine and no setting. Expected codes come from the fixture's rows, not from the service.
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { readdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CredentialStore, formatToken, hashSecret, type RoleName } from '@citycheck/credentials';
 import {
   encodeParquet,
   type LakeDatabase,
@@ -14,42 +13,31 @@ import {
   type ObjectStore,
   rollupObjectKey,
 } from '@citycheck/lake';
-import { createLogger } from '@citycheck/logging';
-import { createMetricsRegistry } from '@citycheck/metrics';
-import { createTestStore, openTestDatabase, testExtensionDirectory } from '@citycheck/testkit';
+import { bearer, createTestCredentials } from '@citycheck/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildQueryApp } from './app.js';
-import { createLakeViewDefiner } from './lake-views.js';
+import {
+  type QueryApp,
+  startQueryService,
+  startTestApp,
+  type TestQueryService,
+} from '../test/query-fixture.js';
+import type { TestLake } from '../test/test-lake.js';
 import type { PipelineStatus } from './pipeline-status.js';
-import { createQueryEngine, type QueryEngine } from './query-engine.js';
-import { type TestLake, writeTestLake } from './test-lake.js';
+import type { QueryEngine } from './query-engine.js';
 
-const logger = createLogger({ service: 'query-hostile-test', level: 'silent' });
+const credentials = createTestCredentials();
+const guangdong = credentials.issue('0000000000000144', 'analyst:province:44');
+const ministry = credentials.issue('00000000000001aa', 'analyst:ministry');
+const operator = credentials.issue('00000000000001bb', 'operator');
 
-const credentials = new CredentialStore();
-const issue = (id: string, role: RoleName): string => {
-  const secret = `${id.padEnd(43, 'x')}`.slice(0, 43);
-  credentials.apply(id, {
-    id,
-    name: role,
-    role,
-    secretSha256: hashSecret(secret),
-    status: 'active',
-    createdAt: new Date().toISOString(),
-  });
-  return formatToken(id, secret);
-};
-const guangdong = issue('0000000000000144', 'analyst:province:44');
-const ministry = issue('00000000000001aa', 'analyst:ministry');
-const operator = issue('00000000000001bb', 'operator');
-
+let service: TestQueryService;
 let store: ObjectStore;
 let writer: LakeDatabase;
 let lake: TestLake;
 let scratch: string;
 let exportDirectory: string;
 let engine: QueryEngine;
-let app: ReturnType<typeof buildQueryApp>;
+let app: QueryApp;
 
 /** A derived view's stored columns and types (the cycle lives in the object's path); absent values are NULL. */
 const columnsOf = (name: string): Record<string, string> =>
@@ -113,53 +101,30 @@ const writeDerived = async (): Promise<void> => {
 };
 
 beforeAll(async () => {
-  scratch = await mkdtemp(join(tmpdir(), 'citycheck-hostile-test-'));
-  exportDirectory = join(scratch, 'exports');
-  store = await createTestStore('hostile');
-  writer = await openTestDatabase(store);
-  lake = await writeTestLake(store, writer.connection, { unitsPerCity: 5 });
-  await writeDerived();
-  engine = await createQueryEngine({
-    extensionDirectory: testExtensionDirectory(),
-    s3: store.config,
-    defineViews: createLakeViewDefiner(store),
-    limits: {
-      timeoutMs: 20_000,
-      memoryLimit: '1GB',
-      rowCap: 100_000,
-      concurrency: 2,
-      queueLimit: 8,
-      threads: 2,
+  service = await startQueryService({
+    name: 'hostile',
+    authenticator: credentials.store,
+    unitsPerCity: 5,
+    limits: { timeoutMs: 20_000 },
+    beforeStart: async (written) => {
+      ({ store, writer } = written);
+      await writeDerived();
     },
-    exportDirectory,
-    logger,
   });
-  app = buildQueryApp({
-    engine,
-    authenticator: credentials,
-    logger,
-    registry: createMetricsRegistry({ service: 'query-hostile-test', processMetrics: false }),
-  });
-  await app.ready();
+  ({ lake, scratch, exportDirectory, engine, app } = service);
   // A ministry analyst's Parquet result lying in the export directory while it is downloaded.
   await writer.connection.run(
     `COPY (SELECT '110000' AS province_code, 'ministry-export-secret' AS marker) TO '${exportDirectory}/in-flight.parquet' (FORMAT parquet)`,
   );
 });
 
-afterAll(async () => {
-  await app?.close();
-  await engine?.close();
-  writer?.close();
-  store?.close();
-  if (scratch !== undefined) await rm(scratch, { recursive: true, force: true });
-});
+afterAll(() => service?.close());
 
 const post = (token: string, sql: string) =>
   app.inject({
     method: 'POST',
     url: '/v1/query',
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    headers: { ...bearer(token), 'content-type': 'application/json' },
     payload: { sql },
   });
 
@@ -434,11 +399,7 @@ describe('the status', () => {
     problems: [],
   };
   const statusApp = () =>
-    buildQueryApp({
-      engine,
-      authenticator: credentials,
-      logger,
-      registry: createMetricsRegistry({ service: 'query-hostile-status', processMetrics: false }),
+    startTestApp(engine, credentials.store, {
       status: {
         current: async () => report,
         latest: () => report,
@@ -448,13 +409,13 @@ describe('the status', () => {
     });
 
   it('needs a credential, shows an operator all of it, an analyst the reporting, a province its own', async () => {
-    const withStatus = statusApp();
+    const withStatus = await statusApp();
     try {
       expect((await withStatus.inject({ method: 'GET', url: '/v1/status' })).statusCode).toBe(401);
       const own = await withStatus.inject({
         method: 'GET',
         url: '/v1/status',
-        headers: { authorization: `Bearer ${guangdong}` },
+        headers: bearer(guangdong),
       });
       expect(own.statusCode).toBe(200);
       const body = own.json<PipelineStatus>();
@@ -465,14 +426,14 @@ describe('the status', () => {
       const all = await withStatus.inject({
         method: 'GET',
         url: '/v1/status',
-        headers: { authorization: `Bearer ${operator}` },
+        headers: bearer(operator),
       });
       expect(all.json<PipelineStatus>()).toEqual(report);
       const analyst = (
         await withStatus.inject({
           method: 'GET',
           url: '/v1/status',
-          headers: { authorization: `Bearer ${ministry}` },
+          headers: bearer(ministry),
         })
       ).json<PipelineStatus>();
       expect(analyst.completeness).toEqual(report.completeness);

@@ -2,49 +2,24 @@
 // routes give and is served at /openapi.json, and real answers (rows, the catalogue, the status, refusals)
 // match the schemas it declares for them.
 import { readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { CredentialStore, formatToken, hashSecret, type RoleName } from '@citycheck/credentials';
 import { openApiValidator } from '@citycheck/http';
-import type { LakeDatabase, ObjectStore } from '@citycheck/lake';
-import { createLogger } from '@citycheck/logging';
-import { createMetricsRegistry } from '@citycheck/metrics';
-import { createTestStore, openTestDatabase, testExtensionDirectory } from '@citycheck/testkit';
+import { bearer, createTestCredentials } from '@citycheck/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildQueryApp } from './app.js';
-import { createLakeViewDefiner } from './lake-views.js';
+import { type QueryApp, startQueryService, type TestQueryService } from '../test/query-fixture.js';
 import { queryOpenApiDocument } from './openapi-document.js';
 import type { PipelineStatus } from './pipeline-status.js';
-import { createQueryEngine, type QueryEngine } from './query-engine.js';
-import { writeTestLake } from './test-lake.js';
 
-const logger = createLogger({ service: 'query-openapi-test', level: 'silent' });
 const checkedIn = JSON.parse(
   readFileSync(new URL('../../../schemas/openapi/query.openapi.json', import.meta.url), 'utf8'),
 ) as Record<string, unknown>;
 const problemsOf = openApiValidator(checkedIn);
 
-const credentials = new CredentialStore();
-const issue = (id: string, role: RoleName, cityCode?: string): string => {
-  const secret = id.padEnd(43, 'x');
-  credentials.apply(id, {
-    id,
-    name: role,
-    role,
-    ...(cityCode === undefined ? {} : { cityCode }),
-    secretSha256: hashSecret(secret),
-    status: 'active',
-    createdAt: new Date().toISOString(),
-  });
-  return formatToken(id, secret);
-};
-const ministry = issue('00000000000000a2', 'analyst:ministry');
-const guangdong = issue('0000000000000442', 'analyst:province:44');
-const city = issue('00000000000000c2', 'city', '440100');
-const operator = issue('00000000000000b2', 'operator');
+const credentials = createTestCredentials();
+const ministry = credentials.issue('00000000000000a2', 'analyst:ministry');
+const guangdong = credentials.issue('0000000000000442', 'analyst:province:44');
+const city = credentials.issue('00000000000000c2', 'city', { cityCode: '440100' });
+const operator = credentials.issue('00000000000000b2', 'operator');
 
-// A status document as the status source reports it; its shape is what the schema must describe.
 const report: PipelineStatus = {
   generatedAt: '2024-11-20T02:15:03.512Z',
   timeZone: 'Asia/Shanghai',
@@ -119,56 +94,28 @@ const report: PipelineStatus = {
   problems: [],
 };
 
-let store: ObjectStore;
-let writer: LakeDatabase;
-let engine: QueryEngine;
-let scratch: string;
-let app: ReturnType<typeof buildQueryApp>;
+let service: TestQueryService;
+let app: QueryApp;
 
 beforeAll(async () => {
-  scratch = await mkdtemp(join(tmpdir(), 'citycheck-query-openapi-'));
-  store = await createTestStore('query-openapi');
-  writer = await openTestDatabase(store);
-  await writeTestLake(store, writer.connection, { unitsPerCity: 2 });
-  engine = await createQueryEngine({
-    extensionDirectory: testExtensionDirectory(),
-    s3: store.config,
-    defineViews: createLakeViewDefiner(store),
-    limits: {
-      timeoutMs: 30_000,
-      memoryLimit: '512MB',
-      rowCap: 1_000,
-      concurrency: 1,
-      queueLimit: 2,
-      threads: 1,
-    },
-    exportDirectory: scratch,
-    logger,
-  });
-  app = buildQueryApp({
-    engine,
-    authenticator: credentials,
-    logger,
-    registry: createMetricsRegistry({ service: 'query-openapi-test', processMetrics: false }),
-    status: {
-      current: async () => report,
-      latest: () => report,
-      start: async () => undefined,
-      stop: async () => undefined,
+  service = await startQueryService({
+    name: 'query-openapi',
+    authenticator: credentials.store,
+    unitsPerCity: 2,
+    limits: { memoryLimit: '512MB', rowCap: 1_000, concurrency: 1, queueLimit: 2, threads: 1 },
+    app: {
+      status: {
+        current: async () => report,
+        latest: () => report,
+        start: async () => undefined,
+        stop: async () => undefined,
+      },
     },
   });
-  await app.ready();
+  ({ app } = service);
 });
 
-afterAll(async () => {
-  await app?.close();
-  await engine?.close();
-  writer?.close();
-  store?.close();
-  if (scratch !== undefined) await rm(scratch, { recursive: true, force: true });
-});
-
-const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+afterAll(() => service?.close());
 
 describe('the query OpenAPI document', () => {
   it('is checked in as generated (node services/ingest/scripts/generate-openapi.mjs) and served without a credential', async () => {

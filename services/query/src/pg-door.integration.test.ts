@@ -4,97 +4,44 @@
 // values are worked out from the rows the fixture wrote.
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { CredentialStore, formatToken, hashSecret, type RoleName } from '@citycheck/credentials';
-import type { LakeDatabase, ObjectStore } from '@citycheck/lake';
 import { createLogger } from '@citycheck/logging';
-import { createMetricsRegistry } from '@citycheck/metrics';
-import { createTestStore, openTestDatabase, testExtensionDirectory } from '@citycheck/testkit';
+import { bearer, createTestCredentials } from '@citycheck/testkit';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildQueryApp } from './app.js';
-import { createLakeViewDefiner } from './lake-views.js';
+import { type QueryApp, startQueryService, type TestQueryService } from '../test/query-fixture.js';
+import { currentObservations, type TestLake } from '../test/test-lake.js';
 import { createPgDoor, type PgDoor } from './pg-door.js';
-import { createQueryEngine, type QueryEngine } from './query-engine.js';
-import { currentObservations, type TestLake, writeTestLake } from './test-lake.js';
 
 const run = promisify(execFile);
 const psqlPath = process.env.CITYCHECK_PSQL ?? '/usr/bin/psql';
 const logger = createLogger({ service: 'pg-door-test', level: 'silent' });
 
-const credentials = new CredentialStore();
-const issue = (id: string, role: RoleName, cityCode?: string): string => {
-  const secret = `${id.padEnd(43, 'x')}`.slice(0, 43);
-  credentials.apply(id, {
-    id,
-    name: role,
-    role,
-    ...(cityCode === undefined ? {} : { cityCode }),
-    secretSha256: hashSecret(secret),
-    status: 'active',
-    createdAt: new Date().toISOString(),
-  });
-  return formatToken(id, secret);
-};
-const guangdong = issue('0000000000000044', 'analyst:province:44');
-const ministry = issue('00000000000000aa', 'analyst:ministry');
-const city = issue('00000000000000cc', 'city', '440100');
+const credentials = createTestCredentials();
+const guangdong = credentials.issue('0000000000000044', 'analyst:province:44');
+const ministry = credentials.issue('00000000000000aa', 'analyst:ministry');
+const city = credentials.issue('00000000000000cc', 'city', { cityCode: '440100' });
 
-let store: ObjectStore;
-let writer: LakeDatabase;
+let service: TestQueryService;
 let lake: TestLake;
-let scratch: string;
-let engine: QueryEngine;
 let door: PgDoor;
 let port: number;
-let app: ReturnType<typeof buildQueryApp>;
+let app: QueryApp;
 
 beforeAll(async () => {
   if (!existsSync(psqlPath))
     throw new Error(
       `the PostgreSQL door test needs psql at ${psqlPath}: run bash infra/psql.sh (or set CITYCHECK_PSQL)`,
     );
-  scratch = await mkdtemp(join(tmpdir(), 'citycheck-pg-door-test-'));
-  store = await createTestStore('pgdoor');
-  writer = await openTestDatabase(store);
-  lake = await writeTestLake(store, writer.connection, { unitsPerCity: 12 });
-  engine = await createQueryEngine({
-    extensionDirectory: testExtensionDirectory(),
-    s3: store.config,
-    defineViews: createLakeViewDefiner(store),
-    limits: {
-      timeoutMs: 30_000,
-      memoryLimit: '1GB',
-      rowCap: 100_000,
-      concurrency: 2,
-      queueLimit: 8,
-      threads: 2,
-    },
-    exportDirectory: join(scratch, 'exports'),
-    logger,
-  });
-  await engine.refresh();
-  app = buildQueryApp({
-    engine,
-    authenticator: credentials,
-    logger,
-    registry: createMetricsRegistry({ service: 'pg-door-test', processMetrics: false }),
-  });
-  await app.ready();
-  door = createPgDoor({ engine, authenticator: credentials, logger });
+  service = await startQueryService({ name: 'pgdoor', authenticator: credentials.store, unitsPerCity: 12 });
+  ({ lake, app } = service);
+  door = createPgDoor({ engine: service.engine, authenticator: credentials.store, logger });
   port = (await door.listen({ host: '127.0.0.1', port: 0 })).port;
 }, 120_000);
 
 afterAll(async () => {
   await door?.close();
-  await app?.close();
-  await engine?.close();
-  writer?.close();
-  store?.close();
-  if (scratch !== undefined) await rm(scratch, { recursive: true, force: true });
+  await service?.close();
 });
 
 const connect = async (password: string, user = 'analyst'): Promise<pg.Client> => {
@@ -108,7 +55,7 @@ const overHttp = async (token: string, sql: string) => {
   const response = await app.inject({
     method: 'POST',
     url: '/v1/query',
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    headers: { ...bearer(token), 'content-type': 'application/json' },
     payload: { sql },
   });
   return response.statusCode === 200

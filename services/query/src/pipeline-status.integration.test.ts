@@ -2,35 +2,23 @@
 // rejections by reason from the rejected topic, reporters per province from the lake, and the services'
 // own figures from their /metrics. Every figure is worked out from what the test itself produced.
 import { readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openApiValidator } from '@citycheck/http';
 import type { Admin, Kafka } from '@citycheck/kafka';
 import type { LakeDatabase, ObjectStore } from '@citycheck/lake';
-import { createLogger } from '@citycheck/logging';
 import {
   createMetricsRegistry,
   createPipelineMetrics,
   type OpsServer,
   startOpsServer,
 } from '@citycheck/metrics';
-import {
-  createTestStore,
-  createTestTopics,
-  openTestDatabase,
-  testExtensionDirectory,
-  testKafka,
-  uniqueName,
-  waitFor,
-} from '@citycheck/testkit';
+import { createTestTopics, testKafka, uniqueName, waitFor } from '@citycheck/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLakeViewDefiner } from './lake-views.js';
+import { openTestLake, startTestEngine, type TestLakeStore } from '../test/query-fixture.js';
+import { currentObservations, type TestLake, testCities, writeTestLake } from '../test/test-lake.js';
 import { createPipelineStatus, type PipelineStatusSource } from './pipeline-status.js';
-import { createQueryEngine, type QueryEngine } from './query-engine.js';
-import { currentObservations, type TestLake, testCities, writeTestLake } from './test-lake.js';
+import type { QueryEngine } from './query-engine.js';
 
-const logger = createLogger({ service: 'status-test', level: 'silent' });
 const statusProblems = openApiValidator(
   JSON.parse(readFileSync(new URL('../../../schemas/openapi/query.openapi.json', import.meta.url), 'utf8')),
 );
@@ -39,12 +27,12 @@ describe('pipeline status', () => {
   let kafka: Kafka;
   let admin: Admin;
   let store: ObjectStore;
+  let opened: TestLakeStore;
   let writer: LakeDatabase;
   let lake: TestLake;
   let engine: QueryEngine;
   let status: PipelineStatusSource;
   let ops: OpsServer;
-  let scratch: string;
   const topics = {
     received: uniqueName('received'),
     validated: uniqueName('validated'),
@@ -91,24 +79,11 @@ describe('pipeline status', () => {
       partitions: [{ partition: 0, offset: '2' }],
     });
 
-    scratch = await mkdtemp(join(tmpdir(), 'citycheck-status-test-'));
-    store = await createTestStore('status');
-    writer = await openTestDatabase(store);
-    lake = await writeTestLake(store, writer.connection, { unitsPerCity: 3 });
-    engine = await createQueryEngine({
-      extensionDirectory: testExtensionDirectory(),
-      s3: store.config,
-      defineViews: createLakeViewDefiner(store),
-      limits: {
-        timeoutMs: 30_000,
-        memoryLimit: '1GB',
-        rowCap: 10_000,
-        concurrency: 2,
-        queueLimit: 8,
-        threads: 2,
-      },
-      exportDirectory: join(scratch, 'exports'),
-      logger,
+    opened = await openTestLake('status', 3);
+    ({ store, writer, lake } = opened);
+    engine = await startTestEngine(store, {
+      limits: { rowCap: 10_000 },
+      exportDirectory: join(opened.scratch, 'exports'),
     });
     const registry = createMetricsRegistry({ service: 'ingest', processMetrics: false });
     createPipelineMetrics(registry).submissionsAccepted.inc({ stage: 'ingest' }, 6);
@@ -133,9 +108,7 @@ describe('pipeline status', () => {
     await ops?.close();
     await admin?.disconnect();
     await engine?.close();
-    writer?.close();
-    store?.close();
-    if (scratch !== undefined) await rm(scratch, { recursive: true, force: true });
+    await opened?.close();
   });
 
   it('reports each stage with its rate and lag', async () => {

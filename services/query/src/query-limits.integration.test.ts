@@ -2,85 +2,42 @@
 // every runaway statement is stopped near its timeout however many run together, a statement that would
 // build gigabytes from a few bytes is refused and the process stays within its memory, one huge statement
 // does not hold up other analysts, and a lake object that went missing is told apart from a store outage.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdtemp } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CredentialStore, formatToken, hashSecret, type RoleName } from '@citycheck/credentials';
 import { encodeParquet, type LakeDatabase, lakeViews, type ObjectStore } from '@citycheck/lake';
-import { createLogger } from '@citycheck/logging';
-import { createMetricsRegistry } from '@citycheck/metrics';
-import { createTestStore, openTestDatabase, testExtensionDirectory } from '@citycheck/testkit';
+import { bearer, createTestCredentials } from '@citycheck/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildQueryApp } from './app.js';
-import { createLakeViewDefiner } from './lake-views.js';
-import { createQueryEngine, type QueryEngine, type QueryLimits } from './query-engine.js';
-import { writeTestLake } from './test-lake.js';
+import { openTestLake, startTestApp, startTestEngine, type TestLakeStore } from '../test/query-fixture.js';
+import type { QueryEngine, QueryLimits } from './query-engine.js';
 
-const logger = createLogger({ service: 'query-limits-test', level: 'silent' });
+const credentials = createTestCredentials();
+const guangdong = credentials.issue('0000000000000244', 'analyst:province:44');
+const ministry = credentials.issue('00000000000002aa', 'analyst:ministry');
 
-const credentials = new CredentialStore();
-const issue = (id: string, role: RoleName): string => {
-  const secret = `${id.padEnd(43, 'x')}`.slice(0, 43);
-  credentials.apply(id, {
-    id,
-    name: role,
-    role,
-    secretSha256: hashSecret(secret),
-    status: 'active',
-    createdAt: new Date().toISOString(),
-  });
-  return formatToken(id, secret);
-};
-const guangdong = issue('0000000000000244', 'analyst:province:44');
-const ministry = issue('00000000000002aa', 'analyst:ministry');
-
+let lake: TestLakeStore;
 let store: ObjectStore;
 let writer: LakeDatabase;
-let scratch: string;
 const engines: QueryEngine[] = [];
 
 const startApp = async (limits: Partial<QueryLimits>, processMemoryBytes?: number, scopeStaleMs?: number) => {
-  const engine = await createQueryEngine({
-    extensionDirectory: testExtensionDirectory(),
-    s3: store.config,
-    defineViews: createLakeViewDefiner(store),
-    limits: {
-      timeoutMs: 30_000,
-      memoryLimit: '1GB',
-      rowCap: 100_000,
-      concurrency: 2,
-      queueLimit: 16,
-      threads: 2,
-      ...limits,
-    },
-    exportDirectory: await mkdtemp(join(scratch, 'exports-')),
+  const engine = await startTestEngine(store, {
+    limits: { queueLimit: 16, ...limits },
+    exportDirectory: await mkdtemp(join(lake.scratch, 'exports-')),
     ...(processMemoryBytes === undefined ? {} : { processMemoryBytes }),
     ...(scopeStaleMs === undefined ? {} : { scopeStaleMs }),
-    logger,
   });
   engines.push(engine);
-  const app = buildQueryApp({
-    engine,
-    authenticator: credentials,
-    logger,
-    registry: createMetricsRegistry({ service: 'query-limits-test', processMetrics: false }),
-  });
-  await app.ready();
-  return { app, engine };
+  return { app: await startTestApp(engine, credentials.store), engine };
 };
 
 beforeAll(async () => {
-  scratch = await mkdtemp(join(tmpdir(), 'citycheck-limits-test-'));
-  store = await createTestStore('limits');
-  writer = await openTestDatabase(store);
-  await writeTestLake(store, writer.connection, { unitsPerCity: 40 });
+  lake = await openTestLake('limits', 40);
+  ({ store, writer } = lake);
 });
 
 afterAll(async () => {
   for (const engine of engines) await engine.close();
-  writer?.close();
-  store?.close();
-  if (scratch !== undefined) await rm(scratch, { recursive: true, force: true });
+  await lake?.close();
 });
 
 type App = Awaited<ReturnType<typeof startApp>>['app'];
@@ -88,7 +45,7 @@ const post = (app: App, token: string, sql: string) =>
   app.inject({
     method: 'POST',
     url: '/v1/query',
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    headers: { ...bearer(token), 'content-type': 'application/json' },
     payload: { sql },
   });
 

@@ -2,52 +2,31 @@
 // province's rows whatever the query's shape, forbidden statements are refused with a clear message, the
 // limits (timeout, memory, row cap) stop a query with their own error, and every result format parses back
 // to the same rows. Expected values are worked out from the rows the fixture wrote, not from the service.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { type AddressInfo, connect } from 'node:net';
-import { tmpdir } from 'node:os';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { CredentialStore, formatToken, hashSecret, type RoleName } from '@citycheck/credentials';
 import { type LakeDatabase, lakeViews, type ObjectStore } from '@citycheck/lake';
-import { createLogger } from '@citycheck/logging';
-import { createMetricsRegistry } from '@citycheck/metrics';
-import { createTestStore, openTestDatabase, testExtensionDirectory } from '@citycheck/testkit';
+import { bearer, closedAfterStall, createTestCredentials } from '@citycheck/testkit';
 import { tableFromIPC } from 'apache-arrow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildQueryApp, type QueryAppOptions } from './app.js';
-import { createLakeViewDefiner } from './lake-views.js';
-import { createQueryEngine, type QueryEngine, type QueryLimits } from './query-engine.js';
-import { currentObservations, type TestLake, writeTestLake } from './test-lake.js';
-
-const logger = createLogger({ service: 'query-test', level: 'silent' });
-
-const defaultLimits: QueryLimits = {
-  timeoutMs: 30_000,
-  memoryLimit: '1GB',
-  rowCap: 100_000,
-  concurrency: 2,
-  queueLimit: 8,
-  threads: 2,
-};
+import {
+  openTestLake,
+  type QueryApp,
+  startTestApp,
+  startTestEngine,
+  type TestLakeStore,
+} from '../test/query-fixture.js';
+import { currentObservations, type TestLake } from '../test/test-lake.js';
+import type { QueryAppOptions } from './app.js';
+import type { QueryEngine, QueryLimits } from './query-engine.js';
 
 /** Credentials made directly in the store the app authenticates against; tokens as the admin CLI prints them. */
-const credentials = new CredentialStore();
-const issue = (id: string, role: RoleName, cityCode?: string): string => {
-  const secret = `${id.padEnd(43, 'x')}`.slice(0, 43);
-  credentials.apply(id, {
-    id,
-    name: role,
-    role,
-    ...(cityCode === undefined ? {} : { cityCode }),
-    secretSha256: hashSecret(secret),
-    status: 'active',
-    createdAt: new Date().toISOString(),
-  });
-  return formatToken(id, secret);
-};
-const guangdong = issue('0000000000000044', 'analyst:province:44');
-const ministry = issue('00000000000000aa', 'analyst:ministry');
-const city = issue('00000000000000cc', 'city', '440100');
+const credentials = createTestCredentials();
+const guangdong = credentials.issue('0000000000000044', 'analyst:province:44');
+const ministry = credentials.issue('00000000000000aa', 'analyst:ministry');
+const city = credentials.issue('00000000000000cc', 'city', { cityCode: '440100' });
 
+let opened: TestLakeStore;
 let store: ObjectStore;
 let writer: LakeDatabase;
 let lake: TestLake;
@@ -57,42 +36,26 @@ const engines: QueryEngine[] = [];
 const startApp = async (
   limits: Partial<QueryLimits> = {},
   options: Pick<QueryAppOptions, 'credentialsCurrent' | 'idleTimeoutMs'> = {},
-) => {
-  const engine = await createQueryEngine({
-    extensionDirectory: testExtensionDirectory(),
-    s3: store.config,
-    defineViews: createLakeViewDefiner(store),
-    limits: { ...defaultLimits, ...limits },
+): Promise<QueryApp> => {
+  const engine = await startTestEngine(store, {
+    limits,
     exportDirectory: await mkdtemp(join(scratch, 'exports-')),
-    logger,
   });
   engines.push(engine);
-  const app = buildQueryApp({
-    engine,
-    authenticator: credentials,
-    logger,
-    registry: createMetricsRegistry({ service: 'query-test', processMetrics: false }),
-    ...options,
-  });
-  await app.ready();
-  return app;
+  return startTestApp(engine, credentials.store, options);
 };
-let app: Awaited<ReturnType<typeof startApp>>;
+let app: QueryApp;
 
 beforeAll(async () => {
-  scratch = await mkdtemp(join(tmpdir(), 'citycheck-query-test-'));
-  store = await createTestStore('query');
-  writer = await openTestDatabase(store);
-  lake = await writeTestLake(store, writer.connection, { unitsPerCity: 40 });
+  opened = await openTestLake('query', 40);
+  ({ store, writer, lake, scratch } = opened);
   app = await startApp();
 });
 
 afterAll(async () => {
   await app?.close();
   for (const engine of engines) await engine.close();
-  writer?.close();
-  store?.close();
-  if (scratch !== undefined) await rm(scratch, { recursive: true, force: true });
+  await opened?.close();
 });
 
 interface JsonResult {
@@ -107,7 +70,7 @@ const post = (token: string, sql: string, accept = 'application/json', target = 
   target.inject({
     method: 'POST',
     url: '/v1/query',
-    headers: { authorization: `Bearer ${token}`, accept, 'content-type': 'application/json' },
+    headers: { ...bearer(token), accept, 'content-type': 'application/json' },
     payload: { sql },
   });
 
@@ -350,7 +313,7 @@ describe('who may query', () => {
     const response = await app.inject({
       method: 'GET',
       url: '/v1/tables',
-      headers: { authorization: `Bearer ${guangdong}` },
+      headers: bearer(guangdong),
     });
     expect(response.statusCode).toBe(200);
     const body = response.json<{
@@ -617,7 +580,7 @@ describe('credentials view and connections', () => {
       const tables = await stale.inject({
         method: 'GET',
         url: '/v1/tables',
-        headers: { authorization: `Bearer ${ministry}` },
+        headers: bearer(ministry),
       });
       expect(tables.statusCode).toBe(503);
     } finally {
@@ -629,20 +592,12 @@ describe('credentials view and connections', () => {
     const slow = await startApp({}, { idleTimeoutMs: 500 });
     try {
       await slow.listen({ host: '127.0.0.1', port: 0 });
-      const { port } = slow.server.address() as AddressInfo;
-      const socket = connect(port, '127.0.0.1');
-      const started = Date.now();
-      const closed = new Promise<number>((resolve) =>
-        socket.once('close', () => resolve(Date.now() - started)),
-      );
-      socket.on('error', () => undefined);
-      socket.write(
+      const after = await closedAfterStall(
+        (slow.server.address() as AddressInfo).port,
         'POST /v1/query HTTP/1.1\r\nHost: 127.0.0.1\r\n' +
-          `Authorization: Bearer ${ministry}\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n` +
-          '{"sql":"SELECT',
+          `Authorization: Bearer ${ministry}\r\nContent-Type: application/json\r\nContent-Length: 500`,
+        '{"sql":"SELECT',
       );
-      const after = await Promise.race([closed, new Promise<void>((resolve) => setTimeout(resolve, 10_000))]);
-      socket.destroy();
       expect(after).toBeDefined();
       expect(after).toBeGreaterThanOrEqual(450);
       expect(after).toBeLessThan(5_000);

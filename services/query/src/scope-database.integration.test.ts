@@ -1,36 +1,31 @@
 // A province's own database, behind the guard: SQL that was never checked runs in it and still reaches
 // nothing but the province's rows, against the real object store and DuckDB. The lake views are defined the
 // way the engine defines them, over a lake written by the shared fixture.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { DuckDBConnection, LakeDatabase, ObjectStore } from '@citycheck/lake';
-import { createTestStore, openTestDatabase } from '@citycheck/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openTestLake, type TestLakeStore } from '../test/query-fixture.js';
+import type { TestLake } from '../test/test-lake.js';
 import { documentedViews } from './lake-model.js';
 import { createLakeViewDefiner } from './lake-views.js';
 import { buildScopeDatabase, type ScopeDatabase } from './scope-database.js';
-import { type TestLake, writeTestLake } from './test-lake.js';
 
+let opened: TestLakeStore;
 let store: ObjectStore;
 let lakeDb: LakeDatabase;
 let lake: TestLake;
-let scratch: string;
 let scope: ScopeDatabase;
 let connection: DuckDBConnection;
 
 beforeAll(async () => {
-  scratch = await mkdtemp(join(tmpdir(), 'citycheck-scope-test-'));
-  store = await createTestStore('scope');
-  lakeDb = await openTestDatabase(store);
-  lake = await writeTestLake(store, lakeDb.connection, { unitsPerCity: 4 });
+  opened = await openTestLake('scope', 4);
+  ({ store, writer: lakeDb, lake } = opened);
   await createLakeViewDefiner(store)(lakeDb.connection, 'lake_full');
   scope = await buildScopeDatabase({
     lake: lakeDb.connection,
     fullSchema: 'lake_full',
     provinceCode: '44',
     generation: 1,
-    directory: scratch,
+    directory: opened.scratch,
     views: documentedViews,
     threads: 1,
     memoryLimit: '256MB',
@@ -41,9 +36,7 @@ beforeAll(async () => {
 afterAll(async () => {
   connection?.closeSync();
   await scope?.close();
-  lakeDb?.close();
-  store?.close();
-  if (scratch !== undefined) await rm(scratch, { recursive: true, force: true });
+  await opened?.close();
 });
 
 const run = async (sql: string): Promise<string> => {

@@ -1,8 +1,8 @@
 // Shared set-up of the ingest integration tests: fresh topics on the real broker, credentials issued through
 // credentials.v1 and followed as in production, the submission index followed from its four topics, and an
 // app factory over them. Each test file gets its own topics, so files run in parallel without sharing state.
-import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import {
   CredentialStore,
@@ -22,19 +22,11 @@ import {
 } from '@citycheck/kafka';
 import { createLogger, type Logger } from '@citycheck/logging';
 import { createTestTopics, testKafka, uniqueName, waitFor } from '@citycheck/testkit';
-import { buildIngestApp, type IngestAppOptions } from './app.js';
-import { followSubmissionIndex, type IndexTopics } from './index-follower.js';
-import { SubmissionIndex } from './submission-index.js';
+import { buildIngestApp, type IngestAppOptions } from '../src/app.js';
+import { followSubmissionIndex, type IndexTopics } from '../src/index-follower.js';
+import { SubmissionIndex } from '../src/submission-index.js';
 
-export const submission = (overrides: Record<string, unknown> = {}) => ({
-  submissionId: randomUUID(),
-  cycle: 2024,
-  catalogueVersion: '2024.1',
-  cityCode: '110100',
-  unit: { level: 'community', code: '110101001001' },
-  observations: [{ indicator: 'C01', value: 2 }],
-  ...overrides,
-});
+export { testSubmission as submission } from '@citycheck/testkit';
 
 /** Collects every log line written, to assert on what was (not) logged. */
 export const captureLogs = (): { logger: Logger; text: () => string } => {
@@ -62,6 +54,8 @@ export interface IngestFixture {
   /** Writes records as validate and aggregate would, for the index to pick up. */
   produce(topic: string, key: string, value: unknown): Promise<void>;
   build(options?: Partial<IngestAppOptions>): ReturnType<typeof buildIngestApp>;
+  /** An app built with these options, listening on a free port of 127.0.0.1; its URL. */
+  serve(options?: Partial<IngestAppOptions>): Promise<string>;
   /** A second, independent view (as in another instance, or this one after a restart), loaded from Kafka. */
   followAgain(): Promise<{ index: SubmissionIndex; credentials: CredentialStore; stop: () => Promise<void> }>;
   close(): Promise<void>;
@@ -95,14 +89,7 @@ export const startIngestFixture = async (): Promise<IngestFixture> => {
     committed: uniqueName('committed'),
     credentials: uniqueName('credentials'),
   };
-  // A KRaft broker under load may briefly call a topic it just created unknown: retried until it settles.
-  await waitFor(
-    async () => {
-      await createTestTopics(kafka, [topics.received, topics.validated, topics.rejected, topics.committed]);
-      return true;
-    },
-    { what: 'test topics' },
-  );
+  await createTestTopics(kafka, [topics.received, topics.validated, topics.rejected, topics.committed]);
   await ensureCredentialsTopic(kafka, { topic: topics.credentials });
   const producer = createReliableProducer(kafka);
   await producer.connect();
@@ -110,6 +97,28 @@ export const startIngestFixture = async (): Promise<IngestFixture> => {
   const adminStore = new CredentialStore();
   const apps: ReturnType<typeof buildIngestApp>[] = [];
   const admin = { producer, store: adminStore, topic: topics.credentials };
+
+  const build: IngestFixture['build'] = (options = {}) => {
+    const app = buildIngestApp({
+      producer,
+      logger: silent,
+      authenticator: view.credentials,
+      index: view.index,
+      receivedTopic: topics.received,
+      receivedPartitionCount: async () => {
+        const admin = kafka.admin();
+        await admin.connect();
+        try {
+          return (await admin.fetchTopicMetadata({ topics: [topics.received] })).topics[0]?.partitions.length;
+        } finally {
+          await admin.disconnect();
+        }
+      },
+      ...options,
+    });
+    apps.push(app);
+    return app;
+  };
 
   return {
     kafka,
@@ -131,27 +140,11 @@ export const startIngestFixture = async (): Promise<IngestFixture> => {
     async produce(topic, key, value) {
       await sendJson(producer, topic, [{ key, value }]);
     },
-    build(options = {}) {
-      const app = buildIngestApp({
-        producer,
-        logger: silent,
-        authenticator: view.credentials,
-        index: view.index,
-        receivedTopic: topics.received,
-        receivedPartitionCount: async () => {
-          const admin = kafka.admin();
-          await admin.connect();
-          try {
-            return (await admin.fetchTopicMetadata({ topics: [topics.received] })).topics[0]?.partitions
-              .length;
-          } finally {
-            await admin.disconnect();
-          }
-        },
-        ...options,
-      });
-      apps.push(app);
-      return app;
+    build,
+    async serve(options = {}) {
+      const app = build(options);
+      await app.listen({ host: '127.0.0.1', port: 0 });
+      return `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
     },
     followAgain: () => follow(kafka, topics),
     async close() {
