@@ -3,10 +3,9 @@
 // returns the original receipt and other content under the same id is a 409, also after a restart; dry runs
 // store nothing; GET /v1/submissions/{id} follows the pipeline's topics; no token ever reaches a log.
 import { randomUUID } from 'node:crypto';
-import { type AddressInfo, connect } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { contentHash, type Submission } from '@citycheck/contracts';
 import { createKafka, createReliableProducer, decodeJson } from '@citycheck/kafka';
-import { createLogger } from '@citycheck/logging';
 import { createRuleContext, validateReceived } from '@citycheck/rules';
 import { bearer, closedAfterStall, readTopic, waitFor } from '@citycheck/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
