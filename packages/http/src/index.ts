@@ -17,3 +17,4 @@ export {
   principalOf,
   wwwAuthenticate,
 } from './plumbing.js';
+export { createServiceServer, type ServiceServerOptions } from './server.js';

@@ -35,6 +35,17 @@ export const allManifestsPrefix = (dataset: string): string => `_manifests/${dat
 export const rollupObjectKey = (cycle: number, name: string): string =>
   `${datasets.rollups}/cycle=${cycle}/${name}.parquet`;
 
+/** DuckDB types of the fields an observation is reported with (which apply depends on its indicator's kind). */
+export const reportedFieldTypes = {
+  value: 'DOUBLE',
+  numerator: 'DOUBLE',
+  denominator: 'DOUBLE',
+  quantity: 'DOUBLE',
+  population: 'DOUBLE',
+  weight: 'DOUBLE',
+  meets: 'BOOLEAN',
+} as const;
+
 /** Column names and DuckDB types of an observation object, in file order. */
 export const observationColumns = {
   catalogue_version: 'VARCHAR',
@@ -43,13 +54,7 @@ export const observationColumns = {
   unit_level: 'VARCHAR',
   unit_code: 'VARCHAR',
   indicator_code: 'VARCHAR',
-  value: 'DOUBLE',
-  numerator: 'DOUBLE',
-  denominator: 'DOUBLE',
-  quantity: 'DOUBLE',
-  population: 'DOUBLE',
-  weight: 'DOUBLE',
-  meets: 'BOOLEAN',
+  ...reportedFieldTypes,
   submission_id: 'VARCHAR',
   content_hash: 'VARCHAR',
   submitted_at: 'TIMESTAMP',

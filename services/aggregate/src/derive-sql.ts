@@ -8,7 +8,7 @@
 // whether a sum is taken in one step or two. (38 and not 18 digits: the submission schema admits values up
 // to 1e15, and value * weight beyond that; DECIMAL(18, 6) stops at 1e12. Measured on a national cycle, the
 // narrower type saved nothing once the rollups pre-aggregate by street.)
-import { observationColumns, observationPartitionTypes } from '@citycheck/lake';
+import { observationColumns, observationPartitionTypes, reportedFieldTypes } from '@citycheck/lake';
 
 const lakeColumnTypes = { ...observationPartitionTypes, ...observationColumns };
 
@@ -25,13 +25,7 @@ export const keptColumns = Object.fromEntries(
       'unit_code',
       'catalogue_version',
       'indicator_code',
-      'value',
-      'numerator',
-      'denominator',
-      'quantity',
-      'population',
-      'weight',
-      'meets',
+      ...(Object.keys(reportedFieldTypes) as (keyof typeof reportedFieldTypes)[]),
       'submission_id',
       'received_at',
       'source_partition',
@@ -513,6 +507,27 @@ export const minimumGroupSize = 10;
 export const disagreementThreshold = 0.2;
 
 /**
+ * Two CTEs over `source` (a relation and its alias): `medianName`, the median of `column` per group of
+ * `keys` and the group's size, and `spreadName`, that median with the median absolute deviation around it.
+ */
+const medianAndMad = (
+  medianName: string,
+  spreadName: string,
+  source: string,
+  column: string,
+  keys: readonly string[],
+): string => {
+  const [relation, alias] = source.split(' ');
+  return `${medianName} AS (
+  SELECT ${keys.join(', ')}, median(${column}) AS med, count(*) AS n FROM ${relation} GROUP BY ALL
+),
+${spreadName} AS (
+  SELECT ${keys.map((key) => `${alias}.${key}`).join(', ')}, m.med, median(abs(${alias}.${column} - m.med)) AS mad, any_value(m.n) AS n
+  FROM ${source} JOIN ${medianName} m USING (${keys.join(', ')}) GROUP BY ALL
+)`;
+};
+
+/**
  * Quality flags of the target cycle: values far from the indicator's national or provincial median by a
  * robust z-score, changes from the previous cycle far from the indicator's typical change, and a city's own
  * figure that disagrees with the figure of its units below (city_units_disagree: score is
@@ -531,27 +546,9 @@ changes AS (
   JOIN (SELECT unit_level, unit_code, indicator_code, value FROM scoped WHERE cycle = ${cycle - 1}) p
     ON ${sameKey('p', 'b')}
 ),
-national_median AS (
-  SELECT indicator_code, unit_level, median(value) AS med, count(*) AS n FROM base GROUP BY ALL
-),
-national AS (
-  SELECT b.indicator_code, b.unit_level, m.med, median(abs(b.value - m.med)) AS mad, any_value(m.n) AS n
-  FROM base b JOIN national_median m USING (indicator_code, unit_level) GROUP BY ALL
-),
-provincial_median AS (
-  SELECT indicator_code, unit_level, province_code, median(value) AS med, count(*) AS n FROM base GROUP BY ALL
-),
-provincial AS (
-  SELECT b.indicator_code, b.unit_level, b.province_code, m.med, median(abs(b.value - m.med)) AS mad, any_value(m.n) AS n
-  FROM base b JOIN provincial_median m USING (indicator_code, unit_level, province_code) GROUP BY ALL
-),
-change_median AS (
-  SELECT indicator_code, unit_level, median(delta) AS med, count(*) AS n FROM changes GROUP BY ALL
-),
-change_spread AS (
-  SELECT c.indicator_code, c.unit_level, m.med, median(abs(c.delta - m.med)) AS mad, any_value(m.n) AS n
-  FROM changes c JOIN change_median m USING (indicator_code, unit_level) GROUP BY ALL
-),
+${medianAndMad('national_median', 'national', 'base b', 'value', ['indicator_code', 'unit_level'])},
+${medianAndMad('provincial_median', 'provincial', 'base b', 'value', ['indicator_code', 'unit_level', 'province_code'])},
+${medianAndMad('change_median', 'change_spread', 'changes c', 'delta', ['indicator_code', 'unit_level'])},
 flags AS (
   SELECT b.*, 'national_outlier' AS flag, (b.value - s.med) / (1.4826 * s.mad) AS score, s.med AS reference
   FROM base b JOIN national s USING (indicator_code, unit_level)

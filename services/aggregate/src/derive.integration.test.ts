@@ -127,23 +127,20 @@ describe('derived rollups, completeness, ledger and flags on the real object sto
     const [c1, c2, c3, c4] = divisions.communitiesOf('110100').filter((code) => code.startsWith('110101001'));
     const shanghai = divisions.communitiesOf('310100')[0] as string;
     await store_([
-      // 2024, Beijing, street 东华门街道 110101001: four communities.
-      record(2024, { level: 'community', code: c1 as string }, [
-        { indicator: 'C01', value: 5 },
-        { indicator: 'C12', value: 1, meets: true },
-      ]),
-      record(2024, { level: 'community', code: c2 as string }, [
-        { indicator: 'C01', value: 0 },
-        { indicator: 'C12', value: 1, meets: true },
-      ]),
-      record(2024, { level: 'community', code: c3 as string }, [
-        { indicator: 'C01', value: 2 },
-        { indicator: 'C12', value: 0, meets: false },
-      ]),
-      record(2024, { level: 'community', code: c4 as string }, [
-        { indicator: 'C01', value: 0 },
-        { indicator: 'C12', value: 1, meets: true },
-      ]),
+      // 2024, Beijing, street 东华门街道 110101001: four communities, each with its C01 count and C12 meets.
+      ...(
+        [
+          [c1, 5, true],
+          [c2, 0, true],
+          [c3, 2, false],
+          [c4, 0, true],
+        ] as const
+      ).map(([code, count, meets]) =>
+        record(2024, { level: 'community', code: code as string }, [
+          { indicator: 'C01', value: count },
+          { indicator: 'C12', value: meets ? 1 : 0, meets },
+        ]),
+      ),
       // Two blocks of very different size on the same street (B02, a rate).
       record(2024, { level: 'block', code: '110101001-B01' }, [
         { indicator: 'B02', value: 1, numerator: 10, denominator: 10 },

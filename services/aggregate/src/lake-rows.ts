@@ -1,13 +1,10 @@
-// How validated submissions become lake rows: one row per observation, carrying the unit's place in the
-// division hierarchy and the Kafka coordinates it came from (for lineage and exactly-once checks). DuckDB
-// does the unpacking: the records' JSON text goes in as it came from Kafka (temp table `chunk_records`,
-// one row per record) and the rows come out as temp table `chunk_rows`, with no JavaScript object per
-// observation and no file in between.
+// How validated submissions become lake rows (one per observation, with its place in the hierarchy and its
+// Kafka coordinates), unpacked by DuckDB from the records' JSON text with no JavaScript object per observation.
 
 // The observation objects' columns are the lake's schema, defined in @citycheck/lake.
 export { observationColumns, observationOrder, observationPartitionTypes } from '@citycheck/lake';
 
-const quote = (text: string): string => `'${text.replaceAll("'", "''")}'`;
+import { sqlString as quote, reportedFieldTypes } from '@citycheck/lake';
 
 /** The table the lake writer appends each record of a chunk to: its offset and its JSON text. */
 export const chunkRecordsSql =
@@ -28,18 +25,7 @@ const submissionShape = JSON.stringify({
   submittedAt: 'TIMESTAMP',
   receivedAt: 'TIMESTAMP',
   validatedAt: 'TIMESTAMP',
-  observations: [
-    {
-      indicator: 'VARCHAR',
-      value: 'DOUBLE',
-      numerator: 'DOUBLE',
-      denominator: 'DOUBLE',
-      quantity: 'DOUBLE',
-      population: 'DOUBLE',
-      weight: 'DOUBLE',
-      meets: 'BOOLEAN',
-    },
-  ],
+  observations: [{ indicator: 'VARCHAR', ...reportedFieldTypes }],
 });
 
 /** Temp table `submissions`: each record of `chunk_records` parsed, one row per record. */

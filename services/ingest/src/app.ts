@@ -5,13 +5,13 @@ import { canonicalUuidPattern, type DryRunReport } from '@citycheck/contracts';
 import { type Authenticator, mayReadCity, type Principal } from '@citycheck/credentials';
 import type { CycleBook } from '@citycheck/cycles';
 import { CitycheckError, type FieldProblem, isCitycheckError } from '@citycheck/errors';
-import { healthSchema, httpPlumbing, principalOf } from '@citycheck/http';
+import { createServiceServer, healthSchema, httpPlumbing, principalOf } from '@citycheck/http';
 import { topics as defaultTopics, type Producer } from '@citycheck/kafka';
 import type { Logger } from '@citycheck/logging';
 import { type PipelineMetrics, rejectionCity } from '@citycheck/metrics';
 import { cityCycleLockedProblem, type ReviewBook } from '@citycheck/reviews';
 import rateLimit from '@fastify/rate-limit';
-import Fastify, { type FastifyRequest, LogController } from 'fastify';
+import { type FastifyRequest, LogController } from 'fastify';
 import { BulkInterrupted, type BulkSummary, processBulk } from './bulk.js';
 import { Intake } from './intake.js';
 import { parseJsonDocument } from './json-document.js';
@@ -173,15 +173,12 @@ export const buildIngestApp = ({
   reviews,
   reviewsTopic,
 }: IngestAppOptions) => {
-  const app = Fastify({
-    loggerInstance: logger,
-    bodyLimit: bodyLimitBytes,
-    // Socket inactivity, not the whole request: a large NDJSON upload may take long but never goes silent
-    // (ingest reads it as it arrives and answers each batch's acknowledgement within seconds).
-    connectionTimeout: idleTimeoutMs,
-    // Every line about a request carries its id; a caller may pass its own for tracing.
-    requestIdHeader: 'x-request-id',
-    return503OnClosing: true,
+  const app = createServiceServer({
+    logger,
+    bodyLimitBytes,
+    // A large NDJSON upload may take long but never goes silent: ingest reads it as it arrives and answers
+    // each batch's acknowledgement within seconds.
+    idleTimeoutMs,
     // One line per request, written by the onResponse hook below, instead of fastify's two ("incoming
     // request", "request completed") plus the outcome's own: at 1,000 requests/s logging was ~8% of the CPU.
     logController: new LogController({ disableRequestLogging: true }),

@@ -8,10 +8,10 @@ import { fileURLToPath } from 'node:url';
 import type { QueryRequest } from '@citycheck/contracts';
 import type { Authenticator, Principal } from '@citycheck/credentials';
 import { CitycheckError, isCitycheckError } from '@citycheck/errors';
-import { healthSchema, httpPlumbing, principalOf } from '@citycheck/http';
+import { createServiceServer, healthSchema, httpPlumbing, principalOf } from '@citycheck/http';
 import type { Logger } from '@citycheck/logging';
 import { instrumentFastify, metricNames, type Registry } from '@citycheck/metrics';
-import Fastify, { type FastifyReply } from 'fastify';
+import type { FastifyReply } from 'fastify';
 import { Counter, Histogram } from 'prom-client';
 import { negotiateFormat, type ResultFormat, resultFormats } from './accept.js';
 import { registerConsoleRoutes } from './console-route.js';
@@ -94,13 +94,7 @@ export const buildQueryApp = ({
   bodyLimitBytes = 262_144,
   idleTimeoutMs = 60_000,
 }: QueryAppOptions) => {
-  const app = Fastify({
-    loggerInstance: logger,
-    bodyLimit: bodyLimitBytes,
-    connectionTimeout: idleTimeoutMs,
-    requestIdHeader: 'x-request-id',
-    return503OnClosing: true,
-  });
+  const app = createServiceServer({ logger, bodyLimitBytes, idleTimeoutMs });
   instrumentFastify(app, { registry });
   const queries = new Counter({
     name: metricNames.queries,
