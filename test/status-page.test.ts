@@ -17,12 +17,14 @@ import {
   issueCityTokens,
   preparePipelineTopics,
 } from '@citycheck/generator/stack';
+import { createKafka, topicNames } from '@citycheck/kafka';
 import type { PipelineStatus } from '@citycheck/query';
 import {
   freePort,
   type PrivateInfra,
   repositoryRoot,
   type ServiceProcess,
+  sendReceivedUnchecked,
   stackEnvironment,
   startPrivateInfra,
   startService,
@@ -101,7 +103,15 @@ describe('pipeline status page', () => {
       async () => ((await fetch(`http://127.0.0.1:${ingestPort}/readyz`)).ok ? true : undefined),
       { timeoutMs: 60_000, what: 'ingest to be ready' },
     );
-    await submitEach(`http://127.0.0.1:${ingestPort}`, all, tokens);
+    // Ingest refuses the invalid ones at its door; validate, the authority downstream, rejects them when they
+    // reach it unchecked, so both stages have rejections to show.
+    await submitEach(`http://127.0.0.1:${ingestPort}`, sample.valid, tokens);
+    await sendReceivedUnchecked(
+      createKafka({ brokers: infra.kafkaBrokers.split(','), clientId: 'status-page-test' }),
+      topicNames(env.TOPIC_NAMESPACE ?? '').submissionsReceived,
+      sample.invalid.map((item) => item.submission),
+      'status-page-test',
+    );
     const first = sample.valid[0] as Submission;
     refusedAtIngest = { submissionId: '0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b', cityCode: first.cityCode };
     const { observations: _, ...withoutObservations } = {

@@ -8,17 +8,11 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { loadCatalogue } from '@citycheck/catalogue';
-import { contentHash, type Submission } from '@citycheck/contracts';
+import type { Submission } from '@citycheck/contracts';
 import { loadDivisionRegistry } from '@citycheck/divisions';
 import { sampleCycle } from '@citycheck/generator';
 import { issueCityTokens } from '@citycheck/generator/stack';
-import {
-  createReliableProducer,
-  ensureTopics,
-  pipelineTopicSpecs,
-  sendJson,
-  topicNames,
-} from '@citycheck/kafka';
+import { ensureTopics, pipelineTopicSpecs, topicNames } from '@citycheck/kafka';
 import { createCommitLog, datasets, s3Url } from '@citycheck/lake';
 import {
   createTestStore,
@@ -26,6 +20,7 @@ import {
   openTestDatabase,
   repositoryRoot,
   type ServiceProcess,
+  sendReceivedUnchecked,
   startService,
   testKafka,
   uniqueName,
@@ -148,24 +143,12 @@ describe('an operator runs cycle 2026 on a running stack', () => {
 
     // Validate stays the authority: a record on the received topic that no ingest checked is rejected too.
     const downstream = { ...(units[0] as Submission), submissionId: randomUUID() };
-    const kafka = testKafka();
-    const producer = createReliableProducer(kafka);
-    await producer.connect();
-    const receivedAt = new Date().toISOString();
-    const hash = contentHash(downstream);
-    await sendJson(producer, topicNames(namespace.topicNamespace).submissionsReceived, [
-      {
-        key: downstream.cityCode,
-        value: { submission: downstream, contentHash: hash, receivedAt, credentialId: 'cycles-test' },
-        headers: {
-          'submission-id': downstream.submissionId,
-          'content-hash': hash,
-          'received-at': receivedAt,
-          'credential-id': 'cycles-test',
-        },
-      },
-    ]);
-    await producer.disconnect();
+    await sendReceivedUnchecked(
+      testKafka(),
+      topicNames(namespace.topicNamespace).submissionsReceived,
+      [downstream],
+      'cycles-test',
+    );
     const rejected = (await waitForStatus(downstream.submissionId, 'rejected')) as {
       problems: { rule: string }[];
     };

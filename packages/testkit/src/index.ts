@@ -11,6 +11,7 @@ export {
   produceJson,
   type ReadMessage,
   readTopic,
+  sendReceivedUnchecked,
   testKafka,
 } from './kafka.js';
 export { createTestStore, openTestDatabase, testExtensionDirectory } from './lake.js';

@@ -1,5 +1,6 @@
 // Kafka helpers for tests: a client for the real broker, a fresh topic per test, and reading back
 // everything a topic holds (up to its current end offsets) to check what did or did not reach it.
+import { contentHash, type Submission } from '@citycheck/contracts';
 import {
   clientRetries,
   createKafka,
@@ -54,7 +55,11 @@ export const createFreshTopic = async (
 export const produceJson = async (
   kafka: Kafka,
   topic: string,
-  records: readonly { readonly key: string; readonly value: unknown }[],
+  records: readonly {
+    readonly key: string;
+    readonly value: unknown;
+    readonly headers?: Readonly<Record<string, string>>;
+  }[],
 ): Promise<void> => {
   const producer = createReliableProducer(kafka);
   await producer.connect();
@@ -63,6 +68,36 @@ export const produceJson = async (
   } finally {
     await producer.disconnect();
   }
+};
+
+/**
+ * Puts submissions on the received topic as an ingest that accepted them would, without any of ingest's checks:
+ * how a test reaches validate, the authority downstream, with a submission ingest itself refuses at the door.
+ */
+export const sendReceivedUnchecked = async (
+  kafka: Kafka,
+  topic: string,
+  submissions: readonly Submission[],
+  credentialId: string,
+): Promise<void> => {
+  const receivedAt = new Date().toISOString();
+  await produceJson(
+    kafka,
+    topic,
+    submissions.map((submission) => {
+      const hash = contentHash(submission);
+      return {
+        key: submission.cityCode,
+        value: { submission, contentHash: hash, receivedAt, credentialId },
+        headers: {
+          'submission-id': submission.submissionId,
+          'content-hash': hash,
+          'received-at': receivedAt,
+          'credential-id': credentialId,
+        },
+      };
+    }),
+  );
 };
 
 export type ReadMessage = KafkaMessage & {
