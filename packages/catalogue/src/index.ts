@@ -4,6 +4,8 @@ export { checkCatalogue, unitLevelsOfDimension } from './check-catalogue.js';
 export { type CycleSettings, countyLevelCitiesOf, loadCycleSettings, openCycles } from './cycles.js';
 export {
   aggregationOfKind,
+  type IndicatorField,
+  indicatorFields,
   missesStandard,
   type ObservationField,
   observationFields,

@@ -1,6 +1,15 @@
 // Pure rules that follow from an indicator's kind: what a unit reports, the unit-level number it stands
 // for, whether that number misses the standard (the shortfall ledger's test) and how it is shown to people.
-import type { Aggregation, Indicator, IndicatorKind } from './types.js';
+import type {
+  Aggregation,
+  Indicator,
+  IndicatorKind,
+  MeasurementUnit,
+  PerCapitaIndicator,
+  RateIndicator,
+  ReportedQuantity,
+  WeightedMeanIndicator,
+} from './types.js';
 
 /** The aggregation each kind must declare; the catalogue checks hold every indicator to it. */
 export const aggregationOfKind: Readonly<Record<IndicatorKind, Aggregation>> = {
@@ -100,3 +109,50 @@ export const missesStandard = (
 /** A stored value in the indicator's presentation unit, e.g. a rate of 0.83 as 83 (%). */
 export const presentedValue = (indicator: Indicator, storedValue: number): number =>
   storedValue * (indicator.unit.scale ?? 1);
+
+/** One observation field an indicator is reported with, named and in the unit people enter it in. */
+export interface IndicatorField {
+  readonly field: ObservationField;
+  readonly nameZh: string;
+  readonly nameEn: string;
+  readonly type: 'number' | 'boolean';
+  readonly unit?: MeasurementUnit;
+}
+
+const population: ReportedQuantity = {
+  nameZh: '常住人口',
+  nameEn: 'Resident population',
+  unit: { zh: '人', en: 'people' },
+};
+
+/**
+ * The fields a submission gives for an indicator (`observationFields` of its kind), each with the name and
+ * unit the catalogue gives it: a rate's numerator and denominator, a per-capita quantity, a mean's weight;
+ * a plain value takes the indicator's own name and unit.
+ */
+export const indicatorFields = (indicator: Indicator): IndicatorField[] =>
+  observationFields[indicator.kind].map((field): IndicatorField => {
+    const quantity = (named: ReportedQuantity): IndicatorField => ({
+      field,
+      nameZh: named.nameZh,
+      nameEn: named.nameEn,
+      type: 'number',
+      unit: named.unit,
+    });
+    switch (field) {
+      case 'numerator':
+        return quantity((indicator as RateIndicator).numerator);
+      case 'denominator':
+        return quantity((indicator as RateIndicator).denominator);
+      case 'quantity':
+        return quantity((indicator as PerCapitaIndicator).quantity);
+      case 'population':
+        return quantity(population);
+      case 'weight':
+        return quantity((indicator as WeightedMeanIndicator).weight);
+      case 'meets':
+        return { field, nameZh: '是否达标', nameEn: 'Meets the standard', type: 'boolean' };
+      default: // value
+        return quantity({ nameZh: indicator.nameZh, nameEn: indicator.nameEn, unit: indicator.unit });
+    }
+  });

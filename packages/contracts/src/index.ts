@@ -23,7 +23,9 @@ export type Immutable<T> = T extends readonly (infer Item)[]
 
 // The HTTP bodies of schemas/http (types generated into generated/http-bodies.ts).
 export type BulkSummary = Immutable<bodies.BulkSummary>;
+export type CatalogueVersion = Immutable<bodies.CatalogueVersion>;
 export type DryRunReport = Immutable<bodies.DryRunReport>;
+export type ExpectedUnits = Immutable<bodies.ExpectedUnits>;
 export type LineResult = Immutable<bodies.LineResult>;
 export type MacroDescription = Immutable<bodies.MacroDescription>;
 export type PipelineStatus = Immutable<bodies.PipelineStatus>;
@@ -35,6 +37,7 @@ export type Receipt = Immutable<bodies.Receipt>;
 export type RejectionReason = Immutable<bodies.RejectionReason>;
 export type ServiceMetrics = Immutable<bodies.ServiceMetrics>;
 export type StageStatus = Immutable<bodies.StageStatus>;
+export type SubmissionList = Immutable<bodies.SubmissionList>;
 export type SubmissionState = Immutable<bodies.SubmissionState>;
 export type TableCatalogue = Immutable<bodies.TableCatalogue>;
 export type TableColumn = Immutable<bodies.TableColumn>;
@@ -64,6 +67,9 @@ export const httpSchemas = {
   review: readHttpSchema('review'),
   reviewComment: readHttpSchema('review-comment'),
   reviewRequest: readHttpSchema('review-request'),
+  catalogueVersion: readHttpSchema('catalogue-version'),
+  expectedUnits: readHttpSchema('expected-units'),
+  submissionList: readHttpSchema('submission-list'),
 } as const;
 
 /** A `$ref` to one of `httpSchemas` (or `schemas`), by its `$id`. */

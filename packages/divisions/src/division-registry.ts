@@ -474,3 +474,17 @@ export const loadDivisionRegistry = (): DivisionRegistry => {
   }
   return loaded;
 };
+
+/**
+ * The urban communities a city reports in a cycle that names `countyLevelCities`: those whose reporting city
+ * (`reportingCityOf`) it is, sorted by code. A named county-level city reports its own; its prefecture does
+ * not; a code that is no reporting city in the cycle has none.
+ */
+export const expectedCommunitiesOf = (
+  registry: DivisionRegistry,
+  cityCode: string,
+  countyLevelCities: ReadonlySet<string>,
+): string[] =>
+  registry
+    .communitiesOf(cityCode)
+    .filter((community) => registry.reportingCityOf(community, countyLevelCities) === cityCode);

@@ -6,6 +6,7 @@ export {
   type DivisionLevel,
   type DivisionRegistry,
   divisionLevels,
+  expectedCommunitiesOf,
   loadDivisionRegistry,
   reportingCityKinds,
   type UnitKind,

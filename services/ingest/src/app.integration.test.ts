@@ -522,6 +522,8 @@ describe('GET /v1/submissions/{id}', () => {
     expect((await get(body.submissionId)).json()).toEqual({
       submissionId: body.submissionId,
       cityCode: '110100',
+      cycle: 2024,
+      unit: { level: 'community', code: '110101001001' },
       status: 'accepted',
       contentHash: receipt.contentHash,
       receipt,

@@ -1,9 +1,17 @@
 // The ingest HTTP app: cities POST submissions (JSON or NDJSON) and get a receipt once Kafka acknowledged them.
 // Built from its clients and state, so tests hand it real ones; it never connects on its own.
 import type { Readable } from 'node:stream';
-import { canonicalUuidPattern, type DryRunReport } from '@citycheck/contracts';
+import { type Catalogue, indicatorFields, loadCatalogue } from '@citycheck/catalogue';
+import {
+  type CatalogueVersion,
+  canonicalUuidPattern,
+  type DryRunReport,
+  type ExpectedUnits,
+  type SubmissionList,
+} from '@citycheck/contracts';
 import { type Authenticator, mayReadCity, type Principal } from '@citycheck/credentials';
 import type { CycleBook } from '@citycheck/cycles';
+import { type DivisionRegistry, expectedCommunitiesOf, loadDivisionRegistry } from '@citycheck/divisions';
 import { CitycheckError, type FieldProblem, isCitycheckError } from '@citycheck/errors';
 import { createServiceServer, healthSchema, httpPlumbing, principalOf } from '@citycheck/http';
 import { topics as defaultTopics, type Producer } from '@citycheck/kafka';
@@ -20,16 +28,24 @@ import { type IndicatorsOf, inLanguage, problemLanguageOf } from './problem-lang
 import { type BodyEncoding, bodyEncodingOf, ndjsonLines, readWholeBody } from './request-body.js';
 import { reviewRoutes } from './review-routes.js';
 import {
+  catalogueSchema,
   dryRunValues,
   ingestBodySchemas,
   ingestErrorProperties,
+  listSubmissionsSchema,
   readySchema,
   submissionExamples,
   submissionStateSchema,
   submitSchema,
+  unitsSchema,
 } from './route-schemas.js';
 import { checkSchema, cycleProblem, type SemanticCheck, scopeProblem } from './submission-checks.js';
-import type { Receipt, SubmissionIndex } from './submission-index.js';
+import {
+  InvalidCursor,
+  type Receipt,
+  type SubmissionIndex,
+  type SubmissionStatus,
+} from './submission-index.js';
 
 export type { Receipt } from './submission-index.js';
 
@@ -113,6 +129,10 @@ export interface IngestAppOptions {
   readonly reviews?: ReviewBook;
   /** Where the review routes publish (reviews.v1 under the namespace). */
   readonly reviewsTopic?: string;
+  /** The catalogue of a version, for GET /v1/catalogue/{version}; defaults to the shipped catalogues. */
+  readonly catalogue?: (version: string) => Catalogue | undefined;
+  /** The division registry, for GET /v1/units; defaults to the shipped one, loaded on first use. */
+  readonly divisions?: DivisionRegistry;
 }
 
 export type { DryRunReport };
@@ -144,6 +164,52 @@ const requireUtf8 = (request: FastifyRequest): void => {
   }
 };
 
+const shippedCatalogue = (version: string): Catalogue | undefined => {
+  try {
+    return loadCatalogue(version);
+  } catch {
+    return undefined;
+  }
+};
+
+/** A catalogue as a city reports against it: each indicator with the fields a submission gives for it. */
+const catalogueView = (catalogue: Catalogue): CatalogueVersion => ({
+  id: catalogue.id,
+  cycle: catalogue.cycle,
+  title: catalogue.title,
+  ...(catalogue.supersedes === undefined ? {} : { supersedes: catalogue.supersedes }),
+  indicators: [...catalogue.indicators.values()].map((indicator) => ({
+    code: indicator.code,
+    nameZh: indicator.nameZh,
+    nameEn: indicator.nameEn,
+    dimension: indicator.dimension,
+    kind: indicator.kind,
+    aggregation: indicator.aggregation,
+    direction: indicator.direction,
+    unit: indicator.unit,
+    range: indicator.range,
+    ...(indicator.standard === undefined ? {} : { standard: indicator.standard }),
+    unitLevels: indicator.unitLevels,
+    fields: indicatorFields(indicator),
+    status: indicator.status,
+    since: indicator.since,
+    ...(indicator.retiredIn === undefined ? {} : { retiredIn: indicator.retiredIn }),
+  })),
+});
+
+/**
+ * The city a look-up answers for: a city credential's own (a `city` naming another is refused), or for a
+ * province or ministry credential the `city` it names, if it may read it.
+ */
+const cityOfLookup = (principal: Principal, named: string | undefined): string => {
+  const city = principal.kind === 'city' ? (named ?? principal.cityCode) : named;
+  if (city === undefined)
+    throw new CitycheckError('invalid_request', 'name the city to answer for: ?city=<6-digit code>');
+  if (!mayReadCity(principal, city))
+    throw new CitycheckError('forbidden', `this credential may not read submissions of city ${city}`);
+  return city;
+};
+
 /** The route's schema has checked `dryRun` against `dryRunValues`. */
 const isDryRun = (query: unknown): boolean => {
   const raw = (query as { dryRun?: string } | undefined)?.dryRun;
@@ -172,6 +238,8 @@ export const buildIngestApp = ({
   refusals,
   reviews,
   reviewsTopic,
+  catalogue = shippedCatalogue,
+  divisions,
 }: IngestAppOptions) => {
   const app = createServiceServer({
     logger,
@@ -270,6 +338,10 @@ export const buildIngestApp = ({
           name: 'reviews',
           description:
             "A city submits its cycle's data for review; its province returns or approves them, the ministry accepts them.",
+        },
+        {
+          name: 'look-ups',
+          description: 'The catalogue a city reports against and the units it is expected to report.',
         },
         { name: 'service', description: 'Health, readiness and this document.' },
       ],
@@ -492,6 +564,64 @@ export const buildIngestApp = ({
           producer,
           ...(reviewsTopic === undefined ? {} : { topic: reviewsTopic }),
         });
+      v1.get('/submissions', { schema: listSubmissionsSchema }, async (request): Promise<SubmissionList> => {
+        const query = request.query as {
+          cycle?: string;
+          status?: SubmissionStatus;
+          unit?: string;
+          limit?: string;
+          cursor?: string;
+          city?: string;
+        };
+        const cityCode = cityOfLookup(principalOf(request), query.city);
+        try {
+          return index.list({
+            cityCode,
+            limit: query.limit === undefined ? 100 : Number(query.limit),
+            ...(query.cycle === undefined ? {} : { cycle: Number(query.cycle) }),
+            ...(query.status === undefined ? {} : { status: query.status }),
+            ...(query.unit === undefined ? {} : { unitCode: query.unit }),
+            ...(query.cursor === undefined ? {} : { after: query.cursor }),
+          });
+        } catch (error) {
+          if (error instanceof InvalidCursor) throw new CitycheckError('invalid_request', error.message);
+          throw error;
+        }
+      });
+
+      v1.get(
+        '/catalogue/:version',
+        { schema: catalogueSchema },
+        async (request): Promise<CatalogueVersion> => {
+          const { version } = request.params as { version: string };
+          const found = catalogue(version);
+          if (found === undefined)
+            throw new CitycheckError('not_found', `there is no catalogue version ${version}`);
+          return catalogueView(found);
+        },
+      );
+
+      v1.get('/units', { schema: unitsSchema }, async (request): Promise<ExpectedUnits> => {
+        const query = request.query as { cycle: string; city?: string };
+        const cityCode = cityOfLookup(principalOf(request), query.city);
+        const cycle = Number(query.cycle);
+        const registry = divisions ?? loadDivisionRegistry();
+        const named = new Set(cycles?.settingsOf(cycle)?.countyLevelCities ?? []);
+        const reported = index.reportedUnits(cityCode, cycle);
+        const units = expectedCommunitiesOf(registry, cityCode, named).map((code) => ({
+          level: 'community' as const,
+          code,
+          name: registry.name(code) ?? '',
+          reported: reported.has(code),
+        }));
+        return {
+          cityCode,
+          cycle,
+          expected: units.length,
+          reported: units.filter((unit) => unit.reported).length,
+          units,
+        };
+      });
     },
     { prefix: '/v1' },
   );

@@ -38,6 +38,9 @@ export const receivedHeaders = {
   credentialId: 'credential-id',
   /** `true` when received after its cycle's deadline; absent otherwise. */
   late: 'late',
+  cycle: 'cycle',
+  unitLevel: 'unit-level',
+  unitCode: 'unit-code',
 } as const;
 
 const header = (message: FollowedMessage['message'], name: string): string | undefined => {
@@ -66,12 +69,26 @@ export const applyToIndex = (
     let submissionId = header(message, receivedHeaders.submissionId);
     let contentHash = header(message, receivedHeaders.contentHash);
     let receivedAt = header(message, receivedHeaders.receivedAt);
-    if (submissionId === undefined || contentHash === undefined || receivedAt === undefined) {
+    let cycle: number | undefined = Number(header(message, receivedHeaders.cycle));
+    const unitLevel = header(message, receivedHeaders.unitLevel);
+    const unitCode = header(message, receivedHeaders.unitCode);
+    let unit =
+      unitLevel === undefined || unitCode === undefined ? undefined : { level: unitLevel, code: unitCode };
+    // Records written before ingest put the cycle and unit on its headers are read from their value.
+    if (
+      submissionId === undefined ||
+      contentHash === undefined ||
+      receivedAt === undefined ||
+      unit === undefined
+    ) {
       const record = object(message.value);
       const submission = (record.submission ?? {}) as Record<string, unknown>;
       submissionId = text(submission.submissionId);
       contentHash = text(record.contentHash);
       receivedAt = text(record.receivedAt);
+      cycle = Number(submission.cycle);
+      const { level, code } = (submission.unit ?? {}) as Record<string, unknown>;
+      unit = typeof level === 'string' && typeof code === 'string' ? { level, code } : undefined;
     }
     if (submissionId === '') return;
     index.recordAccepted({
@@ -82,6 +99,8 @@ export const applyToIndex = (
       partition,
       offset: message.offset,
       late: header(message, receivedHeaders.late) === 'true',
+      ...(Number.isSafeInteger(cycle) ? { cycle } : {}),
+      ...(unit === undefined ? {} : { unit }),
     });
   } else if (topic === names.validated) {
     const record = object(message.value);

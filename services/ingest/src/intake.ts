@@ -172,8 +172,8 @@ export class Intake {
   }
 
   /** @internal */
-  record(receipt: Receipt, cityCode: string): void {
-    this.index.recordAccepted({ ...receipt, cityCode });
+  record(receipt: Receipt, { cityCode, cycle, unit }: Submission): void {
+    this.index.recordAccepted({ ...receipt, cityCode, cycle, unit: { level: unit.level, code: unit.code } });
   }
 
   /** @internal Queues records for the next produce request; resolves with each one's partition and offset. */
@@ -320,6 +320,9 @@ export class IntakeBatch {
           [receivedHeaders.contentHash]: hash,
           [receivedHeaders.receivedAt]: receivedAt,
           [receivedHeaders.credentialId]: this.credentialId,
+          [receivedHeaders.cycle]: String(submission.cycle),
+          [receivedHeaders.unitLevel]: submission.unit.level,
+          [receivedHeaders.unitCode]: submission.unit.code,
           ...(late ? { [receivedHeaders.late]: 'true' } : {}),
         },
       },
@@ -349,7 +352,7 @@ export class IntakeBatch {
       );
       queued.forEach(({ submission, done }, i) => {
         const receipt = receipts[i] as Receipt;
-        this.intake.record(receipt, submission.cityCode);
+        this.intake.record(receipt, submission);
         this.intake.release(submission.submissionId);
         done.resolve(receipt);
       });

@@ -154,6 +154,8 @@ const app = buildIngestApp({
     return outcome.kind === 'valid' ? [] : outcome.record.problems;
   },
   indicatorsOf: rules.catalogue,
+  catalogue: rules.catalogue,
+  divisions: rules.divisions,
   logger,
   authenticator: credentials,
   index,

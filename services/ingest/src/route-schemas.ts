@@ -143,6 +143,9 @@ export const ingestBodySchemas = [
   httpSchemas.dryRunReport,
   httpSchemas.lineResult,
   httpSchemas.bulkSummary,
+  httpSchemas.catalogueVersion,
+  httpSchemas.expectedUnits,
+  httpSchemas.submissionList,
 ];
 
 /** Beside `error`, a bulk upload that stopped part way carries the lines processed before it stopped. */
@@ -402,6 +405,159 @@ export const submissionStateSchema = {
     404: errorResponse('No submission with this id was received.', {
       unknown: errorExample('not_found', 'no submission 3f0c9b8e-4d2a-4c61-9a8e-2b7d5e1f6a09 was received'),
     }),
+    429: rateLimited,
+  },
+};
+
+const okResponse = (description: string, schema: Json, example: Json): Json => ({
+  description,
+  content: media(schema, { example }),
+});
+
+const cityQuery = {
+  city: {
+    type: 'string',
+    pattern: '^[0-9]{6}$',
+    description:
+      'For a province or ministry credential: the city to answer for. A city credential answers for its own city and may leave it out.',
+  },
+};
+
+// Query strings are not coerced (see @citycheck/http): numbers are declared as the digits a route reads.
+const cycleQuery = {
+  type: 'string',
+  pattern: '^[0-9]{4}$',
+  description: 'The cycle (year examined), e.g. 2024.',
+};
+
+const cityRefused = errorResponse('The credential may not read this city, or names no city.', {
+  otherCity: errorExample('forbidden', 'this credential may not read submissions of city 120100'),
+});
+
+export const catalogueSchema = {
+  tags: ['look-ups'],
+  operationId: 'getCatalogue',
+  summary: 'One catalogue version: each indicator with its kind, fields, units, range, standard and levels',
+  params: {
+    type: 'object',
+    required: ['version'],
+    properties: { version: { type: 'string', pattern: '^[0-9]{4}\\.[0-9]+$' } },
+  },
+  response: {
+    200: okResponse('The catalogue version.', schemaRef(httpSchemas.catalogueVersion), {
+      id: '2024.1',
+      cycle: 2024,
+      title: { zh: '2024年城市体检指标体系', en: 'Urban physical examination indicators 2024' },
+      indicators: [
+        {
+          code: 'C01',
+          nameZh: '未达标配建养老服务设施的小区数量',
+          nameEn: 'Residential compounds without the required elderly-care facilities',
+          dimension: 'community',
+          kind: 'count',
+          aggregation: 'sum',
+          direction: 'lowerIsBetter',
+          unit: { zh: '个', en: 'compounds' },
+          range: { min: 0, max: 500 },
+          standard: { operator: '<=', value: 0 },
+          unitLevels: ['community'],
+          fields: [
+            {
+              field: 'value',
+              nameZh: '未达标配建养老服务设施的小区数量',
+              nameEn: 'Residential compounds without the required elderly-care facilities',
+              type: 'number',
+              unit: { zh: '个', en: 'compounds' },
+            },
+          ],
+          status: 'active',
+          since: '2024.1',
+        },
+      ],
+    }),
+    400: errorResponse('The path does not hold a version like 2024.1.', {
+      notVersion: errorExample('invalid_request', 'params/version must match pattern "^[0-9]{4}\\.[0-9]+$"'),
+    }),
+    401: unauthenticated,
+    404: errorResponse('No catalogue of this version exists.', {
+      unknown: errorExample('not_found', 'there is no catalogue version 2023.9'),
+    }),
+    429: rateLimited,
+  },
+};
+
+export const unitsSchema = {
+  tags: ['look-ups'],
+  operationId: 'listExpectedUnits',
+  summary: "The city's expected units (urban communities) in a cycle, with names and whether each reported",
+  querystring: {
+    type: 'object',
+    required: ['cycle'],
+    properties: { cycle: cycleQuery, ...cityQuery },
+  },
+  response: {
+    200: okResponse('The expected units, sorted by code.', schemaRef(httpSchemas.expectedUnits), {
+      cityCode: '110100',
+      cycle: 2024,
+      expected: 3,
+      reported: 1,
+      units: [
+        { level: 'community', code: '110101001001', name: '多福巷社区', reported: true },
+        { level: 'community', code: '110101001002', name: '银闸社区', reported: false },
+        { level: 'community', code: '110101001005', name: '东厂社区', reported: false },
+      ],
+    }),
+    400: errorResponse('No cycle, or a non-city credential without city.', {
+      noCycle: errorExample('invalid_request', "querystring must have required property 'cycle'"),
+    }),
+    401: unauthenticated,
+    403: cityRefused,
+    429: rateLimited,
+  },
+};
+
+export const submissionStatuses = ['accepted', 'valid', 'rejected', 'stored', 'counted'] as const;
+
+export const listSubmissionsSchema = {
+  tags: ['submissions'],
+  operationId: 'listSubmissions',
+  summary: "The city's submissions with their states, oldest received first, paged",
+  querystring: {
+    type: 'object',
+    properties: {
+      cycle: cycleQuery,
+      status: { type: 'string', enum: [...submissionStatuses] },
+      unit: { type: 'string', minLength: 1, description: 'A unit code: the submissions of this unit only.' },
+      limit: {
+        type: 'string',
+        pattern: '^([1-9][0-9]{0,2}|1000)$',
+        description: 'Submissions per page, 1 to 1000; 100 when absent.',
+      },
+      cursor: { type: 'string', minLength: 1, description: 'The nextCursor of the page before.' },
+      ...cityQuery,
+    },
+  },
+  response: {
+    200: okResponse('One page; nextCursor asks for the next.', schemaRef(httpSchemas.submissionList), {
+      submissions: [
+        {
+          submissionId: '3f0c9b8e-4d2a-4c61-9a8e-2b7d5e1f6a01',
+          cityCode: '110100',
+          cycle: 2024,
+          unit: { level: 'community', code: '110101001001' },
+          status: 'rejected',
+          contentHash: receiptExample.contentHash,
+          receipt: receiptExample,
+          problems: [problemExample],
+        },
+      ],
+      nextCursor: 'MTczMjA2ODkwMzUxMi8zZjBjOWI4ZS00ZDJhLTRjNjEtOWE4ZS0yYjdkNWUxZjZhMDE',
+    }),
+    400: errorResponse('A filter out of its range, a cursor this service did not give, or no city.', {
+      cursor: errorExample('invalid_request', 'cursor abc is not one this service gave'),
+    }),
+    401: unauthenticated,
+    403: cityRefused,
     429: rateLimited,
   },
 };

@@ -7,6 +7,7 @@ import type { FieldProblem } from '@citycheck/errors';
 // both shapes are schemas/http/{receipt,submission-state}.v1.schema.json.
 export type { Receipt, SubmissionState };
 export type SubmissionStatus = SubmissionState['status'];
+type Unit = NonNullable<SubmissionState['unit']>;
 
 // accepted < valid | rejected < stored: records of one submission may be read in any order across topics,
 // and the index keeps the furthest status it has seen.
@@ -31,6 +32,11 @@ class Entry {
     public late = false,
     /** The lake batch holding it (`<partition>/<startOffset>` of submissions.validated.v1); '' while unknown. */
     public batch = '',
+    /** The cycle it reports for; 0 while unknown. */
+    public cycle = 0,
+    /** Its unit's level (interned) and code; '' while unknown. */
+    public unitLevel = '',
+    public unitCode = '',
   ) {}
 }
 
@@ -42,7 +48,46 @@ export interface AcceptedFacts {
   readonly partition: number;
   readonly offset: string;
   readonly late?: boolean;
+  /** Absent in records written before ingest put them on the record's headers and in unreadable ones. */
+  readonly cycle?: number;
+  readonly unit?: { readonly level: string; readonly code: string };
 }
+
+/** Which submissions of a city `list` gives; `after` is a `nextCursor` of the page before. */
+export interface SubmissionFilter {
+  readonly cityCode: string;
+  readonly cycle?: number;
+  readonly status?: SubmissionStatus;
+  readonly unitCode?: string;
+  readonly after?: string;
+  readonly limit: number;
+}
+
+export interface SubmissionPage {
+  readonly submissions: SubmissionState[];
+  readonly nextCursor?: string;
+}
+
+/** A page's cursor: the received time and id of its last submission (order: received, then id). */
+const encodeCursor = (receivedAt: number, submissionId: string): string =>
+  Buffer.from(`${Number.isNaN(receivedAt) ? '' : receivedAt}/${submissionId}`).toString('base64url');
+
+const decodeCursor = (cursor: string): { receivedAt: number; submissionId: string } | undefined => {
+  const match = /^(\d*)\/(.+)$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
+  if (match === null) return undefined;
+  return { receivedAt: match[1] === '' ? Number.NaN : Number(match[1]), submissionId: match[2] as string };
+};
+
+/** Received time, then id; submissions whose received record is not read yet come last. */
+const compareOrder = (aAt: number, aId: string, bAt: number, bId: string): number => {
+  const a = Number.isNaN(aAt) ? Number.POSITIVE_INFINITY : aAt;
+  const b = Number.isNaN(bAt) ? Number.POSITIVE_INFINITY : bAt;
+  if (a !== b) return a < b ? -1 : 1;
+  return aId < bId ? -1 : aId > bId ? 1 : 0;
+};
+
+/** A cursor that does not decode; the route answers it with 400. */
+export class InvalidCursor extends Error {}
 
 /** How a lake batch is named between lake.batches-committed.v1 and lake.rollups-derived.v1. */
 export const lakeBatchKey = (partition: number | string, startOffset: string): string =>
@@ -108,6 +153,11 @@ export class SubmissionIndex {
       entry.late = facts.late === true;
     }
     if (entry.city === '') entry.city = this.intern(facts.cityCode);
+    if (entry.cycle === 0 && facts.cycle !== undefined) entry.cycle = facts.cycle;
+    if (entry.unitCode === '' && facts.unit !== undefined) {
+      entry.unitLevel = this.intern(facts.unit.level);
+      entry.unitCode = facts.unit.code;
+    }
   }
 
   /** A submission validate passed (submissions.validated.v1). */
@@ -169,6 +219,51 @@ export class SubmissionIndex {
     return entry;
   }
 
+  /**
+   * The units of a city with a stored (or counted) submission in a cycle. A unit whose only submissions were
+   * rejected, or are still on their way, has not reported.
+   */
+  reportedUnits(cityCode: string, cycle: number): Set<string> {
+    const units = new Set<string>();
+    for (const entry of this.entries.values())
+      if (entry.status === statusCodes.stored && entry.cycle === cycle && entry.city === cityCode)
+        units.add(entry.unitCode);
+    return units;
+  }
+
+  /**
+   * One page of a city's submissions in a stable order (received, then id), filtered by cycle, status (as
+   * `get` says it) and unit; a submission received while a client pages lands after its cursor or before
+   * it, never twice. Throws InvalidCursor for an `after` this index did not give.
+   */
+  list({ cityCode, cycle, status, unitCode, after, limit }: SubmissionFilter): SubmissionPage {
+    const from = after === undefined ? undefined : decodeCursor(after);
+    if (after !== undefined && from === undefined)
+      throw new InvalidCursor(`cursor ${after} is not one this service gave`);
+    const matched: [string, Entry][] = [];
+    for (const [id, entry] of this.entries) {
+      if (entry.city !== cityCode) continue;
+      if (cycle !== undefined && entry.cycle !== cycle) continue;
+      if (unitCode !== undefined && entry.unitCode !== unitCode) continue;
+      if (from !== undefined && compareOrder(entry.receivedAt, id, from.receivedAt, from.submissionId) <= 0)
+        continue;
+      matched.push([id, entry]);
+    }
+    matched.sort(([aId, a], [bId, b]) => compareOrder(a.receivedAt, aId, b.receivedAt, bId));
+    const submissions: SubmissionState[] = [];
+    let last: [string, Entry] | undefined;
+    for (const [id, entry] of matched) {
+      const state = this.get(id) as SubmissionState;
+      if (status !== undefined && state.status !== status) continue;
+      // One more beyond the page: only then is there a next page.
+      if (submissions.length === limit && last !== undefined)
+        return { submissions, nextCursor: encodeCursor(last[1].receivedAt, last[0]) };
+      submissions.push(state);
+      last = [id, entry];
+    }
+    return { submissions };
+  }
+
   get(submissionId: string): SubmissionState | undefined {
     const entry = this.entries.get(submissionId);
     if (entry === undefined) return undefined;
@@ -190,6 +285,10 @@ export class SubmissionIndex {
     return {
       submissionId,
       cityCode: entry.city,
+      ...(entry.cycle === 0 ? {} : { cycle: entry.cycle }),
+      ...(entry.unitCode === ''
+        ? {}
+        : { unit: { level: entry.unitLevel as Unit['level'], code: entry.unitCode } }),
       status: countedAt === undefined ? (statusNames[entry.status] as SubmissionStatus) : 'counted',
       contentHash: entry.hash,
       ...(entry.late ? { late: true as const } : {}),

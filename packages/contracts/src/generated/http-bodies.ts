@@ -5,7 +5,9 @@
  */
 export interface HttpBodies {
   'bulk-summary'?: BulkSummary;
+  'catalogue-version'?: CatalogueVersion;
   'dry-run-report'?: DryRunReport;
+  'expected-units'?: ExpectedUnits;
   'line-result'?: LineResult;
   'pipeline-status'?: PipelineStatus;
   problem?: Problem;
@@ -15,6 +17,7 @@ export interface HttpBodies {
   'review-comment'?: ReviewComment;
   'review-request'?: ReviewRequest;
   review?: Review;
+  'submission-list'?: SubmissionList;
   'submission-state'?: SubmissionState;
   'table-catalogue'?: TableCatalogue;
 }
@@ -55,6 +58,71 @@ export interface Problem {
   value?: unknown;
 }
 /**
+ * One version of the indicator catalogue as a city reports against it: each indicator with its kind, the fields a submission gives for it (with their names and units), its range in stored units, its standard and the unit levels it is reported on.
+ */
+export interface CatalogueVersion {
+  /**
+   * The version, e.g. 2024.1: what a submission names as catalogueVersion.
+   */
+  id: string;
+  cycle: number;
+  title: LocalizedText;
+  supersedes?: string;
+  /**
+   * Every indicator of the version in catalogue order, retired ones included (status says which).
+   */
+  indicators: CatalogueIndicator[];
+}
+export interface LocalizedText {
+  zh: string;
+  en: string;
+}
+export interface CatalogueIndicator {
+  code: string;
+  nameZh: string;
+  nameEn: string;
+  dimension: 'housing' | 'community' | 'block' | 'city';
+  kind: 'count' | 'length' | 'rate' | 'perCapita' | 'share' | 'score' | 'mean';
+  aggregation: 'sum' | 'ratio' | 'perCapita' | 'share' | 'weightedMean';
+  direction: 'higherIsBetter' | 'lowerIsBetter';
+  unit: MeasurementUnit;
+  /**
+   * Inclusive bounds of the unit value, in stored units (fractions for percentages; unit.scale presents them).
+   */
+  range: {
+    min: number;
+    max: number;
+  };
+  standard?: {
+    operator: '<=' | '>=' | '==';
+    value: number;
+    note?: string;
+  };
+  unitLevels: ('housing' | 'community' | 'block' | 'district' | 'city')[];
+  /**
+   * The observation fields a submission gives for this indicator, exactly these and no others.
+   */
+  fields: IndicatorField[];
+  status: 'active' | 'retired';
+  since?: string;
+  retiredIn?: string;
+}
+export interface MeasurementUnit {
+  zh: string;
+  en: string;
+  /**
+   * A stored value times scale is the value in this unit (1 when absent).
+   */
+  scale?: number;
+}
+export interface IndicatorField {
+  field: 'value' | 'numerator' | 'denominator' | 'quantity' | 'population' | 'weight' | 'meets';
+  nameZh: string;
+  nameEn: string;
+  type: 'number' | 'boolean';
+  unit?: MeasurementUnit;
+}
+/**
  * What would happen to the submission; nothing was stored.
  */
 export interface DryRunReport {
@@ -70,6 +138,37 @@ export interface DryRunReport {
    */
   checks: ('schema' | 'credential_scope' | 'idempotency' | 'rules')[];
   problems: Problem[];
+}
+/**
+ * The urban communities a city is expected to report in a cycle (from the division registry, with the county-level cities the cycle names reporting on their own), each with its name and whether a submission of it was stored in the lake.
+ */
+export interface ExpectedUnits {
+  cityCode: string;
+  cycle: number;
+  /**
+   * How many units the city is expected to report.
+   */
+  expected: number;
+  /**
+   * How many of them have a stored submission in the cycle.
+   */
+  reported: number;
+  /**
+   * Sorted by code.
+   */
+  units: ExpectedUnit[];
+}
+export interface ExpectedUnit {
+  level: 'community';
+  code: string;
+  /**
+   * The official name, e.g. 多福巷社区.
+   */
+  name: string;
+  /**
+   * A submission of this unit in this cycle was stored in the lake (status stored or counted).
+   */
+  reported: boolean;
 }
 /**
  * The pipeline's health for the people on call: each stage's rate, lag and colour by the thresholds, ingest's and validate's rejections by reason and by city with submission ids to follow, the last hour a point a minute, the current cycle's reporting per province with its deadline and unreported cities, and every service's own figures. An analyst sees the reporting only, a provincial one its own province's.
@@ -314,11 +413,32 @@ export interface Review {
   }[];
 }
 /**
+ * One page of a city's submissions, oldest received first (then by id), each as GET /v1/submissions/{submissionId} gives it. nextCursor, when present, asks for the next page.
+ */
+export interface SubmissionList {
+  submissions: SubmissionState[];
+  /**
+   * Pass as cursor for the next page; absent on the last page.
+   */
+  nextCursor?: string;
+}
+/**
  * Where a submission is: accepted (in Kafka), valid (passed every rule), rejected (with every problem), stored (in the lake), counted (in rollups, completeness, ledger and flags written to the lake).
  */
 export interface SubmissionState {
   submissionId: string;
   cityCode: string;
+  /**
+   * The cycle the submission reports for (absent while only a later stage's record of it was read).
+   */
+  cycle?: number;
+  /**
+   * The unit the submission reports for (absent like cycle).
+   */
+  unit?: {
+    level: 'housing' | 'community' | 'block' | 'district' | 'city';
+    code: string;
+  };
   status: 'accepted' | 'valid' | 'rejected' | 'stored' | 'counted';
   contentHash: string;
   /**
