@@ -6,7 +6,12 @@ import { gunzipSync } from 'node:zlib';
 import { CycleBook } from '@citycheck/cycles';
 import { waitFor } from '@citycheck/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type IngestFixture, openapiProblems, startIngestFixture, submission } from './app.fixture.js';
+import {
+  type IngestFixture,
+  openapiProblems,
+  startIngestFixture,
+  submission,
+} from '../test/ingest-fixture.js';
 
 let fixture: IngestFixture;
 let yinchuan: string;
