@@ -56,7 +56,9 @@ describe('a refused credential, at ingest and at query', () => {
       refusal('this endpoint needs a city credential: send Authorization: Bearer cc_<id>_<secret>'),
     );
     expect(answerOf(await toQuery({}))).toEqual(
-      refusal('this endpoint needs an analyst credential: send Authorization: Bearer cc_<id>_<secret>'),
+      refusal(
+        'this endpoint needs an analyst or city credential: send Authorization: Bearer cc_<id>_<secret>',
+      ),
     );
     expect(answerOf(await toQuery({ authorization: '  ' }))).toEqual(answerOf(await toQuery({})));
   });

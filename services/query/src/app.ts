@@ -60,7 +60,7 @@ const statusFiles: Record<string, { file: string; type: string }> = {
   '/status/status.css': { file: 'status.css', type: 'text/css; charset=utf-8' },
 };
 
-/** What an analyst's credential lets them query; a city credential queries nothing. */
+/** What a credential lets its holder query: the nation, a province, or a city's own results. */
 export const scopeOf = (principal: Principal): { scope: QueryScope; role: string; id: string } => {
   switch (principal.kind) {
     case 'analyst:ministry':
@@ -76,10 +76,11 @@ export const scopeOf = (principal: Principal): { scope: QueryScope; role: string
         id: principal.credentialId,
       };
     case 'city':
-      throw new CitycheckError(
-        'forbidden',
-        'city credentials submit data; querying needs an analyst credential',
-      );
+      return {
+        scope: { kind: 'city', cityCode: principal.cityCode },
+        role: principal.kind,
+        id: principal.credentialId,
+      };
   }
 };
 
@@ -117,7 +118,7 @@ export const buildQueryApp = ({
 
   app.register(httpPlumbing, {
     authenticator,
-    credentialNeeded: 'an analyst credential',
+    credentialNeeded: 'an analyst or city credential',
     credentialsCurrent,
     notReady: {
       message:
@@ -129,9 +130,10 @@ export const buildQueryApp = ({
       info: {
         title: 'citycheck query API',
         version: '1.0.0',
-        summary: 'SQL over the Parquet lake for ministry and provincial analysts, and the pipeline status.',
+        summary:
+          'SQL over the Parquet lake for ministry and provincial analysts and for cities, and the pipeline status.',
         description:
-          'Each request under /v1 carries an analyst credential; a provincial analyst sees that province only. ' +
+          'Each request under /v1 carries an analyst or city credential; a provincial analyst sees that province only, a city its own results only. ' +
           'POST /v1/query takes one SELECT over the documented views (GET /v1/tables) and answers by the Accept header.',
       },
       servers: [{ url: 'http://127.0.0.1:8090', description: 'The local stack (scripts/demo.sh)' }],
@@ -144,7 +146,7 @@ export const buildQueryApp = ({
       credential: {
         name: 'analystCredential',
         description:
-          'A credential issued by `citycheck admin credentials issue --role analyst:ministry` or `--role analyst:province:<code>`.',
+          'A credential issued by `citycheck admin credentials issue --role analyst:ministry`, `--role analyst:province:<code>` or `--role city --city <code>`.',
       },
     },
   });
@@ -223,6 +225,8 @@ export const buildQueryApp = ({
       // Who may see what of the status: see "Scope policy" in the README. The page itself holds no figures.
       api.get('/v1/status', { onRequest: api.authenticate, schema: statusSchema }, async (request) => {
         const caller = scopeOf(principalOf(request));
+        if (caller.scope.kind === 'city')
+          throw new CitycheckError('forbidden', 'the pipeline status is for analysts and operators');
         const report = await status.current();
         if (caller.role === 'operator') return report;
         return analystStatus(

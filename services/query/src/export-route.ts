@@ -68,7 +68,6 @@ export const exportSchema = {
       content: { 'application/json': { schema: errorRef } },
     },
     401: { description: 'No or a bad credential.', content: { 'application/json': { schema: errorRef } } },
-    403: { description: 'A city credential.', content: { 'application/json': { schema: errorRef } } },
     422: { description: 'A limit stopped the query.', content: { 'application/json': { schema: errorRef } } },
   },
 };

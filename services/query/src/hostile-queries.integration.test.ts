@@ -6,15 +6,11 @@
 import { readdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  encodeParquet,
-  type LakeDatabase,
-  lakeViews,
-  type ObjectStore,
-  rollupObjectKey,
-} from '@citycheck/lake';
+import type { LakeDatabase, ObjectStore } from '@citycheck/lake';
 import { bearer, createTestCredentials } from '@citycheck/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeDerivedObject } from '../test/derived-objects.js';
+import { fillShape, hostileShapes, infrastructureMarks } from '../test/hostile-shapes.js';
 import {
   type QueryApp,
   startQueryService,
@@ -39,14 +35,6 @@ let exportDirectory: string;
 let engine: QueryEngine;
 let app: QueryApp;
 
-/** A derived view's stored columns and types (the cycle lives in the object's path); absent values are NULL. */
-const columnsOf = (name: string): Record<string, string> =>
-  Object.fromEntries(
-    (lakeViews.find((view) => view.name === name)?.columns ?? [])
-      .filter((column) => column.name !== 'cycle')
-      .map((column) => [column.name, column.type]),
-  );
-
 /** Completeness and quality flags for Guangdong, Beijing and the nation, written the way aggregate does. */
 const writeDerived = async (): Promise<void> => {
   const completeness = ['440000', '110000', '000000'].map((area) => ({
@@ -65,11 +53,7 @@ const writeDerived = async (): Promise<void> => {
     first_received_at: '2024-11-20 09:00:00',
     last_received_at: '2024-11-20 09:30:00',
   }));
-  await store.put(
-    rollupObjectKey(2024, 'completeness'),
-    await encodeParquet(writer.connection, completeness, columnsOf('completeness'), ['level', 'area_code']),
-    'application/vnd.apache.parquet',
-  );
+  await writeDerivedObject(store, writer.connection, 'completeness', 2024, completeness);
   const flag = (province: string, kind: string, reference: number) => ({
     province_code: `${province}0000`,
     city_code: `${province}0100`,
@@ -84,20 +68,11 @@ const writeDerived = async (): Promise<void> => {
     reference,
     submission_id: '00000000-0000-4000-8000-000000000001',
   });
-  await store.put(
-    rollupObjectKey(2024, 'quality_flags'),
-    await encodeParquet(
-      writer.connection,
-      [
-        flag('44', 'national_outlier', 2.5),
-        flag('44', 'provincial_outlier', 3.5),
-        flag('11', 'national_outlier', 2.5),
-      ],
-      columnsOf('quality_flags'),
-      ['unit_code'],
-    ),
-    'application/vnd.apache.parquet',
-  );
+  await writeDerivedObject(store, writer.connection, 'quality_flags', 2024, [
+    flag('44', 'national_outlier', 2.5),
+    flag('44', 'provincial_outlier', 3.5),
+    flag('11', 'national_outlier', 2.5),
+  ]);
 };
 
 beforeAll(async () => {
@@ -137,132 +112,14 @@ const leaks = (text: string): string[] => {
     '320100',
     '"nation"',
     '000000"',
-    's3://',
-    store.bucket,
-    '_manifests',
-    'lake_full',
-    scratch,
-    exportDirectory,
-    'ministry-export-secret',
-    tmpdir(),
-    '/root',
-    '/etc',
-    'root:x',
-    'allowed_directories',
-    'extension_directory',
-    'temp_directory',
-    'secret_directory',
-    'citycheck-local-secret',
-    'read_parquet',
+    ...infrastructureMarks(store.bucket, [scratch, exportDirectory, tmpdir()]),
   ];
   return marks.filter((mark) => text.includes(mark));
 };
 
-const bucketObject = () => `s3://${store.bucket}/rollups/cycle=2024/indicator_rollups.parquet`;
-const observationObjects = () => `s3://${store.bucket}/observations/*/*/*/*.parquet`;
-
-/**
- * Each shape is sent as Guangdong. A refusal (4xx) passes when its message repeats nothing the sender did
- * not write; rows pass when they hold no foreign mark.
- */
-const shapes = (): [string, string][] => [
-  [
-    'a recursive CTE named after a rollups object, read in its first member',
-    `WITH RECURSIVE "ROLLUPS" AS (SELECT * FROM "ROLLUPS" UNION ALL SELECT * FROM "ROLLUPS" WHERE false) SELECT level, area_code, province_code FROM "ROLLUPS"`,
-  ],
-  [
-    'a recursive CTE named after the observation objects',
-    `WITH RECURSIVE "OBSERVATIONS" AS (SELECT province_code FROM "OBSERVATIONS" UNION SELECT province_code FROM "OBSERVATIONS" WHERE false) SELECT DISTINCT province_code FROM "OBSERVATIONS"`,
-  ],
-  [
-    'a recursive CTE named after the commit log',
-    `WITH RECURSIVE "s3://${'BUCKET'}/_manifests/observations/*/*/*.json" AS (SELECT * FROM "s3://${'BUCKET'}/_manifests/observations/*/*/*.json" UNION ALL SELECT * FROM "s3://${'BUCKET'}/_manifests/observations/*/*/*.json" WHERE false) SELECT * FROM "s3://${'BUCKET'}/_manifests/observations/*/*/*.json"`,
-  ],
-  [
-    'a recursive CTE named after the export directory',
-    `WITH RECURSIVE "${'EXPORTS'}/*.parquet" AS (SELECT * FROM "${'EXPORTS'}/*.parquet" UNION ALL SELECT * FROM "${'EXPORTS'}/*.parquet" WHERE false) SELECT * FROM "${'EXPORTS'}/*.parquet"`,
-  ],
-  [
-    'a CTE with a Kelvin sign shadowing duckdb_views',
-    'WITH "duc\u212Adb_views" AS (SELECT 1 AS sql) SELECT sql FROM duckdb_views',
-  ],
-  [
-    'a CTE with a Kelvin sign shadowing duckdb_settings',
-    'WITH "duc\u212Adb_settings" AS (SELECT 1 AS value) SELECT * FROM duckdb_settings',
-  ],
-  ['a Kelvin-sign view name', 'SELECT * FROM "observations\u212A"'],
-  ['pg_get_viewdef over every oid', 'SELECT pg_get_viewdef(unnest(generate_series(1, 5000))) AS definition'],
-  ['pg_views', 'SELECT * FROM pg_views'],
-  ['pg_settings', 'SELECT name, setting FROM pg_settings'],
-  ['duckdb_views as a relation', 'SELECT sql FROM duckdb_views'],
-  ['duckdb_views()', 'SELECT sql FROM duckdb_views()'],
-  ['duckdb_settings()', 'SELECT * FROM duckdb_settings()'],
-  ['duckdb_secrets()', 'SELECT * FROM duckdb_secrets()'],
-  ['duckdb_extensions()', 'SELECT * FROM duckdb_extensions()'],
-  ['duckdb_databases()', 'SELECT * FROM duckdb_databases()'],
-  ['duckdb_tables as a relation', 'SELECT * FROM duckdb_tables'],
-  ['information_schema.views', 'SELECT view_definition FROM information_schema.views'],
-  ['sqlite_master', 'SELECT * FROM sqlite_master'],
-  ['current_setting', "SELECT current_setting('allowed_directories')"],
-  ['which_secret', `SELECT which_secret('s3://${'BUCKET'}/x', 's3')`],
-  ['glob()', `SELECT * FROM glob('s3://${'BUCKET'}/**')`],
-  ['read_parquet over the bucket', `SELECT * FROM read_parquet('${'OBSERVATIONS'}')`],
-  ['read_csv of /etc/passwd', "SELECT * FROM read_csv('/etc/passwd')"],
-  ['read_text of /etc/passwd', "SELECT * FROM read_text('/etc/passwd')"],
-  ['a file named as a table', "SELECT * FROM '/etc/passwd'"],
-  ['the export directory named as a table', `SELECT * FROM '${'EXPORTS'}/in-flight.parquet'`],
-  ['a bucket object named as a table', `SELECT * FROM '${'ROLLUPS'}'`],
-  ['the full schema', 'SELECT * FROM lake_full.observations'],
-  ['the full schema quoted in upper case', 'SELECT * FROM "LAKE_FULL"."OBSERVATIONS"'],
-  ['query_table()', "SELECT * FROM query_table('lake_full.rollups')"],
-  ['a macro from another schema', "SELECT * FROM lake_full.observations_as_of(TIMESTAMP '2099-01-01')"],
-  ['a comment hiding a second statement', 'SELECT 1 /* ; */; SELECT * FROM lake_full.observations -- */'],
-  ['a line comment before the name', 'SELECT * FROM --\n lake_full.rollups'],
-  [
-    'a forward CTE reference',
-    'WITH x AS (SELECT * FROM duckdb_views), duckdb_views AS (SELECT 1) SELECT * FROM x',
-  ],
-  [
-    'a nested CTE shadowing a view, read outside it',
-    "SELECT (WITH rollups AS (SELECT 1 AS level) SELECT count(*) FROM rollups) AS n, (SELECT count(*) FROM rollups WHERE level = 'nation') AS nation",
-  ],
-  [
-    'a recursive CTE shadowing a view',
-    "WITH RECURSIVE rollups AS (SELECT level, area_code FROM rollups UNION SELECT level, area_code FROM rollups WHERE false) SELECT * FROM rollups WHERE area_code NOT LIKE '44%'",
-  ],
-  [
-    'a PIVOT over rollups by level',
-    "PIVOT rollups ON level IN ('nation', 'province', 'city') USING count(*)",
-  ],
-  [
-    'the macros over the nation',
-    "SELECT DISTINCT left(unit_code, 2) AS p FROM rollup_lineage(2024, 'C01', 'nation', '000000')",
-  ],
-  [
-    'observations as of the end of time',
-    "SELECT DISTINCT province_code FROM observations_as_of(TIMESTAMP '2999-01-01 00:00:00')",
-  ],
-  ['nation rows of rollups', "SELECT * FROM rollups WHERE level = 'nation' OR province_code IS NULL"],
-  ['nation and other provinces of completeness', 'SELECT level, area_code FROM completeness'],
-  ['lake_object of observations', 'SELECT lake_object FROM observations'],
-  ['ATTACH', `ATTACH 's3://${'BUCKET'}/x.duckdb' AS x`],
-  ['SET', 'SET enable_external_access = true'],
-  ['COPY', "COPY (SELECT 1) TO '/tmp/x.csv'"],
-  ['a prepared statement', 'PREPARE p AS SELECT * FROM lake_full.rollups'],
-  ['CREATE MACRO', 'CREATE MACRO m() AS TABLE SELECT * FROM lake_full.rollups'],
-  ['getenv', "SELECT getenv('HOME')"],
-];
-
-const fill = (sql: string): string =>
-  sql
-    .replaceAll('BUCKET', store.bucket)
-    .replaceAll('EXPORTS', exportDirectory)
-    .replaceAll('OBSERVATIONS', observationObjects())
-    .replaceAll('ROLLUPS', bucketObject());
-
 describe('a Guangdong analyst sees nothing outside Guangdong, whatever the statement', () => {
-  it.each(shapes())('%s', async (_what, template) => {
-    const sql = fill(template);
+  it.each(hostileShapes())('%s', async (_what, template) => {
+    const sql = fillShape(template, store.bucket, exportDirectory);
     const response = await post(guangdong, sql);
     if (response.statusCode === 200) {
       // Rows only: column names repeat what the sender wrote. Guangdong's own objects are its lineage.

@@ -233,7 +233,7 @@ describe('the pg driver as a Guangdong analyst', () => {
     }
   });
 
-  it('refuses a wrong password, a revoked-looking token and a city credential at sign-in', async () => {
+  it('refuses a wrong password and a revoked-looking token at sign-in', async () => {
     const wrong = await connect(`${guangdong.slice(0, -4)}abcd`).then(
       () => undefined,
       (error: pg.DatabaseError) => error,
@@ -244,12 +244,20 @@ describe('the pg driver as a Guangdong analyst', () => {
       (error: pg.DatabaseError) => error,
     );
     expect(garbage?.code).toBe('28P01');
-    const cityRefused = await connect(city).then(
-      () => undefined,
-      (error: pg.DatabaseError) => error,
-    );
-    expect(cityRefused?.code).toBe('28000');
-    expect(cityRefused?.message).toContain('city credentials submit data');
+  });
+
+  it('lets a city sign in and see its own city only', async () => {
+    const client = await connect(city);
+    try {
+      const result = await client.query(
+        'SELECT city_code, count(*)::INTEGER AS n FROM observations_current GROUP BY ALL',
+      );
+      // 440100's communities each report C01 and B02; its one correction supersedes an earlier C01.
+      const own = currentObservations(lake.observations).filter((row) => row.city_code === '440100');
+      expect(result.rows).toEqual([{ city_code: '440100', n: own.length }]);
+    } finally {
+      await client.end();
+    }
   });
 
   it('answers the probes BI tools send on connecting', async () => {

@@ -18,11 +18,13 @@ import type { Logger } from '@citycheck/logging';
 import type { DuckDBDataChunk, DuckDBResult, DuckDBType } from '@duckdb/node-api';
 import { describeCatalogue, lakeFingerprint } from './lake-catalogue.js';
 import {
-  checkProvinceCode,
   documentedViews,
   lakeMacros,
   type MacroDoc,
-  provinceCondition,
+  macroScopeCondition,
+  type RestrictedScope,
+  scopeCondition,
+  scopeKey,
   type ViewDoc,
 } from './lake-model.js';
 import type { LakeViewDefiner } from './lake-views.js';
@@ -33,9 +35,7 @@ import { buildScopeDatabase, type ScopeDatabase } from './scope-database.js';
 import { type CheckedQuery, checkQuery } from './sql-guard.js';
 
 /** Whose rows a query may see. */
-export type QueryScope =
-  | { readonly kind: 'ministry' }
-  | { readonly kind: 'province'; readonly provinceCode: string };
+export type QueryScope = { readonly kind: 'ministry' } | RestrictedScope;
 
 export interface QueryLimits {
   readonly timeoutMs: number;
@@ -236,7 +236,7 @@ export const createQueryEngine = async ({
     entry.retired = true;
     if (entry.users === 0) void entry.database.close().catch(() => undefined);
   };
-  const build = async (code: string): Promise<ScopeEntry> => {
+  const build = async (code: string, scope: RestrictedScope): Promise<ScopeEntry> => {
     const wanted = generation;
     const copiedAt = Date.now();
     const connection = await lake.instance.connect();
@@ -246,7 +246,7 @@ export const createQueryEngine = async ({
       const database = await buildScopeDatabase({
         lake: connection,
         fullSchema,
-        provinceCode: code,
+        scope,
         generation: wanted,
         directory: scopeDirectory,
         views: viewDocs.filter((view) => available.views.has(view.name)),
@@ -254,10 +254,7 @@ export const createQueryEngine = async ({
         // The provinces' databases open at once share one QUERY_MEMORY_LIMIT; the lake database has another.
         memoryLimit: `${Math.max(64, Math.floor(parseByteSize(limits.memoryLimit) / (limits.concurrency + 2) / 1024 ** 2))}MiB`,
       });
-      logger.info(
-        { province: code, generation: wanted, ms: Date.now() - started },
-        'province database built',
-      );
+      logger.info({ scope: code, generation: wanted, ms: Date.now() - started }, 'province database built');
       const entry: ScopeEntry = { database, users: 0, retired: false, lastUsed: Date.now(), copiedAt };
       const previous = scopes.get(code);
       scopes.set(code, entry);
@@ -275,29 +272,33 @@ export const createQueryEngine = async ({
       connection.closeSync();
     }
   };
-  const startBuild = (code: string): Promise<ScopeEntry> => {
+  const startBuild = (scope: RestrictedScope): Promise<ScopeEntry> => {
+    const code = scopeKey(scope);
     let pending = building.get(code);
     if (pending === undefined) {
-      pending = build(code).finally(() => building.delete(code));
+      pending = build(code, scope).finally(() => building.delete(code));
       building.set(code, pending);
     }
     return pending;
   };
-  const acquireScope = async (code: string): Promise<{ entry: ScopeEntry; release: () => void }> => {
+  const acquireScope = async (
+    scope: RestrictedScope,
+  ): Promise<{ entry: ScopeEntry; release: () => void }> => {
+    const code = scopeKey(scope);
     let entry = scopes.get(code);
     const age = entry === undefined ? Number.POSITIVE_INFINITY : Date.now() - entry.copiedAt;
     if (entry !== undefined && entry.database.generation < generation && age < scopeStaleMs) {
       // Behind the lake but within the window: answer from it, and copy anew behind it once it is half way.
       if (age >= scopeStaleMs / 2)
-        void startBuild(code).catch((error: unknown) =>
+        void startBuild(scope).catch((error: unknown) =>
           logger.warn(
-            { err: error, province: code },
+            { err: error, scope: code },
             'province database rebuild failed; keeping the previous one',
           ),
         );
     } else {
       // One copy, even if the lake moved again meanwhile: it is as fresh as the moment it was started.
-      if (entry === undefined || entry.database.generation < generation) entry = await startBuild(code);
+      if (entry === undefined || entry.database.generation < generation) entry = await startBuild(scope);
     }
     const held = entry;
     held.users += 1;
@@ -328,7 +329,10 @@ export const createQueryEngine = async ({
         const view = viewByName.get(name);
         if (view === undefined || !available.views.has(name))
           throw new CitycheckError('query_not_allowed', `there is no view ${name}`);
-        const condition = scope.kind === 'province' ? provinceCondition(view, scope.provinceCode) : undefined;
+        const condition =
+          scope.kind === 'ministry'
+            ? undefined
+            : scopeCondition(view, scope, `memory.${fullSchema}.observations`);
         await connection.run(
           `CREATE TEMP VIEW ${ident(name)} AS SELECT * FROM memory.${fullSchema}.${ident(name)}${where(condition)}`,
         );
@@ -338,10 +342,7 @@ export const createQueryEngine = async ({
         const parameters = macros.find((item) => item.name === name)?.parameters;
         if (macro === undefined || parameters === undefined)
           throw new CitycheckError('query_not_allowed', `there is no table macro ${name}`);
-        const condition =
-          scope.kind === 'province'
-            ? macro.provinceCondition(checkProvinceCode(scope.provinceCode))
-            : undefined;
+        const condition = scope.kind === 'ministry' ? undefined : macroScopeCondition(macro, scope);
         const list = parameters.map(ident).join(', ');
         await connection.run(
           `CREATE TEMP MACRO ${ident(name)}(${list}) AS TABLE ` +
@@ -425,9 +426,9 @@ export const createQueryEngine = async ({
       statement.connection.closeSync();
       statement.connection = undefined;
       if (statement.stopped !== false) throw stoppedError(statement);
-      if (scope.kind === 'province') {
-        // A province's database may still be being built: the statement waits for it within its deadline only.
-        const pending = acquireScope(checkProvinceCode(scope.provinceCode));
+      if (scope.kind !== 'ministry') {
+        // A province's (city's) database may still be being built: the statement waits for it within its deadline only.
+        const pending = acquireScope(scope);
         let expiry: NodeJS.Timeout | undefined;
         const lease = await Promise.race([
           pending,

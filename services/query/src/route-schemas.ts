@@ -39,11 +39,11 @@ const errorResponse = (description: string, examples: Record<string, Json>, retr
 const unauthenticated = errorResponse('No credential, or an unknown, rotated or revoked one.', {
   missing: errorExample(
     'unauthenticated',
-    'this endpoint needs an analyst credential: send Authorization: Bearer cc_<id>_<secret>',
+    'this endpoint needs an analyst or city credential: send Authorization: Bearer cc_<id>_<secret>',
   ),
 });
-const forbidden = errorResponse('A city credential: querying needs an analyst credential.', {
-  city: errorExample('forbidden', 'city credentials submit data; querying needs an analyst credential'),
+const forbidden = errorResponse('A city credential: the pipeline status is for analysts and operators.', {
+  city: errorExample('forbidden', 'the pipeline status is for analysts and operators'),
 });
 const notReady = errorResponse(
   'The service cannot confirm its credentials are current, or the object store is down; retry after Retry-After.',
@@ -89,7 +89,6 @@ export const querySchema = {
       missingSql: errorExample('invalid_request', 'the request does not match its schema'),
     }),
     401: unauthenticated,
-    403: forbidden,
     406: errorResponse('The Accept header names no format the endpoint produces.', {
       xml: errorExample(
         'not_acceptable',
@@ -124,7 +123,6 @@ export const tablesSchema = {
   response: {
     200: { description: 'The catalogue of views and macros.', ...schemaRef(httpSchemas.tableCatalogue) },
     401: unauthenticated,
-    403: forbidden,
     503: notReady,
   },
 };

@@ -23,7 +23,7 @@ beforeAll(async () => {
   scope = await buildScopeDatabase({
     lake: lakeDb.connection,
     fullSchema: 'lake_full',
-    provinceCode: '44',
+    scope: { kind: 'province', provinceCode: '44' },
     generation: 1,
     directory: opened.scratch,
     views: documentedViews,

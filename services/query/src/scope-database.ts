@@ -1,5 +1,5 @@
-// Scope by construction: a provincial analyst's statement runs in a DuckDB database of its own that holds
-// that province's rows and nothing else, copied from the lake before the database is opened read-only,
+// Scope by construction: a provincial analyst's (or a city's) statement runs in a DuckDB database of its own
+// that holds that province's (city's) rows and nothing else, copied from the lake before the database is opened read-only,
 // without extensions, without file or network access and with its configuration locked. Whatever a
 // statement says there, the other provinces, the nation, the bucket and the machine's files are not in reach.
 import { randomUUID } from 'node:crypto';
@@ -7,10 +7,11 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type DuckDBConnection, sqlIdentifier as ident, sqlString as quote } from '@citycheck/lake';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { checkProvinceCode, provinceCondition, type ViewDoc } from './lake-model.js';
+import { type RestrictedScope, scopeCondition, scopeKey, type ViewDoc } from './lake-model.js';
 
 export interface ScopeDatabase {
-  readonly provinceCode: string;
+  /** Whose rows it holds (`44`, `city-640100`). */
+  readonly key: string;
   /** The lake generation it was copied from. */
   readonly generation: number;
   connect(): Promise<DuckDBConnection>;
@@ -22,7 +23,7 @@ export interface BuildScopeOptions {
   readonly lake: DuckDBConnection;
   /** Schema of the lake database holding the full views and macros. */
   readonly fullSchema: string;
-  readonly provinceCode: string;
+  readonly scope: RestrictedScope;
   readonly generation: number;
   readonly directory: string;
   readonly views: readonly ViewDoc[];
@@ -33,40 +34,45 @@ export interface BuildScopeOptions {
 /**
  * What a province sees of a view: its own rows only (the nation's rows carry no province and are left out),
  * and of the quality flags against the national median neither the median nor the score, which would give
- * it back (see the scope policy in the README).
+ * it back (see the scope policy in the README). A city sees its own rows, and neither the national nor the
+ * provincial median.
  */
-const scopedSelect = (view: ViewDoc, fullSchema: string, code: string): string => {
-  const condition = provinceCondition(view, code);
+const scopedSelect = (view: ViewDoc, fullSchema: string, scope: RestrictedScope): string => {
+  const condition = scopeCondition(view, scope, `${fullSchema}.observations`);
   const from = `${fullSchema}.${ident(view.name)}${condition === undefined ? '' : ` WHERE ${condition}`}`;
   if (view.name === 'quality_flags') {
+    const hidden =
+      scope.kind === 'province'
+        ? "flag = 'national_outlier'"
+        : "flag IN ('national_outlier', 'provincial_outlier')";
     return (
-      "SELECT * REPLACE (CASE WHEN flag = 'national_outlier' THEN NULL ELSE score END AS score, " +
-      `CASE WHEN flag = 'national_outlier' THEN NULL ELSE reference END AS reference) FROM ${from}`
+      `SELECT * REPLACE (CASE WHEN ${hidden} THEN NULL ELSE score END AS score, ` +
+      `CASE WHEN ${hidden} THEN NULL ELSE reference END AS reference) FROM ${from}`
     );
   }
   return `SELECT * FROM ${from}`;
 };
 
 /**
- * Copies province `provinceCode`'s part of the lake into a new database file and opens it locked. Views of
+ * Copies `scope`'s part of the lake into a new database file and opens it locked. Views of
  * the lake that are defined over other views (observations_current) and the table macros are re-created
  * over the copied tables, so they are scoped by what they read.
  */
 export const buildScopeDatabase = async ({
   lake,
   fullSchema,
-  provinceCode,
+  scope,
   generation,
   directory,
   views,
   threads,
   memoryLimit,
 }: BuildScopeOptions): Promise<ScopeDatabase> => {
-  const code = checkProvinceCode(provinceCode);
+  const code = scopeKey(scope);
   const home = join(directory, `${code}-${generation}-${randomUUID()}`);
   await mkdir(home, { recursive: true, mode: 0o700 });
   const path = join(home, 'lake.duckdb');
-  const alias = `scope_${code}_${randomUUID().replaceAll('-', '')}`;
+  const alias = `scope_${code.replace('-', '_')}_${randomUUID().replaceAll('-', '')}`;
   const strip = (sql: string): string => sql.replaceAll(`${fullSchema}.`, '');
   try {
     const definitions = new Map(
@@ -94,7 +100,7 @@ export const buildScopeDatabase = async ({
         if (body.includes(`${fullSchema}.`)) derived.push([view.name, strip(sql)]);
         else
           await lake.run(
-            `CREATE TABLE ${alias}.main.${ident(view.name)} AS ${scopedSelect(view, fullSchema, code)}`,
+            `CREATE TABLE ${alias}.main.${ident(view.name)} AS ${scopedSelect(view, fullSchema, scope)}`,
           );
       }
       await lake.run(`USE ${alias}`);
@@ -124,7 +130,7 @@ export const buildScopeDatabase = async ({
     await locker.run('SET lock_configuration = true');
     locker.closeSync();
     return {
-      provinceCode: code,
+      key: code,
       generation,
       connect: () => instance.connect(),
       async close() {

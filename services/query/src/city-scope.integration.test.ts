@@ -1,0 +1,309 @@
+// A city credential (Guangzhou, 440100) on the query service sees its own results, scoped exactly as a
+// provincial analyst is: its observations, its city, district and street rollups, its completeness, ledger
+// and flags, through POST /v1/query and POST /v1/export, and nothing of Shenzhen (440300), another province,
+// the province or the nation whatever the statement. Expected rows are worked out from the fixture's inputs.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CredentialStore, formatToken, hashSecret } from '@citycheck/credentials';
+import type { LakeDatabase, ObjectStore } from '@citycheck/lake';
+import { createLogger } from '@citycheck/logging';
+import { createMetricsRegistry } from '@citycheck/metrics';
+import { createTestStore, openTestDatabase, testExtensionDirectory } from '@citycheck/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeDerivedObject, writeDivisionsObject } from '../test/derived-objects.js';
+import { fillShape, hostileShapes, infrastructureMarks } from '../test/hostile-shapes.js';
+import { writeTestLake } from '../test/test-lake.js';
+import { buildQueryApp } from './app.js';
+import { createLakeViewDefiner } from './lake-views.js';
+import { createQueryEngine, type QueryEngine } from './query-engine.js';
+
+const logger = createLogger({ service: 'query-city-scope-test', level: 'silent' });
+const credentials = new CredentialStore();
+const issue = (id: string, cityCode: string): string => {
+  const secret = id.padEnd(43, 'x');
+  credentials.apply(id, {
+    id,
+    name: `city ${cityCode}`,
+    role: 'city',
+    cityCode,
+    secretSha256: hashSecret(secret),
+    status: 'active',
+    createdAt: new Date().toISOString(),
+  });
+  return formatToken(id, secret);
+};
+const guangzhou = issue('00000000000001c1', '440100');
+
+let store: ObjectStore;
+let writer: LakeDatabase;
+let scratch: string;
+let exportDirectory: string;
+let engine: QueryEngine;
+let app: ReturnType<typeof buildQueryApp>;
+
+const rollup = (level: string, area: string, value: number, units: number) => ({
+  catalogue_version: '2024.1',
+  indicator_code: 'C01',
+  aggregation: 'sum',
+  level,
+  area_code: area,
+  province_code: level === 'nation' ? null : `${area.slice(0, 2)}0000`,
+  value,
+  units_reported: units,
+  units_meeting: 0,
+});
+const completeness = (level: string, area: string, reported: number) => ({
+  level,
+  area_code: area,
+  province_code: level === 'nation' ? null : `${area.slice(0, 2)}0000`,
+  deadline: '2024-12-31 00:00:00',
+  cities_expected: level === 'city' ? 1 : 4,
+  cities_reported: reported,
+  cities_on_time: reported,
+  communities_expected: 4,
+  communities_reported: 4 * reported,
+  communities_on_time: 4 * reported,
+  reporting_rate: reported,
+  reporting_rate_on_time: reported,
+});
+const unitOf = (city: string) => ({
+  province_code: `${city.slice(0, 2)}0000`,
+  city_code: city,
+  district_code: `${city.slice(0, 4)}01`,
+  street_code: `${city.slice(0, 4)}01001`,
+  unit_level: 'community',
+  unit_code: `${city.slice(0, 4)}01001001`,
+  indicator_code: 'C01',
+  submission_id: '00000000-0000-4000-8000-000000000001',
+});
+const flag = (city: string, kind: string, score: number, reference: number) => ({
+  ...unitOf(city),
+  value: 40,
+  flag: kind,
+  score,
+  reference,
+});
+const division = (code: string, level: string, city: string | null) => ({
+  code,
+  level,
+  kind: level === 'city' ? 'prefectureLevelCity' : level,
+  name: code,
+  parent_code: level === 'province' ? null : city === code ? `${code.slice(0, 2)}0000` : city,
+  district_code: null,
+  street_code: null,
+  city_code: city,
+  province_code: `${code.slice(0, 2)}0000`,
+});
+
+beforeAll(async () => {
+  scratch = await mkdtemp(join(tmpdir(), 'citycheck-city-scope-test-'));
+  exportDirectory = join(scratch, 'exports');
+  store = await createTestStore('city-scope');
+  writer = await openTestDatabase(store);
+  // Four communities in each of 440100, 440300, 110100, 320100 (street <city[0..4]>01001), each with C01 =
+  // unit % 4 + 1 (2, 3, 4, 1) and B02 = unit / 10, and unit 1's C01 corrected to 40: C01 of a city is 48.
+  await writeTestLake(store, writer.connection, { unitsPerCity: 4 });
+  await writeDerivedObject(store, writer.connection, 'rollups', 2024, [
+    ...['440100', '440300', '110100', '320100'].flatMap((city) => [
+      rollup('city', city, 48, 4),
+      rollup('district', `${city.slice(0, 4)}01`, 48, 4),
+      rollup('street', `${city.slice(0, 4)}01001`, 48, 4),
+    ]),
+    rollup('province', '440000', 96, 8),
+    rollup('province', '110000', 48, 4),
+    rollup('province', '320000', 48, 4),
+    rollup('nation', '000000', 192, 16),
+  ]);
+  await writeDerivedObject(store, writer.connection, 'completeness', 2024, [
+    completeness('city', '440100', 1),
+    completeness('city', '440300', 1),
+    completeness('city', '110100', 1),
+    completeness('province', '440000', 2),
+    completeness('nation', '000000', 4),
+  ]);
+  await writeDerivedObject(
+    store,
+    writer.connection,
+    'shortfall_ledger',
+    2024,
+    ['440100', '440300', '320100'].map((city) => ({
+      ...unitOf(city),
+      value: 40,
+      standard_operator: '<=',
+      standard_value: 0,
+      gap: 40,
+      since_cycle: 2024,
+      status: 'new',
+    })),
+  );
+  await writeDerivedObject(store, writer.connection, 'quality_flags', 2024, [
+    flag('440100', 'national_outlier', 9.5, 2.5),
+    flag('440100', 'provincial_outlier', 4.5, 3.5),
+    flag('440100', 'year_over_year_jump', 6, 2),
+    flag('440300', 'national_outlier', 9.5, 2.5),
+  ]);
+  await writeDivisionsObject(store, writer.connection, [
+    division('440000', 'province', null),
+    division('440100', 'city', '440100'),
+    division('440101', 'district', '440100'),
+    division('440300', 'city', '440300'),
+    division('440301', 'district', '440300'),
+  ]);
+  engine = await createQueryEngine({
+    extensionDirectory: testExtensionDirectory(),
+    s3: store.config,
+    defineViews: createLakeViewDefiner(store),
+    limits: {
+      timeoutMs: 20_000,
+      memoryLimit: '1GB',
+      rowCap: 100_000,
+      concurrency: 2,
+      queueLimit: 8,
+      threads: 2,
+    },
+    exportDirectory,
+    logger,
+  });
+  app = buildQueryApp({
+    engine,
+    authenticator: credentials,
+    logger,
+    registry: createMetricsRegistry({ service: 'query-city-scope-test', processMetrics: false }),
+    // A city is refused before the status is read, so the source is never asked.
+    status: {
+      current: () => Promise.reject(new Error('a city must not reach the status')),
+      latest: () => undefined,
+      start: async () => undefined,
+      stop: async () => undefined,
+    },
+  });
+  await app.ready();
+});
+
+afterAll(async () => {
+  await app?.close();
+  await engine?.close();
+  writer?.close();
+  store?.close();
+  if (scratch !== undefined) await rm(scratch, { recursive: true, force: true });
+});
+
+const post = (sql: string) =>
+  app.inject({
+    method: 'POST',
+    url: '/v1/query',
+    headers: { authorization: `Bearer ${guangzhou}`, 'content-type': 'application/json' },
+    payload: { sql },
+  });
+const rows = async (sql: string): Promise<unknown[][]> => {
+  const response = await post(sql);
+  expect(response.statusCode, response.body).toBe(200);
+  return response.json<{ rows: unknown[][] }>().rows;
+};
+
+describe("a city's own results", () => {
+  it('are its observations, current ones with the correction, and the macros over them', async () => {
+    // 4 communities x (C01, B02) + 1 correction; current: the correction replaces unit 1's first C01.
+    expect(await rows('SELECT city_code, count(*) FROM observations GROUP BY ALL')).toEqual([['440100', 9]]);
+    expect(
+      await rows(
+        'SELECT indicator_code, count(*), sum(value) FROM observations_current GROUP BY ALL ORDER BY 1',
+      ),
+    ).toEqual([
+      ['B02', 4, 1],
+      ['C01', 4, 48],
+    ]);
+    expect(
+      await rows(
+        "SELECT DISTINCT city_code FROM observations_as_of(TIMESTAMP '2999-01-01 00:00:00') ORDER BY 1",
+      ),
+    ).toEqual([['440100']]);
+    expect(
+      await rows(
+        "SELECT city_code, count(*), sum(value) FROM rollup_lineage(2024, 'C01', 'nation', '000000') GROUP BY ALL",
+      ),
+    ).toEqual([['440100', 4, 48]]);
+  });
+
+  it('are its city, district and street rollups, its completeness, ledger and registry units', async () => {
+    expect(await rows('SELECT level, area_code, value FROM rollups ORDER BY level, area_code')).toEqual([
+      ['city', '440100', 48],
+      ['district', '440101', 48],
+      ['street', '440101001', 48],
+    ]);
+    expect(await rows('SELECT level, area_code, cities_reported FROM completeness')).toEqual([
+      ['city', '440100', 1],
+    ]);
+    expect(await rows('SELECT city_code, unit_code, gap FROM shortfall_ledger')).toEqual([
+      ['440100', '440101001001', 40],
+    ]);
+    expect(await rows('SELECT code FROM divisions ORDER BY code')).toEqual([['440100'], ['440101']]);
+  });
+
+  it('are its flags, without the national or provincial median they were compared with', async () => {
+    expect(await rows('SELECT flag, score, reference FROM quality_flags ORDER BY flag')).toEqual([
+      ['national_outlier', null, null],
+      ['provincial_outlier', null, null],
+      ['year_over_year_jump', 6, 2],
+    ]);
+  });
+
+  it('come the same through POST /v1/export', async () => {
+    const response = await app.inject({
+      method: 'POST',
+      url: '/v1/export',
+      headers: { authorization: `Bearer ${guangzhou}`, 'content-type': 'application/json' },
+      payload: { sql: 'SELECT DISTINCT area_code FROM rollups ORDER BY 1', format: 'json' },
+    });
+    expect(response.statusCode, response.body).toBe(200);
+    expect(response.json<{ rows: unknown[][] }>().rows).toEqual([['440100'], ['440101'], ['440101001']]);
+  });
+
+  it('do not include the pipeline status, which is for analysts and operators', async () => {
+    const status = await app.inject({
+      method: 'GET',
+      url: '/v1/status',
+      headers: { authorization: `Bearer ${guangzhou}` },
+    });
+    expect(status.statusCode).toBe(403);
+    expect(status.json().error.code).toBe('forbidden');
+  });
+});
+
+/** Marks of anything outside Guangzhou: Shenzhen, other provinces, the province's and the nation's rows. */
+const leaks = (text: string): string[] =>
+  [
+    '440300',
+    '440301',
+    '110100',
+    '110000',
+    '320100',
+    '320000',
+    '"province"',
+    '"nation"',
+    '000000"',
+    ...infrastructureMarks(store.bucket, [scratch, exportDirectory, tmpdir()]),
+  ].filter((mark) => text.includes(mark));
+
+describe('a city sees nothing outside its own city, whatever the statement', () => {
+  it.each(hostileShapes())('%s', async (_what, template) => {
+    const sql = fillShape(template, store.bucket, exportDirectory);
+    const response = await post(sql);
+    if (response.statusCode === 200) {
+      const answer = JSON.stringify(response.json<{ rows: unknown[] }>().rows).replace(
+        new RegExp(
+          `s3://${store.bucket}/observations/cycle=\\d+/province_code=440000/city_code=440100/[^"]+`,
+          'g',
+        ),
+        'own-object',
+      );
+      expect(leaks(answer)).toEqual([]);
+    } else {
+      expect(response.statusCode).toBeGreaterThanOrEqual(400);
+      expect(response.statusCode).toBeLessThan(500);
+      const message = response.json<{ error: { message: string } }>().error.message;
+      expect(leaks(message).filter((mark) => !sql.includes(mark))).toEqual([]);
+    }
+  });
+});
