@@ -2,7 +2,12 @@
 // of their communities than a threshold), each with the contacts recorded on its city credentials.
 import type { CredentialContact, CredentialRecord } from '@citycheck/credentials';
 import { CycleAdminError, type CycleBook } from '@citycheck/cycles';
-import { type DivisionRegistry, loadDivisionRegistry } from '@citycheck/divisions';
+import {
+  type DivisionRegistry,
+  expectedCitiesOf,
+  expectedCommunitiesOf,
+  loadDivisionRegistry,
+} from '@citycheck/divisions';
 import { type LakeDatabaseConfig, openLakeDatabase, rollupObjectKey, s3Url } from '@citycheck/lake';
 import { type AdminOptions, runCredentialsAdmin } from './admin-credentials.js';
 import { type CyclesAdminOptions, runCyclesAdmin } from './admin-cycles.js';
@@ -62,17 +67,6 @@ export interface RemindersInput {
 
 const dayMs = 86_400_000;
 
-/** The cities a cycle expects: those its settings name, else the registry's reporting cities and its county-level cities. */
-export const expectedCities = (
-  book: CycleBook,
-  divisions: DivisionRegistry,
-  cycle: number,
-): readonly string[] => {
-  const settings = book.settingsOf(cycle);
-  if (settings?.expectedCities !== undefined) return settings.expectedCities;
-  return [...divisions.reportingCities(), ...(settings?.countyLevelCities ?? [])];
-};
-
 /** Whom to remind, and why; a pure function of the cycle, the lake's completeness and the credentials. */
 export const remindersFor = (input: RemindersInput): RemindersReport => {
   const settings = input.book.settingsOf(input.cycle);
@@ -89,15 +83,12 @@ export const remindersFor = (input: RemindersInput): RemindersReport => {
   if (!due) return { ...header, reminders: [] };
   const reporting = new Map((input.reporting ?? []).map((row) => [row.cityCode, row]));
   const named = new Set(settings.countyLevelCities ?? []);
-  const communitiesOf = (cityCode: string): number =>
-    input.divisions
-      .communitiesOf(cityCode)
-      .filter((code) => input.divisions.reportingCityOf(code, named) === cityCode).length;
   const reminders: Reminder[] = [];
-  for (const cityCode of expectedCities(input.book, input.divisions, input.cycle)) {
+  for (const cityCode of expectedCitiesOf(input.divisions, settings)) {
     const row = reporting.get(cityCode);
     const communitiesReported = row?.communitiesReported ?? 0;
-    const communitiesExpected = row?.communitiesExpected ?? communitiesOf(cityCode);
+    const communitiesExpected =
+      row?.communitiesExpected ?? expectedCommunitiesOf(input.divisions, cityCode, named).length;
     const coverage = communitiesExpected === 0 ? null : communitiesReported / communitiesExpected;
     const reported = row?.reported ?? false;
     const short = input.coverageBelow !== undefined && coverage !== null && coverage < input.coverageBelow;

@@ -488,3 +488,13 @@ export const expectedCommunitiesOf = (
   registry
     .communitiesOf(cityCode)
     .filter((community) => registry.reportingCityOf(community, countyLevelCities) === cityCode);
+
+/**
+ * The cities a cycle expects: those its settings name, else the registry's reporting cities (prefecture-level
+ * cities and municipalities) and the county-level cities the cycle makes cities of their own.
+ */
+export const expectedCitiesOf = (
+  registry: DivisionRegistry,
+  settings: { readonly expectedCities?: readonly string[]; readonly countyLevelCities?: readonly string[] },
+): readonly string[] =>
+  settings.expectedCities ?? [...registry.reportingCities(), ...(settings.countyLevelCities ?? [])];

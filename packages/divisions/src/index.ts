@@ -6,6 +6,7 @@ export {
   type DivisionLevel,
   type DivisionRegistry,
   divisionLevels,
+  expectedCitiesOf,
   expectedCommunitiesOf,
   loadDivisionRegistry,
   reportingCityKinds,

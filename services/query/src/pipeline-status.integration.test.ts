@@ -3,6 +3,7 @@
 // own figures from their /metrics. Every figure is worked out from what the test itself produced.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { CycleBook } from '@citycheck/cycles';
 import { openApiValidator } from '@citycheck/http';
 import type { Admin, Kafka } from '@citycheck/kafka';
 import type { LakeDatabase, ObjectStore } from '@citycheck/lake';
@@ -16,6 +17,10 @@ import { createTestTopics, testKafka, uniqueName, waitFor } from '@citycheck/tes
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openTestLake, startTestEngine, type TestLakeStore } from '../test/query-fixture.js';
 import { currentObservations, type TestLake, testCities, writeTestLake } from '../test/test-lake.js';
+
+/** The shipped cycle settings (schemas/cycles), as a service's book holds them before any operator's record. */
+const shippedCycles = new CycleBook();
+
 import { createPipelineStatus, type PipelineStatusSource } from './pipeline-status.js';
 import type { QueryEngine } from './query-engine.js';
 
@@ -97,7 +102,7 @@ describe('pipeline status', () => {
       windowMs: 300_000,
       metricsTargets: [`ingest=${ops.url}/metrics`, 'validate=http://127.0.0.1:9/metrics'],
       // As the operator designated it on cycles.v1 (a followed CycleBook in the service).
-      cycles: { currentCycle: () => designated, settingsOf: () => undefined },
+      cycles: { currentCycle: () => designated, settingsOf: (cycle) => shippedCycles.settingsOf(cycle) },
       cacheMs: 0,
     });
     await status.start();
@@ -179,6 +184,11 @@ describe('pipeline status', () => {
       name: '新疆维吾尔自治区',
       unitsReporting: 0,
     });
+    // Before the lake has derived completeness, the unreported cities are the 297 the 2024 cycle expects (it
+    // names no county-level city) less those seen reporting; its deadline is 2024-12-31 23:59:59 in Beijing.
+    const reporting = Object.values(testCities).reduce((total, cities) => total + cities.length, 0);
+    expect(report.completeness.citiesUnreported).toBe(297 - reporting);
+    expect(report.completeness.deadline).toBe('2024-12-31T15:59:59.000Z');
   });
 
   it("includes the services' own figures, and says which did not answer", async () => {

@@ -4,6 +4,7 @@
 // own figures (status-services.ts), each stage's colour (status-health.ts), and the last hour, one point a
 // minute. Computed on demand, at most once per `cacheMs`, and once a minute to keep the hour and the gauges.
 import { CycleBook } from '@citycheck/cycles';
+import { expectedCitiesOf, loadDivisionRegistry } from '@citycheck/divisions';
 import {
   type Admin,
   createTopicFollower,
@@ -319,6 +320,8 @@ export const createPipelineStatus = ({
       });
 
     const settings = completeness.cycle === null ? undefined : cycles.settingsOf(completeness.cycle);
+    // From the derived completeness when the lake has it; before that, the cities the cycle expects less those
+    // seen reporting, so the gauge (and its alert) exists even when no city has reported yet.
     const citiesUnreported =
       completeness.source === 'completeness'
         ? completeness.provinces.reduce(
@@ -326,11 +329,11 @@ export const createPipelineStatus = ({
               total + Math.max(0, (province.citiesExpected ?? 0) - province.citiesReporting),
             0,
           )
-        : settings?.expectedCities === undefined
+        : settings === undefined
           ? null
           : Math.max(
               0,
-              settings.expectedCities.length -
+              expectedCitiesOf(loadDivisionRegistry(), settings).length -
                 completeness.provinces.reduce((total, province) => total + province.citiesReporting, 0),
             );
     const report: PipelineStatus = {
