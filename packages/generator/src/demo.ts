@@ -104,7 +104,10 @@ for (const submission of sample.valid) {
 for (const { submission, breaks } of sample.invalid) {
   const { status } = await post(submission);
   console.log(
-    `  deliberately bad submission (${breaks}): ingest answered ${status}; validate will reject it`,
+    `  deliberately bad submission (${breaks}): ingest answered ${status}` +
+      // Ingest refuses a submission that breaks a rule of itself, the catalogue and the registry at its door;
+      // what only validate can judge is accepted (202) and rejected downstream.
+      (status === 422 ? ', refused at once with every problem' : '; validate will reject it'),
   );
 }
 
