@@ -2,9 +2,10 @@
 // service follows it into a CycleBook, so a cycle opened, closed or reopened reaches all within a second.
 import {
   ensureCompactedTopic,
-  type FollowerSettings,
+  type FollowBookOptions,
   followKeyedRecords,
   type Kafka,
+  loadKeyedRecords,
   type Producer,
   sendJson,
   stateTopics,
@@ -33,14 +34,7 @@ export const publishCyclesRecord = async (
   await sendJson(producer, topic, [{ key, value: record }]);
 };
 
-export interface FollowCyclesOptions extends FollowerSettings {
-  readonly kafka: Kafka;
-  readonly book: CycleBook;
-  readonly topic?: string;
-  readonly groupIdPrefix?: string;
-  /** Told about records that cannot be read (they are skipped). */
-  readonly onInvalidRecord?: (error: unknown, key: string | undefined) => void;
-}
+export type FollowCyclesOptions = FollowBookOptions<CycleBook>;
 
 /** Follows cycles.v1 from the beginning into `book`. Call start(), then await caughtUp(). */
 export const followCycles = ({
@@ -57,20 +51,11 @@ export const followCycles = ({
     apply: (key, value) => book.apply(key, value === null ? null : parseCyclesRecord(key, value)),
   });
 
-/**
- * Starts following and waits until the topic is read to its end, creating the topic first: what a service
- * does on start. Resolves with the follower, to stop on shutdown.
- */
-export const loadCycles = async ({
+/** Creates the topic, starts following and waits until it is read to its end: what a service does on start. */
+export const loadCycles = ({
   replicationFactor,
   ...options
-}: FollowCyclesOptions & { replicationFactor?: number }): Promise<TopicFollower> => {
-  await ensureCyclesTopic(options.kafka, {
-    ...(options.topic === undefined ? {} : { topic: options.topic }),
-    ...(replicationFactor === undefined ? {} : { replicationFactor }),
-  });
-  const follower = followCycles(options);
-  await follower.start();
-  await follower.caughtUp();
-  return follower;
-};
+}: FollowCyclesOptions & { replicationFactor?: number }): Promise<TopicFollower> =>
+  loadKeyedRecords(options.kafka, { topic: options.topic ?? cyclesTopic(), replicationFactor }, () =>
+    followCycles(options),
+  );

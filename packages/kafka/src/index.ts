@@ -14,6 +14,7 @@ import kafkajs, {
   type Producer,
   type RecordMetadata,
 } from 'kafkajs';
+import type { FollowerSettings, TopicFollower } from './follower.js';
 
 export type {
   Admin,
@@ -203,6 +204,32 @@ export const ensureCompactedTopic = async (
   } finally {
     await admin.disconnect();
   }
+};
+
+/** What following a compacted topic of keyed records into a book (cycles, reviews) takes. */
+export interface FollowBookOptions<Book> extends FollowerSettings {
+  readonly kafka: Kafka;
+  readonly book: Book;
+  readonly topic?: string;
+  readonly groupIdPrefix?: string;
+  /** Told about records that cannot be read (they are skipped). */
+  readonly onInvalidRecord?: (error: unknown, key: string | undefined) => void;
+}
+
+/**
+ * Creates the compacted topic, starts `follow`'s follower and waits until it has read the topic to its end:
+ * what a service does on start. Resolves with the follower, to stop on shutdown.
+ */
+export const loadKeyedRecords = async (
+  kafka: Kafka,
+  { topic, replicationFactor }: { topic: string; replicationFactor?: number | undefined },
+  follow: () => TopicFollower,
+): Promise<TopicFollower> => {
+  await ensureCompactedTopic(kafka, { topic, replicationFactor });
+  const follower = follow();
+  await follower.start();
+  await follower.caughtUp();
+  return follower;
 };
 
 /** Creates the topics that do not exist yet; a topic that exists is left as it is. */

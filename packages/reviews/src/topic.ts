@@ -2,9 +2,10 @@
 // ingest and validate follow it into a ReviewBook, so an accepted city's data are locked within a second.
 import {
   ensureCompactedTopic,
-  type FollowerSettings,
+  type FollowBookOptions,
   followKeyedRecords,
   type Kafka,
+  loadKeyedRecords,
   type Producer,
   sendJson,
   stateTopics,
@@ -32,14 +33,7 @@ export const publishReviewRecord = async (
   await sendJson(producer, topic, [{ key: reviewKey(record.cycle, record.cityCode), value: record }]);
 };
 
-export interface FollowReviewsOptions extends FollowerSettings {
-  readonly kafka: Kafka;
-  readonly book: ReviewBook;
-  readonly topic?: string;
-  readonly groupIdPrefix?: string;
-  /** Told about records that cannot be read (they are skipped). */
-  readonly onInvalidRecord?: (error: unknown, key: string | undefined) => void;
-}
+export type FollowReviewsOptions = FollowBookOptions<ReviewBook>;
 
 /** Follows reviews.v1 from the beginning into `book`. Call start(), then await caughtUp(). */
 export const followReviews = ({
@@ -57,16 +51,10 @@ export const followReviews = ({
   });
 
 /** Creates the topic, starts following and waits until it is read to its end: what a service does on start. */
-export const loadReviews = async ({
+export const loadReviews = ({
   replicationFactor,
   ...options
-}: FollowReviewsOptions & { replicationFactor?: number }): Promise<TopicFollower> => {
-  await ensureReviewsTopic(options.kafka, {
-    ...(options.topic === undefined ? {} : { topic: options.topic }),
-    ...(replicationFactor === undefined ? {} : { replicationFactor }),
-  });
-  const follower = followReviews(options);
-  await follower.start();
-  await follower.caughtUp();
-  return follower;
-};
+}: FollowReviewsOptions & { replicationFactor?: number }): Promise<TopicFollower> =>
+  loadKeyedRecords(options.kafka, { topic: options.topic ?? reviewsTopic(), replicationFactor }, () =>
+    followReviews(options),
+  );
