@@ -30,7 +30,6 @@ export {
 export {
   cyclesTopic,
   ensureCyclesTopic,
-  type FollowCyclesOptions,
   followCycles,
   loadCycles,
   publishCyclesRecord,

@@ -15,6 +15,7 @@ import kafkajs, {
   type RecordMetadata,
 } from 'kafkajs';
 import type { FollowerSettings, TopicFollower } from './follower.js';
+import { followKeyedRecords } from './keyed-records.js';
 
 export type {
   Admin,
@@ -230,6 +231,71 @@ export const loadKeyedRecords = async (
   await follower.start();
   await follower.caughtUp();
   return follower;
+};
+
+/** A book that state records are applied to: the record under a key, or null for a tombstone. */
+export interface KeyedBook<Value> {
+  apply(key: string, record: Value | null): void;
+}
+
+/** What tells one state topic from another: its name in `stateTopics`, its records' key and how to read them. */
+export interface StateTopicDefinition<Value> {
+  /** Names the topic (`stateTopics[name]`), its records in errors and its followers' consumer groups. */
+  readonly name: keyof typeof stateTopics;
+  /** Reads the JSON value under `key`; a throw skips the record and goes to `onInvalidRecord`. */
+  readonly parse: (key: string, value: unknown) => Value;
+  readonly keyOf: (record: Value) => string;
+}
+
+/** What a service and the admin CLI do with a state topic; `topic` options default to the topic without a namespace. */
+export interface StateTopic<Book, Value> {
+  /** The topic under a namespace: `<name>.v1`, or `<namespace>.<name>.v1`. */
+  readonly topicIn: (namespace?: string) => string;
+  /** Creates the compacted topic when it does not exist. */
+  readonly ensure: (kafka: Kafka, options?: { topic?: string; replicationFactor?: number }) => Promise<void>;
+  /** Writes a record under its key; resolves once every in-sync replica has it. */
+  readonly publish: (producer: Producer, record: Value, topic?: string) => Promise<void>;
+  /** Follows the topic from the beginning into `book`. Call start(), then await caughtUp(). */
+  readonly follow: (options: FollowBookOptions<Book>) => TopicFollower;
+  /** Creates the topic, starts following and waits until it is read to its end: what a service does on start. */
+  readonly load: (
+    options: FollowBookOptions<Book> & { replicationFactor?: number },
+  ) => Promise<TopicFollower>;
+}
+
+/** The functions of one compacted state topic (credentials, cycles, reviews), from what tells it apart. */
+export const createStateTopic = <Book extends KeyedBook<Value>, Value>({
+  name,
+  parse,
+  keyOf,
+}: StateTopicDefinition<Value>): StateTopic<Book, Value> => {
+  const defaultTopic = stateTopics[name];
+  const follow = ({
+    book,
+    topic = defaultTopic,
+    groupIdPrefix = `citycheck-${name}`,
+    ...options
+  }: FollowBookOptions<Book>): TopicFollower =>
+    followKeyedRecords({
+      ...options,
+      topic,
+      groupIdPrefix,
+      recordName: name,
+      apply: (key, value) => book.apply(key, value === null ? null : parse(key, value)),
+    });
+  return {
+    topicIn: (namespace = '') => (namespace === '' ? defaultTopic : `${namespace}.${defaultTopic}`),
+    ensure: (kafka, { topic = defaultTopic, replicationFactor } = {}) =>
+      ensureCompactedTopic(kafka, { topic, replicationFactor }),
+    publish: async (producer, record, topic = defaultTopic) => {
+      await sendJson(producer, topic, [{ key: keyOf(record), value: record }]);
+    },
+    follow,
+    load: ({ replicationFactor, ...options }) =>
+      loadKeyedRecords(options.kafka, { topic: options.topic ?? defaultTopic, replicationFactor }, () =>
+        follow(options),
+      ),
+  };
 };
 
 /** Creates the topics that do not exist yet; a topic that exists is left as it is. */
