@@ -150,6 +150,50 @@ describe('citycheck submit', () => {
     expect((await storedIds()).length - before).toBe(3000);
   });
 
+  it('shows progress in acknowledged lines: a bar on a terminal, one line per file in a log', async () => {
+    const url = await startIngest();
+    const dir = await workdir();
+    await writeFile(join(dir, 'yinchuan.ndjson'), ndjson(Array.from({ length: 264 }, () => submission())));
+    await writeFile(join(dir, 'z-one.json'), JSON.stringify(submission()));
+    // A clock that moves a second each time it is read, so every answer redraws the bar.
+    let at = 0;
+    const now = () => {
+      at += 1_000;
+      return at;
+    };
+    const terminal = Object.assign(captured(), {});
+    Object.assign(terminal.stream, { isTTY: true, columns: 200 });
+    await runSubmit({ paths: [dir], url, token, chunkLines: 5, parallel: 1, progress: terminal.stream, now });
+    const bars = terminal
+      .text()
+      .split('\r')
+      .filter((bar) => bar !== '');
+    // The first answer covers 5 of the 265 lines: 1%, not the share of the file read by then.
+    expect(bars[0]).toMatch(/^\[-{24}\] {3}1% {2}5\/265 行 {2}已接收 5，重复 0，拒绝 0/);
+    expect(bars.at(-1)).toMatch(
+      /100% {2}265\/265 行 {2}已接收 265，重复 0，拒绝 0 {2}\d+ 行\/秒 {2}剩余约 0 秒 {2}.*z-one\.json/,
+    );
+
+    const log = captured();
+    await runSubmit({
+      paths: [dir],
+      url,
+      token,
+      chunkLines: 5,
+      restart: true,
+      progress: log.stream,
+      language: 'en',
+    });
+    const lines = log.text().trimEnd().split('\n');
+    expect(
+      lines.map((line) => line.replace(/[\d.]+ s\b/g, 'T s').replace(/[\d,]+ lines\/s/, 'R lines/s')),
+    ).toEqual([
+      `${join(dir, 'yinchuan.ndjson')}: 264 lines, 0 accepted, 264 duplicates, 0 rejected (T s)`,
+      `${join(dir, 'z-one.json')}: 1 line, 0 accepted, 1 duplicates, 0 rejected (T s)`,
+      'total: 2 file(s), 265 of 265 lines, 0 accepted, 265 duplicates, 0 rejected, in T s (R lines/s)',
+    ]);
+  });
+
   it('waits out 429 answers as Retry-After says and gets everything in', async () => {
     const url = await startIngest({ max: 2, windowMs: 1_000 });
     const dir = await workdir();
@@ -165,7 +209,7 @@ describe('citycheck submit', () => {
       progress: notes.stream,
     });
     expect(report).toMatchObject({ sent: 50, accepted: 50, rejected: 0 });
-    expect(notes.text()).toMatch(/chunk \d: HTTP 429, retrying in 1\.0 s/);
+    expect(notes.text()).toMatch(/第 \d 块：HTTP 429，1\.0 秒后重试/);
     const stored = new Set(await storedIds());
     for (const line of lines) expect(stored.has(line.submissionId)).toBe(true);
   });

@@ -1,7 +1,6 @@
 // `citycheck submit <file|dir>...`: uploads a city's submissions to ingest in chunks (NDJSON, gzip), a few
 // chunks in flight at a time, retrying on 429/503/network errors, recording each acknowledged chunk next to
 // its input so an interrupted run resumes where it stopped, and gathering every rejection for the summary.
-import { stat } from 'node:fs/promises';
 import { gzipSync } from 'node:zlib';
 import {
   type BulkSummary,
@@ -12,6 +11,7 @@ import {
 } from './answers.js';
 import { type Answer, defaultRetryPolicy, type RetryPolicy, send } from './http.js';
 import { type Chunk, chunksOf, findInputFiles } from './input-files.js';
+import type { CliLanguage } from './language.js';
 import { Progress } from './progress.js';
 import {
   type ChunkResult,
@@ -41,6 +41,10 @@ export interface SubmitOptions {
   readonly signal?: AbortSignal;
   /** Where progress goes (stderr); `false` for none. */
   readonly progress?: (NodeJS.WritableStream & { isTTY?: boolean; columns?: number }) | false;
+  /** The language of the progress lines (Chinese by default). */
+  readonly language?: CliLanguage;
+  /** Milliseconds since a fixed moment, for the rate and time left of the progress (tests pass a fake). */
+  readonly now?: () => number;
   /** Told after each acknowledged chunk (tests interrupt a run here). */
   readonly onChunkAcknowledged?: (file: string, chunk: number) => void;
 }
@@ -158,22 +162,30 @@ export const runSubmit = async ({
   restart = false,
   signal,
   progress: progressOut = process.stderr,
+  language = 'zh',
+  now = Date.now,
   onChunkAcknowledged = () => undefined,
 }: SubmitOptions): Promise<SubmitReport> => {
   const files = await findInputFiles(paths);
   if (files.length === 0) throw new SubmitFailed(`no .json, .ndjson or .jsonl files in ${paths.join(', ')}`);
-  const sizes = await Promise.all(files.map(async (file) => (await stat(file)).size));
-  const totalBytes = sizes.reduce((a, b) => a + b, 0);
-  const progress = new Progress(
-    progressOut === false ? process.stderr : progressOut,
-    totalBytes,
-    progressOut !== false,
-  );
+  // Progress counts lines, so their number is read first (a pass over the files that sends nothing).
+  let totalLines = 0;
+  if (progressOut !== false)
+    for (const file of files)
+      for await (const chunk of chunksOf(file, { chunkLines, maxChunkBytes }))
+        totalLines += chunk.origins.length;
+  const progress = new Progress({
+    out: progressOut === false ? process.stderr : progressOut,
+    totalLines,
+    enabled: progressOut !== false,
+    language,
+    dryRun,
+    now,
+  });
   const endpoint = `${url.replace(/\/+$/, '')}/v1/submissions${dryRun ? '?dryRun=true' : ''}`;
   const totals = { sent: 0, accepted: 0, duplicates: 0, rejected: 0 };
   const rejections: FileRejection[] = [];
   let resumedChunks = 0;
-  let doneBefore = 0;
 
   const count = (file: string, result: ChunkResult): void => {
     totals.sent += result.sent;
@@ -196,20 +208,18 @@ export const runSubmit = async ({
       body,
       retry,
       ...(signal === undefined ? {} : { signal }),
-      onRetry: (reason, waitMs) =>
-        progress.note(
-          `${file} chunk ${chunk.index + 1}: ${reason}, retrying in ${(waitMs / 1000).toFixed(1)} s`,
-        ),
+      onRetry: (reason, waitMs) => progress.retrying(file, chunk.index + 1, reason, waitMs),
     });
   };
 
-  for (const [position, file] of files.entries()) {
+  for (const file of files) {
     const fingerprint = await fingerprintOf(file, { chunkLines, maxChunkBytes, url });
     const loaded = restart || dryRun ? undefined : await loadState(file, fingerprint);
     const state: ResumeState = loaded?.state ?? { version: 1, ...fingerprint, chunks: {} };
     if (loaded?.resumed === true) {
-      progress.note(`${file}: resuming, ${Object.keys(state.chunks).length} chunk(s) already acknowledged`);
+      progress.resuming(file, Object.keys(state.chunks).length);
     }
+    progress.startFile({ ...totals });
     // Saves are serialised: chunks finish out of order, and each save writes the whole state.
     let saving: Promise<void> = Promise.resolve();
     const inFlight = new Set<Promise<void>>();
@@ -220,7 +230,7 @@ export const runSubmit = async ({
       if (recorded !== undefined) {
         resumedChunks += 1;
         count(file, recorded);
-        progress.update(doneBefore + chunk.readBytes, totals, file);
+        progress.resumed(chunk.origins.length, { ...totals }, file);
         continue;
       }
       const task = (async () => {
@@ -231,7 +241,7 @@ export const runSubmit = async ({
           saving = saving.then(() => saveState(file, state));
           await saving;
         }
-        progress.update(doneBefore + chunk.readBytes, totals, file);
+        progress.acknowledged(chunk.origins.length, { ...totals }, file);
         onChunkAcknowledged(file, chunk.index);
       })().catch((error: unknown) => {
         failure ??= error;
@@ -246,8 +256,7 @@ export const runSubmit = async ({
       progress.finish();
       throw failure;
     }
-    doneBefore += sizes[position] ?? 0;
-    progress.update(doneBefore, totals, file, true);
+    progress.fileDone(file, { ...totals });
   }
   progress.finish();
   return { files: files.length, ...totals, resumedChunks, rejections, dryRun };
