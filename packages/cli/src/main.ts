@@ -19,6 +19,7 @@ import { formatContact, formatCredentialList, runCredentialsAdmin } from './admi
 import { formatCycleList, runCyclesAdmin } from './admin-cycles.js';
 import { formatReminders, runRemindersAdmin } from './admin-reminders.js';
 import { closeHttp, RetriesExhausted, send } from './http.js';
+import { type CliLanguage, parseLanguage } from './language.js';
 import { queryCommand, queryUsage, tablesCommand } from './query/query-command.js';
 import {
   isPipelineStatusCall,
@@ -29,7 +30,7 @@ import { formatReport, runSubmit, SubmitFailed } from './submit.js';
 
 const usage = `usage:
   citycheck submit <file|dir>... [--dry-run] [--chunk-lines 1000] [--parallel 2] [--restart] [--no-gzip] [--json]
-                                 [--url URL] [--token TOKEN] [--quiet]
+                                 [--url URL] [--token TOKEN] [--quiet] [--lang en]
   citycheck status <submissionId> [--url URL] [--token TOKEN]
   citycheck admin credentials issue --city <code> [--name NAME] [contact]
   citycheck admin credentials issue --role analyst:province:<code>|analyst:ministry|reviewer:province:<code>|reviewer:ministry|operator [--name NAME] [contact]
@@ -63,6 +64,12 @@ const positiveInteger = (name: string, raw: string | undefined, fallback: number
   return value;
 };
 
+const languageArgument = (raw: string | undefined): CliLanguage => {
+  const language = parseLanguage(raw);
+  if (language === undefined) throw new UsageError(`--lang ${raw} is neither zh nor en`);
+  return language;
+};
+
 const httpSettings = (values: { url?: string | undefined; token?: string | undefined }) => {
   const config = readConfig(['citycheckUrl', 'citycheckToken']);
   const token = values.token ?? config.citycheckToken;
@@ -84,9 +91,11 @@ const submit = async (args: string[]): Promise<number> => {
       'no-gzip': { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
       quiet: { type: 'boolean', default: false },
+      lang: { type: 'string' },
     },
   });
   if (positionals.length === 0) throw new UsageError('submit needs at least one file or directory');
+  const language = languageArgument(values.lang);
   const { url, token } = httpSettings(values);
   const abort = new AbortController();
   process.once('SIGINT', () => abort.abort());
@@ -103,6 +112,7 @@ const submit = async (args: string[]): Promise<number> => {
       restart: values.restart,
       signal: abort.signal,
       progress: values.quiet ? false : process.stderr,
+      language,
     });
     console.log(values.json ? JSON.stringify(report, null, 2) : formatReport(report));
     return report.rejected > 0 ? 1 : 0;
