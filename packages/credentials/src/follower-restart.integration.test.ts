@@ -3,7 +3,15 @@
 // is not undone by replaying the older "active" record), reports itself unhealthy while down and not current
 // once records it has not read wait on the topic; and a view read to the end of a transactional topic
 // counts as current although the topic's end offset includes a commit marker no consumer ever receives.
-import { coordinatorNotFound, createReliableProducer, createTopicFollower, sendJson } from '@citycheck/kafka';
+import {
+  coordinatorNotFound,
+  createReliableProducer,
+  createTopicFollower,
+  type FollowedMessage,
+  type Kafka,
+  sendJson,
+  type TopicFollower,
+} from '@citycheck/kafka';
 import { createFreshTopic, testKafka, uniqueName, waitFor } from '@citycheck/testkit';
 import { describe, expect, it } from 'vitest';
 import { issueCredential, revokeCredential } from './admin.js';
@@ -19,6 +27,32 @@ class RecordingStore extends CredentialStore {
     super.apply(id, record);
   }
 }
+
+/** Starts `follower`, waits until it has read its topic, runs `check`, and stops it whatever happens. */
+const whileFollowing = async (follower: TopicFollower, check: () => Promise<void>): Promise<void> => {
+  try {
+    await follower.start();
+    await follower.caughtUp();
+    await check();
+  } finally {
+    await follower.stop();
+  }
+};
+
+/** A follower of `topic` that probes its lag every 200 ms and calls itself stale 1.5 s behind. */
+const probedFollower = (
+  kafka: Kafka,
+  topic: string,
+  apply: (message: FollowedMessage) => void,
+): TopicFollower =>
+  createTopicFollower({
+    kafka,
+    topics: [topic],
+    groupIdPrefix: uniqueName('follow'),
+    probeIntervalMs: 200,
+    staleAfterMs: 1_500,
+    apply,
+  });
 
 describe('a followed view after its consumer crashed', () => {
   it('restarts the consumer, resumes without replaying, and says when it is down or stale', async () => {
@@ -46,47 +80,46 @@ describe('a followed view after its consumer crashed', () => {
       injectFault: () => (fault ? coordinatorNotFound() : undefined),
     });
     try {
-      await follower.start();
-      await follower.caughtUp();
-      await waitFor(async () => (follower.isHealthy ? true : undefined), { what: 'a healthy follower' });
-      expect(store.authenticate(early.token).ok).toBe(true);
+      await whileFollowing(follower, async () => {
+        await waitFor(async () => (follower.isHealthy ? true : undefined), { what: 'a healthy follower' });
+        expect(store.authenticate(early.token).ok).toBe(true);
 
-      // The next batch fails as kafkajs fails when it gives up; every start attempt fails while `fault` holds.
-      fault = true;
-      await revokeCredential(context, early.record.id);
-      await waitFor(async () => (follower.health().running ? undefined : true), {
-        timeoutMs: 30_000,
-        what: 'the consumer stopped',
-      });
-      expect(follower.isHealthy).toBe(false);
-      // The revocation is on the topic but not in the view: after the bound the view says it is stale.
-      await waitFor(async () => (follower.isCurrent ? undefined : true), {
-        timeoutMs: 10_000,
-        what: 'the view reported stale',
-      });
-      expect(follower.health().lagRecords).toBe(1);
-      expect(store.authenticate(early.token).ok).toBe(true);
-
-      fault = false;
-      const late = await issueCredential(context, { role: 'city', cityCode: '310100', name: 'late' });
-      await waitFor(
-        async () => (store.authenticate(late.token).ok && follower.isHealthy ? true : undefined),
-        {
+        // The next batch fails as kafkajs fails when it gives up; every start attempt fails while `fault` holds.
+        fault = true;
+        await revokeCredential(context, early.record.id);
+        await waitFor(async () => (follower.health().running ? undefined : true), {
           timeoutMs: 30_000,
-          what: 'the follower back and current',
-        },
-      );
-      expect(store.authenticate(early.token)).toMatchObject({ ok: false, reason: 'revoked' });
-      expect(follower.health().restarts).toBeGreaterThanOrEqual(1);
-      expect(follower.health().lagRecords).toBe(0);
-      // Each record applied once, in order: the restarted consumer did not read the topic again from the start.
-      expect(seen).toEqual([
-        `${early.record.id}:active`,
-        `${early.record.id}:revoked`,
-        `${late.record.id}:active`,
-      ]);
+          what: 'the consumer stopped',
+        });
+        expect(follower.isHealthy).toBe(false);
+        // The revocation is on the topic but not in the view: after the bound the view says it is stale.
+        await waitFor(async () => (follower.isCurrent ? undefined : true), {
+          timeoutMs: 10_000,
+          what: 'the view reported stale',
+        });
+        expect(follower.health().lagRecords).toBe(1);
+        expect(store.authenticate(early.token).ok).toBe(true);
+
+        fault = false;
+        const late = await issueCredential(context, { role: 'city', cityCode: '310100', name: 'late' });
+        await waitFor(
+          async () => (store.authenticate(late.token).ok && follower.isHealthy ? true : undefined),
+          {
+            timeoutMs: 30_000,
+            what: 'the follower back and current',
+          },
+        );
+        expect(store.authenticate(early.token)).toMatchObject({ ok: false, reason: 'revoked' });
+        expect(follower.health().restarts).toBeGreaterThanOrEqual(1);
+        expect(follower.health().lagRecords).toBe(0);
+        // Each record applied once, in order: the restarted consumer did not read the topic again from the start.
+        expect(seen).toEqual([
+          `${early.record.id}:active`,
+          `${early.record.id}:revoked`,
+          `${late.record.id}:active`,
+        ]);
+      });
     } finally {
-      await follower.stop();
       await producer.disconnect();
     }
   }, 120_000);
@@ -96,37 +129,29 @@ describe('a followed view after its consumer crashed', () => {
     const producer = createReliableProducer(kafka);
     await producer.connect();
     let applied = 0;
-    const follower = createTopicFollower({
-      kafka,
-      topics: [topic],
-      groupIdPrefix: uniqueName('follow'),
-      probeIntervalMs: 200,
-      staleAfterMs: 1_500,
-      apply: () => {
-        applied += 1;
-      },
+    const follower = probedFollower(kafka, topic, () => {
+      applied += 1;
     });
     try {
-      await follower.start();
-      await follower.caughtUp();
-      await waitFor(async () => (follower.isCurrent ? true : undefined), { what: 'a current view' });
-      // A record every few milliseconds for three bounds' time: the end offsets move at every reading, and
-      // the view, a fetch behind, must still count as current throughout.
-      let sent = 0;
-      const until = Date.now() + 4_500;
-      const samples: boolean[] = [];
-      const sampler = setInterval(() => samples.push(follower.isCurrent), 100);
-      while (Date.now() < until) {
-        await sendJson(producer, topic, [{ key: String(sent % 7), value: { n: sent } }]);
-        sent += 1;
-      }
-      clearInterval(sampler);
-      expect(sent).toBeGreaterThan(100);
-      expect(samples.length).toBeGreaterThan(30);
-      expect(samples.filter((current) => !current)).toEqual([]);
-      await waitFor(async () => (applied === sent ? true : undefined), { what: 'every record applied' });
+      await whileFollowing(follower, async () => {
+        await waitFor(async () => (follower.isCurrent ? true : undefined), { what: 'a current view' });
+        // A record every few milliseconds for three bounds' time: the end offsets move at every reading, and
+        // the view, a fetch behind, must still count as current throughout.
+        let sent = 0;
+        const until = Date.now() + 4_500;
+        const samples: boolean[] = [];
+        const sampler = setInterval(() => samples.push(follower.isCurrent), 100);
+        while (Date.now() < until) {
+          await sendJson(producer, topic, [{ key: String(sent % 7), value: { n: sent } }]);
+          sent += 1;
+        }
+        clearInterval(sampler);
+        expect(sent).toBeGreaterThan(100);
+        expect(samples.length).toBeGreaterThan(30);
+        expect(samples.filter((current) => !current)).toEqual([]);
+        await waitFor(async () => (applied === sent ? true : undefined), { what: 'every record applied' });
+      });
     } finally {
-      await follower.stop();
       await producer.disconnect();
     }
   }, 60_000);
@@ -154,17 +179,12 @@ describe('a followed view after its consumer crashed', () => {
     await producer.disconnect();
 
     const keys: string[] = [];
-    const follower = createTopicFollower({
+    const follower = probedFollower(
       kafka,
-      topics: [topic],
-      groupIdPrefix: uniqueName('follow'),
-      probeIntervalMs: 200,
-      staleAfterMs: 1_500,
-      apply: ({ message }) => void keys.push(message.key?.toString('utf8') ?? ''),
-    });
-    try {
-      await follower.start();
-      await follower.caughtUp();
+      topic,
+      ({ message }) => void keys.push(message.key?.toString('utf8') ?? ''),
+    );
+    await whileFollowing(follower, async () => {
       await waitFor(async () => (follower.health().lagRecords === 0 ? true : undefined), {
         timeoutMs: 10_000,
         what: 'lag 0',
@@ -174,8 +194,6 @@ describe('a followed view after its consumer crashed', () => {
       expect(follower.isCurrent).toBe(true);
       expect(follower.health().lagRecords).toBe(0);
       expect(keys.sort()).toEqual(['a1', 'a2', 'b1', 'b2']);
-    } finally {
-      await follower.stop();
-    }
+    });
   }, 60_000);
 });

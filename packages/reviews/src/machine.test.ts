@@ -8,18 +8,14 @@ import { parseReviewRecord, type ReviewRecord, reviewKey } from './record.js';
 
 const yinchuan: Principal = { kind: 'city', credentialId: 'c1', name: '银川市住建局', cityCode: '640100' };
 const urumqi: Principal = { kind: 'city', credentialId: 'c2', name: '乌鲁木齐市住建局', cityCode: '650100' };
-const ningxia: Principal = {
+const provinceReviewer = (provinceCode: string, name: string): Principal => ({
   kind: 'reviewer:province',
-  credentialId: 'p64',
-  name: '宁夏住建厅',
-  provinceCode: '64',
-};
-const xinjiang: Principal = {
-  kind: 'reviewer:province',
-  credentialId: 'p65',
-  name: '新疆住建厅',
-  provinceCode: '65',
-};
+  credentialId: `p${provinceCode}`,
+  name,
+  provinceCode,
+});
+const ningxia = provinceReviewer('64', '宁夏住建厅');
+const xinjiang = provinceReviewer('65', '新疆住建厅');
 const ministry: Principal = { kind: 'reviewer:ministry', credentialId: 'm', name: '住建部城市体检司' };
 const ministryAnalyst: Principal = { kind: 'analyst:ministry', credentialId: 'a', name: '分析' };
 
@@ -102,131 +98,138 @@ describe('review of one city for one cycle', () => {
     );
   });
 
-  it('refuses every transition the machine does not have, naming the state and the states that allow it', () => {
-    expect(act(undefined, 'approve', ningxia, '2026-01-10T00:00:00Z')).toEqual({
+  // The states on the way to accepted, a day apart; the refusals below are asked of them a day later.
+  const submitted = must(act(undefined, 'submit', yinchuan, '2026-01-10T00:00:00Z'));
+  const approved = must(act(submitted, 'approve', ningxia, '2026-01-11T00:00:00Z'));
+  const accepted = must(act(approved, 'accept', ministry, '2026-01-12T00:00:00Z'));
+  type Extra = Parameters<typeof act>[4];
+  const x: Extra = { reason: 'x' };
+
+  // What is refused, and the whole refusal a reviewer or city reads.
+  it.each<[string, ReviewRecord | undefined, ReviewRequest['action'], Principal, Extra, string, string]>([
+    [
+      'an approval before any submission',
+      undefined,
+      'approve',
+      ningxia,
+      {},
+      'review_transition_refused',
+      '640100 的 2025 年度审核状态为“未提交”，不能通过：只有“已提交审核”状态下可以通过',
+    ],
+    [
+      'a second submission',
+      submitted,
+      'submit',
+      yinchuan,
+      {},
+      'review_transition_refused',
+      '640100 的 2025 年度审核状态为“已提交审核”，不能提交审核：只有“未提交”、“已退回”、“已重新开放”状态下可以提交审核',
+    ],
+    [
+      'a city approving itself',
+      submitted,
+      'approve',
+      yinchuan,
+      {},
+      'review_forbidden',
+      '城市不能通过本市的数据：通过由所在省的审核人员进行',
+    ],
+    [
+      'a city submitting for another',
+      undefined,
+      'submit',
+      urumqi,
+      {},
+      'review_forbidden',
+      '城市 650100 只能为本市提交审核，不能为 640100 提交审核',
+    ],
+    [
+      'another province approving',
+      submitted,
+      'approve',
+      xinjiang,
+      {},
+      'review_forbidden',
+      '省级审核人员（65）只能通过本省的城市：640100 属于省份 64',
+    ],
+    [
+      'the ministry approving',
+      submitted,
+      'approve',
+      ministry,
+      {},
+      'review_forbidden',
+      '只有 640100 所在省（64）的审核人员可以通过：reviewer:ministry 不能通过',
+    ],
+    [
+      'a reviewer submitting for the city',
+      undefined,
+      'submit',
+      ningxia,
+      {},
+      'review_forbidden',
+      '只有城市本身可以提交审核：reviewer:province:64 不能代 640100 提交审核',
+    ],
+    [
+      'a province accepting',
+      approved,
+      'accept',
+      ningxia,
+      {},
+      'review_forbidden',
+      '只有部级审核人员（reviewer:ministry）可以验收：reviewer:province:64 不能验收 640100',
+    ],
+    [
+      'a return with neither reason nor comments',
+      submitted,
+      'return',
+      ningxia,
+      {},
+      'review_invalid',
+      '退回需要说明理由（reason）或附上意见（comments），指明单元和指标',
+    ],
+    [
+      'a reopening with a blank reason',
+      accepted,
+      'reopen',
+      ministry,
+      { reason: '   ' },
+      'review_invalid',
+      '重新开放需要说明理由（reason）',
+    ],
+  ])('refuses %s, saying why and who may', (_, current, action, by, extra, code, message) => {
+    expect(act(current, action, by, '2026-01-13T00:00:00Z', extra)).toEqual({
       ok: false,
-      refusal: {
-        code: 'review_transition_refused',
-        message: '640100 的 2025 年度审核状态为“未提交”，不能通过：只有“已提交审核”状态下可以通过',
-      },
-    });
-    const submitted = must(act(undefined, 'submit', yinchuan, '2026-01-10T00:00:00Z'));
-    expect(act(submitted, 'submit', yinchuan, '2026-01-10T01:00:00Z')).toEqual({
-      ok: false,
-      refusal: {
-        code: 'review_transition_refused',
-        message:
-          '640100 的 2025 年度审核状态为“已提交审核”，不能提交审核：只有“未提交”、“已退回”、“已重新开放”状态下可以提交审核',
-      },
-    });
-    expect(act(submitted, 'accept', ministry, '2026-01-11T00:00:00Z')).toMatchObject({
-      ok: false,
-      refusal: { code: 'review_transition_refused' },
-    });
-    expect(act(submitted, 'reopen', ministry, '2026-01-11T00:00:00Z', { reason: 'x' })).toMatchObject({
-      ok: false,
-      refusal: { code: 'review_transition_refused' },
-    });
-    const approved = must(act(submitted, 'approve', ningxia, '2026-01-11T00:00:00Z'));
-    for (const action of ['approve', 'return'] as const)
-      expect(act(approved, action, ningxia, '2026-01-12T00:00:00Z', { reason: 'x' })).toMatchObject({
-        ok: false,
-        refusal: { code: 'review_transition_refused' },
-      });
-    const accepted = must(act(approved, 'accept', ministry, '2026-01-12T00:00:00Z'));
-    expect(act(accepted, 'submit', yinchuan, '2026-01-13T00:00:00Z')).toMatchObject({
-      ok: false,
-      refusal: { code: 'review_transition_refused' },
-    });
-    expect(act(accepted, 'accept', ministry, '2026-01-13T00:00:00Z')).toMatchObject({
-      ok: false,
-      refusal: { code: 'review_transition_refused' },
+      refusal: { code, message },
     });
   });
 
-  it('refuses every actor not entitled, with who may', () => {
-    const submitted = must(act(undefined, 'submit', yinchuan, '2026-01-10T00:00:00Z'));
-    expect(act(submitted, 'approve', yinchuan, '2026-01-10T01:00:00Z')).toEqual({
+  // Refused with the code of the rule broken (the message is worded as in the cases above).
+  it.each<[string, ReviewRecord, ReviewRequest['action'], Principal, Extra, string]>([
+    ['submitted', submitted, 'accept', ministry, {}, 'review_transition_refused'],
+    ['submitted', submitted, 'reopen', ministry, x, 'review_transition_refused'],
+    ['approved', approved, 'approve', ningxia, x, 'review_transition_refused'],
+    ['approved', approved, 'return', ningxia, x, 'review_transition_refused'],
+    ['accepted', accepted, 'submit', yinchuan, {}, 'review_transition_refused'],
+    ['accepted', accepted, 'accept', ministry, {}, 'review_transition_refused'],
+    ['submitted', submitted, 'return', ministryAnalyst, x, 'review_forbidden'],
+    ['accepted', accepted, 'reopen', xinjiang, x, 'review_forbidden'],
+    ['accepted', accepted, 'reopen', yinchuan, x, 'review_forbidden'],
+  ])('refuses on a %s review %#', (_, current, action, by, extra, code) => {
+    expect(act(current, action, by, '2026-01-13T00:00:00Z', extra)).toMatchObject({
       ok: false,
-      refusal: { code: 'review_forbidden', message: '城市不能通过本市的数据：通过由所在省的审核人员进行' },
+      refusal: { code },
     });
-    expect(act(undefined, 'submit', urumqi, '2026-01-10T01:00:00Z')).toEqual({
-      ok: false,
-      refusal: {
-        code: 'review_forbidden',
-        message: '城市 650100 只能为本市提交审核，不能为 640100 提交审核',
-      },
-    });
-    expect(act(submitted, 'approve', xinjiang, '2026-01-10T01:00:00Z')).toEqual({
-      ok: false,
-      refusal: {
-        code: 'review_forbidden',
-        message: '省级审核人员（65）只能通过本省的城市：640100 属于省份 64',
-      },
-    });
-    expect(act(submitted, 'approve', ministry, '2026-01-10T01:00:00Z')).toEqual({
-      ok: false,
-      refusal: {
-        code: 'review_forbidden',
-        message: '只有 640100 所在省（64）的审核人员可以通过：reviewer:ministry 不能通过',
-      },
-    });
-    expect(act(submitted, 'return', ministryAnalyst, '2026-01-10T01:00:00Z', { reason: 'x' })).toMatchObject({
-      ok: false,
-      refusal: { code: 'review_forbidden' },
-    });
-    expect(act(undefined, 'submit', ningxia, '2026-01-10T01:00:00Z')).toEqual({
-      ok: false,
-      refusal: {
-        code: 'review_forbidden',
-        message: '只有城市本身可以提交审核：reviewer:province:64 不能代 640100 提交审核',
-      },
-    });
-    const approved = must(act(submitted, 'approve', ningxia, '2026-01-11T00:00:00Z'));
-    expect(act(approved, 'accept', ningxia, '2026-01-12T00:00:00Z')).toEqual({
-      ok: false,
-      refusal: {
-        code: 'review_forbidden',
-        message: '只有部级审核人员（reviewer:ministry）可以验收：reviewer:province:64 不能验收 640100',
-      },
-    });
-    const accepted = must(act(approved, 'accept', ministry, '2026-01-12T00:00:00Z'));
-    expect(act(accepted, 'reopen', xinjiang, '2026-01-13T00:00:00Z', { reason: 'x' })).toMatchObject({
-      ok: false,
-      refusal: { code: 'review_forbidden' },
-    });
-    expect(act(accepted, 'reopen', yinchuan, '2026-01-13T00:00:00Z', { reason: 'x' })).toMatchObject({
-      ok: false,
-      refusal: { code: 'review_forbidden' },
-    });
-    // The ministry may reopen too.
+  });
+
+  it('lets the ministry reopen too', () => {
     expect(must(act(accepted, 'reopen', ministry, '2026-01-13T00:00:00Z', { reason: '复核' })).state).toBe(
       'reopened',
     );
   });
 
-  it('needs a reason to reopen and a reason or comments to return', () => {
-    const submitted = must(act(undefined, 'submit', yinchuan, '2026-01-10T00:00:00Z'));
-    expect(act(submitted, 'return', ningxia, '2026-01-10T01:00:00Z')).toEqual({
-      ok: false,
-      refusal: {
-        code: 'review_invalid',
-        message: '退回需要说明理由（reason）或附上意见（comments），指明单元和指标',
-      },
-    });
-    const approved = must(act(submitted, 'approve', ningxia, '2026-01-11T00:00:00Z'));
-    const accepted = must(act(approved, 'accept', ministry, '2026-01-12T00:00:00Z'));
-    expect(act(accepted, 'reopen', ministry, '2026-01-13T00:00:00Z', { reason: '   ' })).toEqual({
-      ok: false,
-      refusal: { code: 'review_invalid', message: '重新开放需要说明理由（reason）' },
-    });
-  });
-
   it('keeps the latest record per city and cycle and answers whether it is locked', () => {
     const book = new ReviewBook();
-    const submitted = must(act(undefined, 'submit', yinchuan, '2026-01-10T00:00:00Z'));
-    const approved = must(act(submitted, 'approve', ningxia, '2026-01-11T00:00:00Z'));
-    const accepted = must(act(approved, 'accept', ministry, '2026-01-12T00:00:00Z'));
     book.apply(reviewKey(2025, '640100'), accepted);
     expect(book.lockOf(2025, '640100')).toBe(accepted);
     expect(book.lockOf(2024, '640100')).toBeUndefined();

@@ -3,6 +3,7 @@
 import { loadCatalogue } from '@citycheck/catalogue';
 import type { ReceivedSubmission } from '@citycheck/contracts';
 import { loadDivisionRegistry } from '@citycheck/divisions';
+import { testSubmission } from '@citycheck/testkit';
 import { describe, expect, it } from 'vitest';
 import type { RuleName } from './rule-name.js';
 import { type RuleContext, validateReceived } from './rules.js';
@@ -19,15 +20,9 @@ const context: RuleContext = {
   now: () => new Date('2024-11-20T10:00:00.000Z'),
 };
 
-// 多福巷社区居委会 (110101001001) lies in 东华门街道 (110101001), 东城区 (110101), Beijing (110100).
-const base = {
-  submissionId: '0b6f4c1e-2f9a-4d43-8a51-5f4bb3c1d001',
-  cycle: 2024,
-  catalogueVersion: '2024.1',
-  cityCode: '110100',
-  unit: { level: 'community', code: '110101001001' },
-  observations: [{ indicator: 'C01', value: 2 }],
-};
+// 多福巷社区居委会 (110101001001) lies in 东华门街道 (110101001), 东城区 (110101), Beijing (110100): one C01
+// count of 2 for cycle 2024 on catalogue 2024.1.
+const base = testSubmission({ submissionId: '0b6f4c1e-2f9a-4d43-8a51-5f4bb3c1d001' });
 
 const received = (submission: unknown): ReceivedSubmission => ({
   submission: submission as Record<string, unknown>,
@@ -41,6 +36,17 @@ const problemsOf = (submission: unknown) => {
 };
 
 const with_ = (overrides: Record<string, unknown>) => ({ ...base, ...overrides });
+
+/** The context with cycle 2026 run by an operator from 2026-01-01 00:00 UTC on `settings`. */
+const operated2026 = (
+  settings: { catalogueVersion: string; deadline: string; closesAt?: string },
+  overrides: Partial<RuleContext> = {},
+): RuleContext => ({
+  ...context,
+  cycleSettings: (cycle) =>
+    cycle === 2026 ? { cycle, opensAt: '2026-01-01T00:00:00.000Z', ...settings } : undefined,
+  ...overrides,
+});
 
 /** A community submission of `indicator` alone gets one problem: on that indicator, under `rule`. */
 const expectOnlyIndicatorProblem = (indicator: string, rule: RuleName): void => {
@@ -87,18 +93,14 @@ describe('validateReceived', () => {
 
   it("cycle_closed: refused when received after the cycle's closing, judged by the receipt, not by when validated", () => {
     // 2026 opened by an operator on catalogue 2024.1, closing 2026-03-31T16:00:00Z (2026-04-01 00:00 Beijing).
-    const settings = {
-      cycle: 2026,
-      catalogueVersion: '2024.1',
-      opensAt: '2026-01-01T00:00:00.000Z',
-      deadline: '2026-03-01T00:00:00.000Z',
-      closesAt: '2026-03-31T16:00:00.000Z',
-    };
-    const operated: RuleContext = {
-      ...context,
-      cycleSettings: (cycle) => (cycle === 2026 ? settings : undefined),
-      now: () => new Date('2026-06-01T00:00:00.000Z'),
-    };
+    const operated = operated2026(
+      {
+        catalogueVersion: '2024.1',
+        deadline: '2026-03-01T00:00:00.000Z',
+        closesAt: '2026-03-31T16:00:00.000Z',
+      },
+      { now: () => new Date('2026-06-01T00:00:00.000Z') },
+    );
     const at = (receivedAt: string) =>
       validateReceived({ ...received(with_({ cycle: 2026 })), receivedAt }, operated);
     // Received a second before the closing, validated two months later: valid (late, not closed).
@@ -118,18 +120,7 @@ describe('validateReceived', () => {
   });
 
   it('catalogue_cycle: an operated cycle takes the catalogue version its settings name', () => {
-    const operated: RuleContext = {
-      ...context,
-      cycleSettings: (cycle) =>
-        cycle === 2026
-          ? {
-              cycle,
-              catalogueVersion: '2025.1',
-              opensAt: '2026-01-01T00:00:00Z',
-              deadline: '2026-12-31T00:00:00Z',
-            }
-          : undefined,
-    };
+    const operated = operated2026({ catalogueVersion: '2025.1', deadline: '2026-12-31T00:00:00Z' });
     const problems = (submission: unknown) => {
       const outcome = validateReceived(received(submission), operated);
       return outcome.kind === 'rejected' ? outcome.record.problems.map((problem) => problem.rule) : [];
@@ -398,28 +389,22 @@ describe('a county-level city its cycle names: 灵武市 640181 in 2025', () => 
   });
 
   it('leaves autonomous prefectures and placeholder groups no city to report', () => {
-    expect(
+    // A per-capita D01 report by `cityCode` for `unit`.
+    const asCity = (cityCode: string, unit: { level: string; code: string }) =>
       problems({
         ...base,
-        cityCode: '652800',
-        unit: { level: 'city', code: '652800' },
+        cityCode,
+        unit,
         observations: [{ indicator: 'D01', quantity: 1000, population: 10000 }],
-      }),
-    ).toEqual([
+      });
+    expect(asCity('652800', { level: 'city', code: '652800' })).toEqual([
       expect.objectContaining({
         rule: 'city_exists',
         message: expect.stringMatching(/^652800 巴音郭楞蒙古自治州 is of kind autonomousPrefecture/),
       }),
       expect.objectContaining({ rule: 'unit_under_city' }),
     ]);
-    expect(
-      problems({
-        ...base,
-        cityCode: '500200',
-        unit: { level: 'district', code: '500230' },
-        observations: [{ indicator: 'D01', quantity: 1000, population: 10000 }],
-      }),
-    ).toEqual([
+    expect(asCity('500200', { level: 'district', code: '500230' })).toEqual([
       expect.objectContaining({
         rule: 'city_exists',
         message: '500200 is not a division code of the registry',

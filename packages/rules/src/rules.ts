@@ -344,6 +344,12 @@ const checkObservation = (
       fieldProblem(field, 'range', `${field} of ${code} must be from ${min} to ${max}`, value);
     }
   };
+  /** Whether a weight, denominator or population is above 0; a problem under `<field>_positive` if not. */
+  const isPositive = (field: 'weight' | 'denominator' | 'population', value: number): boolean => {
+    if (value > 0) return true;
+    fieldProblem(field, `${field}_positive`, `${field} of ${code} must be greater than 0`, value);
+    return false;
+  };
   switch (indicator.kind) {
     case 'count':
     case 'length':
@@ -360,26 +366,13 @@ const checkObservation = (
     case 'score':
     case 'mean':
       inRange('value', observation.value as number);
-      if ((observation.weight as number) <= 0) {
-        fieldProblem(
-          'weight',
-          'weight_positive',
-          `weight of ${code} must be greater than 0`,
-          observation.weight,
-        );
-      }
+      isPositive('weight', observation.weight as number);
       break;
     case 'rate': {
       const numerator = observation.numerator as number;
       const denominator = observation.denominator as number;
-      if (denominator <= 0) {
-        fieldProblem(
-          'denominator',
-          'denominator_positive',
-          `denominator of ${code} must be greater than 0`,
-          denominator,
-        );
-      } else if (numerator < 0 || (max <= 1 && numerator > denominator)) {
+      if (!isPositive('denominator', denominator)) break;
+      if (numerator < 0 || (max <= 1 && numerator > denominator)) {
         // A proportion (range within 0..1) cannot count more than its denominator; a ratio such as road
         // kilometres per square kilometre can, and is held to its range below instead.
         fieldProblem(
@@ -402,14 +395,8 @@ const checkObservation = (
     }
     case 'perCapita': {
       const population = observation.population as number;
-      if (population <= 0) {
-        fieldProblem(
-          'population',
-          'population_positive',
-          `population of ${code} must be greater than 0`,
-          population,
-        );
-      } else if ((observation.quantity as number) < 0) {
+      if (!isPositive('population', population)) break;
+      if ((observation.quantity as number) < 0) {
         fieldProblem('quantity', 'range', `quantity of ${code} must not be negative`, observation.quantity);
       } else {
         const perCapita = (observation.quantity as number) / population;
