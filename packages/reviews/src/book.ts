@@ -1,6 +1,7 @@
 // The reviews a service knows: the latest record of each city and cycle on reviews.v1, and the one question a
 // submission asks: are this city's data for this cycle locked?
-import { isLocked } from './machine.js';
+import type { FieldProblem } from '@citycheck/errors';
+import { cityCycleLockedProblem, isLocked, wasLockedAt } from './machine.js';
 import { type ReviewRecord, reviewKey } from './record.js';
 
 export class ReviewBook {
@@ -21,4 +22,19 @@ export class ReviewBook {
     const record = this.review(cycle, cityCode);
     return isLocked(record) ? record : undefined;
   }
+
+  /** The record when the city's data for the cycle stood accepted at `at` (see wasLockedAt), else undefined. */
+  lockedAt(cycle: number, cityCode: string, at: Date): ReviewRecord | undefined {
+    const record = this.review(cycle, cityCode);
+    return wasLockedAt(record, at) ? record : undefined;
+  }
+
+  /**
+   * The rule validate applies with this book (a RuleContext's `cityCycleLock`): the city_cycle_locked problem
+   * of a submission received while its city's data for its cycle stood accepted, else undefined.
+   */
+  readonly lockRule = (cycle: number, cityCode: string, receivedAt: Date): FieldProblem | undefined => {
+    const record = this.lockedAt(cycle, cityCode, receivedAt);
+    return record === undefined ? undefined : cityCycleLockedProblem(record);
+  };
 }

@@ -6,6 +6,7 @@ export {
   cityCycleLockedProblem,
   draftReview,
   isLocked,
+  type LockLanguage,
   lockedMessage,
   provinceOf,
   type ReviewOutcome,
@@ -15,6 +16,7 @@ export {
   reviewAction,
   reviewTransitions,
   stateNames,
+  wasLockedAt,
 } from './machine.js';
 export {
   parseReviewRecord,

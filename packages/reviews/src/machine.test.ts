@@ -3,7 +3,7 @@
 import type { Principal } from '@citycheck/credentials';
 import { describe, expect, it } from 'vitest';
 import { ReviewBook } from './book.js';
-import { isLocked, lockedMessage, type ReviewRequest, reviewAction } from './machine.js';
+import { isLocked, lockedMessage, type ReviewRequest, reviewAction, wasLockedAt } from './machine.js';
 import { parseReviewRecord, type ReviewRecord, reviewKey } from './record.js';
 
 const yinchuan: Principal = { kind: 'city', credentialId: 'c1', name: '银川市住建局', cityCode: '640100' };
@@ -236,6 +236,34 @@ describe('review of one city for one cycle', () => {
     expect(book.lockOf(2025, '640181')).toBeUndefined();
     book.apply(reviewKey(2025, '640100'), null);
     expect(book.review(2025, '640100')).toBeUndefined();
+  });
+
+  it('says when the data stood locked, in Chinese and English, and gives validate its rule', () => {
+    const book = new ReviewBook();
+    const submitted = must(act(undefined, 'submit', yinchuan, '2026-01-10T00:00:00Z'));
+    const approved = must(act(submitted, 'approve', ningxia, '2026-01-11T00:00:00Z'));
+    const accepted = must(act(approved, 'accept', ministry, '2026-01-12T06:00:00Z'));
+    const reopened = must(act(accepted, 'reopen', ministry, '2026-01-20T00:00:00Z', { reason: '更正人口' }));
+    // Locked from the acceptance (inclusive) to the reopening (exclusive), and at no other moment.
+    expect(wasLockedAt(reopened, new Date('2026-01-12T05:59:59Z'))).toBe(false);
+    expect(wasLockedAt(reopened, new Date('2026-01-12T06:00:00Z'))).toBe(true);
+    expect(wasLockedAt(reopened, new Date('2026-01-19T23:59:59Z'))).toBe(true);
+    expect(wasLockedAt(reopened, new Date('2026-01-20T00:00:00Z'))).toBe(false);
+    expect(wasLockedAt(undefined, new Date('2026-01-15T00:00:00Z'))).toBe(false);
+    expect(lockedMessage(accepted, 'en')).toBe(
+      'the data of 640100 for cycle 2025 were accepted by 住建部城市体检司 at 2026-01-12T06:00:00.000Z and are locked: no new submission is taken; to correct them, ask a reviewer to reopen them',
+    );
+    book.apply(reviewKey(2025, '640100'), reopened);
+    expect(book.lockOf(2025, '640100')).toBeUndefined();
+    expect(book.lockRule(2025, '640100', new Date('2026-01-20T00:00:00Z'))).toBeUndefined();
+    // 06:00 UTC is 14:00 in Beijing.
+    expect(book.lockRule(2025, '640100', new Date('2026-01-15T00:00:00Z'))).toEqual({
+      pointer: '/cycle',
+      rule: 'city_cycle_locked',
+      message:
+        '640100 的 2025 年度数据已于 2026-01-12 14:00（北京时间）由 住建部城市体检司 验收，已锁定，不再接受新的提交；如需更正，请联系审核人员重新开放',
+      value: 2025,
+    });
   });
 
   it('refuses a malformed record and one under another key', () => {

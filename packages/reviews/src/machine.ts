@@ -180,18 +180,42 @@ export const reviewAction = (current: ReviewRecord | undefined, request: ReviewR
 /** Whether a city's data for a cycle are locked: accepted by the ministry and not reopened since. */
 export const isLocked = (record: ReviewRecord | undefined): boolean => record?.state === 'accepted';
 
-/** Why a submission for a locked city and cycle is refused, naming who accepted it and when (Beijing time). */
-export const lockedMessage = (record: ReviewRecord): string => {
+/**
+ * Whether the review stood accepted at `at`: the state the last action taken at or before `at` left. Validate
+ * judges a received record by when ingest received it, so a record is judged the same however late (or how
+ * often) it is validated, as cycle_closed is.
+ */
+export const wasLockedAt = (record: ReviewRecord | undefined, at: Date): boolean => {
+  const moment = at.getTime();
+  const before = record?.actions.findLast((entry) => Date.parse(entry.at) <= moment);
+  return before?.state === 'accepted';
+};
+
+/** The languages a refusal is written in: Chinese for the city, English on `Accept-Language: en`. */
+export type LockLanguage = 'zh' | 'en';
+
+/**
+ * Why a submission for a locked city and cycle is refused, naming who accepted it and when (Beijing time in
+ * Chinese, UTC in English).
+ */
+export const lockedMessage = (record: ReviewRecord, language: LockLanguage = 'zh'): string => {
   const accepted = record.actions.findLast((entry) => entry.action === 'accept');
+  if (language === 'en') {
+    const who = accepted === undefined ? '' : ` were accepted by ${accepted.by} at ${accepted.at} and`;
+    return `the data of ${record.cityCode} for cycle ${record.cycle}${who} are locked: no new submission is taken; to correct them, ask a reviewer to reopen them`;
+  }
   const who =
     accepted === undefined ? '' : `已于 ${beijingTime(accepted.at)}（北京时间）由 ${accepted.by} 验收，`;
   return `${record.cityCode} 的 ${record.cycle} 年度数据${who}已锁定，不再接受新的提交；如需更正，请联系审核人员重新开放`;
 };
 
 /** The problem a submission for a locked city and cycle gets (rule city_cycle_locked), at ingest and at validate. */
-export const cityCycleLockedProblem = (record: ReviewRecord): FieldProblem => ({
+export const cityCycleLockedProblem = (
+  record: ReviewRecord,
+  language: LockLanguage = 'zh',
+): FieldProblem => ({
   pointer: '/cycle',
   rule: 'city_cycle_locked',
-  message: lockedMessage(record),
+  message: lockedMessage(record, language),
   value: record.cycle,
 });

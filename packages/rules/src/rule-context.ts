@@ -9,6 +9,8 @@ import type { RuleContext } from './rules.js';
 export const createRuleContext = (
   now: () => Date = () => new Date(),
   cycles: CycleBook = new CycleBook(),
+  /** The review lock (ReviewBook.lockRule); validate passes it, ingest checks the lock itself, in the city's language. */
+  cityCycleLock?: RuleContext['cityCycleLock'],
 ): RuleContext => {
   const divisions = loadDivisionRegistry();
   return {
@@ -26,6 +28,7 @@ export const createRuleContext = (
     },
     countyLevelCities: (cycle) => new Set(cycles.settingsOf(cycle)?.countyLevelCities ?? []),
     cycleSettings: (cycle) => cycles.settingsOf(cycle),
+    ...(cityCycleLock === undefined ? {} : { cityCycleLock }),
     now,
   };
 };

@@ -7,6 +7,7 @@ export type RuleName =
   | 'catalogue_cycle'
   | 'cycle_open'
   | 'cycle_closed'
+  | 'city_cycle_locked'
   | 'city_exists'
   | 'unit_exists'
   | 'unit_under_city'

@@ -119,6 +119,32 @@ describe('validateReceived', () => {
     ]);
   });
 
+  it('city_cycle_locked: refused when its city was locked at receipt, asking the lock with city, cycle and receipt', () => {
+    const asked: string[] = [];
+    const locked: RuleContext = {
+      ...context,
+      // Beijing's 2024 data locked from 2024-11-20T09:00Z on, as a ReviewBook would answer.
+      cityCycleLock: (cycle, cityCode, receivedAt) => {
+        asked.push(`${cycle} ${cityCode} ${receivedAt.toISOString()}`);
+        return receivedAt >= new Date('2024-11-20T09:00:00Z')
+          ? {
+              pointer: '/cycle',
+              rule: 'city_cycle_locked',
+              message: '110100 的 2024 年度数据已锁定',
+              value: 2024,
+            }
+          : undefined;
+      },
+    };
+    const at = (receivedAt: string) => validateReceived({ ...received(base), receivedAt }, locked);
+    expect(at('2024-11-20T08:59:59.000Z').kind).toBe('valid');
+    const refused = at('2024-11-20T09:59:00.000Z');
+    expect(refused.kind === 'rejected' ? refused.record.problems : []).toEqual([
+      { pointer: '/cycle', rule: 'city_cycle_locked', message: '110100 的 2024 年度数据已锁定', value: 2024 },
+    ]);
+    expect(asked).toEqual(['2024 110100 2024-11-20T08:59:59.000Z', '2024 110100 2024-11-20T09:59:00.000Z']);
+  });
+
   it('catalogue_cycle: an operated cycle takes the catalogue version its settings name', () => {
     const operated = operated2026({ catalogueVersion: '2025.1', deadline: '2026-12-31T00:00:00Z' });
     const problems = (submission: unknown) => {

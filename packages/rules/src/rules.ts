@@ -38,6 +38,11 @@ export interface RuleContext {
    * use the cycle's catalogue version and must have been received by the cycle's closing.
    */
   readonly cycleSettings?: (cycle: number) => OperatedCycleSettings | undefined;
+  /**
+   * The city_cycle_locked problem when the city's data for the cycle stood accepted by the ministry when the
+   * submission was received (ReviewBook.lockRule of @citycheck/reviews), else undefined. Without it, no lock.
+   */
+  readonly cityCycleLock?: (cycle: number, cityCode: string, receivedAt: Date) => FieldProblem | undefined;
   readonly now: () => Date;
 }
 
@@ -127,6 +132,14 @@ export const validateReceived = (received: ReceivedSubmission, context: RuleCont
   if (settings !== undefined && cycleWindow(settings, new Date(received.receivedAt)).state === 'closed') {
     problems.push(cycleClosedProblem(settings));
   }
+  // Also judged by the receipt: ingest refuses these at its door, but a record may reach the received topic
+  // from an instance that had not yet heard of the acceptance, or from outside ingest.
+  const locked = context.cityCycleLock?.(
+    submission.cycle,
+    submission.cityCode,
+    new Date(received.receivedAt),
+  );
+  if (locked !== undefined) problems.push({ ...locked, rule: 'city_cycle_locked' });
   if (context.openCycles !== undefined && !context.openCycles.has(submission.cycle)) {
     problems.push({
       pointer: '/cycle',

@@ -24,7 +24,12 @@ import { BulkInterrupted, type BulkSummary, processBulk } from './bulk.js';
 import { Intake } from './intake.js';
 import { parseJsonDocument } from './json-document.js';
 import type { Refusal, RefusalLog } from './output-refusals.js';
-import { type IndicatorsOf, inLanguage, problemLanguageOf } from './problem-language.js';
+import {
+  type IndicatorsOf,
+  inLanguage,
+  type ProblemLanguage,
+  problemLanguageOf,
+} from './problem-language.js';
 import { type BodyEncoding, bodyEncodingOf, ndjsonLines, readWholeBody } from './request-body.js';
 import { reviewRoutes } from './review-routes.js';
 import {
@@ -129,6 +134,8 @@ export interface IngestAppOptions {
   readonly reviews?: ReviewBook;
   /** Where the review routes publish (reviews.v1 under the namespace). */
   readonly reviewsTopic?: string;
+  /** The time a review action is stamped with; the wall clock unless a test fixes it. */
+  readonly reviewClock?: () => Date;
   /** The catalogue of a version, for GET /v1/catalogue/{version}; defaults to the shipped catalogues. */
   readonly catalogue?: (version: string) => Catalogue | undefined;
   /** The division registry, for GET /v1/units; defaults to the shipped one, loaded on first use. */
@@ -238,6 +245,7 @@ export const buildIngestApp = ({
   refusals,
   reviews,
   reviewsTopic,
+  reviewClock,
   catalogue = shippedCatalogue,
   divisions,
 }: IngestAppOptions) => {
@@ -426,7 +434,12 @@ export const buildIngestApp = ({
         const dryRun = isDryRun(request.query);
         const body: unknown = request.body;
         if (body instanceof NdjsonBody) {
-          const summary = await submitBulk(body, principal, dryRun);
+          const summary = await submitBulk(
+            body,
+            principal,
+            dryRun,
+            problemLanguageOf(request.headers['accept-language']),
+          );
           if (!dryRun) {
             metrics?.submissionsAccepted.inc({ stage: 'ingest' }, summary.accepted);
             const city = rejectionCity(principal.kind === 'city' ? principal.cityCode : undefined);
@@ -464,7 +477,7 @@ export const buildIngestApp = ({
           void reply.status(!dryRun && summary.accepted > 0 ? 202 : 200);
           return summary;
         }
-        if (dryRun) return dryRunOne(body, principal);
+        if (dryRun) return dryRunOne(body, principal, problemLanguageOf(request.headers['accept-language']));
 
         const checked = checkSchema(body);
         if (!checked.ok) {
@@ -491,7 +504,11 @@ export const buildIngestApp = ({
             { problems: [closed] },
           );
         }
-        const locked = lockProblem(submission.cityCode, submission.cycle);
+        const locked = lockProblem(
+          submission.cityCode,
+          submission.cycle,
+          problemLanguageOf(request.headers['accept-language']),
+        );
         if (locked !== undefined)
           throw new CitycheckError('city_cycle_locked', locked.message, { problems: [locked] });
         // The rules that need only the submission, the catalogue and the registry: answered here, at once, with
@@ -563,6 +580,7 @@ export const buildIngestApp = ({
           reviews,
           producer,
           ...(reviewsTopic === undefined ? {} : { topic: reviewsTopic }),
+          ...(reviewClock === undefined ? {} : { now: reviewClock }),
         });
       v1.get('/submissions', { schema: listSubmissionsSchema }, async (request): Promise<SubmissionList> => {
         const query = request.query as {
@@ -627,15 +645,20 @@ export const buildIngestApp = ({
   );
 
   /** The problem when the ministry accepted (locked) the city's data for the cycle, else undefined. */
-  const lockProblem = (cityCode: string, cycle: number): FieldProblem | undefined => {
+  const lockProblem = (
+    cityCode: string,
+    cycle: number,
+    language: ProblemLanguage,
+  ): FieldProblem | undefined => {
     const record = reviews?.lockOf(cycle, cityCode);
-    return record === undefined ? undefined : cityCycleLockedProblem(record);
+    return record === undefined ? undefined : cityCycleLockedProblem(record, language);
   };
 
   const submitBulk = async (
     body: NdjsonBody,
     principal: Principal,
     dryRun: boolean,
+    language: ProblemLanguage,
   ): Promise<BulkSummary> => {
     const lines = ndjsonLines(body.stream, {
       encoding: body.encoding,
@@ -652,8 +675,8 @@ export const buildIngestApp = ({
         maxLineBytes: bodyLimitBytes,
         dryRun,
         ...(semanticCheck === undefined ? {} : { semanticCheck }),
-        cycleCheck: (cycle, cityCode) =>
-          cycleProblem(cycles, cycle, new Date()) ?? lockProblem(cityCode, cycle),
+        cycleCheck: (cycle) => cycleProblem(cycles, cycle, new Date()),
+        lockCheck: (cycle, cityCode) => lockProblem(cityCode, cycle, language),
       });
     } catch (error) {
       if (error instanceof BulkInterrupted && !isCitycheckError(error.error)) {
@@ -669,7 +692,7 @@ export const buildIngestApp = ({
     }
   };
 
-  const dryRunOne = (body: unknown, principal: Principal): DryRunReport => {
+  const dryRunOne = (body: unknown, principal: Principal, language: ProblemLanguage): DryRunReport => {
     const checks: DryRunReport['checks'] = ['schema', 'credential_scope', 'idempotency'];
     const checked = checkSchema(body);
     if (!checked.ok) {
@@ -691,7 +714,7 @@ export const buildIngestApp = ({
     if (seen.kind === 'conflict') problems.push(seen.problem);
     const closed = cycleProblem(cycles, submission.cycle, new Date());
     if (closed !== undefined && semanticCheck === undefined) problems.push(closed);
-    const locked = lockProblem(submission.cityCode, submission.cycle);
+    const locked = lockProblem(submission.cityCode, submission.cycle, language);
     if (locked !== undefined) problems.push(locked);
     if (semanticCheck !== undefined) {
       problems.push(...semanticCheck({ submission, contentHash, receivedAt: new Date().toISOString() }));

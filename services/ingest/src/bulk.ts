@@ -33,11 +33,13 @@ export interface BulkOptions {
   readonly maxLineBytes: number;
   readonly dryRun: boolean;
   readonly semanticCheck?: SemanticCheck;
+  /** The problem when a submission's cycle is closed now (a dry run's semantic check applies it itself). */
+  readonly cycleCheck?: (cycle: number) => FieldProblem | undefined;
   /**
-   * The problem when a submission's cycle is closed now (a dry run's semantic check applies it itself), or its
-   * city's data for the cycle are locked by an acceptance.
+   * The problem when the city's data for the cycle are locked by the ministry's acceptance: applied to dry
+   * runs too, since ingest's semantic check leaves the lock to this.
    */
-  readonly cycleCheck?: (cycle: number, cityCode: string) => FieldProblem | undefined;
+  readonly lockCheck?: (cycle: number, cityCode: string) => FieldProblem | undefined;
 }
 
 const readableId = (document: unknown): string | null => {
@@ -62,6 +64,7 @@ export const processBulk = async ({
   dryRun,
   semanticCheck,
   cycleCheck,
+  lockCheck,
 }: BulkOptions): Promise<BulkSummary> => {
   const results: LineResult[] = [];
   const batch = intake.batch(principal.credentialId);
@@ -171,9 +174,14 @@ export const processBulk = async ({
         reject(item.line, id, [outOfScope]);
         continue;
       }
-      const closed = cycleCheck?.(submission.cycle, submission.cityCode);
+      const closed = cycleCheck?.(submission.cycle);
       if (closed !== undefined && (!dryRun || semanticCheck === undefined)) {
         reject(item.line, id, [closed]);
+        continue;
+      }
+      const locked = lockCheck?.(submission.cycle, submission.cityCode);
+      if (locked !== undefined) {
+        reject(item.line, id, [locked]);
         continue;
       }
       const seen = intake.classify(id, contentHash);

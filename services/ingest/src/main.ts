@@ -20,6 +20,7 @@ import {
   instrumentFastify,
   registerFollowerMetrics,
 } from '@citycheck/metrics';
+import { ensureReviewsTopic, followReviews, ReviewBook, reviewsTopic } from '@citycheck/reviews';
 import { createRuleContext, validateReceived } from '@citycheck/rules';
 import { buildIngestApp } from './app.js';
 import { followSubmissionIndex } from './index-follower.js';
@@ -66,6 +67,10 @@ await ensureTopics(
 await ensureCredentialsTopic(kafka, { replicationFactor: config.topicReplicationFactor });
 await ensureCyclesTopic(kafka, {
   topic: cyclesTopic(config.topicNamespace),
+  replicationFactor: config.topicReplicationFactor,
+});
+await ensureReviewsTopic(kafka, {
+  topic: reviewsTopic(config.topicNamespace),
   replicationFactor: config.topicReplicationFactor,
 });
 const producer = createReliableProducer(kafka);
@@ -115,11 +120,27 @@ const cycleFollower = followCycles({
   onInvalidRecord: (error, key) => logger.error({ err: error, key }, 'unreadable cycles record skipped'),
   ...followerSettings('cycles'),
 });
-await Promise.all([credentialFollower.start(), indexFollower.start(), cycleFollower.start()]);
+// The reviews of each city's data: an accepted city's submissions are refused until a reviewer reopens it.
+const reviews = new ReviewBook();
+const reviewFollower = followReviews({
+  kafka,
+  book: reviews,
+  topic: reviewsTopic(config.topicNamespace),
+  groupIdPrefix: `${config.kafkaClientId}-ingest-reviews`,
+  onInvalidRecord: (error, key) => logger.error({ err: error, key }, 'unreadable reviews record skipped'),
+  ...followerSettings('reviews'),
+});
+await Promise.all([
+  credentialFollower.start(),
+  indexFollower.start(),
+  cycleFollower.start(),
+  reviewFollower.start(),
+]);
 const loaded = Promise.all([
   credentialFollower.caughtUp(),
   indexFollower.caughtUp(),
   cycleFollower.caughtUp(),
+  reviewFollower.caughtUp(),
 ]);
 const timeout = new Promise<never>((_, reject) =>
   setTimeout(
@@ -160,6 +181,8 @@ const app = buildIngestApp({
   authenticator: credentials,
   index,
   cycles,
+  reviews,
+  reviewsTopic: reviewsTopic(config.topicNamespace),
   bodyLimitBytes: config.ingestBodyLimitBytes,
   idleTimeoutMs: config.httpIdleTimeoutMs,
   bulkLimitBytes: config.ingestBulkLimitBytes,
@@ -167,8 +190,16 @@ const app = buildIngestApp({
   rateLimit: { max: config.ingestRateLimitMax, windowMs: config.ingestRateLimitWindowMs },
   receivedPartitionCount: async () =>
     (await admin.fetchTopicMetadata({ topics: [topics.submissionsReceived] })).topics[0]?.partitions.length,
-  stateReady: () => credentialFollower.isHealthy && indexFollower.isHealthy && cycleFollower.isHealthy,
-  stateCurrent: () => credentialFollower.isCurrent && indexFollower.isCurrent && cycleFollower.isCurrent,
+  stateReady: () =>
+    credentialFollower.isHealthy &&
+    indexFollower.isHealthy &&
+    cycleFollower.isHealthy &&
+    reviewFollower.isHealthy,
+  stateCurrent: () =>
+    credentialFollower.isCurrent &&
+    indexFollower.isCurrent &&
+    cycleFollower.isCurrent &&
+    reviewFollower.isCurrent,
   brokerReady: async () => {
     try {
       await admin.describeCluster();
@@ -187,7 +218,12 @@ const shutdown = async (signal: string): Promise<void> => {
   await app.close();
   await refusals.stop();
   await refusalProducer.disconnect();
-  await Promise.all([credentialFollower.stop(), indexFollower.stop(), cycleFollower.stop()]);
+  await Promise.all([
+    credentialFollower.stop(),
+    indexFollower.stop(),
+    cycleFollower.stop(),
+    reviewFollower.stop(),
+  ]);
   await producer.disconnect();
   await admin.disconnect();
   logger.info('stopped');

@@ -4,6 +4,7 @@ import type { Authenticator } from '@citycheck/credentials';
 import { openApiDocument } from '@citycheck/http';
 import type { Producer } from '@citycheck/kafka';
 import { createLogger } from '@citycheck/logging';
+import { ReviewBook } from '@citycheck/reviews';
 import { buildIngestApp } from './app.js';
 import { SubmissionIndex } from './submission-index.js';
 
@@ -14,6 +15,8 @@ export const ingestOpenApiDocument = async (): Promise<Record<string, unknown>> 
     logger: createLogger({ service: 'ingest', level: 'silent' }),
     authenticator: nobody,
     index: new SubmissionIndex(),
+    // Given, so the review routes (served only with the reviews followed) are in the document.
+    reviews: new ReviewBook(),
   });
   await app.ready();
   const document = openApiDocument(app);

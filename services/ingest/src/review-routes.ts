@@ -2,6 +2,7 @@
 // return, approve, accept or reopen a city's review. Each action goes through the reviews state machine and
 // is published on reviews.v1 (who, when, why) before it is answered.
 import { httpSchemas, schemaRef } from '@citycheck/contracts';
+import { mayReadCity } from '@citycheck/credentials';
 import { CitycheckError } from '@citycheck/errors';
 import { principalOf } from '@citycheck/http';
 import type { Producer } from '@citycheck/kafka';
@@ -27,7 +28,8 @@ export interface ReviewRoutesOptions {
 }
 
 const review = schemaRef(httpSchemas.review);
-const cycleParam = { type: 'integer', minimum: 2000, maximum: 2100 };
+// Path parameters are strings (the validator does not coerce): a four-digit year.
+const cycleParam = { type: 'string', pattern: '^20[0-9]{2}$', description: 'The cycle (year), e.g. 2025.' };
 const cityParam = { type: 'string', pattern: '^[1-9][0-9]{5}$' };
 
 const reviewExample = {
@@ -98,6 +100,26 @@ const getReviewSchema = {
   },
 };
 
+const getCityReviewSchema = {
+  tags: ['reviews'],
+  operationId: 'getCityReview',
+  summary:
+    "A city's review for a cycle, for its province's reviewers and analysts, the ministry and operators (a city: its own)",
+  params: {
+    type: 'object',
+    required: ['cycle', 'city'],
+    properties: { cycle: cycleParam, city: cityParam },
+  },
+  response: {
+    200: answered('The review (a draft with no actions when nobody has acted on it).')[200],
+    401: unauthenticated,
+    403: errorResponse('The credential may not read this city.', {
+      otherProvince: errorExample('forbidden', 'this credential may not read the review of city 650100'),
+    }),
+    429: rateLimited,
+  },
+};
+
 const reviewerActionSchema = (action: Exclude<ReviewActionName, 'submit'>, summary: string) => ({
   tags: ['reviews'],
   operationId: `${action}Review`,
@@ -128,9 +150,11 @@ export const reviewRoutes = async (
   const serially = <T>(key: string, work: () => Promise<T>): Promise<T> => {
     const run = (pending.get(key) ?? Promise.resolve()).catch(() => undefined).then(work);
     pending.set(key, run);
-    void run.finally(() => {
+    // Settled either way, without a second, unhandled rejection: the caller handles the first.
+    const forget = (): void => {
       if (pending.get(key) === run) pending.delete(key);
-    });
+    };
+    run.then(forget, forget);
     return run;
   };
 
@@ -173,7 +197,7 @@ export const reviewRoutes = async (
 
   v1.post('/reviews/:cycle/submit', { schema: submitReviewSchema }, async (request) => {
     const principal = principalOf(request);
-    const { cycle } = request.params as { cycle: number };
+    const cycle = Number((request.params as { cycle: string }).cycle);
     if (principal.kind !== 'city')
       throw new CitycheckError(
         'forbidden',
@@ -184,10 +208,22 @@ export const reviewRoutes = async (
 
   v1.get('/reviews/:cycle', { schema: getReviewSchema }, async (request) => {
     const principal = principalOf(request);
-    const { cycle } = request.params as { cycle: number };
+    const cycle = Number((request.params as { cycle: string }).cycle);
     if (principal.kind !== 'city')
-      throw new CitycheckError('forbidden', '此路径读取本市的审核；审核人员请使用查询服务的 reviews 视图');
+      throw new CitycheckError(
+        'forbidden',
+        `此路径读取本市的审核；审核人员请使用 /v1/reviews/${cycle}/{city}`,
+      );
     return reviews.review(cycle, principal.cityCode) ?? draftReview(cycle, principal.cityCode);
+  });
+
+  v1.get('/reviews/:cycle/:city', { schema: getCityReviewSchema }, async (request) => {
+    const { city } = request.params as { city: string };
+    const cycle = Number((request.params as { cycle: string }).cycle);
+    // Scoped as every read: a province's reviewer sees its own cities only, a city itself only.
+    if (!mayReadCity(principalOf(request), city))
+      throw new CitycheckError('forbidden', `this credential may not read the review of city ${city}`);
+    return reviews.review(cycle, city) ?? draftReview(cycle, city);
   });
 
   for (const [action, summary] of Object.entries(reviewerActions) as [
@@ -198,7 +234,8 @@ export const reviewRoutes = async (
       `/reviews/:cycle/:city/${action}`,
       { schema: reviewerActionSchema(action, summary) },
       async (request) => {
-        const { cycle, city } = request.params as { cycle: number; city: string };
+        const { city } = request.params as { city: string };
+        const cycle = Number((request.params as { cycle: string }).cycle);
         // The machine checks who may act before the state, so a reviewer of another province learns nothing
         // of the city's review, not even its state.
         return act(

@@ -146,6 +146,9 @@ export const ingestBodySchemas = [
   httpSchemas.catalogueVersion,
   httpSchemas.expectedUnits,
   httpSchemas.submissionList,
+  httpSchemas.reviewComment,
+  httpSchemas.reviewRequest,
+  httpSchemas.review,
 ];
 
 /** Beside `error`, a bulk upload that stopped part way carries the lines processed before it stopped. */
@@ -296,7 +299,7 @@ export const submitSchema = {
       ),
     }),
     422: errorResponse(
-      'The submission breaks a rule judged by itself, the catalogue and the registry (range, kind fields, unit placement, dimension, cycle), every problem listed in Chinese (English on Accept-Language: en); or its cycle was closed when it was received.',
+      "The submission breaks a rule judged by itself, the catalogue and the registry (range, kind fields, unit placement, dimension, cycle), every problem listed in Chinese (English on Accept-Language: en); or its cycle was closed when it was received; or the ministry accepted the city's data for the cycle, which are locked until a reviewer reopens them.",
       {
         invalid: errorExample(
           'submission_invalid',
@@ -321,6 +324,19 @@ export const submitSchema = {
             value: 2026,
           },
         ]),
+        locked: errorExample(
+          'city_cycle_locked',
+          '640100 的 2025 年度数据已于 2026-01-20 14:30（北京时间）由 住建部城市体检司 验收，已锁定，不再接受新的提交；如需更正，请联系审核人员重新开放',
+          [
+            {
+              pointer: '/cycle',
+              rule: 'city_cycle_locked',
+              message:
+                '640100 的 2025 年度数据已于 2026-01-20 14:30（北京时间）由 住建部城市体检司 验收，已锁定，不再接受新的提交；如需更正，请联系审核人员重新开放',
+              value: 2025,
+            },
+          ],
+        ),
       },
     ),
     413: errorResponse('The body (after decompression) or the upload is larger than allowed.', {

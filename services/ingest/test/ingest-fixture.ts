@@ -1,6 +1,7 @@
 // Shared set-up of the ingest integration tests: fresh topics on the real broker, credentials issued through
-// credentials.v1 and followed as in production, the submission index followed from its four topics, and an
-// app factory over them. Each test file gets its own topics, so files run in parallel without sharing state.
+// credentials.v1 and followed as in production, the submission index followed from its four topics, a reviews
+// topic, and an app factory over them. Each test file gets its own topics, so files run in parallel without
+// sharing state.
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
@@ -21,6 +22,7 @@ import {
   type TopicFollower,
 } from '@citycheck/kafka';
 import { createLogger, type Logger } from '@citycheck/logging';
+import { ensureReviewsTopic, ReviewBook } from '@citycheck/reviews';
 import { createTestTopics, testKafka, uniqueName, waitFor } from '@citycheck/testkit';
 import { buildIngestApp, type IngestAppOptions } from '../src/app.js';
 import { followSubmissionIndex, type IndexTopics } from '../src/index-follower.js';
@@ -46,7 +48,7 @@ export const captureLogs = (): { logger: Logger; text: () => string } => {
 export interface IngestFixture {
   readonly kafka: Kafka;
   readonly producer: Producer;
-  readonly topics: IndexTopics & { readonly credentials: string };
+  readonly topics: IndexTopics & { readonly credentials: string; readonly reviews: string };
   readonly index: SubmissionIndex;
   readonly credentials: CredentialStore;
   issue(cityCode?: string): Promise<IssuedCredential>;
@@ -88,9 +90,11 @@ export const startIngestFixture = async (): Promise<IngestFixture> => {
     rejected: uniqueName('rejected'),
     committed: uniqueName('committed'),
     credentials: uniqueName('credentials'),
+    reviews: uniqueName('reviews'),
   };
   await createTestTopics(kafka, [topics.received, topics.validated, topics.rejected, topics.committed]);
   await ensureCredentialsTopic(kafka, { topic: topics.credentials });
+  await ensureReviewsTopic(kafka, { topic: topics.reviews });
   const producer = createReliableProducer(kafka);
   await producer.connect();
   const view = await follow(kafka, topics);
@@ -105,6 +109,9 @@ export const startIngestFixture = async (): Promise<IngestFixture> => {
       authenticator: view.credentials,
       index: view.index,
       receivedTopic: topics.received,
+      // As in production, with the review routes and the lock (an empty book locks nothing).
+      reviews: new ReviewBook(),
+      reviewsTopic: topics.reviews,
       receivedPartitionCount: async () => {
         const admin = kafka.admin();
         await admin.connect();

@@ -19,6 +19,7 @@ import {
   registerConsumerLag,
   startOpsServer,
 } from '@citycheck/metrics';
+import { loadReviews, ReviewBook, reviewsTopic } from '@citycheck/reviews';
 import { createRuleContext } from '@citycheck/rules';
 import { createValidateWorker, transactionalIdFor } from './worker.js';
 
@@ -102,6 +103,19 @@ const cycleFollower = await loadCycles({
   onCrash: (error, restarting) => logger.error({ err: error, restarting }, 'cycles consumer crashed'),
 });
 
+// The reviews on reviews.v1: a record received while its city's data for its cycle stood accepted by the
+// ministry is rejected (city_cycle_locked), as ingest refuses it at its door.
+const reviews = new ReviewBook();
+const reviewFollower = await loadReviews({
+  kafka,
+  book: reviews,
+  topic: reviewsTopic(config.topicNamespace),
+  replicationFactor: config.topicReplicationFactor,
+  groupIdPrefix: `${config.kafkaClientId}-validate-reviews`,
+  onInvalidRecord: (error, key) => logger.error({ err: error, key }, 'unreadable reviews record skipped'),
+  onCrash: (error, restarting) => logger.error({ err: error, restarting }, 'reviews consumer crashed'),
+});
+
 const worker = createValidateWorker({
   consumer,
   transactionalProducer,
@@ -109,7 +123,7 @@ const worker = createValidateWorker({
   groupId: config.validateGroupId,
   metrics,
   logger,
-  rules: createRuleContext(undefined, cycles),
+  rules: createRuleContext(undefined, cycles, reviews.lockRule),
   topics: {
     received: names.submissionsReceived,
     validated: names.submissionsValidated,
@@ -123,6 +137,7 @@ const shutdown = async (signal: string): Promise<void> => {
   logger.info({ signal, ...worker.counts }, 'draining');
   await worker.stop();
   await cycleFollower.stop();
+  await reviewFollower.stop();
   await ops.close();
   await admin.disconnect();
   logger.info('stopped');
