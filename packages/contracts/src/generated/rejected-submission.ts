@@ -1,4 +1,5 @@
 // Generated from schemas/submission/rejected-submission.v1.schema.json by scripts/generate-types.mjs. Do not edit.
+import type { Problem } from './http-bodies.js';
 
 /**
  * Value of topic submissions.rejected.v1: a submission that failed validation, with every reason.
@@ -10,14 +11,4 @@ export interface RejectedSubmission {
   receivedAt: string;
   rejectedAt: string;
   problems: Problem[];
-}
-/**
- * One precise problem: the JSON pointer into the submission (or line), a stable rule name, a message, and where they apply the indicator and offending value.
- */
-export interface Problem {
-  pointer: string;
-  rule: string;
-  message: string;
-  indicator?: string;
-  value?: unknown;
 }
