@@ -1,18 +1,29 @@
 // HTTP helpers for tests: what a server does with a client that sends part of a request and falls silent,
 // and submissions sent to ingest one request each.
 import { connect } from 'node:net';
+import { expect } from 'vitest';
+
+export interface StalledPost {
+  readonly path: string;
+  /** Sent as the bearer credential. */
+  readonly token: string;
+  /** The Content-Length declared, longer than `partialBody`. */
+  readonly contentLength: number;
+  readonly partialBody: string;
+}
 
 /**
- * Sends `head` (which declares a Content-Length longer than `partialBody`) and `partialBody` to the port,
- * then stays silent; resolves with the milliseconds until the server closed the connection, or undefined
- * if it had not after `giveUpMs`.
+ * Sends a JSON POST that declares more body than it sends, then stays silent; resolves with the milliseconds
+ * until the server closed the connection, or undefined if it had not after `giveUpMs`.
  */
 export const closedAfterStall = async (
   port: number,
-  head: string,
-  partialBody: string,
+  { path, token, contentLength, partialBody }: StalledPost,
   giveUpMs = 10_000,
 ): Promise<number | undefined> => {
+  const head =
+    `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${token}\r\n` +
+    `Content-Type: application/json\r\nContent-Length: ${contentLength}`;
   const socket = connect(port, '127.0.0.1');
   const started = Date.now();
   const closed = new Promise<number>((resolve) => socket.once('close', () => resolve(Date.now() - started)));
@@ -30,6 +41,21 @@ export const closedAfterStall = async (
     clearTimeout(timer);
     socket.destroy();
   }
+};
+
+/**
+ * Passes when the server at `port` closes a stalled POST once it has been silent for its idle timeout
+ * (`idleTimeoutMs`, give or take 50 ms), well before a client would give up (5 s).
+ */
+export const expectClosedWhenIdle = async (
+  port: number,
+  request: StalledPost,
+  idleTimeoutMs: number,
+): Promise<void> => {
+  const after = await closedAfterStall(port, request);
+  expect(after).toBeDefined();
+  expect(after).toBeGreaterThanOrEqual(idleTimeoutMs - 50);
+  expect(after).toBeLessThan(5_000);
 };
 
 /** POSTs each submission to ingest at `ingestUrl` with its city's token, one at a time; how many got a 202. */

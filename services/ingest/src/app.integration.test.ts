@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { contentHash, type Submission } from '@citycheck/contracts';
 import { createKafka, createReliableProducer, decodeJson } from '@citycheck/kafka';
 import { createRuleContext, validateReceived } from '@citycheck/rules';
-import { bearer, closedAfterStall, readTopic, waitFor } from '@citycheck/testkit';
+import { bearer, expectClosedWhenIdle, readTopic, waitFor } from '@citycheck/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   captureLogs,
@@ -614,15 +614,13 @@ describe('connections', () => {
     const slow = fixture.build({ idleTimeoutMs: 500 });
     await slow.listen({ host: '127.0.0.1', port: 0 });
     // Without a timeout the server waits for the other 984 bytes for as long as the client keeps quiet.
-    const after = await closedAfterStall(
-      (slow.server.address() as AddressInfo).port,
-      'POST /v1/submissions HTTP/1.1\r\nHost: 127.0.0.1\r\n' +
-        `Authorization: Bearer ${beijing}\r\nContent-Type: application/json\r\nContent-Length: 1000`,
-      '{"submissionId":',
-    );
-    expect(after).toBeDefined();
-    expect(after).toBeGreaterThanOrEqual(450);
-    expect(after).toBeLessThan(5_000);
+    const request = {
+      path: '/v1/submissions',
+      token: beijing,
+      contentLength: 1000,
+      partialBody: '{"submissionId":',
+    };
+    await expectClosedWhenIdle((slow.server.address() as AddressInfo).port, request, 500);
   });
 });
 

@@ -7,24 +7,30 @@ import { readdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { LakeDatabase, ObjectStore } from '@citycheck/lake';
-import { bearer, createTestCredentials } from '@citycheck/testkit';
+import { bearer } from '@citycheck/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeDerivedObject } from '../test/derived-objects.js';
-import { fillShape, hostileShapes, infrastructureMarks } from '../test/hostile-shapes.js';
 import {
+  expectNothingOutsideScope,
+  fillShape,
+  hostileShapes,
+  infrastructureMarks,
+} from '../test/hostile-shapes.js';
+import {
+  issueQueryCredentials,
+  postQuery,
   type QueryApp,
   startQueryService,
   startTestApp,
   type TestQueryService,
 } from '../test/query-fixture.js';
+import { fixedStatus, statusReport } from '../test/status-report.js';
 import type { TestLake } from '../test/test-lake.js';
 import type { PipelineStatus } from './pipeline-status.js';
 import type { QueryEngine } from './query-engine.js';
 
-const credentials = createTestCredentials();
-const guangdong = credentials.issue('0000000000000144', 'analyst:province:44');
-const ministry = credentials.issue('00000000000001aa', 'analyst:ministry');
-const operator = credentials.issue('00000000000001bb', 'operator');
+const credentials = issueQueryCredentials();
+const { guangdong, ministry, operator } = credentials;
 
 let service: TestQueryService;
 let store: ObjectStore;
@@ -95,13 +101,7 @@ beforeAll(async () => {
 
 afterAll(() => service?.close());
 
-const post = (token: string, sql: string) =>
-  app.inject({
-    method: 'POST',
-    url: '/v1/query',
-    headers: { ...bearer(token), 'content-type': 'application/json' },
-    payload: { sql },
-  });
+const post = (token: string, sql: string) => postQuery(app, token, sql);
 
 /** Marks of anything outside Guangdong's scope: other provinces' codes, the nation, paths, settings. */
 const leaks = (text: string): string[] => {
@@ -120,23 +120,11 @@ const leaks = (text: string): string[] => {
 describe('a Guangdong analyst sees nothing outside Guangdong, whatever the statement', () => {
   it.each(hostileShapes())('%s', async (_what, template) => {
     const sql = fillShape(template, store.bucket, exportDirectory);
-    const response = await post(guangdong, sql);
-    if (response.statusCode === 200) {
-      // Rows only: column names repeat what the sender wrote. Guangdong's own objects are its lineage.
-      const rows = JSON.stringify(response.json<{ rows: unknown[] }>().rows).replace(
-        new RegExp(
-          `s3://${store.bucket}/observations/cycle=\\d+/province_code=440000/city_code=44\\d{4}/[^"]+`,
-          'g',
-        ),
-        'own-object',
-      );
-      expect(leaks(rows)).toEqual([]);
-    } else {
-      expect(response.statusCode).toBeGreaterThanOrEqual(400);
-      expect(response.statusCode).toBeLessThan(500);
-      const message = response.json<{ error: { message: string } }>().error.message;
-      expect(leaks(message).filter((mark) => !sql.includes(mark))).toEqual([]);
-    }
+    expectNothingOutsideScope(await post(guangdong, sql), sql, {
+      bucket: store.bucket,
+      ownCities: '44\\d{4}',
+      leaks,
+    });
   });
 
   it('reads its own rows through the same shapes that stay inside the scope', async () => {
@@ -150,16 +138,12 @@ describe('a Guangdong analyst sees nothing outside Guangdong, whatever the state
   });
 
   it('gets its Parquet result written outside its own database, holding only its rows', async () => {
-    const response = await app.inject({
-      method: 'POST',
-      url: '/v1/query',
-      headers: {
-        authorization: `Bearer ${guangdong}`,
-        accept: 'application/vnd.apache.parquet',
-        'content-type': 'application/json',
-      },
-      payload: { sql: 'SELECT province_code, count(*) AS n FROM observations GROUP BY ALL' },
-    });
+    const response = await postQuery(
+      app,
+      guangdong,
+      'SELECT province_code, count(*) AS n FROM observations GROUP BY ALL',
+      'application/vnd.apache.parquet',
+    );
     expect(response.statusCode, response.body).toBe(200);
     const file = join(scratch, 'guangdong.parquet');
     await writeFile(file, response.rawPayload);
@@ -200,69 +184,9 @@ describe('a Guangdong analyst sees nothing outside Guangdong, whatever the state
 });
 
 describe('the status', () => {
-  /** A status document as the pipeline status source computes it, with two provinces reporting. */
-  const report: PipelineStatus = {
-    generatedAt: '2024-11-20T09:00:00.000Z',
-    timeZone: 'Asia/Shanghai',
-    windowSeconds: 300,
-    thresholds: { lagAmber: 1_000, lagRed: 10_000, rejectedShareAmber: 0.05, rejectedShareRed: 0.2 },
-    stages: [
-      {
-        name: 'ingest',
-        consumes: 'HTTP',
-        produces: ['submissions.received.v1'],
-        inWindow: 9,
-        perMinute: 1.8,
-        rejectedInWindow: 1,
-        health: 'amber',
-        why: ['10% rejected in the window (amber above 5%)'],
-      },
-    ],
-    rejections: {
-      submissions: 3,
-      inWindow: 1,
-      byStage: { ingest: 0, validate: 3 },
-      byReason: [{ stage: 'validate', reason: 'range', total: 3, inWindow: 1 }],
-      byCity: [
-        {
-          cityCode: '440100',
-          total: 3,
-          inWindow: 1,
-          byStage: { ingest: 0, validate: 3 },
-          byReason: [{ stage: 'validate', reason: 'range', total: 3 }],
-          examples: [],
-        },
-      ],
-      caughtUp: true,
-    },
-    history: [],
-    completeness: {
-      cycle: 2024,
-      source: 'completeness',
-      deadline: '2024-12-31T15:59:59.000Z',
-      citiesUnreported: 2,
-      provinces: ['11', '44'].map((code) => ({
-        code,
-        name: code,
-        citiesReporting: 1,
-        citiesExpected: 2,
-        unitsReporting: 5,
-        unitsExpected: 10,
-        reportingRate: 0.5,
-        reportingRateOnTime: 0.5,
-      })),
-    },
-    services: [{ name: 'ingest', url: 'http://127.0.0.1:8080/metrics', up: true, figures: {} }],
-    problems: [],
-  };
   const statusApp = () =>
     startTestApp(engine, credentials.store, {
-      status: {
-        current: async () => report,
-        latest: () => report,
-        start: async () => undefined,
-        stop: async () => undefined,
-      },
+      status: fixedStatus(statusReport),
     });
 
   it('needs a credential, shows an operator all of it, an analyst the reporting, a province its own', async () => {
@@ -285,7 +209,7 @@ describe('the status', () => {
         url: '/v1/status',
         headers: bearer(operator),
       });
-      expect(all.json<PipelineStatus>()).toEqual(report);
+      expect(all.json<PipelineStatus>()).toEqual(statusReport);
       const analyst = (
         await withStatus.inject({
           method: 'GET',
@@ -293,7 +217,7 @@ describe('the status', () => {
           headers: bearer(ministry),
         })
       ).json<PipelineStatus>();
-      expect(analyst.completeness).toEqual(report.completeness);
+      expect(analyst.completeness).toEqual(statusReport.completeness);
       expect(analyst.stages).toEqual([]);
       expect(analyst.rejections.byCity).toEqual([]);
       expect(analyst.services).toEqual([]);

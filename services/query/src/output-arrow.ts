@@ -45,18 +45,6 @@ const columnData = (
   duckType: never,
 ): Data => {
   switch (column.kind) {
-    case 'boolean':
-    case 'int8':
-    case 'int16':
-    case 'int32':
-    case 'uint8':
-    case 'uint16':
-    case 'uint32':
-    case 'float32':
-    case 'float64':
-    case 'int64':
-    case 'uint64':
-      return vectorFromArray(values as never[], type).data[0] as Data;
     case 'exactNumber':
       return vectorFromArray(
         values.map((value) => (value === null ? null : Number(String(value)))),
@@ -103,6 +91,9 @@ const columnData = (
         ),
         type,
       ).data[0] as Data;
+    default:
+      // boolean, the integers and the floats: DuckDB's values are already those of the Arrow type.
+      return vectorFromArray(values as never[], type).data[0] as Data;
   }
 };
 

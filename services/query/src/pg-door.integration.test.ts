@@ -6,10 +6,15 @@ import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { createLogger } from '@citycheck/logging';
-import { bearer, createTestCredentials } from '@citycheck/testkit';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type QueryApp, startQueryService, type TestQueryService } from '../test/query-fixture.js';
+import {
+  issueQueryCredentials,
+  postQuery,
+  type QueryApp,
+  startQueryService,
+  type TestQueryService,
+} from '../test/query-fixture.js';
 import { currentObservations, type TestLake } from '../test/test-lake.js';
 import { createPgDoor, type PgDoor } from './pg-door.js';
 
@@ -17,10 +22,8 @@ const run = promisify(execFile);
 const psqlPath = process.env.CITYCHECK_PSQL ?? '/usr/bin/psql';
 const logger = createLogger({ service: 'pg-door-test', level: 'silent' });
 
-const credentials = createTestCredentials();
-const guangdong = credentials.issue('0000000000000044', 'analyst:province:44');
-const ministry = credentials.issue('00000000000000aa', 'analyst:ministry');
-const city = credentials.issue('00000000000000cc', 'city', { cityCode: '440100' });
+const credentials = issueQueryCredentials();
+const { guangdong, ministry, city } = credentials;
 
 let service: TestQueryService;
 let lake: TestLake;
@@ -52,12 +55,7 @@ const connect = async (password: string, user = 'analyst'): Promise<pg.Client> =
 
 /** POST /v1/query as JSON: the rows the HTTP door answers, or its error. */
 const overHttp = async (token: string, sql: string) => {
-  const response = await app.inject({
-    method: 'POST',
-    url: '/v1/query',
-    headers: { ...bearer(token), 'content-type': 'application/json' },
-    payload: { sql },
-  });
+  const response = await postQuery(app, token, sql);
   return response.statusCode === 200
     ? { rows: response.json<{ rows: unknown[][] }>().rows }
     : { error: response.json<{ error: { code: string; message: string } }>().error };

@@ -7,7 +7,7 @@
 import { randomInt } from 'node:crypto';
 import { type AddressInfo, createServer, type Server, type Socket } from 'node:net';
 import type { Authenticator } from '@citycheck/credentials';
-import { CitycheckError, isCitycheckError } from '@citycheck/errors';
+import { CitycheckError, type ErrorCode, isCitycheckError } from '@citycheck/errors';
 import { authenticationMessages } from '@citycheck/http';
 import type { Logger } from '@citycheck/logging';
 import { BackendError } from 'pg-gateway';
@@ -32,42 +32,37 @@ export interface PgDoor {
   close(): Promise<void>;
 }
 
-/** The SQLSTATE each error of the registry is reported with (PostgreSQL's appendix A). */
+/** The SQLSTATE each error of the registry is reported with (PostgreSQL's appendix A); others are XX000. */
+const sqlStates: Partial<Record<ErrorCode, string>> = {
+  query_not_allowed: '42501', // insufficient_privilege
+  query_timeout: '57014', // query_canceled
+  query_memory_exceeded: '53200', // out_of_memory
+  query_row_cap_exceeded: '54000', // program_limit_exceeded
+  rate_limited: '53300', // too_many_connections
+  not_ready: '57P03', // cannot_connect_now
+  object_store_unavailable: '58030', // io_error
+  lake_object_missing: '58P01', // undefined_file
+  unauthenticated: '28P01', // invalid_password
+  forbidden: '28000', // invalid_authorization_specification
+  invalid_request: '08P01', // protocol_violation
+};
+
+/** A query_invalid error by the start of DuckDB's (or the guard's) message; anything else is 42000. */
+const invalidQueryStates: readonly (readonly [prefix: string, state: string])[] = [
+  ['Parser Error', '42601'], // syntax_error
+  ['the SQL does not parse', '42601'], // syntax_error
+  ['Catalog Error', '42P01'], // undefined_table
+  ['Binder Error', '42703'], // undefined_column
+  ['Conversion Error', '22P02'], // invalid_text_representation
+  ['Out of Range', '22003'], // numeric_value_out_of_range
+];
+
 export const sqlState = (error: CitycheckError): string => {
-  switch (error.code) {
-    case 'query_not_allowed':
-      return '42501'; // insufficient_privilege
-    case 'query_invalid':
-      if (error.message.startsWith('Parser Error') || error.message.startsWith('the SQL does not parse'))
-        return '42601'; // syntax_error
-      if (error.message.startsWith('Catalog Error')) return '42P01'; // undefined_table
-      if (error.message.startsWith('Binder Error')) return '42703'; // undefined_column
-      if (error.message.startsWith('Conversion Error')) return '22P02'; // invalid_text_representation
-      if (error.message.startsWith('Out of Range')) return '22003'; // numeric_value_out_of_range
-      return '42000'; // syntax_error_or_access_rule_violation
-    case 'query_timeout':
-      return '57014'; // query_canceled
-    case 'query_memory_exceeded':
-      return '53200'; // out_of_memory
-    case 'query_row_cap_exceeded':
-      return '54000'; // program_limit_exceeded
-    case 'rate_limited':
-      return '53300'; // too_many_connections
-    case 'not_ready':
-      return '57P03'; // cannot_connect_now
-    case 'object_store_unavailable':
-      return '58030'; // io_error
-    case 'lake_object_missing':
-      return '58P01'; // undefined_file
-    case 'unauthenticated':
-      return '28P01'; // invalid_password
-    case 'forbidden':
-      return '28000'; // invalid_authorization_specification
-    case 'invalid_request':
-      return '08P01'; // protocol_violation
-    default:
-      return 'XX000'; // internal_error
-  }
+  if (error.code === 'query_invalid')
+    return (
+      invalidQueryStates.find(([prefix]) => error.message.startsWith(prefix))?.[1] ?? '42000' // syntax_error_or_access_rule_violation
+    );
+  return sqlStates[error.code] ?? 'XX000'; // internal_error
 };
 
 const errorMessage = (error: unknown, severity: 'ERROR' | 'FATAL' = 'ERROR'): Buffer => {

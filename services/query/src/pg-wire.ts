@@ -16,7 +16,7 @@
 // | text (UUID)                  | text (25) (uuid, 2950) | the text                           |
 // | json (LIST, STRUCT, ...)     | json (114)             | JSON text                          |
 import type { DuckDBType, DuckDBValue } from '@duckdb/node-api';
-import { type ResultColumn, timestampMicros, toJson } from './result-columns.js';
+import { type ResultColumn, timestampMicros, toJson, type WireKind } from './result-columns.js';
 
 export interface PgType {
   readonly oid: number;
@@ -41,39 +41,29 @@ const pgTypes = {
   json: { oid: 114, size: -1, name: 'json' },
 } as const satisfies Record<string, PgType>;
 
-export const pgTypeOf = (column: ResultColumn): PgType => {
-  switch (column.kind) {
-    case 'boolean':
-      return pgTypes.bool;
-    case 'int8':
-    case 'int16':
-    case 'uint8':
-      return pgTypes.int2;
-    case 'int32':
-    case 'uint16':
-      return pgTypes.int4;
-    case 'int64':
-    case 'uint32':
-      return pgTypes.int8;
-    case 'uint64':
-    case 'exactNumber':
-      return pgTypes.numeric;
-    case 'float32':
-      return pgTypes.float4;
-    case 'float64':
-      return pgTypes.float8;
-    case 'date':
-      return pgTypes.date;
-    case 'timestamp':
-      return pgTypes.timestamp;
-    case 'timestamptz':
-      return pgTypes.timestamptz;
-    case 'text':
-      return column.type === 'UUID' ? pgTypes.uuid : pgTypes.text;
-    case 'json':
-      return pgTypes.json;
-  }
+/** The PostgreSQL type of each column kind (a UUID column, of kind text, is sent as uuid). */
+const pgTypeByKind: Record<WireKind, PgType> = {
+  boolean: pgTypes.bool,
+  int8: pgTypes.int2,
+  int16: pgTypes.int2,
+  uint8: pgTypes.int2,
+  int32: pgTypes.int4,
+  uint16: pgTypes.int4,
+  int64: pgTypes.int8,
+  uint32: pgTypes.int8,
+  uint64: pgTypes.numeric,
+  exactNumber: pgTypes.numeric,
+  float32: pgTypes.float4,
+  float64: pgTypes.float8,
+  date: pgTypes.date,
+  timestamp: pgTypes.timestamp,
+  timestamptz: pgTypes.timestamptz,
+  text: pgTypes.text,
+  json: pgTypes.json,
 };
+
+export const pgTypeOf = (column: ResultColumn): PgType =>
+  column.kind === 'text' && column.type === 'UUID' ? pgTypes.uuid : pgTypeByKind[column.kind];
 
 /** PostgreSQL's text form of a value; NULL is undefined. */
 export const pgText = (column: ResultColumn, value: DuckDBValue, type: DuckDBType): string | undefined => {

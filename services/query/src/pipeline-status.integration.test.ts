@@ -124,16 +124,15 @@ describe('pipeline status', () => {
     expect(statusProblems('PipelineStatus', JSON.parse(JSON.stringify(report)))).toEqual([]);
     const [ingest, validate, aggregate] = report.stages;
     expect(ingest).toMatchObject({ name: 'ingest', inWindow: 6, perMinute: 1.2 });
+    /** The lag of partitions 0, 1, ... in that order. */
+    const partitionLags = (...lags: number[]) => lags.map((lag, partition) => ({ partition, lag }));
     expect(validate).toMatchObject({
       name: 'validate',
       group: groups.validate,
       inWindow: 5,
       perMinute: 1,
       lag: 1,
-      lagByPartition: [
-        { partition: 0, lag: 0 },
-        { partition: 1, lag: 1 },
-      ],
+      lagByPartition: partitionLags(0, 1),
     });
     // The lag the gauge reports, also on the validated topic: one record left on each partition.
     expect(aggregate).toMatchObject({
@@ -141,10 +140,7 @@ describe('pipeline status', () => {
       inWindow: 2,
       perMinute: 0.4,
       lag: 2,
-      lagByPartition: [
-        { partition: 0, lag: 1 },
-        { partition: 1, lag: 1 },
-      ],
+      lagByPartition: partitionLags(1, 1),
     });
   });
 

@@ -5,14 +5,20 @@
 import { mkdtemp } from 'node:fs/promises';
 import { join } from 'node:path';
 import { encodeParquet, type LakeDatabase, lakeViews, type ObjectStore } from '@citycheck/lake';
-import { bearer, createTestCredentials } from '@citycheck/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openTestLake, startTestApp, startTestEngine, type TestLakeStore } from '../test/query-fixture.js';
+import {
+  issueQueryCredentials,
+  openTestLake,
+  postQuery,
+  type QueryApp,
+  startTestApp,
+  startTestEngine,
+  type TestLakeStore,
+} from '../test/query-fixture.js';
 import type { QueryEngine, QueryLimits } from './query-engine.js';
 
-const credentials = createTestCredentials();
-const guangdong = credentials.issue('0000000000000244', 'analyst:province:44');
-const ministry = credentials.issue('00000000000002aa', 'analyst:ministry');
+const credentials = issueQueryCredentials();
+const { guangdong, ministry } = credentials;
 
 let lake: TestLakeStore;
 let store: ObjectStore;
@@ -40,15 +46,6 @@ afterAll(async () => {
   await lake?.close();
 });
 
-type App = Awaited<ReturnType<typeof startApp>>['app'];
-const post = (app: App, token: string, sql: string) =>
-  app.inject({
-    method: 'POST',
-    url: '/v1/query',
-    headers: { ...bearer(token), 'content-type': 'application/json' },
-    payload: { sql },
-  });
-
 const runaway =
   'SELECT sum(a.value * b.value * c.value * d.value * e.value) FROM observations a, observations b, observations c, observations d, observations e';
 
@@ -60,13 +57,13 @@ describe('limits under concurrency', () => {
       const { app } = await startApp({ timeoutMs, concurrency: 2 });
       try {
         // Each analyst's first statement builds its province's database; that is not what is timed here.
-        await post(app, guangdong, 'SELECT 1');
+        await postQuery(app, guangdong, 'SELECT 1');
         const started = Date.now();
         const answers = await Promise.all(
           Array.from({ length: 8 }, async (_, index) => {
             // Staggered, so that some deadlines fall while a statement is being set up rather than running.
             await new Promise((resolve) => setTimeout(resolve, index * 37));
-            const response = await post(app, index % 2 === 0 ? guangdong : ministry, runaway);
+            const response = await postQuery(app, index % 2 === 0 ? guangdong : ministry, runaway);
             return {
               status: response.statusCode,
               code: response.json().error?.code,
@@ -91,7 +88,7 @@ describe('limits under concurrency', () => {
     const { app } = await startApp({});
     try {
       const before = process.memoryUsage.rss();
-      const response = await post(app, guangdong, "SELECT length(repeat('x', 3000000000))");
+      const response = await postQuery(app, guangdong, "SELECT length(repeat('x', 3000000000))");
       expect(response.statusCode).toBe(400);
       expect(response.json().error.message).toMatch(
         /repeat\(\) is accepted only with a size given as a number/,
@@ -110,7 +107,7 @@ describe('limits under concurrency', () => {
       peak = Math.max(peak, process.memoryUsage.rss());
     }, 10);
     try {
-      const response = await post(
+      const response = await postQuery(
         app,
         ministry,
         'SELECT length(list(a.unit_code || b.unit_code || c.unit_code)::VARCHAR) FROM observations a, observations b, observations c',
@@ -128,14 +125,14 @@ describe('limits under concurrency', () => {
   it('a 250 KB statement does not hold up other analysts', async () => {
     const { app } = await startApp({});
     try {
-      expect((await post(app, guangdong, 'SELECT 1')).statusCode).toBe(200);
+      expect((await postQuery(app, guangdong, 'SELECT 1')).statusCode).toBe(200);
       const huge = `SELECT count(*) FROM observations WHERE ${Array.from({ length: 31_000 }, () => 'i=i').join(' AND ')}`;
       expect(huge.length).toBeGreaterThan(240_000);
-      const big = post(app, ministry, huge);
+      const big = postQuery(app, ministry, huge);
       // The small statement arrives while the big one would be in DuckDB's parser.
       await new Promise((resolve) => setTimeout(resolve, 150));
       const started = Date.now();
-      const small = await post(app, guangdong, 'SELECT count(*) AS n FROM rollups');
+      const small = await postQuery(app, guangdong, 'SELECT count(*) AS n FROM rollups');
       const smallMs = Date.now() - started;
       expect(small.statusCode).toBe(200);
       expect(smallMs).toBeLessThan(500);
@@ -160,7 +157,7 @@ describe('a missing lake object', () => {
       await store.delete([beijing as string]);
       restore = async () =>
         store.put(beijing as string, bytes as Uint8Array, 'application/vnd.apache.parquet');
-      const response = await post(app, ministry, 'SELECT count(*) FROM observations');
+      const response = await postQuery(app, ministry, 'SELECT count(*) FROM observations');
       expect(response.statusCode).toBe(500);
       expect(response.json().error).toMatchObject({ code: 'lake_object_missing', retriable: false });
       expect(response.headers['retry-after']).toBeUndefined();
@@ -176,8 +173,8 @@ describe("a province's copy of the lake", () => {
     const fresh = await startApp({}, undefined, 0);
     const lagging = await startApp({}, undefined, 60_000);
     try {
-      const divisions = async (app: App) =>
-        (await post(app, guangdong, 'SELECT code FROM divisions ORDER BY code')).json().rows;
+      const divisions = async (app: QueryApp) =>
+        (await postQuery(app, guangdong, 'SELECT code FROM divisions ORDER BY code')).json().rows;
       expect(await divisions(fresh.app)).toEqual([]);
       expect(await divisions(lagging.app)).toEqual([]);
       const row = (code: string, province: string) => ({

@@ -6,11 +6,13 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { type LakeDatabase, lakeViews, type ObjectStore } from '@citycheck/lake';
-import { bearer, closedAfterStall, createTestCredentials } from '@citycheck/testkit';
+import { bearer, expectClosedWhenIdle } from '@citycheck/testkit';
 import { tableFromIPC } from 'apache-arrow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  issueQueryCredentials,
   openTestLake,
+  postQuery,
   type QueryApp,
   startTestApp,
   startTestEngine,
@@ -21,10 +23,8 @@ import type { QueryAppOptions } from './app.js';
 import type { QueryEngine, QueryLimits } from './query-engine.js';
 
 /** Credentials made directly in the store the app authenticates against; tokens as the admin CLI prints them. */
-const credentials = createTestCredentials();
-const guangdong = credentials.issue('0000000000000044', 'analyst:province:44');
-const ministry = credentials.issue('00000000000000aa', 'analyst:ministry');
-const city = credentials.issue('00000000000000cc', 'city', { cityCode: '440100' });
+const credentials = issueQueryCredentials();
+const { guangdong, ministry, city } = credentials;
 
 let opened: TestLakeStore;
 let store: ObjectStore;
@@ -67,12 +67,7 @@ interface JsonResult {
 }
 
 const post = (token: string, sql: string, accept = 'application/json', target = app) =>
-  target.inject({
-    method: 'POST',
-    url: '/v1/query',
-    headers: { ...bearer(token), accept, 'content-type': 'application/json' },
-    payload: { sql },
-  });
+  postQuery(target, token, sql, accept);
 
 /** Rows of a JSON answer as objects (column name -> value); fails the test on an error answer. */
 const rowsOf = async (token: string, sql: string): Promise<Record<string, unknown>[]> => {
@@ -368,18 +363,28 @@ describe('who may query', () => {
 });
 
 describe('limits', () => {
-  it('stops a runaway query at the timeout', async () => {
-    const limited = await startApp({ timeoutMs: 300 });
+  it.each([
+    {
+      what: 'a runaway query at the timeout',
+      limits: { timeoutMs: 300 },
+      sql: 'SELECT sum(a.value * b.value * c.value * d.value) FROM observations a, observations b, observations c, observations d',
+      code: 'query_timeout',
+      message: /ran longer than 300 ms and was stopped/,
+    },
+    {
+      what: 'a query that needs more memory than allowed',
+      limits: { memoryLimit: '100MB' },
+      sql: "SELECT string_agg(a.unit_code || b.unit_code || c.unit_code, ',') FROM observations a, observations b, observations c",
+      code: 'query_memory_exceeded',
+      message: /more than the 100MB/,
+    },
+  ])('stops $what', async ({ limits, sql, code, message }) => {
+    const limited = await startApp(limits);
     try {
-      const response = await post(
-        ministry,
-        'SELECT sum(a.value * b.value * c.value * d.value) FROM observations a, observations b, observations c, observations d',
-        'application/json',
-        limited,
-      );
+      const response = await post(ministry, sql, 'application/json', limited);
       expect(response.statusCode).toBe(422);
-      expect(response.json().error.code).toBe('query_timeout');
-      expect(response.json().error.message).toMatch(/ran longer than 300 ms and was stopped/);
+      expect(response.json().error.code).toBe(code);
+      expect(response.json().error.message).toMatch(message);
     } finally {
       await limited.close();
     }
@@ -397,23 +402,6 @@ describe('limits', () => {
       expect(
         (await post(ministry, 'SELECT * FROM observations LIMIT 5', 'application/json', limited)).statusCode,
       ).toBe(200);
-    } finally {
-      await limited.close();
-    }
-  });
-
-  it('stops a query that needs more memory than allowed', async () => {
-    const limited = await startApp({ memoryLimit: '100MB' });
-    try {
-      const response = await post(
-        ministry,
-        "SELECT string_agg(a.unit_code || b.unit_code || c.unit_code, ',') FROM observations a, observations b, observations c",
-        'application/json',
-        limited,
-      );
-      expect(response.statusCode).toBe(422);
-      expect(response.json().error.code).toBe('query_memory_exceeded');
-      expect(response.json().error.message).toMatch(/more than the 100MB/);
     } finally {
       await limited.close();
     }
@@ -592,15 +580,13 @@ describe('credentials view and connections', () => {
     const slow = await startApp({}, { idleTimeoutMs: 500 });
     try {
       await slow.listen({ host: '127.0.0.1', port: 0 });
-      const after = await closedAfterStall(
-        (slow.server.address() as AddressInfo).port,
-        'POST /v1/query HTTP/1.1\r\nHost: 127.0.0.1\r\n' +
-          `Authorization: Bearer ${ministry}\r\nContent-Type: application/json\r\nContent-Length: 500`,
-        '{"sql":"SELECT',
-      );
-      expect(after).toBeDefined();
-      expect(after).toBeGreaterThanOrEqual(450);
-      expect(after).toBeLessThan(5_000);
+      const request = {
+        path: '/v1/query',
+        token: ministry,
+        contentLength: 500,
+        partialBody: '{"sql":"SELECT',
+      };
+      await expectClosedWhenIdle((slow.server.address() as AddressInfo).port, request, 500);
     } finally {
       await slow.close();
     }

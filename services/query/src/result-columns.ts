@@ -62,52 +62,35 @@ export interface ResultColumn {
   readonly kind: WireKind;
 }
 
-const kindOf = (type: DuckDBType): WireKind => {
-  switch (type.typeId) {
-    case DuckDBTypeId.BOOLEAN:
-      return 'boolean';
-    case DuckDBTypeId.TINYINT:
-      return 'int8';
-    case DuckDBTypeId.SMALLINT:
-      return 'int16';
-    case DuckDBTypeId.INTEGER:
-      return 'int32';
-    case DuckDBTypeId.UTINYINT:
-      return 'uint8';
-    case DuckDBTypeId.USMALLINT:
-      return 'uint16';
-    case DuckDBTypeId.UINTEGER:
-      return 'uint32';
-    case DuckDBTypeId.BIGINT:
-      return 'int64';
-    case DuckDBTypeId.UBIGINT:
-      return 'uint64';
-    case DuckDBTypeId.HUGEINT:
-    case DuckDBTypeId.UHUGEINT:
-    case DuckDBTypeId.DECIMAL:
-    case DuckDBTypeId.BIGNUM:
-      return 'exactNumber';
-    case DuckDBTypeId.FLOAT:
-      return 'float32';
-    case DuckDBTypeId.DOUBLE:
-      return 'float64';
-    case DuckDBTypeId.DATE:
-      return 'date';
-    case DuckDBTypeId.TIMESTAMP:
-    case DuckDBTypeId.TIMESTAMP_S:
-    case DuckDBTypeId.TIMESTAMP_MS:
-    case DuckDBTypeId.TIMESTAMP_NS:
-      return 'timestamp';
-    case DuckDBTypeId.TIMESTAMP_TZ:
-      return 'timestamptz';
-    case DuckDBTypeId.VARCHAR:
-    case DuckDBTypeId.ENUM:
-    case DuckDBTypeId.UUID:
-      return 'text';
-    default:
-      return 'json';
-  }
+/** The wire kind of each DuckDB type; any type not listed travels as JSON. */
+const kindByTypeId: Partial<Record<DuckDBTypeId, WireKind>> = {
+  [DuckDBTypeId.BOOLEAN]: 'boolean',
+  [DuckDBTypeId.TINYINT]: 'int8',
+  [DuckDBTypeId.SMALLINT]: 'int16',
+  [DuckDBTypeId.INTEGER]: 'int32',
+  [DuckDBTypeId.UTINYINT]: 'uint8',
+  [DuckDBTypeId.USMALLINT]: 'uint16',
+  [DuckDBTypeId.UINTEGER]: 'uint32',
+  [DuckDBTypeId.BIGINT]: 'int64',
+  [DuckDBTypeId.UBIGINT]: 'uint64',
+  [DuckDBTypeId.HUGEINT]: 'exactNumber',
+  [DuckDBTypeId.UHUGEINT]: 'exactNumber',
+  [DuckDBTypeId.DECIMAL]: 'exactNumber',
+  [DuckDBTypeId.BIGNUM]: 'exactNumber',
+  [DuckDBTypeId.FLOAT]: 'float32',
+  [DuckDBTypeId.DOUBLE]: 'float64',
+  [DuckDBTypeId.DATE]: 'date',
+  [DuckDBTypeId.TIMESTAMP]: 'timestamp',
+  [DuckDBTypeId.TIMESTAMP_S]: 'timestamp',
+  [DuckDBTypeId.TIMESTAMP_MS]: 'timestamp',
+  [DuckDBTypeId.TIMESTAMP_NS]: 'timestamp',
+  [DuckDBTypeId.TIMESTAMP_TZ]: 'timestamptz',
+  [DuckDBTypeId.VARCHAR]: 'text',
+  [DuckDBTypeId.ENUM]: 'text',
+  [DuckDBTypeId.UUID]: 'text',
 };
+
+const kindOf = (type: DuckDBType): WireKind => kindByTypeId[type.typeId] ?? 'json';
 
 export const describeColumns = (names: readonly string[], types: readonly DuckDBType[]): ResultColumn[] =>
   names.map((name, index) => {

@@ -116,28 +116,34 @@ export const querySchema = {
   },
 };
 
-export const tablesSchema = {
-  tags: ['query'],
-  operationId: 'tables',
-  summary: 'The documented views with their columns, and the table macros',
-  response: {
-    200: { description: 'The catalogue of views and macros.', ...schemaRef(httpSchemas.tableCatalogue) },
-    401: unauthenticated,
-    503: notReady,
-  },
-};
+/** A GET route answering one document, to a credential the service knows and while it is ready. */
+const documentRoute = (
+  tag: string,
+  operationId: string,
+  summary: string,
+  ok: Json,
+  otherErrors: Record<number, Json> = {},
+): Json => ({
+  tags: [tag],
+  operationId,
+  summary,
+  response: { 200: ok, 401: unauthenticated, ...otherErrors, 503: notReady },
+});
 
-export const statusSchema = {
-  tags: ['status'],
-  operationId: 'status',
-  summary: "The pipeline's health; a provincial analyst sees its own province's reporting only",
-  response: {
-    200: { description: 'The status document.', ...schemaRef(httpSchemas.pipelineStatus) },
-    401: unauthenticated,
-    403: forbidden,
-    503: notReady,
-  },
-};
+export const tablesSchema = documentRoute(
+  'query',
+  'tables',
+  'The documented views with their columns, and the table macros',
+  { description: 'The catalogue of views and macros.', ...schemaRef(httpSchemas.tableCatalogue) },
+);
+
+export const statusSchema = documentRoute(
+  'status',
+  'status',
+  "The pipeline's health; a provincial analyst sees its own province's reporting only",
+  { description: 'The status document.', ...schemaRef(httpSchemas.pipelineStatus) },
+  { 403: forbidden },
+);
 
 export const statusPageSchema = (path: string): Json =>
   path === '/status'

@@ -1,27 +1,16 @@
 // Source of the status page's reporting: the current cycle's cities and communities per province, from the
 // lake's completeness view when it holds the cycle, otherwise reporters counted in current observations.
+import type { ProvinceCompleteness } from '@citycheck/contracts';
 import { loadDivisionRegistry } from '@citycheck/divisions';
 import type { QueryEngine } from './query-engine.js';
+
+export type { ProvinceCompleteness };
 
 /** The 31 provinces by their two-digit code, as the lake's area codes start. */
 const provinces: readonly { readonly code: string; readonly name: string }[] = (() => {
   const registry = loadDivisionRegistry();
   return registry.provinces().map((code) => ({ code: code.slice(0, 2), name: registry.name(code) ?? code }));
 })();
-
-export interface ProvinceCompleteness {
-  readonly code: string;
-  readonly name: string;
-  readonly citiesReporting: number;
-  /** Null when the lake has no completeness figures yet (then only reporters are known). */
-  readonly citiesExpected: number | null;
-  /** Communities (from the completeness view) or units of any level (from current observations) reporting. */
-  readonly unitsReporting: number;
-  readonly unitsExpected: number | null;
-  /** cities reporting / cities expected, and the same counting only those on time. */
-  readonly reportingRate: number | null;
-  readonly reportingRateOnTime: number | null;
-}
 
 export interface CompletenessReport {
   readonly cycle: number | null;
@@ -53,26 +42,15 @@ export const completenessByProvince = async (
      WHERE level = 'province' AND cycle = ${cycle}`,
     )
     .catch(() => []);
-  if (fromView.length > 0) {
-    const byProvince = new Map(fromView.map((row) => [String(row.province), row]));
-    return {
-      cycle: current ?? null,
-      source: 'completeness',
-      provinces: provinces.map(({ code, name }) => {
-        const row = byProvince.get(code);
-        return {
-          code,
-          name,
-          citiesReporting: Number(row?.cities_reported ?? 0),
-          citiesExpected: numberOrNull(row?.cities_expected),
-          unitsReporting: Number(row?.communities_reported ?? 0),
-          unitsExpected: numberOrNull(row?.communities_expected),
-          reportingRate: numberOrNull(row?.reporting_rate),
-          reportingRateOnTime: numberOrNull(row?.reporting_rate_on_time),
-        };
-      }),
-    };
-  }
+  if (fromView.length > 0)
+    return report(current, 'completeness', fromView, (row) => ({
+      citiesReporting: Number(row?.cities_reported ?? 0),
+      citiesExpected: numberOrNull(row?.cities_expected),
+      unitsReporting: Number(row?.communities_reported ?? 0),
+      unitsExpected: numberOrNull(row?.communities_expected),
+      reportingRate: numberOrNull(row?.reporting_rate),
+      reportingRateOnTime: numberOrNull(row?.reporting_rate_on_time),
+    }));
   const rows = await engine.internalRows(
     { kind: 'ministry' },
     ['observations_current'],
@@ -81,22 +59,29 @@ export const completenessByProvince = async (
      FROM observations_current WHERE cycle = ${cycle}
      GROUP BY ALL`,
   );
+  return report(current, 'observations_current', rows, (row) => ({
+    citiesReporting: Number(row?.cities ?? 0),
+    citiesExpected: null,
+    unitsReporting: Number(row?.units ?? 0),
+    unitsExpected: null,
+    reportingRate: null,
+    reportingRateOnTime: null,
+  }));
+};
+
+type ProvinceRow = Readonly<Record<string, unknown>>;
+
+/** Every province listed, with the figures of its row (keyed by `province`; none when it has no row). */
+const report = (
+  current: number | undefined,
+  source: CompletenessReport['source'],
+  rows: readonly ProvinceRow[],
+  figures: (row: ProvinceRow | undefined) => Omit<ProvinceCompleteness, 'code' | 'name'>,
+): CompletenessReport => {
   const byProvince = new Map(rows.map((row) => [String(row.province), row]));
   return {
     cycle: current ?? null,
-    source: 'observations_current',
-    provinces: provinces.map(({ code, name }) => {
-      const row = byProvince.get(code);
-      return {
-        code,
-        name,
-        citiesReporting: Number(row?.cities ?? 0),
-        citiesExpected: null,
-        unitsReporting: Number(row?.units ?? 0),
-        unitsExpected: null,
-        reportingRate: null,
-        reportingRateOnTime: null,
-      };
-    }),
+    source,
+    provinces: provinces.map(({ code, name }) => ({ code, name, ...figures(byProvince.get(code)) })),
   };
 };

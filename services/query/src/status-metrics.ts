@@ -5,32 +5,35 @@ import { metricNames, type Registry } from '@citycheck/metrics';
 import { Gauge } from 'prom-client';
 import type { PipelineStatus } from './pipeline-status.js';
 
+type Completeness = PipelineStatus['completeness'];
+
 export const registerCycleMetrics = (
   registry: Registry,
-  completeness: () => PipelineStatus['completeness'] | undefined,
+  completeness: () => Completeness | undefined,
 ): void => {
-  new Gauge({
-    name: metricNames.cycleDeadline,
-    help: "Unix time of the current cycle's reporting deadline",
-    labelNames: ['cycle'],
-    registers: [registry],
-    collect() {
-      this.reset();
-      const current = completeness();
-      if (current?.cycle == null || current.deadline === null) return;
-      this.set({ cycle: String(current.cycle) }, Date.parse(current.deadline) / 1000);
-    },
-  });
-  new Gauge({
-    name: metricNames.cycleCitiesUnreported,
-    help: 'Cities the current cycle expects that have no valid submission yet',
-    labelNames: ['cycle'],
-    registers: [registry],
-    collect() {
-      this.reset();
-      const current = completeness();
-      if (current?.cycle == null || current.citiesUnreported === null) return;
-      this.set({ cycle: String(current.cycle) }, current.citiesUnreported);
-    },
-  });
+  /** A gauge labelled with the current cycle, with no series while there is no cycle or no value. */
+  const cycleGauge = (name: string, help: string, value: (current: Completeness) => number | null) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ['cycle'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        const current = completeness();
+        if (current?.cycle == null) return;
+        const figure = value(current);
+        if (figure !== null) this.set({ cycle: String(current.cycle) }, figure);
+      },
+    });
+  cycleGauge(
+    metricNames.cycleDeadline,
+    "Unix time of the current cycle's reporting deadline",
+    ({ deadline }) => (deadline === null ? null : Date.parse(deadline) / 1000),
+  );
+  cycleGauge(
+    metricNames.cycleCitiesUnreported,
+    'Cities the current cycle expects that have no valid submission yet',
+    ({ citiesUnreported }) => citiesUnreported,
+  );
 };

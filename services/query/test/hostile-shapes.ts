@@ -1,5 +1,6 @@
 // Test fixture (not shipped: excluded from the build): every shape of SQL an attacker would send to escape a
 // scope (a province's or a city's), with the marks of the machine and the lake no answer may hold.
+import { expect } from 'vitest';
 
 /** Marks of the lake's objects, the full schema and the machine that no scoped answer may hold. */
 export const infrastructureMarks = (bucket: string, directories: readonly string[]): string[] => [
@@ -119,3 +120,38 @@ export const fillShape = (sql: string, bucket: string, exportDirectory: string):
     .replaceAll('EXPORTS', exportDirectory)
     .replaceAll('OBSERVATIONS', `s3://${bucket}/observations/*/*/*/*.parquet`)
     .replaceAll('ROLLUPS', `s3://${bucket}/rollups/cycle=2024/indicator_rollups.parquet`);
+
+export interface ScopedAnswerCheck {
+  readonly bucket: string;
+  /** The city codes, as a regular expression, whose observation objects are the sender's own lineage. */
+  readonly ownCities: string;
+  /** The foreign marks a text holds. */
+  readonly leaks: (text: string) => string[];
+}
+
+/**
+ * Passes when the answer to a filled shape holds nothing outside the sender's scope: an accepted statement's
+ * rows (column names only repeat what the sender wrote) hold no foreign mark once the sender's own objects are
+ * set aside, and a refusal is the sender's fault (4xx) and repeats no foreign mark the sender did not write.
+ */
+export const expectNothingOutsideScope = (
+  response: { readonly statusCode: number; json(): unknown },
+  sql: string,
+  { bucket, ownCities, leaks }: ScopedAnswerCheck,
+): void => {
+  if (response.statusCode === 200) {
+    const rows = JSON.stringify((response.json() as { rows: unknown[] }).rows).replace(
+      new RegExp(
+        `s3://${bucket}/observations/cycle=\\d+/province_code=440000/city_code=${ownCities}/[^"]+`,
+        'g',
+      ),
+      'own-object',
+    );
+    expect(leaks(rows)).toEqual([]);
+  } else {
+    expect(response.statusCode).toBeGreaterThanOrEqual(400);
+    expect(response.statusCode).toBeLessThan(500);
+    const message = (response.json() as { error: { message: string } }).error.message;
+    expect(leaks(message).filter((mark) => !sql.includes(mark))).toEqual([]);
+  }
+};

@@ -7,7 +7,14 @@ import type { Authenticator } from '@citycheck/credentials';
 import type { LakeDatabase, ObjectStore } from '@citycheck/lake';
 import { createLogger } from '@citycheck/logging';
 import { createMetricsRegistry } from '@citycheck/metrics';
-import { createTestStore, openTestDatabase, testExtensionDirectory } from '@citycheck/testkit';
+import {
+  bearer,
+  createTestCredentials,
+  createTestStore,
+  openTestDatabase,
+  type TestCredentials,
+  testExtensionDirectory,
+} from '@citycheck/testkit';
 import { buildQueryApp, type QueryAppOptions } from '../src/app.js';
 import { createLakeViewDefiner } from '../src/lake-views.js';
 import { createQueryEngine, type QueryEngine, type QueryLimits } from '../src/query-engine.js';
@@ -27,6 +34,40 @@ export const testLimits: QueryLimits = {
 };
 
 const silent = createLogger({ service: 'query-test', level: 'silent' });
+
+/** One credential of each kind the query service tells apart, as tokens, and the store that knows them. */
+export interface QueryCredentials extends TestCredentials {
+  /** A Guangdong analyst (analyst:province:44). */
+  readonly guangdong: string;
+  readonly ministry: string;
+  /** Guangzhou (440100). */
+  readonly city: string;
+  readonly operator: string;
+}
+
+export const issueQueryCredentials = (): QueryCredentials => {
+  const credentials = createTestCredentials();
+  return {
+    ...credentials,
+    guangdong: credentials.issue('0000000000000044', 'analyst:province:44'),
+    ministry: credentials.issue('00000000000000aa', 'analyst:ministry'),
+    city: credentials.issue('00000000000000cc', 'city', { cityCode: '440100' }),
+    operator: credentials.issue('00000000000000bb', 'operator'),
+  };
+};
+
+/** POST /v1/query as the credential `token` sends it; with no `accept`, no Accept header (JSON). */
+export const postQuery = (app: QueryApp, token: string, sql: string, accept?: string) =>
+  app.inject({
+    method: 'POST',
+    url: '/v1/query',
+    headers: {
+      ...bearer(token),
+      ...(accept === undefined ? {} : { accept }),
+      'content-type': 'application/json',
+    },
+    payload: { sql },
+  });
 
 export interface TestLakeStore {
   readonly store: ObjectStore;
