@@ -51,6 +51,33 @@ import {
 } from '@citycheck/testkit/stack';
 import { writeCityResubmission } from './synthetic-lake.mjs';
 
+/** @import { ActualRollup, ExpectedRollups, RollupMismatch } from '@citycheck/generator' */
+/** @import { PartitionLag } from '@citycheck/kafka' */
+/** @import { ServiceProcess } from '@citycheck/testkit/stack' */
+/** @typedef {'validate' | 'aggregate'} Worker */
+/**
+ * What node --cpu-prof writes (the parts read here).
+ * @typedef {{
+ *   nodes: { id: number, callFrame: { functionName: string, url: string, lineNumber: number } }[],
+ *   samples: number[],
+ *   timeDeltas: number[],
+ * }} CpuProfile
+ */
+/**
+ * One second of the run: offsets and lags of the two topics, group members, and each process's RSS (bytes)
+ * and CPU seconds so far.
+ * @typedef {{
+ *   t: number,
+ *   received: number,
+ *   validateLag: number,
+ *   validated: number,
+ *   aggregateLag: number,
+ *   members: Record<Worker, number>,
+ *   memory: Record<string, number | undefined>,
+ *   cpu: Record<string, number | undefined>,
+ * }} Sample
+ */
+
 const run = promisify(execFile);
 const { values: args } = parseArgs({
   options: {
@@ -102,9 +129,13 @@ const cycleDirectory = join(
   benchRoot,
   `cycle-seed${seed}-b${blocksPerStreet}-h${housingPerStreet}${cityLimit === undefined ? '' : `-c${cityLimit}`}-${generatorFingerprint}`,
 );
+/** @param {string} text */
 const progress = (text) => process.stderr.write(`bench: ${text}\n`);
+/** @param {number} ms */
 const seconds = (ms) => (ms / 1000).toFixed(1);
+/** @param {number} bytes */
 const mib = (bytes) => (bytes / 1_048_576).toFixed(0);
+/** @type {(n: number | bigint, digits?: number) => string} */
 const fmt = (n, digits = 0) =>
   Number(n).toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 
@@ -145,7 +176,9 @@ if (!existsSync(join(cycleDirectory, 'expected.json'))) {
   generation = `${seconds(performance.now() - started)} s (generation and expected rollups)`;
 }
 const manifest = readCycleManifest(cycleDirectory);
-const expected = JSON.parse(readFileSync(join(cycleDirectory, 'expected.json'), 'utf8'));
+const expected = /** @type {ExpectedRollups} */ (
+  JSON.parse(readFileSync(join(cycleDirectory, 'expected.json'), 'utf8'))
+);
 const { totals } = manifest;
 progress(
   `cycle: ${fmt(totals.submissions)} submissions, ${fmt(totals.observations)} observations, ${mib(totals.bytes)} MiB; ` +
@@ -184,11 +217,18 @@ const cities = manifest.cities.map((city) => city.cityCode);
 started = performance.now();
 await preparePipelineTopics(infra.kafkaBrokers);
 const tokens = await issueCityTokens(infra.kafkaBrokers, cities);
+/** @param {string} city */
+const tokenOf = (city) => {
+  const token = tokens.get(city);
+  if (token === undefined) throw new Error(`no credential was issued for ${city}`);
+  return token;
+};
 const credentialsMs = performance.now() - started;
 progress(
   `stack up in ${seconds(infraStartMs)} s; ${tokens.size} city credentials issued in ${seconds(credentialsMs)} s`,
 );
 
+/** @param {string} name */
 const nodeArgs = (name) =>
   args.profile ? ['--cpu-prof', `--cpu-prof-dir=${join(profileDirectory, name)}`] : [];
 mkdirSync(logDirectory, { recursive: true });
@@ -196,10 +236,14 @@ for (const name of ['ingest', 'validate', 'aggregate']) {
   const file = join(logDirectory, `${name}.log`);
   if (existsSync(file)) writeFileSync(file, '');
 }
-const services = {};
-for (const service of ['ingest', 'validate', 'aggregate']) {
-  services[service] = await startService({ service, env, logDirectory, nodeArgs: nodeArgs(service) });
-}
+/** @param {'ingest' | Worker} service */
+const start = (service) => startService({ service, env, logDirectory, nodeArgs: nodeArgs(service) });
+/** @type {Record<'ingest' | Worker, ServiceProcess>} */
+const services = {
+  ingest: await start('ingest'),
+  validate: await start('validate'),
+  aggregate: await start('aggregate'),
+};
 progress(
   `services up: ${Object.values(services)
     .map((s) => `${s.name} pid ${s.pid}`)
@@ -211,6 +255,7 @@ const kafka = createKafka({ brokers: [infra.kafkaBrokers], clientId: 'citycheck-
 const admin = kafka.admin();
 await admin.connect();
 const clockTicks = 100;
+/** @type {(pid: number | undefined) => number | undefined} */
 const cpuSeconds = (pid) => {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -228,21 +273,31 @@ const processes = () => ({
   s3proxy: infra.pid('s3'),
   'bench client': process.pid,
 });
+/** @type {Sample[]} */
 const samples = [];
 let sampling = true;
+/** @param {readonly PartitionLag[]} lags */
 const sumLag = (lags) => lags.reduce((sum, p) => sum + Number(p.lag), 0);
+/** @param {readonly PartitionLag[]} lags */
 const sumEnd = (lags) => lags.reduce((sum, p) => sum + Number(p.end), 0);
 let t0 = performance.now();
 // CPU seconds and peak memory of instances a watchdog replaced, so per-service totals cover all of them.
+/** @type {Record<string, number>} */
 const retiredCpu = {};
+/** @type {Record<string, number>} */
 const retiredPeak = {};
+/** @type {Record<string, number>} */
 const lastCpu = {};
 // The watchdog: a worker whose consumer has stopped (no member in its group, records waiting, the process
 // idle) or whose process ended is killed and restarted, as a supervisor with a liveness probe would do.
 // Each restart is reported: the benchmark measures the pipeline as it is, not as it should be.
+/** @type {{ t: number, service: Worker, reason: string }[]} */
 const restarts = [];
+/** @type {Record<Worker, number>} */
 const emptyFor = { validate: 0, aggregate: 0 };
+/** @type {Record<Worker, string>} */
 const groups = { validate: 'citycheck-validate', aggregate: 'citycheck-aggregate' };
+/** @type {(service: Worker, reason: string) => Promise<void>} */
 const restart = async (service, reason) => {
   const old = services[service];
   retiredCpu[service] = (retiredCpu[service] ?? 0) + (lastCpu[service] ?? 0);
@@ -261,13 +316,16 @@ const sampler = (async () => {
         fetchConsumerLag(admin, groups.aggregate, topics.submissionsValidated),
         admin.describeGroups([groups.validate, groups.aggregate]),
       ]);
+      /** @type {Sample['memory']} */
       const memory = {};
+      /** @type {Sample['cpu']} */
       const cpu = {};
       for (const [name, pid] of Object.entries(processes())) {
         if (pid === undefined) continue;
         memory[name] = memoryOf(pid)?.currentBytes;
-        cpu[name] = cpuSeconds(pid);
-        if (cpu[name] !== undefined) lastCpu[name] = cpu[name];
+        const cpuNow = cpuSeconds(pid);
+        cpu[name] = cpuNow;
+        if (cpuNow !== undefined) lastCpu[name] = cpuNow;
       }
       const members = Object.fromEntries(
         described.groups.map((group) => [group.groupId, group.members.length]),
@@ -283,7 +341,7 @@ const sampler = (async () => {
         cpu,
       });
       const lags = { validate: sumLag(received), aggregate: sumLag(validated) };
-      for (const service of ['validate', 'aggregate']) {
+      for (const service of /** @type {const} */ (['validate', 'aggregate'])) {
         // A zombie: no member in its group, records waiting, and the process idle for 10 s (a consumer
         // that is merely busy past its session timeout is left alone: it rejoins when its batch is done).
         const recent = samples.slice(-11).map((sample) => sample.cpu[service] ?? 0);
@@ -300,7 +358,7 @@ const sampler = (async () => {
         }
       }
     } catch (error) {
-      progress(`sampling failed: ${error.message}`);
+      progress(`sampling failed: ${error instanceof Error ? error.message : String(error)}`);
     }
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, 1000 - (performance.now() - at))));
   }
@@ -314,12 +372,15 @@ const readRollups = async () => {
     `SELECT indicator_code, level, area_code, value, units_reported FROM read_parquet('${rollupUrl}')
      WHERE level IN ('province', 'nation')`,
   );
-  return reader.getRowObjectsJS();
+  // The columns ActualRollup names, as DuckDB gives them (units_reported as a bigint).
+  return /** @type {ActualRollup[]} */ (/** @type {unknown} */ (reader.getRowObjectsJS()));
 };
+/** @type {{ at: number, rows: number, inputObjects: number, mismatches?: number }[]} */
 const rollupRuns = [];
 let logOffset = 0;
 const newRollupRuns = () => {
   const file = services.aggregate.logFile;
+  if (file === undefined) throw new Error('the aggregate service was started without a log file');
   const size = statSync(file).size;
   if (size <= logOffset) return 0;
   const text = readFileSync(file, 'utf8').slice(logOffset);
@@ -349,7 +410,7 @@ const wallStart = Date.now();
 let pushEndMs = 0;
 const pushing = pushCities({
   url: `http://127.0.0.1:${ingestPort}`,
-  token: (city) => tokens.get(city),
+  token: tokenOf,
   cities: manifest.cities.map((city) => ({
     cityCode: city.cityCode,
     lines: () => readCityLines(cycleDirectory, city),
@@ -365,6 +426,7 @@ const pushing = pushCities({
   return tally;
 });
 
+/** @type {RollupMismatch[]} */
 let mismatches = [];
 const checkRollups = async () => {
   if (newRollupRuns() === 0) return undefined;
@@ -393,6 +455,7 @@ const cpuAfter = Object.fromEntries(
 );
 progress(`rollups equal the expected ones ${seconds(totalMs)} s after the first request`);
 const cycleSamples = samples.filter((sample) => sample.t <= totalMs / 1000 + 1);
+/** @type {Record<string, number>} */
 const peakDuringCycle = {};
 for (const sample of cycleSamples) {
   for (const [name, bytes] of Object.entries(sample.memory)) {
@@ -400,6 +463,7 @@ for (const sample of cycleSamples) {
   }
 }
 // Caught up: the last second its lag was above one record (or transaction marker) per partition, plus one.
+/** @param {'validateLag' | 'aggregateLag'} key */
 const caughtUp = (key) => {
   const last = cycleSamples.findLast((sample) => sample[key] > 6);
   return last === undefined ? undefined : last.t + 1;
@@ -415,6 +479,7 @@ const lakeBytes = entries.reduce((sum, entry) => sum + entry.objects.reduce((s, 
 const lakeRows = entries.reduce((sum, entry) => sum + entry.objects.reduce((s, o) => s + o.rows, 0), 0);
 // Exactly once: each valid submission's observations once, read over the committed objects the commit log
 // lists and over a plain glob of observations/ (which would also show objects of uncommitted batches).
+/** @param {string} from */
 const copiesSql = (
   from,
 ) => `SELECT count(*) AS n, count(DISTINCT (submission_id, indicator_code)) AS distinct_n,
@@ -422,15 +487,19 @@ const copiesSql = (
 const committedKeys = entries.flatMap((entry) =>
   entry.objects.map((object) => `'${s3Url(infra.bucket, object.key)}'`),
 );
+/** @type {Record<string, { rows: number, distinct: number, submissions: number }>} */
 const exactlyOnce = {};
-for (const [name, from] of [
+/** @type {[string, string][]} */
+const observationSources = [
   ['committed objects (commit log)', `read_parquet([${committedKeys.join(', ')}], hive_partitioning = true)`],
   [
     'glob observations/**',
     `read_parquet('s3://${infra.bucket}/observations/*/*/*/*.parquet', hive_partitioning = true)`,
   ],
-]) {
-  const row = (await lake.connection.runAndReadAll(copiesSql(from))).getRowObjectsJS()[0];
+];
+for (const [name, from] of observationSources) {
+  // An aggregate without GROUP BY answers exactly one row.
+  const [row = {}] = (await lake.connection.runAndReadAll(copiesSql(from))).getRowObjectsJS();
   exactlyOnce[name] = {
     rows: Number(row.n),
     distinct: Number(row.distinct_n),
@@ -482,12 +551,14 @@ for (const city of nationalCycle({
       .map((s) => ({ cityCode: city.cityCode, line: JSON.stringify(s) })),
   );
 }
+/** @type {{ cityCode: string, line: string }[]} */
 const probeItems = [];
 for (let i = 0; probeItems.length < probeCount; i += 1) {
   let added = false;
   for (const list of probeLists) {
-    if (list[i] !== undefined && probeItems.length < probeCount) {
-      probeItems.push(list[i]);
+    const item = list[i];
+    if (item !== undefined && probeItems.length < probeCount) {
+      probeItems.push(item);
       added = true;
     }
   }
@@ -499,10 +570,11 @@ progress(
 const probeSampleFrom = samples.length;
 const probe = await pushPaced({
   url: `http://127.0.0.1:${ingestPort}`,
-  token: (city) => tokens.get(city),
+  token: tokenOf,
   items: probeItems,
   requestsPerSecond: probeRate,
 });
+/** @type {Record<number, number>} */
 const probeStatuses = {};
 for (const request of probe.tally.requests)
   probeStatuses[request.status] = (probeStatuses[request.status] ?? 0) + 1;
@@ -571,13 +643,14 @@ progress(`ProducerPerformance: ${perfLine}`);
 // ---- Stop everything -------------------------------------------------------------------------------
 sampling = false;
 await sampler;
+/** @type {Record<string, number>} */
 const peaks = {};
 for (const [name, pid] of Object.entries(processes())) {
   if (pid !== undefined) peaks[name] = Math.max(memoryOf(pid)?.peakBytes ?? 0, retiredPeak[name] ?? 0);
 }
 await admin.disconnect();
 lake.close();
-for (const service of ['ingest', 'validate', 'aggregate']) await services[service].stop(60_000);
+for (const service of Object.values(services)) await service.stop(60_000);
 
 // ---- The pipeline's own derivation on the final lake, with the services stopped: from scratch (as after
 // a restart), then one city's resubmission on the loaded lake (a new commit-log entry, see
@@ -625,18 +698,22 @@ const loadAfter = os
 
 // ---- The report ------------------------------------------------------------------------------------
 const latencies = tally.requests.map((request) => request.latencyMs);
+/** @type {Record<number, number>} */
 const statuses = {};
 for (const request of tally.requests) statuses[request.status] = (statuses[request.status] ?? 0) + 1;
 const pushS = pushEndMs / 1000;
 const storedObservations = totals.observations; // every line of the cycle is stored (checked below)
 const ingestMBps = totals.bytes / 1e6 / pushS;
 const tailMs = totalMs - pushEndMs;
-const cpuRows = Object.keys(cpuAfter).map((name) => [
+/** @type {[string, string][]} */
+const cpuRows = Object.entries(cpuAfter).map(([name, after]) => [
   name,
-  (cpuAfter[name] - (cpuBefore[name] ?? 0)).toFixed(1),
+  (after - (cpuBefore[name] ?? 0)).toFixed(1),
 ]);
 const date = new Date().toISOString().slice(0, 10);
+/** @type {string[]} */
 const lines = [];
+/** @type {(header: string[], rows: (string | number | undefined)[][]) => void} */
 const table = (header, rows) => {
   lines.push(`| ${header.join(' | ')} |`, `| ${header.map(() => '---').join(' | ')} |`);
   for (const row of rows) lines.push(`| ${row.join(' | ')} |`);
@@ -710,6 +787,7 @@ lines.push(
   '',
 );
 {
+  /** @param {string} name */
   const cpuOf = (name) => Number(cpuRows.find(([row]) => row === name)?.[1] ?? Number.NaN);
   const allCpu = cpuRows.reduce((sum, [, cpu]) => sum + Number(cpu), 0);
   const handWarmMs = Math.min(...handRuns.map((r) => r.ms));
@@ -911,20 +989,28 @@ console.log(report);
 progress(`report written to ${reportFile}`);
 process.exit(completed && mismatches.length === 0 ? 0 : 1);
 
-/** The functions with the most self time in each service's CPU profile. */
+/**
+ * The functions with the most self time in each service's CPU profile.
+ * @param {string} directory
+ */
 function summariseProfiles(directory) {
+  /** @type {Record<string, { name: string, where: string, seconds: number, share: number }[]>} */
   const result = {};
   if (!existsSync(directory)) return result;
   for (const service of readdirSync(directory)) {
     const files = readdirSync(join(directory, service)).filter((name) => name.endsWith('.cpuprofile'));
+    /** @type {Map<string, number>} */
     const self = new Map();
     let total = 0;
     for (const file of files) {
-      const profile = JSON.parse(readFileSync(join(directory, service, file), 'utf8'));
+      const profile = /** @type {CpuProfile} */ (
+        JSON.parse(readFileSync(join(directory, service, file), 'utf8'))
+      );
       const byId = new Map(profile.nodes.map((node) => [node.id, node]));
       const deltas = profile.timeDeltas;
       profile.samples.forEach((id, index) => {
         const node = byId.get(id);
+        if (node === undefined) return;
         const frame = node.callFrame;
         const where = frame.url
           ? `${frame.url.replace(/^file:\/\/.*?\/(node_modules|services|packages)\//, '$1/').replace(/.*node_modules\/\.pnpm\/[^/]+\/node_modules\//, '')}:${frame.lineNumber + 1}`
@@ -939,7 +1025,7 @@ function summariseProfiles(directory) {
       .sort((a, b) => b[1] - a[1])
       .slice(0, 12)
       .map(([key, us]) => {
-        const [name, where] = key.split('\u0000');
+        const [name = '', where = ''] = key.split('\u0000');
         return { name, where, seconds: us / 1e6, share: (us / total) * 100 };
       });
   }

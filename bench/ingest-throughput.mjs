@@ -24,7 +24,20 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { gzip as gzipCallback } from 'node:zlib';
 
+/** @import { Readable } from 'node:stream' */
+/** @import { CatalogueFile, Indicator } from '@citycheck/catalogue' */
+/**
+ * An answer of ingest: HTTP status (0 when the request failed), time to the last byte, body.
+ * @typedef {{ status: number, ms: number, body: string }} Answer
+ */
+
 const gzip = promisify(gzipCallback);
+/** The item at `i`, which the caller knows is there. @type {<T>(items: readonly T[], i: number) => T} */
+const at = (items, i) => {
+  const item = items[i];
+  if (item === undefined) throw new RangeError(`no item at ${i} of ${items.length}`);
+  return item;
+};
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const { values } = parseArgs({
   options: {
@@ -71,6 +84,7 @@ if (values.serve) {
     console.error('services/ingest/dist is missing: run pnpm build (tsc -b tsconfig.json) first');
     process.exit(2);
   }
+  /** @param {string} path */
   const fromDist = (path) => import(pathToFileURL(join(root, path)).href);
   const { buildIngestApp, SubmissionIndex } = await import(pathToFileURL(built).href);
   const { createKafka, createReliableProducer, ensureTopics } = await fromDist(
@@ -90,6 +104,7 @@ if (values.serve) {
   const producer = createReliableProducer(kafka);
   await producer.connect();
   const credentials = new CredentialStore();
+  /** @type {Record<string, string>} */
   const tokens = {};
   cityCodes.forEach((cityCode, i) => {
     const id = `0badc0ffee${String(i).padStart(6, '0')}`;
@@ -131,10 +146,13 @@ if (values.serve) {
 const loadBefore = os.loadavg();
 
 // One submission: a community of a city, reporting every community indicator of catalogue 2024.1.
-const catalogue = JSON.parse(readFileSync(join(root, 'schemas', 'catalogue', '2024.1.json'), 'utf8'));
+const catalogue = /** @type {CatalogueFile} */ (
+  JSON.parse(readFileSync(join(root, 'schemas', 'catalogue', '2024.1.json'), 'utf8'))
+);
 const communityIndicators = catalogue.indicators.filter(
   (i) => i.unitLevels.includes('community') && i.status === 'active',
 );
+/** @type {(indicator: Indicator, n: number) => Record<string, unknown>} */
 const observation = (indicator, n) => {
   switch (indicator.kind) {
     case 'share':
@@ -153,7 +171,8 @@ const observation = (indicator, n) => {
       return { indicator: indicator.code, value: n % Math.max(1, Math.min(indicator.range.max, 500)) };
   }
 };
-const submission = (n, cityCode = cityCodes[0]) => ({
+/** @type {(n: number, cityCode: string) => Record<string, unknown>} */
+const submission = (n, cityCode) => ({
   submissionId: randomUUID(),
   cycle: 2024,
   catalogueVersion: '2024.1',
@@ -166,12 +185,15 @@ const observationsPerSubmission = communityIndicators.length;
 
 // The target: a running ingest, or one started here from the build against the real broker.
 let url = values.url;
+/** @type {(cityCode: string) => string | undefined} */
 let tokenOf = () => values.token;
+/** @type {() => Promise<void>} */
 let stop = async () => undefined;
-/** Ingest's peak RSS since the last reset, in MiB (Linux; undefined when ingest is not our child). */
+/** Ingest's peak RSS since the last reset, in MiB (Linux; undefined when ingest is not our child). @type {() => number | undefined} */
 let peakRss = () => undefined;
+/** @type {() => void} */
 let resetPeakRss = () => undefined;
-/** CPU time ingest used so far, in ms (user + system; Linux; undefined when ingest is not our child). */
+/** CPU time ingest used so far, in ms (user + system; Linux; undefined when ingest is not our child). @type {() => number | undefined} */
 let cpuMs = () => undefined;
 if (url === undefined) {
   const profile = values.profile === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${values.profile}`];
@@ -183,7 +205,11 @@ if (url === undefined) {
   });
   const exited = new Promise((resolve) => child.once('exit', resolve));
   const first = await Promise.race([
-    new Promise((resolve) => createInterface({ input: child.stdio[3] }).once('line', resolve)),
+    /** @type {Promise<string>} */ (
+      new Promise((resolve) =>
+        createInterface({ input: /** @type {Readable} */ (child.stdio[3]) }).once('line', resolve),
+      )
+    ),
     exited.then(() => undefined),
   ]);
   if (first === undefined) {
@@ -214,7 +240,7 @@ if (url === undefined) {
     await exited;
   };
 }
-if (tokenOf(cityCodes[0]) === undefined) {
+if (tokenOf(at(cityCodes, 0)) === undefined) {
   console.error('--token is needed with --url');
   process.exit(2);
 }
@@ -224,7 +250,8 @@ const agent = new Agent({
   keepAlive: true,
   maxSockets: Math.max(concurrency, bulkConcurrency, rate > 0 ? maxInFlight : 0),
 });
-const post = (body, headers, cityCode = cityCodes[0]) =>
+/** @type {(body: Buffer, headers: Record<string, string>, cityCode: string) => Promise<Answer>} */
+const post = (body, headers, cityCode) =>
   new Promise((resolve) => {
     const started = performance.now();
     const req = request(
@@ -235,11 +262,12 @@ const post = (body, headers, cityCode = cityCodes[0]) =>
         headers: { authorization: `Bearer ${tokenOf(cityCode)}`, 'content-length': body.length, ...headers },
       },
       (res) => {
+        /** @type {Buffer[]} */
         const parts = [];
         res.on('data', (part) => parts.push(part));
         res.on('end', () =>
           resolve({
-            status: res.statusCode,
+            status: res.statusCode ?? 0,
             ms: performance.now() - started,
             body: Buffer.concat(parts).toString(),
           }),
@@ -250,10 +278,18 @@ const post = (body, headers, cityCode = cityCodes[0]) =>
     req.end(body);
   });
 
-const quantile = (sorted, q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+/** @type {(sorted: number[], q: number) => number} */
+const quantile = (sorted, q) =>
+  sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
 
-/** Runs `total` jobs with `width` in flight (closed loop); returns latencies and wall time. */
+/**
+ * Runs `total` jobs with `width` in flight (closed loop); returns latencies and wall time.
+ * @param {number} total
+ * @param {number} width
+ * @param {(i: number) => Promise<Answer>} job
+ */
 const run = async (total, width, job) => {
+  /** @type {number[]} */
   const latencies = [];
   let next = 0;
   const started = performance.now();
@@ -279,15 +315,23 @@ const run = async (total, width, job) => {
  * Open loop: request i is due at start + i/rate whatever happened to the earlier ones, and its latency counts
  * from its due time, so a server that falls behind shows its queue (no coordinated omission). Achieved rate:
  * answered requests over the time from the first due time to the last answer.
+ * @param {number} requestsPerSecond
+ * @param {number} seconds
+ * @param {(i: number) => Promise<Answer>} job
  */
 const runOpenLoop = async (requestsPerSecond, seconds, job) => {
   const total = Math.round(requestsPerSecond * seconds);
+  /** @type {number[]} */
   const fromDue = [];
+  /** @type {Record<number, number>} */
   const statuses = {};
+  /** @type {Promise<void>[]} */
   const pending = [];
   let lastAnswer = 0;
+  /** @type {string | undefined} */
   let firstFailure;
   let inFlight = 0;
+  /** @type {((value?: unknown) => void) | undefined} */
   let release;
   const started = performance.now();
   for (let i = 0; i < total; i += 1) {
@@ -324,25 +368,31 @@ const runOpenLoop = async (requestsPerSecond, seconds, job) => {
 
 const number = new Intl.NumberFormat('en', { maximumFractionDigits: 0 });
 const fixed = new Intl.NumberFormat('en', { minimumFractionDigits: 1, maximumFractionDigits: 1 });
+/** @type {{ mode: string, requests: number, submissions: number, seconds: number, p50: number, p99: number, rss: number | undefined, cpu: number | undefined, note?: string }[]} */
 const rows = [];
+/** @param {number} n */
 const singleBody = (n) => {
-  const cityCode = cityCodes[n % cityCodes.length];
+  const cityCode = at(cityCodes, n % cityCodes.length);
   return { cityCode, body: Buffer.from(JSON.stringify(submission(n, cityCode))) };
 };
+/** @type {(before: number | undefined) => number | undefined} */
+const cpuSince = (before) => {
+  const now = cpuMs();
+  return before === undefined || now === undefined ? undefined : now - before;
+};
 const json = { 'content-type': 'application/json' };
+/** @param {{ cityCode: string, body: Buffer }} single */
+const postSingle = ({ cityCode, body }) => post(body, json, cityCode);
 
 // Warm-up: connections, JIT, the producer's metadata.
-await run(400, concurrency, (n) => {
-  const { cityCode, body } = singleBody(n);
-  return post(body, json, cityCode);
-});
+await run(400, concurrency, (n) => postSingle(singleBody(n)));
 
 if (rate > 0) {
   const total = Math.round(rate * rateSeconds);
   const bodies = Array.from({ length: total }, (_, n) => singleBody(n));
   resetPeakRss();
   const cpuBefore = cpuMs();
-  const result = await runOpenLoop(rate, rateSeconds, (i) => post(bodies[i].body, json, bodies[i].cityCode));
+  const result = await runOpenLoop(rate, rateSeconds, (i) => postSingle(at(bodies, i)));
   rows.push({
     mode: `single JSON, open loop at ${number.format(rate)}/s for ${rateSeconds} s (latency from due)`,
     requests: result.requests,
@@ -351,7 +401,7 @@ if (rate > 0) {
     p50: result.p50,
     p99: result.p99,
     rss: peakRss(),
-    cpu: cpuBefore === undefined ? undefined : cpuMs() - cpuBefore,
+    cpu: cpuSince(cpuBefore),
     note: `statuses ${JSON.stringify(result.statuses)}${result.firstFailure === undefined ? '' : `; first failure ${result.firstFailure}`}`,
   });
 }
@@ -360,7 +410,7 @@ if (singleCount > 0) {
   const bodies = Array.from({ length: singleCount }, (_, n) => singleBody(n));
   resetPeakRss();
   const cpuBefore = cpuMs();
-  const result = await run(singleCount, concurrency, (i) => post(bodies[i].body, json, bodies[i].cityCode));
+  const result = await run(singleCount, concurrency, (i) => postSingle(at(bodies, i)));
   rows.push({
     mode: `single JSON, ${concurrency} in flight`,
     requests: result.requests,
@@ -369,15 +419,16 @@ if (singleCount > 0) {
     p50: result.p50,
     p99: result.p99,
     rss: peakRss(),
-    cpu: cpuBefore === undefined ? undefined : cpuMs() - cpuBefore,
+    cpu: cpuSince(cpuBefore),
   });
 }
 
 if (bulkCount > 0) {
   // Each upload is one city's, as a city's platform sends them.
+  /** @type {{ cityCode: string, body: Buffer }[]} */
   const chunks = [];
   for (let start = 0, c = 0; start < bulkCount; start += chunkLines, c += 1) {
-    const cityCode = cityCodes[c % cityCodes.length];
+    const cityCode = at(cityCodes, c % cityCodes.length);
     const lines = [];
     for (let n = start; n < Math.min(bulkCount, start + chunkLines); n += 1)
       lines.push(JSON.stringify(submission(n, cityCode)));
@@ -385,13 +436,10 @@ if (bulkCount > 0) {
   }
   resetPeakRss();
   const cpuBefore = cpuMs();
-  const result = await run(chunks.length, bulkConcurrency, (i) =>
-    post(
-      chunks[i].body,
-      { 'content-type': 'application/x-ndjson', 'content-encoding': 'gzip' },
-      chunks[i].cityCode,
-    ),
-  );
+  const result = await run(chunks.length, bulkConcurrency, (i) => {
+    const { cityCode, body } = at(chunks, i);
+    return post(body, { 'content-type': 'application/x-ndjson', 'content-encoding': 'gzip' }, cityCode);
+  });
   rows.push({
     mode: `NDJSON gzip, ${chunkLines} lines/request, ${bulkConcurrency} in flight`,
     requests: result.requests,
@@ -400,7 +448,7 @@ if (bulkCount > 0) {
     p50: result.p50,
     p99: result.p99,
     rss: peakRss(),
-    cpu: cpuBefore === undefined ? undefined : cpuMs() - cpuBefore,
+    cpu: cpuSince(cpuBefore),
   });
 }
 
@@ -431,9 +479,10 @@ const table = rows.map((row) => [
   row.rss === undefined ? '-' : number.format(row.rss),
   row.cpu === undefined ? '-' : (row.cpu / row.submissions).toFixed(3),
 ]);
-const widths = header.map((_, c) => Math.max(header[c].length, ...table.map((r) => r[c].length)));
+const widths = header.map((title, c) => Math.max(title.length, ...table.map((r) => at(r, c).length)));
+/** @param {string[]} cells */
 const line = (cells) =>
-  cells.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  ');
+  cells.map((cell, c) => (c === 0 ? cell.padEnd(at(widths, c)) : cell.padStart(at(widths, c)))).join('  ');
 console.log(line(header));
 for (const row of table) console.log(line(row));
 for (const row of rows) if (row.note !== undefined) console.log(`${row.mode}: ${row.note}`);

@@ -18,6 +18,7 @@ import { buildQueryApp, createLakeViewDefiner, createQueryEngine } from '@citych
 import { createTestCredentials } from '@citycheck/testkit/credentials';
 import { prepareSyntheticLake, writeSyntheticCycle } from './synthetic-lake.mjs';
 
+/** @type {(name: string, fallback: number) => number} */
 const argument = (name, fallback) => {
   const at = process.argv.indexOf(`--${name}`);
   return at === -1 ? fallback : Number(process.argv[at + 1]);
@@ -27,6 +28,7 @@ const runs = argument('runs', 20);
 const config = readConfig([...objectStoreVariables, 'duckdbExtensionDirectory']);
 const bucket = `bench-query-${Date.now().toString(36)}`;
 const s3 = { ...objectStoreSettings(config), bucket };
+/** @param {unknown[]} args */
 const log = (...args) => console.error(...args);
 const store = createObjectStore(s3);
 await store.ensureBucket();
@@ -47,14 +49,17 @@ await writeReference(
 await prepareSyntheticLake(db, bucket);
 const communities = Number(
   (await db.runAndReadAll("SELECT count(*) AS n FROM units WHERE level = 'community'")).getRowObjectsJS()[0]
-    .n,
+    ?.n,
 );
 
 const commitLog = createCommitLog(store, datasets.observations);
 let offset = 0;
 let rows = 0;
 let objects = 0;
-/** Writes one synthetic cycle to the lake and records its objects in the commit log. */
+/**
+ * Writes one synthetic cycle to the lake and records its objects in the commit log.
+ * @param {number} cycle
+ */
 const writeCycle = async (cycle) => {
   const written = await writeSyntheticCycle({ db, store, commitLog, cycle, offset });
   offset = written.offset;
@@ -69,9 +74,11 @@ const guangdong = credentials.issue('0000000000000044', 'analyst:province:44');
 const logger = createLogger({ service: 'bench-query', level: 'silent' });
 const exportDirectory = await mkdtemp(join(tmpdir(), 'bench-query-exports-'));
 
+/** @type {(sorted: number[], p: number) => number} */
 const percentile = (sorted, p) =>
-  sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+  sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
 
+/** @type {(latest: number, first: number) => { name: string, token: string, sql: string }[]} */
 const queries = (latest, first) => [
   {
     name: 'cities ranked by an indicator (D06 fire-station coverage, latest cycle)',
@@ -112,7 +119,9 @@ const queries = (latest, first) => [
   },
 ];
 
+/** @type {{ label: string, query: string, rows: number, p50: number, p95: number }[]} */
 const results = [];
+/** @type {(label: string, cycles: number[]) => Promise<void>} */
 const measure = async (label, cycles) => {
   const engine = await createQueryEngine({
     extensionDirectory: config.duckdbExtensionDirectory,
@@ -136,8 +145,11 @@ const measure = async (label, cycles) => {
     registry: createMetricsRegistry({ service: 'bench', processMetrics: false }),
   });
   await app.ready();
+  const latest = cycles.at(-1);
+  const first = cycles[0];
+  if (latest === undefined || first === undefined) throw new Error('no cycle to measure');
   try {
-    for (const query of queries(cycles[cycles.length - 1], cycles[0])) {
+    for (const query of queries(latest, first)) {
       const times = [];
       let answer;
       for (let run = 0; run <= runs; run += 1) {
@@ -172,14 +184,16 @@ const measure = async (label, cycles) => {
 };
 
 const cycles = Array.from({ length: cycleCount }, (_, index) => 2024 + index);
+const [firstCycle] = cycles;
+if (firstCycle === undefined) throw new Error('--cycles must be at least 1');
 const settings = cycles.map((cycle) => ({ cycle, deadline: `${cycle}-12-31T16:00:00.000Z` }));
 const started = performance.now();
-await writeCycle(cycles[0]);
-await deriveCycles(db, store, await commitLog.committed(), settings, [cycles[0]]);
+await writeCycle(firstCycle);
+await deriveCycles(db, store, await commitLog.committed(), settings, [firstCycle]);
 log(
-  `cycle ${cycles[0]}: ${rows.toLocaleString()} observations in ${objects} objects, derived (${((performance.now() - started) / 1000).toFixed(0)} s)`,
+  `cycle ${firstCycle}: ${rows.toLocaleString()} observations in ${objects} objects, derived (${((performance.now() - started) / 1000).toFixed(0)} s)`,
 );
-await measure('1 cycle', [cycles[0]]);
+await measure('1 cycle', [firstCycle]);
 const rowsOne = rows;
 if (cycleCount > 1) {
   for (const cycle of cycles.slice(1)) await writeCycle(cycle);

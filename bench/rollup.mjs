@@ -18,6 +18,9 @@ import { loadDivisionRegistry } from '@citycheck/divisions';
 import { createCommitLog, createObjectStore, datasets, openLakeDatabase } from '@citycheck/lake';
 import { prepareSyntheticLake, writeCityResubmission, writeSyntheticCycle } from './synthetic-lake.mjs';
 
+/** @import { DeriveResult } from '@citycheck/aggregate' */
+
+/** @param {string} name */
 const option = (name) =>
   process.argv.includes(name) ? process.argv[process.argv.indexOf(name) + 1] : undefined;
 const cycleCount = Number(option('--cycles') || 5);
@@ -38,11 +41,15 @@ const lake = await openLakeDatabase({
   memoryLimit,
 });
 const db = lake.connection;
+/** @param {number} start */
 const seconds = (start) => ((performance.now() - start) / 1000).toFixed(2);
+/** @param {unknown[]} args */
 const log = (...args) => console.error(...args);
 
 const commitLog = createCommitLog(store, datasets.observations);
 const cycles = Array.from({ length: cycleCount }, (_, i) => 2024 + i);
+const [firstCycle] = cycles;
+if (firstCycle === undefined) throw new Error('--cycles must be at least 1');
 let rows = 0;
 if (reuse === undefined) {
   log(`bucket ${bucket}: writing reference data`);
@@ -81,7 +88,9 @@ if (reuse !== undefined) {
   log(`bucket ${bucket}: reusing ${rows.toLocaleString()} observations in ${entries.length} objects`);
 }
 const settings = cycles.map((cycle) => ({ cycle, deadline: `${cycle}-12-31T16:00:00.000Z` }));
+/** @type {{ label: string, seconds: number, peak: number, out: unknown }[]} */
 const results = [];
+/** @type {<T>(label: string, work: () => Promise<T>) => Promise<T>} */
 const time = async (label, work) => {
   const start = performance.now();
   const out = await work();
@@ -93,10 +102,12 @@ const time = async (label, work) => {
   return out;
 };
 const allUrls = entries.flatMap((e) => e.objects.map((o) => `'s3://${bucket}/${o.key}'`)).join(', ');
+/** @param {number[]} targets */
 const handWritten = (targets) => `SELECT indicator_code, province_code, sum(value) AS total, count(*) AS n
   FROM read_parquet([${allUrls}], hive_partitioning = true, hive_types = {'cycle': INTEGER, 'province_code': VARCHAR, 'city_code': VARCHAR})
   WHERE cycle IN (${targets.join(', ')}) GROUP BY ALL`;
 
+/** @param {DeriveResult} result */
 const steps = (result) =>
   Object.entries(result.timings)
     .map(([step, ms]) => `${step} ${(ms / 1000).toFixed(2)}`)
@@ -107,24 +118,24 @@ const steps = (result) =>
 const derivationConnection = await lake.instance.connect();
 const derivation = await createDerivation({ duckdb: derivationConnection, store, settings });
 const first = await time('derivation from scratch (loads the lake), 1 cycle', () =>
-  derivation.derive(entries, [cycles[0]]),
+  derivation.derive(entries, [firstCycle]),
 );
 log(`  steps (s): ${steps(first)}`);
 const again = await time('the same derivation again, nothing new to load, 1 cycle', () =>
-  derivation.derive(entries, [cycles[0]]),
+  derivation.derive(entries, [firstCycle]),
 );
 log(`  steps (s): ${steps(again)}`);
 // One city's resubmission on the loaded lake, from its lake commit to the rollups rewritten (see
 // writeCityResubmission): the long-lived derivation loads the one new object and rewrites the cycle.
-const resubmission = await writeCityResubmission({ db, store, commitLog, bucket, cycle: cycles[0] });
+const resubmission = await writeCityResubmission({ db, store, commitLog, bucket, cycle: firstCycle });
 const resubmitted = await time(
   `one city's resubmission (${resubmission.rows.toLocaleString()} observations of ${resubmission.city}), lake commit to rollups rewritten, 1 cycle`,
-  async () => derivation.derive(await commitLog.committed(), [cycles[0]]),
+  async () => derivation.derive(await commitLog.committed(), [firstCycle]),
 );
 log(`  steps (s): ${steps(resubmitted)}`);
 await time(
   'hand-written aggregate, 1 cycle',
-  async () => (await db.runAndReadAll(handWritten([cycles[0]]))).rowCount,
+  async () => (await db.runAndReadAll(handWritten([firstCycle]))).currentRowCount,
 );
 if (cycleCount > 1) {
   log(
@@ -135,7 +146,7 @@ if (cycleCount > 1) {
   );
   await time(
     `hand-written aggregate, ${cycleCount} cycles`,
-    async () => (await db.runAndReadAll(handWritten(cycles))).rowCount,
+    async () => (await db.runAndReadAll(handWritten(cycles))).currentRowCount,
   );
 }
 await derivation.close();

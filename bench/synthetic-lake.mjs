@@ -7,7 +7,14 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { datasets } from '@citycheck/lake';
 
-/** The units and indicators every synthetic cycle is made of, as tables `units` and `ind` of `db`. */
+/** @import { DuckDBConnection } from '@duckdb/node-api' */
+/** @import { CommitLog, ObjectStore } from '@citycheck/lake' */
+
+/**
+ * The units and indicators every synthetic cycle is made of, as tables `units` and `ind` of `db`.
+ * @param {DuckDBConnection} db
+ * @param {string} bucket
+ */
 export const prepareSyntheticLake = async (db, bucket) => {
   await db.run(`CREATE TABLE units AS SELECT * FROM read_parquet('s3://${bucket}/reference/divisions.parquet')
     WHERE level IN ('community', 'district')`);
@@ -15,6 +22,7 @@ export const prepareSyntheticLake = async (db, bucket) => {
     WHERE catalogue_version = '2024.1' AND status = 'active' AND unit_levels[1] IN ('community', 'district')`);
 };
 
+/** @type {(path: string, files?: string[]) => Promise<string[]>} */
 const filesUnder = async (path, files = []) => {
   for (const entry of await readdir(path, { withFileTypes: true })) {
     const full = join(path, entry.name);
@@ -27,6 +35,7 @@ const filesUnder = async (path, files = []) => {
 /**
  * Writes one synthetic cycle to the bucket and commits each object in the commit log, Kafka offsets going
  * on from `offset`. Returns the rows and objects written and the next offset.
+ * @param {{ db: DuckDBConnection, store: ObjectStore, commitLog: CommitLog, cycle: number, offset: number }} lake
  */
 export const writeSyntheticCycle = async ({ db, store, commitLog, cycle, offset }) => {
   const dir = await mkdtemp(join(tmpdir(), 'bench-lake-'));
@@ -57,9 +66,10 @@ export const writeSyntheticCycle = async ({ db, store, commitLog, cycle, offset 
     for (const file of files) {
       const key = `observations/${relative(dir, file)}`;
       await store.put(key, await readFile(file), 'application/vnd.apache.parquet');
-      const n = Number(
-        (await db.runAndReadAll(`SELECT count(*) AS n FROM read_parquet('${file}')`)).getRowObjectsJS()[0].n,
-      );
+      const [counted] = (
+        await db.runAndReadAll(`SELECT count(*) AS n FROM read_parquet('${file}')`)
+      ).getRowObjectsJS();
+      const n = Number(counted?.n);
       const entry = {
         dataset: datasets.observations,
         topic: 'bench',
@@ -84,25 +94,31 @@ export const writeSyntheticCycle = async ({ db, store, commitLog, cycle, offset 
  * One city's resubmission, as the lake writer would commit it: every observation the city of median size
  * has in `cycle` (over all its objects) again, each value 1 higher and received a day later, as one new
  * object and commit-log entry. Returns the city, its rows and the object's key.
+ * @param {{ db: DuckDBConnection, store: ObjectStore, commitLog: CommitLog, bucket: string, cycle: number }} lake
  */
 export const writeCityResubmission = async ({ db, store, commitLog, bucket, cycle }) => {
+  /** @type {Map<string, { code: string, rows: number, keys: string[] }>} */
   const cities = new Map();
   for (const entry of await commitLog.committed()) {
     for (const object of entry.objects) {
       const match = new RegExp(`^observations/cycle=${cycle}/province_code=\\d+/city_code=(\\d+)/`).exec(
         object.key,
       );
-      if (match === null) continue;
-      const city = cities.get(match[1]) ?? { code: match[1], rows: 0, keys: [] };
+      const code = match?.[1];
+      if (code === undefined) continue;
+      const city = cities.get(code) ?? { code, rows: 0, keys: /** @type {string[]} */ ([]) };
       city.rows += object.rows;
       city.keys.push(object.key);
-      cities.set(match[1], city);
+      cities.set(code, city);
     }
   }
   const sorted = [...cities.values()].sort((a, b) => a.rows - b.rows || (a.code < b.code ? -1 : 1));
   const city = sorted[Math.floor(sorted.length / 2)];
+  const first = city?.keys[0];
+  if (city === undefined || first === undefined)
+    throw new Error(`no city has observations in cycle ${cycle}`);
   const stamp = Date.now();
-  const key = `${city.keys[0].slice(0, city.keys[0].lastIndexOf('/'))}/resubmission+0+${stamp}.parquet`;
+  const key = `${first.slice(0, first.lastIndexOf('/'))}/resubmission+0+${stamp}.parquet`;
   const dir = await mkdtemp(join(tmpdir(), 'bench-resubmission-'));
   try {
     const file = join(dir, 'object.parquet');

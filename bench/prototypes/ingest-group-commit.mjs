@@ -12,6 +12,9 @@ import { parseArgs } from 'node:util';
 import { quantile } from '@citycheck/generator';
 import { createKafka, createReliableProducer } from '@citycheck/kafka';
 
+/** @import { Producer } from '@citycheck/kafka' */
+/** @typedef {(producer: Producer) => (key: string) => Promise<void>} SendMaker */
+
 const { values } = parseArgs({
   options: {
     brokers: { type: 'string', default: '127.0.0.1:9092' },
@@ -33,12 +36,13 @@ await admin.createTopics({
 const payload = Buffer.alloc(Number(values.bytes), 'x');
 const keys = Array.from({ length: 300 }, (_, i) => String(110100 + i * 100));
 
-/** One send per record, as ingest's Intake.submitOne does today. */
+/** One send per record, as ingest's Intake.submitOne does today. @type {SendMaker} */
 const perRecord = (producer) => (key) =>
   producer.send({ topic, acks: -1, messages: [{ key, value: payload }] }).then(() => undefined);
 
-/** Records that arrive while a send is in flight wait for it and go together in the next one. */
+/** Records that arrive while a send is in flight wait for it and go together in the next one. @type {SendMaker} */
 const groupCommit = (producer) => {
+  /** @type {{ key: string, resolve: () => void, reject: (error: unknown) => void }[]} */
   let queue = [];
   let sending = false;
   const drain = async () => {
@@ -66,10 +70,12 @@ const groupCommit = (producer) => {
     });
 };
 
+/** @type {(name: string, makeSend: SendMaker) => Promise<void>} */
 const run = async (name, makeSend) => {
   const producer = createReliableProducer(kafka);
   await producer.connect();
   const send = makeSend(producer);
+  /** @type {number[]} */
   const latencies = [];
   const started = performance.now();
   const pending = [];
@@ -77,7 +83,7 @@ const run = async (name, makeSend) => {
     const due = started + (i * 1000) / rate;
     const wait = due - performance.now();
     if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
-    pending.push(send(keys[i % keys.length]).then(() => latencies.push(performance.now() - due)));
+    pending.push(send(keys[i % keys.length] ?? '110100').then(() => latencies.push(performance.now() - due)));
   }
   await Promise.all(pending);
   const elapsed = (performance.now() - started) / 1000;

@@ -5,15 +5,27 @@
 //   node bench/prototypes/validate-rebalance-duplicates.mjs [--brokers 127.0.0.1:9092] [--records 3000] [--rounds 3]
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import { loadCatalogue } from '@citycheck/catalogue';
 import { loadDivisionRegistry } from '@citycheck/divisions';
 import { nationalCycle } from '@citycheck/generator';
-import { decodeJson, ensureTopics, pipelineTopicSpecs, topicNames } from '@citycheck/kafka';
+import {
+  createTransactionalProducer,
+  decodeJson,
+  ensureTopics,
+  pipelineTopicSpecs,
+  topicNames,
+} from '@citycheck/kafka';
+import { createLogger } from '@citycheck/logging';
+import { createRuleContext } from '@citycheck/rules';
 import { repositoryRoot, startPrivateInfra } from '@citycheck/testkit/stack';
 import { Kafka, logLevel } from 'kafkajs';
-import { createRuleContext } from '../../services/validate/dist/index.js';
-import { createValidateWorker } from '../../services/validate/dist/worker.js';
+import { createValidateWorker, transactionalIdFor } from '../../services/validate/dist/index.js';
+
+/** @import { LogEntry } from 'kafkajs' */
+/** @import { Submission } from '@citycheck/contracts' */
+/** @import { ValidateWorker } from '../../services/validate/dist/index.js' */
 
 const { values } = parseArgs({
   options: {
@@ -22,8 +34,10 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '3' },
   },
 });
+/** @type {string[]} */
 const events = [];
 const started = performance.now();
+/** @param {string} text */
 const note = (text) => {
   const line = `${((performance.now() - started) / 1000).toFixed(2).padStart(7)} s  ${text}`;
   events.push(line);
@@ -32,6 +46,7 @@ const note = (text) => {
 // kafkajs's own log, reduced to the lines about group membership and offsets.
 const logCreator =
   () =>
+  /** @param {LogEntry} entry */
   ({ label, log }) => {
     const { message, groupId, memberId, ...rest } = log;
     if (/join|rebalanc|assign|offset|heartbeat|crash|restart/i.test(message)) {
@@ -62,6 +77,7 @@ await admin.connect();
 await ensureTopics(admin, pipelineTopicSpecs(3, 1, namespace));
 
 // Received records as ingest writes them, from a generated cycle of a few cities.
+/** @type {Submission[]} */
 const submissions = [];
 for (const city of nationalCycle({
   catalogue: loadCatalogue('2024.1'),
@@ -93,23 +109,34 @@ for (let i = 0; i < sent.length; i += 500) {
 await producer.disconnect();
 note(`${sent.length} received records in ${names.submissionsReceived}`);
 
-const logger = {
-  info: () => undefined,
-  warn: () => undefined,
-  error: (o, m) => note(`worker error ${m} ${o?.err?.message ?? ''}`),
-  debug: () => undefined,
-};
+// The worker's own errors, as notes among kafkajs's lines.
+const logger = createLogger({
+  service: 'dup-repro',
+  level: 'error',
+  destination: new Writable({
+    write(chunk, _encoding, done) {
+      const { msg, err } = JSON.parse(String(chunk));
+      note(`worker error ${msg} ${err?.message ?? ''}`);
+      done();
+    },
+  }),
+});
+/** @type {(name: string) => Promise<{ name: string, worker: ValidateWorker }>} */
 const startWorker = async (name) => {
   const consumer = kafka.consumer({ groupId, readUncommitted: false, sessionTimeout: 10_000 });
-  const transactional = quiet.producer({
-    idempotent: true,
-    maxInFlightRequests: 1,
-    transactionalId: `${groupId}-${name}`,
-  });
-  await Promise.all([consumer.connect(), transactional.connect()]);
+  await consumer.connect();
   const worker = createValidateWorker({
     consumer,
-    producer: transactional,
+    // One transactional id per received partition, the same in every member, as validate's main.ts does.
+    transactionalProducer: async (partition) => {
+      const producer = createTransactionalProducer(
+        quiet,
+        transactionalIdFor(groupId, names.submissionsReceived, partition),
+      );
+      await producer.connect();
+      return producer;
+    },
+    admin,
     groupId,
     logger,
     rules: createRuleContext(),
@@ -126,6 +153,7 @@ const startWorker = async (name) => {
 
 const validatedCount = async () =>
   (await admin.fetchTopicOffsets(names.submissionsValidated)).reduce((sum, p) => sum + Number(p.high), 0);
+/** @param {number} ms */
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const a = await startWorker('a');
@@ -140,7 +168,7 @@ for (;;) {
   const lag = await admin.fetchOffsets({ groupId, topics: [names.submissionsReceived] });
   const ends = await admin.fetchTopicOffsets(names.submissionsReceived);
   const behind = ends.reduce((sum, end) => {
-    const at = Number(lag[0].partitions.find((p) => p.partition === end.partition)?.offset ?? -1);
+    const at = Number(lag[0]?.partitions.find((p) => p.partition === end.partition)?.offset ?? -1);
     return sum + Math.max(0, Number(end.high) - Math.max(0, at));
   }, 0);
   if (behind === 0) break;
@@ -160,7 +188,7 @@ let last = Date.now();
 await reader.run({
   eachMessage: async ({ partition, message }) => {
     last = Date.now();
-    const id = decodeJson(message.value).submissionId;
+    const id = /** @type {{ submissionId: string }} */ (decodeJson(message.value)).submissionId;
     const list = copies.get(id) ?? [];
     list.push(`${partition}:${message.offset}`);
     copies.set(id, list);
