@@ -1,16 +1,28 @@
 // The analysts' console at /console: static HTML, CSS and a script served by the service itself (no CDN,
-// for air-gapped networks). The page holds no figures: it asks POST /v1/export with the analyst's
-// credential, so it is scoped exactly as that credential's SQL.
+// for air-gapped networks), with Apache ECharts from node_modules and the simplified province shapes
+// (console/china-provinces.geojson, see scripts/derive-province-shapes.mjs). The page holds no figures: it
+// asks POST /v1/export with the analyst's credential, so it is scoped exactly as that credential's SQL.
 import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 
 const consoleDir = join(fileURLToPath(new URL('.', import.meta.url)), '..', 'console');
+const javascript = 'text/javascript; charset=utf-8';
 const consoleFiles: Record<string, { file: string; type: string }> = {
-  '/console': { file: 'index.html', type: 'text/html; charset=utf-8' },
-  '/console/console.js': { file: 'console.js', type: 'text/javascript; charset=utf-8' },
-  '/console/console.css': { file: 'console.css', type: 'text/css; charset=utf-8' },
+  '/console': { file: join(consoleDir, 'index.html'), type: 'text/html; charset=utf-8' },
+  '/console/console.js': { file: join(consoleDir, 'console.js'), type: javascript },
+  '/console/console.css': { file: join(consoleDir, 'console.css'), type: 'text/css; charset=utf-8' },
+  '/console/china-provinces.geojson': {
+    file: join(consoleDir, 'china-provinces.geojson'),
+    type: 'application/geo+json; charset=utf-8',
+  },
+  // The full build (map, line and bar charts, visual map, tooltip), as the package ships it.
+  '/console/echarts.min.js': {
+    file: createRequire(import.meta.url).resolve('echarts/dist/echarts.min.js'),
+    type: javascript,
+  },
 };
 
 const consolePageSchema = (path: string): Record<string, unknown> =>
@@ -28,7 +40,7 @@ export const registerConsoleRoutes = (api: FastifyInstance): void => {
   for (const [path, { file, type }] of Object.entries(consoleFiles)) {
     api.get(path, { schema: consolePageSchema(path) }, async (_request, reply: FastifyReply) => {
       void reply.header('content-type', type).header('cache-control', 'no-cache');
-      return readFile(join(consoleDir, file));
+      return readFile(file);
     });
   }
 };
