@@ -7,6 +7,13 @@ export {
 } from './admin-credentials.js';
 export type { BulkSummary, FieldProblem, LineResult } from './answers.js';
 export {
+  type CityResults,
+  type CityResultsOptions,
+  fetchCityResults,
+  formatCityResults,
+  ResultsFailed,
+} from './city-results.js';
+export {
   backoffMs,
   closeHttp,
   defaultRetryPolicy,
@@ -17,6 +24,12 @@ export {
 } from './http.js';
 export { type Chunk, chunksOf, findInputFiles } from './input-files.js';
 export { type ChunkResult, loadState, statePathFor } from './resume-state.js';
+export {
+  formatSubmissionState,
+  runSubmissionStatus,
+  type StatusOptions,
+  statusExitCode,
+} from './submission-status.js';
 export {
   type FileRejection,
   formatReport,

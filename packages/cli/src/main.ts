@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
-// The `citycheck` command: `submit` and `status` for a city's IT vendor (HTTP to ingest, CITYCHECK_URL and
-// CITYCHECK_TOKEN), `admin credentials ...` and `admin cycles ...` for operations (Kafka, KAFKA_BROKERS). Exit codes: 0 all good,
+// The `citycheck` command: `submit`, `status` and `results` for a city's IT vendor (HTTP to ingest and the query
+// service, CITYCHECK_URL, CITYCHECK_QUERY_URL and CITYCHECK_TOKEN), `admin credentials ...` and `admin cycles ...` for operations (Kafka, KAFKA_BROKERS). Exit codes: 0 all good,
 // 1 some submissions rejected, 2 the run failed (bad credential, ingest unreachable), 64 usage, 130 interrupted.
 import { parseArgs } from 'node:util';
 import { objectStoreSettings, objectStoreVariables, readConfig } from '@citycheck/config';
@@ -18,7 +18,8 @@ import { loadDivisionRegistry } from '@citycheck/divisions';
 import { formatContact, formatCredentialList, runCredentialsAdmin } from './admin-credentials.js';
 import { formatCycleList, runCyclesAdmin } from './admin-cycles.js';
 import { formatReminders, runRemindersAdmin } from './admin-reminders.js';
-import { closeHttp, RetriesExhausted, send } from './http.js';
+import { fetchCityResults, formatCityResults, ResultsFailed } from './city-results.js';
+import { closeHttp, RetriesExhausted } from './http.js';
 import { type CliLanguage, parseLanguage } from './language.js';
 import { queryCommand, queryUsage, tablesCommand } from './query/query-command.js';
 import {
@@ -26,12 +27,16 @@ import {
   pipelineStatusCommand,
   pipelineStatusUsage,
 } from './status/pipeline-status-command.js';
+import { runSubmissionStatus } from './submission-status.js';
 import { formatReport, runSubmit, SubmitFailed } from './submit.js';
 
 const usage = `usage:
   citycheck submit <file|dir>... [--dry-run] [--chunk-lines 1000] [--parallel 2] [--restart] [--no-gzip] [--json]
                                  [--url URL] [--token TOKEN] [--quiet] [--lang en]
-  citycheck status <submissionId> [--url URL] [--token TOKEN]
+  citycheck status <submissionId> [--json] [--lang en] [--url URL] [--token TOKEN]
+                                 (exit 0 on its way or arrived, 1 rejected, 2 never received or the look-up failed)
+  citycheck results --cycle <year> [--lang en] [--json] [--city <code>] [--url URL] [--query-url QUERY_URL] [--token TOKEN]
+                                 (the city's figures, shortfall ledger items and units still missing)
   citycheck admin credentials issue --city <code> [--name NAME] [contact]
   citycheck admin credentials issue --role analyst:province:<code>|analyst:ministry|reviewer:province:<code>|reviewer:ministry|operator [--name NAME] [contact]
   citycheck admin credentials contact <id> --contact-name NAME [--contact-phone PHONE] [--contact-email EMAIL]
@@ -51,6 +56,7 @@ ${queryUsage}
 ${pipelineStatusUsage}
 
 environment: CITYCHECK_URL (default http://127.0.0.1:8080), CITYCHECK_TOKEN (the city credential),
+             CITYCHECK_QUERY_URL (results, query; default http://127.0.0.1:8090),
              KAFKA_BROKERS (admin commands; default 127.0.0.1:9092)
 files: .json (one submission or an array), .ndjson / .jsonl (one per line), optionally .gz
 resume: an interrupted submit records acknowledged chunks in <file>.citycheck-state.json; run it again`;
@@ -133,19 +139,62 @@ const status = async (args: string[]): Promise<number> => {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: { url: { type: 'string' }, token: { type: 'string' } },
+    options: {
+      url: { type: 'string' },
+      token: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      lang: { type: 'string' },
+    },
   });
-  const [id] = positionals;
-  if (id === undefined) throw new UsageError('status needs a submissionId');
+  const [submissionId] = positionals;
+  if (submissionId === undefined) throw new UsageError('status needs a submissionId');
+  const language = languageArgument(values.lang);
   const { url, token } = httpSettings(values);
   try {
-    const answer = await send({
-      method: 'GET',
-      url: `${url.replace(/\/+$/, '')}/v1/submissions/${encodeURIComponent(id)}`,
-      headers: { authorization: `Bearer ${token}` },
+    const answer = await runSubmissionStatus({ url, token, submissionId, language, json: values.json });
+    if (answer.stdout !== '') console.log(answer.stdout);
+    if (answer.stderr !== '') console.error(`citycheck: ${answer.stderr}`);
+    return answer.exitCode;
+  } finally {
+    await closeHttp();
+  }
+};
+
+/** `results --cycle`: the credential's city's figures, ledger items and missing units. */
+const results = async (args: string[]): Promise<number> => {
+  const { values } = parseArgs({
+    args,
+    options: {
+      cycle: { type: 'string' },
+      city: { type: 'string' },
+      lang: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      url: { type: 'string' },
+      'query-url': { type: 'string' },
+      token: { type: 'string' },
+    },
+  });
+  const cycle = yearArgument(values.cycle, 'results --cycle');
+  const language = languageArgument(values.lang);
+  const { url, token } = httpSettings(values);
+  const queryUrl = values['query-url'] ?? readConfig(['citycheckQueryUrl']).citycheckQueryUrl;
+  try {
+    const found = await fetchCityResults({
+      ingestUrl: url,
+      queryUrl,
+      token,
+      cycle,
+      language,
+      ...(values.city === undefined ? {} : { cityCode: values.city }),
     });
-    console.log(JSON.stringify(answer.body, null, 2));
-    return answer.status === 200 ? 0 : 2;
+    console.log(values.json ? JSON.stringify(found, null, 2) : formatCityResults(found, language));
+    return 0;
+  } catch (error) {
+    if (error instanceof ResultsFailed) {
+      console.error(`citycheck: ${error.message}`);
+      return 2;
+    }
+    throw error;
   } finally {
     await closeHttp();
   }
@@ -505,6 +554,8 @@ const main = async (argv: string[]): Promise<number> => {
         return await submit(rest);
       case 'status':
         return isPipelineStatusCall(rest) ? await pipelineStatusCommand(rest) : await status(rest);
+      case 'results':
+        return await results(rest);
       case 'query':
         return await queryCommand(rest);
       case 'tables':

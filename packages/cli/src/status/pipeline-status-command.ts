@@ -51,7 +51,8 @@ export const isPipelineStatusCall = (args: readonly string[]): boolean => {
       args: [...args],
       allowPositionals: true,
       strict: false,
-      options: { url: { type: 'string' }, token: { type: 'string' } },
+      // --lang belongs to the submission's status; named here so its value is not taken for an id.
+      options: { url: { type: 'string' }, token: { type: 'string' }, lang: { type: 'string' } },
     });
     return positionals.length === 0;
   } catch {
