@@ -22,6 +22,7 @@ import { fetchCityResults, formatCityResults, ResultsFailed } from './city-resul
 import { closeHttp, RetriesExhausted } from './http.js';
 import { type CliLanguage, parseLanguage } from './language.js';
 import { queryCommand, queryUsage, tablesCommand } from './query/query-command.js';
+import { reviewCommand, reviewUsage } from './review-command.js';
 import {
   isPipelineStatusCall,
   pipelineStatusCommand,
@@ -52,6 +53,7 @@ const usage = `usage:
   citycheck admin cycles list [--json]
   citycheck admin reminders --cycle <year> [--days 14] [--coverage-below 0.8] [--json]
   (admin cycles: --by NAME names the operator in the audit trail; default the login name)
+${reviewUsage}
 ${queryUsage}
 ${pipelineStatusUsage}
 
@@ -556,6 +558,8 @@ const main = async (argv: string[]): Promise<number> => {
         return isPipelineStatusCall(rest) ? await pipelineStatusCommand(rest) : await status(rest);
       case 'results':
         return await results(rest);
+      case 'review':
+        return await reviewCommand(rest);
       case 'query':
         return await queryCommand(rest);
       case 'tables':

@@ -1,0 +1,377 @@
+// The review of one city's data on a running stack: ingest and validate run as real processes while 银川市
+// (640100) submits its 2025 data for review, 宁夏's reviewer returns them with comments naming a unit and an
+// indicator, the city sends a correction and submits again, the province approves, the ministry accepts, and
+// the data are locked (ingest refuses a new submission with who accepted and when; validate rejects one that
+// reached the received topic anyway) until the ministry reopens them with a reason, after which a submission
+// is accepted again. The reviewers act through `citycheck review`; every step is checked on reviews.v1 (who,
+// when, why) and through GET of the review, and another province's reviewer can neither act nor see.
+import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { loadCatalogue } from '@citycheck/catalogue';
+import type { Submission } from '@citycheck/contracts';
+import {
+  CredentialStore,
+  ensureCredentialsTopic,
+  issueCredential,
+  type RoleName,
+} from '@citycheck/credentials';
+import { loadDivisionRegistry } from '@citycheck/divisions';
+import { sampleCycle } from '@citycheck/generator';
+import { createReliableProducer, ensureTopics, pipelineTopicSpecs, topicNames } from '@citycheck/kafka';
+import { reviewKey, reviewsTopic } from '@citycheck/reviews';
+import {
+  freePort,
+  readTopic,
+  repositoryRoot,
+  type ServiceProcess,
+  sendReceivedUnchecked,
+  startService,
+  testKafka,
+  uniqueName,
+  waitFor,
+} from '@citycheck/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { namespaceEnv } from './namespace.js';
+
+const run = promisify(execFile);
+const kafka = testKafka();
+
+type Review = {
+  state: string;
+  cityCode: string;
+  cycle: number;
+  actions: {
+    action: string;
+    by: string;
+    role: string;
+    at: string;
+    state: string;
+    reason?: string;
+    comments?: { text: string; unit?: string; indicator?: string }[];
+  }[];
+};
+
+describe('银川市 through review, sign-off, lock and reopening on a running stack', () => {
+  const services: ServiceProcess[] = [];
+  let namespace: ReturnType<typeof namespaceEnv>;
+  let ingestUrl: string;
+  const tokens = new Map<string, string>();
+  let units: Submission[];
+
+  /** `citycheck review ...` with a credential; its exit code and what it printed. */
+  const review = async (who: string, ...args: string[]) => {
+    try {
+      const { stdout, stderr } = await run(
+        process.execPath,
+        [join(repositoryRoot, 'packages', 'cli', 'dist', 'main.js'), 'review', ...args, '--json'],
+        {
+          env: { ...process.env, CITYCHECK_URL: ingestUrl, CITYCHECK_TOKEN: tokens.get(who) as string },
+          cwd: repositoryRoot,
+        },
+      );
+      return { code: 0, review: JSON.parse(stdout) as Review, stderr };
+    } catch (error) {
+      const failed = error as { code: number; stderr: string };
+      return { code: failed.code, review: undefined, stderr: failed.stderr };
+    }
+  };
+
+  /** A review action taken at a moment between `before` and `after`, both returned. */
+  const timed = async (who: string, ...args: string[]) => {
+    const before = Date.now();
+    const answer = await review(who, ...args);
+    return { ...answer, before, after: Date.now() };
+  };
+
+  const get = async (who: string, path: string) => {
+    const response = await fetch(`${ingestUrl}/v1/reviews/${path}`, {
+      headers: { authorization: `Bearer ${tokens.get(who)}` },
+    });
+    return {
+      status: response.status,
+      body: (await response.json()) as Review & { error?: { message: string } },
+    };
+  };
+
+  const submit = async (submission: Submission, language?: string) => {
+    const response = await fetch(`${ingestUrl}/v1/submissions`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        authorization: `Bearer ${tokens.get('yinchuan')}`,
+        ...(language === undefined ? {} : { 'accept-language': language }),
+      },
+      body: JSON.stringify(submission),
+    });
+    return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+  };
+
+  /** The submission's state once its status is one of `wanted`. */
+  const statusOf = (submissionId: string, ...wanted: string[]) =>
+    waitFor(
+      async () => {
+        const response = await fetch(`${ingestUrl}/v1/submissions/${submissionId}`, {
+          headers: { authorization: `Bearer ${tokens.get('yinchuan')}` },
+        });
+        const state = (await response.json()) as { status: string; problems?: unknown[] };
+        return wanted.includes(state.status) ? state : undefined;
+      },
+      { timeoutMs: 30_000, what: `submission ${submissionId} to be ${wanted.join(' or ')}` },
+    );
+
+  /** The records of 640100's 2025 review on reviews.v1, in order. */
+  const events = async (): Promise<Review[]> =>
+    (await readTopic(kafka, reviewsTopic(namespace.topicNamespace)))
+      .filter((message) => message.key?.toString() === reviewKey(2025, '640100'))
+      .map((message) => JSON.parse(String(message.value)) as Review);
+
+  /** The last action of the latest record, checked against who acted and the window it was taken in. */
+  const lastAction = async (
+    state: string,
+    by: string,
+    role: string,
+    window: { before: number; after: number },
+  ) => {
+    const trail = await events();
+    const latest = trail.at(-1) as Review;
+    expect(latest.state).toBe(state);
+    const entry = latest.actions.at(-1) as Review['actions'][number];
+    expect({ by: entry.by, role: entry.role, state: entry.state }).toEqual({ by, role, state });
+    expect(Date.parse(entry.at)).toBeGreaterThanOrEqual(window.before);
+    expect(Date.parse(entry.at)).toBeLessThanOrEqual(window.after);
+    return { trail, entry };
+  };
+
+  const unit = (index: number, overrides: Partial<Submission> = {}): Submission => ({
+    ...(units[index] as Submission),
+    submissionId: randomUUID(),
+    submittedAt: new Date().toISOString(),
+    ...overrides,
+  });
+
+  beforeAll(async () => {
+    const ingestPort = await freePort();
+    ingestUrl = `http://127.0.0.1:${ingestPort}`;
+    namespace = namespaceEnv(uniqueName('reviews'), uniqueName('reviews-bucket'), {
+      INGEST_PORT: String(ingestPort),
+    });
+    const admin = kafka.admin();
+    await admin.connect();
+    await ensureTopics(admin, pipelineTopicSpecs(3, 1, namespace.topicNamespace));
+    await admin.disconnect();
+    // credentials.v1 is the cluster's: every namespace's ingest authenticates against it.
+    await ensureCredentialsTopic(kafka);
+    const producer = createReliableProducer(kafka);
+    await producer.connect();
+    const issue = async (who: string, role: RoleName, name: string, cityCode?: string) => {
+      const issued = await issueCredential(
+        { producer, store: new CredentialStore() },
+        { role, name, ...(cityCode === undefined ? {} : { cityCode }) },
+      );
+      tokens.set(who, issued.token);
+    };
+    await issue('yinchuan', 'city', '银川市住建局', '640100');
+    await issue('ningxia', 'reviewer:province:64', '宁夏住建厅');
+    await issue('xinjiang', 'reviewer:province:65', '新疆住建厅');
+    await issue('ministry', 'reviewer:ministry', '住建部城市体检司');
+    await producer.disconnect();
+
+    // Two communities of 银川 on catalogue 2025.1 (cycle 2025, open with no closing).
+    units = sampleCycle({
+      catalogue: loadCatalogue('2025.1'),
+      divisions: loadDivisionRegistry(),
+      cities: ['640100'],
+      communitiesPerCity: 2,
+      seed: 16,
+    }).valid.filter((submission) => submission.unit.level === 'community');
+    expect(units.map((submission) => submission.cycle)).toEqual([2025, 2025]);
+
+    for (const service of ['ingest', 'validate'] as const)
+      services.push(await startService({ service, env: namespace.env }));
+    await waitFor(
+      async () =>
+        (await fetch(`${ingestUrl}/readyz`).catch(() => undefined))?.status === 200 ? true : undefined,
+      { timeoutMs: 60_000, what: 'ingest to be ready' },
+    );
+  }, 120_000);
+
+  afterAll(async () => {
+    for (const service of services) await service.stop();
+  });
+
+  it('walks submit, return, correction, submit, approve, accept, lock, reopen and a submission accepted again', async () => {
+    // The city's data: two communities, both validated.
+    const first = [unit(0), unit(1)];
+    for (const submission of first) expect((await submit(submission)).status).toBe(202);
+    for (const submission of first) await statusOf(submission.submissionId, 'valid');
+    expect((await get('yinchuan', '2025')).body).toEqual({
+      kind: 'review',
+      cycle: 2025,
+      cityCode: '640100',
+      state: 'draft',
+      actions: [],
+    });
+
+    // 1. The city submits them for review.
+    const submitted = await timed('yinchuan', 'submit', '--cycle', '2025');
+    expect(submitted.code).toBe(0);
+    expect(submitted.review?.state).toBe('submitted');
+    await lastAction('submitted', '银川市住建局', 'city', submitted);
+
+    // Nobody but 宁夏 acts for the province: not 新疆's reviewer, not the city itself, and 新疆 cannot even look.
+    const otherProvince = await review('xinjiang', 'approve', '--city', '640100', '--cycle', '2025');
+    expect(otherProvince.code).toBe(1);
+    expect(otherProvince.stderr).toContain(
+      'forbidden: 省级审核人员（65）只能通过本省的城市：640100 属于省份 64',
+    );
+    const peek = await review('xinjiang', 'show', '--city', '640100', '--cycle', '2025');
+    expect(peek.code).toBe(1);
+    expect(peek.stderr).toContain('this credential may not read the review of city 640100');
+    const self = await review('yinchuan', 'approve', '--city', '640100', '--cycle', '2025');
+    expect(self.code).toBe(1);
+    expect(self.stderr).toContain('城市不能通过本市的数据：通过由所在省的审核人员进行');
+    expect((await events()).map((record) => record.state)).toEqual(['submitted']);
+
+    // 2. 宁夏 returns them, naming the unit and the indicator.
+    const community = units[0]?.unit.code as string;
+    const indicator = units[0]?.observations[0]?.indicator as string;
+    const returned = await timed(
+      'ningxia',
+      'return',
+      '--city',
+      '640100',
+      '--cycle',
+      '2025',
+      '--reason',
+      '一处数据须核实',
+      '--comment',
+      `${community}/${indicator}: 与上年相比变化过大，请核实后更正`,
+    );
+    expect(returned.code).toBe(0);
+    const { entry: returnEntry } = await lastAction(
+      'returned',
+      '宁夏住建厅',
+      'reviewer:province:64',
+      returned,
+    );
+    expect(returnEntry.reason).toBe('一处数据须核实');
+    expect(returnEntry.comments).toEqual([
+      { text: '与上年相比变化过大，请核实后更正', unit: community, indicator },
+    ]);
+    // The city reads what it must correct.
+    const seen = await get('yinchuan', '2025');
+    expect(seen.body.state).toBe('returned');
+    expect(seen.body.actions[1]?.comments).toEqual(returnEntry.comments);
+
+    // 3. The city corrects the unit (a new submission of it) and submits again.
+    const correction = unit(0);
+    expect((await submit(correction)).status).toBe(202);
+    await statusOf(correction.submissionId, 'valid');
+    const resubmitted = await timed('yinchuan', 'submit', '--cycle', '2025');
+    await lastAction('submitted', '银川市住建局', 'city', resubmitted);
+
+    // 4. 宁夏 approves; 5. the ministry accepts.
+    const approved = await timed('ningxia', 'approve', '--city', '640100', '--cycle', '2025');
+    await lastAction('approved', '宁夏住建厅', 'reviewer:province:64', approved);
+    expect((await get('ningxia', '2025/640100')).body.state).toBe('approved');
+    const accepted = await timed('ministry', 'accept', '--city', '640100', '--cycle', '2025');
+    const { entry: acceptEntry } = await lastAction(
+      'accepted',
+      '住建部城市体检司',
+      'reviewer:ministry',
+      accepted,
+    );
+
+    // 6. Locked: ingest refuses a new submission, naming who accepted and when (Beijing time is UTC + 8 h).
+    const beijing = new Date(Date.parse(acceptEntry.at) + 8 * 3_600_000)
+      .toISOString()
+      .slice(0, 16)
+      .replace('T', ' ');
+    const lockedZh = `640100 的 2025 年度数据已于 ${beijing}（北京时间）由 住建部城市体检司 验收，已锁定，不再接受新的提交；如需更正，请联系审核人员重新开放`;
+    const refused = await submit(unit(1));
+    expect(refused.status).toBe(422);
+    expect(refused.body.error).toMatchObject({
+      code: 'city_cycle_locked',
+      message: lockedZh,
+      problems: [{ pointer: '/cycle', rule: 'city_cycle_locked', message: lockedZh, value: 2025 }],
+    });
+    const english = await submit(unit(1), 'en');
+    expect((english.body.error as { message: string }).message).toBe(
+      `the data of 640100 for cycle 2025 were accepted by 住建部城市体检司 at ${acceptEntry.at} and are locked: no new submission is taken; to correct them, ask a reviewer to reopen them`,
+    );
+    // A record that reached the received topic without ingest's check: validate rejects it by the same rule.
+    // Validate hears of the acceptance through its own follower of reviews.v1, within its poll; until then a
+    // record passes, so records are sent until validate has heard (one, as a rule), and each one's outcome
+    // is awaited before the next.
+    const rejected = await waitFor(
+      async () => {
+        const smuggled = unit(1);
+        await sendReceivedUnchecked(
+          kafka,
+          topicNames(namespace.topicNamespace).submissionsReceived,
+          [smuggled],
+          'outside-ingest',
+        );
+        const outcome = await statusOf(smuggled.submissionId, 'valid', 'rejected');
+        return outcome.status === 'rejected' ? outcome : undefined;
+      },
+      { timeoutMs: 30_000, what: 'validate to reject a record received while 640100 is locked' },
+    );
+    expect(rejected.problems).toEqual([
+      { pointer: '/cycle', rule: 'city_cycle_locked', message: lockedZh, value: 2025 },
+    ]);
+
+    // 7. The ministry reopens with a reason; 8. the city's submission is accepted and validated again.
+    const noReason = await review('ministry', 'reopen', '--city', '640100', '--cycle', '2025');
+    expect(noReason.code).toBe(1);
+    expect(noReason.stderr).toContain('review_invalid: 重新开放需要说明理由（reason）');
+    const reopened = await timed(
+      'ministry',
+      'reopen',
+      '--city',
+      '640100',
+      '--cycle',
+      '2025',
+      '--reason',
+      '统计部门更正了常住人口',
+    );
+    const { entry: reopenEntry } = await lastAction(
+      'reopened',
+      '住建部城市体检司',
+      'reviewer:ministry',
+      reopened,
+    );
+    expect(reopenEntry.reason).toBe('统计部门更正了常住人口');
+    const again = unit(1);
+    expect((await submit(again)).status).toBe(202);
+    await statusOf(again.submissionId, 'valid');
+
+    // The whole trail, as the topic keeps it: one record per action, the last carrying every action.
+    const trail = await events();
+    expect(trail.map((record) => record.state)).toEqual([
+      'submitted',
+      'returned',
+      'submitted',
+      'approved',
+      'accepted',
+      'reopened',
+    ]);
+    expect(trail.at(-1)?.actions.map((entry) => `${entry.action} ${entry.by} ${entry.state}`)).toEqual([
+      'submit 银川市住建局 submitted',
+      'return 宁夏住建厅 returned',
+      'submit 银川市住建局 submitted',
+      'approve 宁夏住建厅 approved',
+      'accept 住建部城市体检司 accepted',
+      'reopen 住建部城市体检司 reopened',
+    ]);
+    // Each action later than the one before it.
+    const times = (trail.at(-1)?.actions ?? []).map((entry) => Date.parse(entry.at));
+    expect(times).toEqual([...times].sort((a, b) => a - b));
+    // GET answers the same record, for the city and for its province; not for another province.
+    expect((await get('yinchuan', '2025')).body).toEqual(trail.at(-1));
+    expect((await get('ningxia', '2025/640100')).body).toEqual(trail.at(-1));
+    expect((await get('xinjiang', '2025/640100')).status).toBe(403);
+  }, 180_000);
+});
