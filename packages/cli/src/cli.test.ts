@@ -17,15 +17,38 @@ const collect = async (path: string, chunkLines = 2, maxChunkBytes = 1_000_000) 
 };
 
 describe('input files', () => {
-  it('finds .json, .ndjson, .jsonl and .gz files in directories, in order, skipping state files', async () => {
+  it('finds .json, .ndjson, .jsonl, .gz, .xlsx and .csv files in directories, in order, skipping state and lock files', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'citycheck-cli-'));
-    for (const name of ['b.ndjson', 'a.json', 'c.jsonl.gz', 'notes.txt', 'a.json.citycheck-state.json']) {
+    for (const name of [
+      'b.ndjson',
+      'a.json',
+      'c.jsonl.gz',
+      'notes.txt',
+      'a.json.citycheck-state.json',
+      'd.xlsx',
+      '~$d.xlsx',
+      'e.csv',
+    ]) {
       await writeFile(join(dir, name), '');
     }
     expect(await findInputFiles([dir])).toEqual(
-      ['a.json', 'b.ndjson', 'c.jsonl.gz'].map((name) => join(dir, name)),
+      ['a.json', 'b.ndjson', 'c.jsonl.gz', 'd.xlsx', 'e.csv'].map((name) => join(dir, name)),
     );
-    await expect(findInputFiles([join(dir, 'notes.txt')])).rejects.toThrow(/not a .json, .ndjson or .jsonl/);
+    await expect(findInputFiles([join(dir, 'notes.txt')])).rejects.toThrow(
+      /not a .json, .ndjson, .jsonl\(.gz\), .xlsx or .csv file/,
+    );
+  });
+
+  it('sends a spreadsheet whole, as its media type', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'citycheck-cli-'));
+    await writeFile(join(dir, 'yinchuan.csv'), '\uFEFF体检年度\r\ncycle\r\n');
+    await writeFile(join(dir, 'yinchuan.xlsx'), Buffer.from([0x50, 0x4b, 0x05, 0x06]));
+    expect(await collect(join(dir, 'yinchuan.csv'))).toMatchObject([
+      { index: 0, kind: 'sheet', contentType: 'text/csv; charset=utf-8', unit: 'row' },
+    ]);
+    const [workbook] = await collect(join(dir, 'yinchuan.xlsx'));
+    expect(workbook?.contentType).toBe('application/vnd.openxmlformats-officedocument.spreadsheetml.sheet');
+    expect(workbook?.body).toEqual(Buffer.from([0x50, 0x4b, 0x05, 0x06]));
   });
 
   it('cuts NDJSON into chunks of whole lines, remembering each line number, skipping blanks, keeping bytes as they are', async () => {
@@ -190,6 +213,101 @@ describe('answers', () => {
     expect(text).toBe(
       '1 file(s), 3 submission(s): 1 accepted, 1 already received, 1 rejected\n' +
         '  beijing.ndjson:9 b /cycle schema.type: must be integer (got "2024")',
+    );
+  });
+
+  it('map a spreadsheet summary to sheets and rows, keep the ids to follow, and print sheet, row and column', () => {
+    const sheetChunk: Chunk = {
+      index: 0,
+      kind: 'sheet',
+      contentType: 'text/csv',
+      body: Buffer.alloc(0),
+      origins: [],
+      unit: 'row',
+      readBytes: 0,
+    };
+    const range = {
+      pointer: '/observations/0/value',
+      rule: 'range',
+      message: '应在 0 至 500（个）之间，实为 600',
+      column: 'G',
+      header: 'C01 未达标配建养老服务设施的小区数量（个）',
+      value: 600,
+    };
+    const summary = {
+      dryRun: false,
+      received: 3,
+      accepted: 1,
+      duplicates: 1,
+      rejected: 1,
+      skipped: 301,
+      lines: [
+        { line: 3, sheet: '社区 community', row: 3, submissionId: 'a', status: 'accepted' },
+        { line: 4, sheet: '社区 community', row: 4, submissionId: 'b', status: 'duplicate' },
+        {
+          line: 5,
+          sheet: '社区 community',
+          row: 5,
+          submissionId: 'c',
+          status: 'rejected',
+          problems: [range],
+        },
+      ],
+    };
+    const result = resultOf(sheetChunk, { status: 202, headers: {}, body: summary }, false, true);
+    expect(result).toEqual({
+      sent: 3,
+      accepted: 1,
+      duplicates: 1,
+      rejected: 1,
+      rejections: [{ at: 5, unit: 'row', sheet: '社区 community', submissionId: 'c', problems: [range] }],
+      followed: [
+        { submissionId: 'a', at: 3, sheet: '社区 community', status: 'accepted' },
+        { submissionId: 'b', at: 4, sheet: '社区 community', status: 'duplicate' },
+      ],
+    });
+    // A file ingest cannot read as a sheet is one rejected file, not the end of the run.
+    const unreadable = { error: { code: 'invalid_request', message: 'x', problems: [problem] } };
+    expect(resultOf(sheetChunk, { status: 400, headers: {}, body: unreadable }, false).rejections).toEqual([
+      { at: 1, unit: 'file', submissionId: null, problems: [problem] },
+    ]);
+
+    const file = 'yinchuan.xlsx';
+    const text = formatReport({
+      files: 1,
+      sent: 3,
+      accepted: 1,
+      duplicates: 1,
+      rejected: 1,
+      resumedChunks: 0,
+      dryRun: false,
+      rejections: result.rejections.map((rejection) => ({ file, ...rejection })),
+      waited: {
+        counted: 1,
+        rejected: 1,
+        pending: 0,
+        notFollowed: 0,
+        files: [{ file, counted: 1, rejected: 1, pending: 0 }],
+        rejections: [
+          {
+            file,
+            submissionId: 'b',
+            at: 4,
+            sheet: '社区 community',
+            status: 'duplicate',
+            finalStatus: 'rejected',
+            problems: [{ pointer: '/unit/code', rule: 'unit_exists', message: '单元编码无效' }],
+          },
+        ],
+      },
+    });
+    expect(text).toBe(
+      '1 file(s), 3 submission(s): 1 accepted, 1 already received, 1 rejected\n' +
+        '  yinchuan.xlsx 社区 community!5 c column G "C01 未达标配建养老服务设施的小区数量（个）" ' +
+        '/observations/0/value range: 应在 0 至 500（个）之间，实为 600 (got 600)\n' +
+        'yinchuan.xlsx: 1 counted, 1 rejected by validate\n' +
+        '  yinchuan.xlsx 社区 community!4 b /unit/code unit_exists: 单元编码无效\n' +
+        'after waiting: 1 counted, 1 rejected by validate, 1 refused by ingest',
     );
   });
 });

@@ -1,5 +1,6 @@
 // What `citycheck submit` uploads: .json files (one submission, or an array of them), .ndjson / .jsonl files
-// (one per line, optionally .gz), found in the given files and directories, cut into chunks of whole lines.
+// (one per line, optionally .gz), found in the given files and directories, cut into chunks of whole lines;
+// and spreadsheets in the layout of `citycheck template` (.xlsx, .csv), each sent whole for ingest to read.
 // Lines are cut as bytes, never decoded, so what the city wrote is exactly what ingest checks.
 import { createReadStream } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
@@ -8,10 +9,21 @@ import { createGunzip } from 'node:zlib';
 
 const ndjsonPattern = /\.(ndjson|jsonl)(\.gz)?$/i;
 const jsonPattern = /\.json$/i;
+const sheetPattern = /\.(xlsx|csv)$/i;
 const statePattern = /\.citycheck-state\.json$/i;
+// Excel's lock file beside an open workbook (~$银川市.xlsx): never a city's data.
+const lockPattern = /(^|[\\/])~\$[^\\/]*$/;
+
+/** The media type ingest reads a spreadsheet as. */
+export const sheetMediaTypes = {
+  xlsx: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+  csv: 'text/csv; charset=utf-8',
+} as const;
 
 export const isInputFile = (path: string): boolean =>
-  !statePattern.test(path) && (ndjsonPattern.test(path) || jsonPattern.test(path));
+  !statePattern.test(path) &&
+  !lockPattern.test(path) &&
+  (ndjsonPattern.test(path) || jsonPattern.test(path) || sheetPattern.test(path));
 
 /** The input files under the given paths (directories searched recursively), in a stable order. */
 export const findInputFiles = async (paths: readonly string[]): Promise<string[]> => {
@@ -22,7 +34,8 @@ export const findInputFiles = async (paths: readonly string[]): Promise<string[]
       const entries = (await readdir(path)).filter((name) => !name.startsWith('.')).sort();
       for (const entry of entries) await visit(join(path, entry), false);
     } else if (info.isFile() && (explicit || isInputFile(path))) {
-      if (!isInputFile(path)) throw new Error(`${path}: not a .json, .ndjson or .jsonl(.gz) file`);
+      if (!isInputFile(path))
+        throw new Error(`${path}: not a .json, .ndjson, .jsonl(.gz), .xlsx or .csv file`);
       found.push(path);
     }
   };
@@ -33,13 +46,17 @@ export const findInputFiles = async (paths: readonly string[]): Promise<string[]
 export interface Chunk {
   /** 0-based position of the chunk in its file. */
   readonly index: number;
-  /** ndjson: `body` holds lines; json: `body` is one JSON document sent as it is. */
-  readonly kind: 'ndjson' | 'json';
+  /**
+   * ndjson: `body` holds lines; json: `body` is one JSON document sent as it is; sheet: `body` is a whole
+   * workbook or CSV, sent as it is with `contentType`.
+   */
+  readonly kind: 'ndjson' | 'json' | 'sheet';
+  readonly contentType?: string;
   readonly body: Buffer;
   /** For each line of `body`, where it came from: a line number (ndjson) or array position (json array, 1-based). */
   readonly origins: readonly number[];
-  /** How origins are counted, for messages: `line 17`, `item 3`. */
-  readonly unit: 'line' | 'item' | 'file';
+  /** How origins are counted, for messages: `line 17`, `item 3`; a sheet's rows are named by ingest. */
+  readonly unit: 'line' | 'item' | 'file' | 'row';
   /** Bytes of the file read once this chunk is done, for progress. */
   readonly readBytes: number;
 }
@@ -143,6 +160,25 @@ async function* jsonChunks(path: string, options: ChunkingOptions): AsyncGenerat
   }
 }
 
+/** A spreadsheet is one chunk: ingest reads the workbook whole and answers per row. */
+async function* sheetChunks(path: string): AsyncGenerator<Chunk> {
+  const bytes = await readFile(path);
+  const format = /\.xlsx$/i.test(path) ? 'xlsx' : 'csv';
+  yield {
+    index: 0,
+    kind: 'sheet',
+    contentType: sheetMediaTypes[format],
+    body: bytes,
+    origins: [],
+    unit: 'row',
+    readBytes: bytes.length,
+  };
+}
+
 /** The chunks of one input file, cut the same way every time for the same file and options (resume relies on it). */
 export const chunksOf = (path: string, options: ChunkingOptions): AsyncGenerator<Chunk> =>
-  ndjsonPattern.test(basename(path)) ? ndjsonChunks(path, options) : jsonChunks(path, options);
+  ndjsonPattern.test(basename(path))
+    ? ndjsonChunks(path, options)
+    : sheetPattern.test(basename(path))
+      ? sheetChunks(path)
+      : jsonChunks(path, options);

@@ -2,8 +2,10 @@
 import { readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 // The `citycheck` command: `submit`, `status` and `results` for a city's IT vendor (HTTP to ingest and the query
-// service, CITYCHECK_URL, CITYCHECK_QUERY_URL and CITYCHECK_TOKEN), `admin credentials ...` and `admin cycles ...` for operations (Kafka, KAFKA_BROKERS). Exit codes: 0 all good,
-// 1 some submissions rejected, 2 the run failed (bad credential, ingest unreachable), 64 usage, 130 interrupted.
+// service, CITYCHECK_URL, CITYCHECK_QUERY_URL and CITYCHECK_TOKEN), `template` (a results workbook to fill in),
+// `admin credentials ...` and `admin cycles ...` for operations (Kafka, KAFKA_BROKERS). Exit codes: 0 all good,
+// 1 some submissions rejected (refused by ingest, or by validate under --wait), 2 the run failed (bad credential,
+// ingest unreachable, --wait timed out), 64 usage, 130 interrupted.
 import { parseArgs } from 'node:util';
 import { objectStoreSettings, objectStoreVariables, readConfig } from '@citycheck/config';
 import {
@@ -29,11 +31,14 @@ import {
   pipelineStatusUsage,
 } from './status/pipeline-status-command.js';
 import { runSubmissionStatus } from './submission-status.js';
-import { formatReport, runSubmit, SubmitFailed } from './submit.js';
+import { anyFailed, formatReport, runSubmit, SubmitFailed } from './submit.js';
+import { isUnitLevel, TemplateRefused, writeTemplate } from './template.js';
 
 const usage = `usage:
   citycheck submit <file|dir>... [--dry-run] [--chunk-lines 1000] [--parallel 2] [--restart] [--no-gzip] [--json]
-                                 [--url URL] [--token TOKEN] [--quiet] [--lang en]
+                                 [--wait] [--wait-timeout 600] [--url URL] [--token TOKEN] [--quiet] [--lang en]
+  citycheck template --city <code> --cycle <year> [--level community|block|housing|district|city]
+                     [--format xlsx|csv] [--catalogue <version>] [--out file]
   citycheck status <submissionId> [--json] [--lang en] [--url URL] [--token TOKEN]
                                  (exit 0 on its way or arrived, 1 rejected, 2 never received or the look-up failed)
   citycheck results --cycle <year> [--lang en] [--json] [--city <code>] [--url URL] [--query-url QUERY_URL] [--token TOKEN]
@@ -60,7 +65,9 @@ ${pipelineStatusUsage}
 environment: CITYCHECK_URL (default http://127.0.0.1:8080), CITYCHECK_TOKEN (the city credential),
              CITYCHECK_QUERY_URL (results, query; default http://127.0.0.1:8090),
              KAFKA_BROKERS (admin commands; default 127.0.0.1:9092)
-files: .json (one submission or an array), .ndjson / .jsonl (one per line), optionally .gz
+files: .json (one submission or an array), .ndjson / .jsonl (one per line), optionally .gz;
+       .xlsx / .csv in the layout of \`citycheck template\` (one submission per filled row)
+--wait: follows every accepted line until validate and aggregate are done with it (counted or rejected)
 resume: an interrupted submit records acknowledged chunks in <file>.citycheck-state.json; run it again`;
 
 class UsageError extends Error {}
@@ -99,6 +106,8 @@ const submit = async (args: string[]): Promise<number> => {
       'no-gzip': { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
       quiet: { type: 'boolean', default: false },
+      wait: { type: 'boolean', default: false },
+      'wait-timeout': { type: 'string' },
       lang: { type: 'string' },
     },
   });
@@ -121,9 +130,18 @@ const submit = async (args: string[]): Promise<number> => {
       signal: abort.signal,
       progress: values.quiet ? false : process.stderr,
       language,
+      wait: values.wait,
+      waitTimeoutMs: positiveInteger('wait-timeout', values['wait-timeout'], 600) * 1000,
     });
     console.log(values.json ? JSON.stringify(report, null, 2) : formatReport(report));
-    return report.rejected > 0 ? 1 : 0;
+    if (
+      report.waited !== undefined &&
+      report.waited.pending > 0 &&
+      report.rejected === 0 &&
+      report.waited.rejected === 0
+    )
+      return 2;
+    return anyFailed(report) ? 1 : 0;
   } catch (error) {
     if (abort.signal.aborted) {
       console.error(
@@ -199,6 +217,49 @@ const results = async (args: string[]): Promise<number> => {
     throw error;
   } finally {
     await closeHttp();
+  }
+};
+
+/** `template`: the results workbook of a city and cycle, or one level of it as CSV. */
+const template = async (args: string[]): Promise<number> => {
+  const { values } = parseArgs({
+    args,
+    options: {
+      city: { type: 'string' },
+      cycle: { type: 'string' },
+      level: { type: 'string' },
+      format: { type: 'string', default: 'xlsx' },
+      catalogue: { type: 'string' },
+      out: { type: 'string' },
+    },
+  });
+  if (values.city === undefined || !isCityCode(values.city))
+    throw new UsageError('template needs --city with a six-digit city code, e.g. --city 640100');
+  const cycle = yearArgument(values.cycle, 'template --cycle');
+  if (values.level !== undefined && !isUnitLevel(values.level))
+    throw new UsageError(`--level ${values.level}: community, block, housing, district or city`);
+  if (values.format !== 'xlsx' && values.format !== 'csv')
+    throw new UsageError(`--format ${values.format}: xlsx or csv`);
+  try {
+    const { file, rows } = await writeTemplate({
+      cityCode: values.city,
+      cycle,
+      format: values.format,
+      ...(values.level === undefined || !isUnitLevel(values.level) ? {} : { level: values.level }),
+      ...(values.catalogue === undefined ? {} : { catalogueVersion: values.catalogue }),
+      ...(values.out === undefined ? {} : { out: values.out }),
+    });
+    const counts = Object.entries(rows)
+      .map(([level, count]) => `${level} ${count}`)
+      .join(', ');
+    console.log(`wrote ${file} (units: ${counts})`);
+    return 0;
+  } catch (error) {
+    if (error instanceof TemplateRefused) {
+      console.error(`citycheck: ${error.message}`);
+      return 64;
+    }
+    throw error;
   }
 };
 
@@ -554,6 +615,8 @@ const main = async (argv: string[]): Promise<number> => {
     switch (command) {
       case 'submit':
         return await submit(rest);
+      case 'template':
+        return await template(rest);
       case 'status':
         return isPipelineStatusCall(rest) ? await pipelineStatusCommand(rest) : await status(rest);
       case 'results':

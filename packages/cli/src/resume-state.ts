@@ -6,9 +6,10 @@ import { readFile, rename, stat, writeFile } from 'node:fs/promises';
 import type { FieldProblem } from './answers.js';
 
 export interface Rejection {
-  /** Line number, array item (1-based) or 1 for a whole .json file. */
+  /** Line number, array item (1-based), 1 for a whole .json file, or a spreadsheet row (with its sheet). */
   readonly at: number;
-  readonly unit: 'line' | 'item' | 'file';
+  readonly unit: 'line' | 'item' | 'file' | 'row';
+  readonly sheet?: string;
   readonly submissionId: string | null;
   readonly problems: readonly FieldProblem[];
 }
@@ -19,6 +20,19 @@ export interface ChunkResult {
   readonly duplicates: number;
   readonly rejected: number;
   readonly rejections: readonly Rejection[];
+  /**
+   * With `--wait`: the ids of the lines ingest accepted or had already received, with where each came from, to
+   * follow to their final state. Absent otherwise, so the state of a large upload stays small.
+   */
+  readonly followed?: readonly FollowedLine[];
+}
+
+/** A line (or spreadsheet row) whose submission `--wait` follows. */
+export interface FollowedLine {
+  readonly submissionId: string;
+  readonly at: number;
+  readonly sheet?: string;
+  readonly status: 'accepted' | 'duplicate';
 }
 
 export interface Fingerprint {

@@ -1,6 +1,8 @@
 // `citycheck submit <file|dir>...`: uploads a city's submissions to ingest in chunks (NDJSON, gzip), a few
 // chunks in flight at a time, retrying on 429/503/network errors, recording each acknowledged chunk next to
 // its input so an interrupted run resumes where it stopped, and gathering every rejection for the summary.
+// Spreadsheets (.xlsx, .csv) go whole, each as its media type; with `wait`, every accepted line is followed to
+// its final state (wait.ts).
 import { gzipSync } from 'node:zlib';
 import {
   type BulkSummary,
@@ -11,16 +13,18 @@ import {
 } from './answers.js';
 import { type Answer, defaultRetryPolicy, type RetryPolicy, send } from './http.js';
 import { type Chunk, chunksOf, findInputFiles } from './input-files.js';
-import type { CliLanguage } from './language.js';
+import { acceptLanguage, type CliLanguage } from './language.js';
 import { Progress } from './progress.js';
 import {
   type ChunkResult,
+  type FollowedLine,
   fingerprintOf,
   loadState,
   type Rejection,
   type ResumeState,
   saveState,
 } from './resume-state.js';
+import { type FollowedOutcome, followSubmissions, tally, type WaitTally } from './wait.js';
 
 export interface SubmitOptions {
   readonly paths: readonly string[];
@@ -47,6 +51,10 @@ export interface SubmitOptions {
   readonly now?: () => number;
   /** Told after each acknowledged chunk (tests interrupt a run here). */
   readonly onChunkAcknowledged?: (file: string, chunk: number) => void;
+  /** Follow every accepted (or already received) line to counted or rejected, at most `waitTimeoutMs`. */
+  readonly wait?: boolean;
+  readonly waitTimeoutMs?: number;
+  readonly waitIntervalMs?: number;
 }
 
 export interface FileRejection extends Rejection {
@@ -63,6 +71,16 @@ export interface SubmitReport {
   readonly resumedChunks: number;
   readonly rejections: readonly FileRejection[];
   readonly dryRun: boolean;
+  /** With `wait`: how each followed line ended, per file and in all. */
+  readonly waited?: WaitReport;
+}
+
+export interface WaitReport extends WaitTally {
+  readonly files: readonly ({ readonly file: string } & WaitTally)[];
+  /** Lines of chunks acknowledged by an earlier run without `--wait`, whose ids were not kept. */
+  readonly notFollowed: number;
+  /** The lines validate rejected, with its reasons. */
+  readonly rejections: readonly FollowedOutcome[];
 }
 
 /** Something no retry fixes (bad credential, chunk too large): the run stops, the state keeps what was done. */
@@ -86,8 +104,23 @@ const describe = (answer: Answer): string =>
     : `HTTP ${answer.status}`;
 
 /** Turns ingest's answer to one chunk into counts and rejections; throws SubmitFailed when the run must stop. */
-export const resultOf = (chunk: Chunk, answer: Answer, dryRun: boolean): ChunkResult => {
+export const resultOf = (chunk: Chunk, answer: Answer, dryRun: boolean, follow = false): ChunkResult => {
   if (answer.status === 401) throw new SubmitFailed(`the credential was refused (${describe(answer)})`);
+  if (chunk.kind === 'sheet') {
+    if ((answer.status === 200 || answer.status === 202) && isBulkSummary(answer.body))
+      return fromSummary(chunk, answer.body, follow);
+    // A file ingest could not read as a sheet (not XLSX, not UTF-8, no template headers, too large) is one
+    // rejection of the file; the other files still go.
+    if (answer.status >= 400 && answer.status < 500)
+      return {
+        sent: 1,
+        accepted: 0,
+        duplicates: 0,
+        rejected: 1,
+        rejections: [{ at: 1, unit: 'file', submissionId: null, problems: problemsOf(answer) }],
+      };
+    throw new SubmitFailed(`unexpected answer to a spreadsheet: ${describe(answer)}`);
+  }
   if (chunk.kind === 'json') {
     const single = (
       status: 'accepted' | 'duplicates' | 'rejected',
@@ -102,17 +135,25 @@ export const resultOf = (chunk: Chunk, answer: Answer, dryRun: boolean): ChunkRe
           ? [{ at: 1, unit: chunk.unit, submissionId: submissionIdIn(chunk.body), problems }]
           : [],
     });
-    if (answer.status === 202) return single('accepted');
+    const followedId = (): Pick<ChunkResult, 'followed'> => {
+      const id = (answer.body as { submissionId?: unknown } | undefined)?.submissionId;
+      return follow && !dryRun && typeof id === 'string'
+        ? {
+            followed: [{ submissionId: id, at: 1, status: answer.status === 202 ? 'accepted' : 'duplicate' }],
+          }
+        : {};
+    };
+    if (answer.status === 202) return { ...single('accepted'), ...followedId() };
     if (answer.status === 200 && dryRun && isDryRunReport(answer.body)) {
       if (answer.body.outcome === 'rejected') return single('rejected', answer.body.problems);
       return single(answer.body.idempotency === 'duplicate' ? 'duplicates' : 'accepted');
     }
-    if (answer.status === 200) return single('duplicates');
+    if (answer.status === 200) return { ...single('duplicates'), ...followedId() };
     if (answer.status >= 400 && answer.status < 500) return single('rejected', problemsOf(answer));
     throw new SubmitFailed(`unexpected answer to a submission: ${describe(answer)}`);
   }
   if ((answer.status === 200 || answer.status === 202) && isBulkSummary(answer.body)) {
-    return fromSummary(chunk, answer.body);
+    return fromSummary(chunk, answer.body, follow);
   }
   if (answer.status === 413) {
     throw new SubmitFailed(`a chunk was too large for ingest (${describe(answer)}); lower --chunk-lines`);
@@ -120,13 +161,21 @@ export const resultOf = (chunk: Chunk, answer: Answer, dryRun: boolean): ChunkRe
   throw new SubmitFailed(`ingest refused a chunk: ${describe(answer)}`);
 };
 
-const fromSummary = (chunk: Chunk, summary: BulkSummary): ChunkResult => {
+const fromSummary = (chunk: Chunk, summary: BulkSummary, follow: boolean): ChunkResult => {
   const rejections: Rejection[] = [];
+  const followed: FollowedLine[] = [];
   for (const line of summary.lines) {
-    if (line.status !== 'rejected') continue;
+    const at = line.row ?? chunk.origins[line.line - 1] ?? line.line;
+    const sheet = line.sheet === undefined ? {} : { sheet: line.sheet };
+    if (line.status !== 'rejected') {
+      if (follow && !summary.dryRun && line.submissionId !== null)
+        followed.push({ submissionId: line.submissionId, at, ...sheet, status: line.status });
+      continue;
+    }
     rejections.push({
-      at: chunk.origins[line.line - 1] ?? line.line,
+      at,
       unit: chunk.unit,
+      ...sheet,
       submissionId: line.submissionId,
       problems: line.problems ?? [],
     });
@@ -137,6 +186,7 @@ const fromSummary = (chunk: Chunk, summary: BulkSummary): ChunkResult => {
     duplicates: summary.duplicates,
     rejected: summary.rejected,
     rejections,
+    ...(follow ? { followed } : {}),
   };
 };
 
@@ -165,9 +215,16 @@ export const runSubmit = async ({
   language = 'zh',
   now = Date.now,
   onChunkAcknowledged = () => undefined,
+  wait = false,
+  waitTimeoutMs = 600_000,
+  waitIntervalMs = 1_000,
 }: SubmitOptions): Promise<SubmitReport> => {
   const files = await findInputFiles(paths);
-  if (files.length === 0) throw new SubmitFailed(`no .json, .ndjson or .jsonl files in ${paths.join(', ')}`);
+  if (files.length === 0)
+    throw new SubmitFailed(`no .json, .ndjson, .jsonl, .xlsx or .csv files in ${paths.join(', ')}`);
+  const follow = wait && !dryRun;
+  const followed: (FollowedLine & { file: string })[] = [];
+  let notFollowed = 0;
   // Progress counts lines, so their number is read first (a pass over the files that sends nothing).
   let totalLines = 0;
   if (progressOut !== false)
@@ -193,17 +250,24 @@ export const runSubmit = async ({
     totals.duplicates += result.duplicates;
     totals.rejected += result.rejected;
     for (const rejection of result.rejections) rejections.push({ file, ...rejection });
+    if (!follow) return;
+    if (result.followed === undefined) notFollowed += result.accepted + result.duplicates;
+    else for (const line of result.followed) followed.push({ file, ...line });
   };
 
   const post = (chunk: Chunk, file: string): Promise<Answer> => {
-    const body = gzip ? gzipSync(chunk.body) : chunk.body;
+    // A workbook is a zip already: compressing it again gains nothing.
+    const compress = gzip && !(chunk.kind === 'sheet' && /\.xlsx$/i.test(file));
+    const body = compress ? gzipSync(chunk.body) : chunk.body;
     return send({
       method: 'POST',
       url: endpoint,
       headers: {
         authorization: `Bearer ${token}`,
-        'content-type': chunk.kind === 'json' ? 'application/json' : 'application/x-ndjson',
-        ...(gzip ? { 'content-encoding': 'gzip' } : {}),
+        'content-type':
+          chunk.contentType ?? (chunk.kind === 'json' ? 'application/json' : 'application/x-ndjson'),
+        ...(compress ? { 'content-encoding': 'gzip' } : {}),
+        'accept-language': acceptLanguage(language),
       },
       body,
       retry,
@@ -234,7 +298,7 @@ export const runSubmit = async ({
         continue;
       }
       const task = (async () => {
-        const result = resultOf(chunk, await post(chunk, file), dryRun);
+        const result = resultOf(chunk, await post(chunk, file), dryRun, follow);
         count(file, result);
         if (!dryRun) {
           state.chunks[String(chunk.index)] = result;
@@ -259,8 +323,45 @@ export const runSubmit = async ({
     progress.fileDone(file, { ...totals });
   }
   progress.finish();
-  return { files: files.length, ...totals, resumedChunks, rejections, dryRun };
+  const report = { files: files.length, ...totals, resumedChunks, rejections, dryRun };
+  if (!follow) return report;
+  const outcomes = await followSubmissions({
+    url,
+    token,
+    lines: followed,
+    timeoutMs: waitTimeoutMs,
+    intervalMs: waitIntervalMs,
+    retry,
+    ...(signal === undefined ? {} : { signal }),
+  });
+  return {
+    ...report,
+    waited: {
+      ...tally(outcomes),
+      files: files.map((file) => ({ file, ...tally(outcomes.filter((outcome) => outcome.file === file)) })),
+      notFollowed,
+      rejections: outcomes.filter((outcome) => outcome.finalStatus === 'rejected'),
+    },
+  };
 };
+
+/** Where a line was, for people: `file:7`, `file:[3]`, `file 社区 community!5` for a spreadsheet row. */
+const placeOf = (file: string, unit: Rejection['unit'], at: number, sheet?: string): string =>
+  unit === 'file'
+    ? file
+    : unit === 'row'
+      ? `${file} ${sheet ?? ''}!${at}`
+      : `${file}:${unit === 'item' ? `[${at}]` : at}`;
+
+const problemText = (problem: FieldProblem): string => {
+  const column = problem.column === undefined ? '' : `column ${problem.column} "${problem.header ?? ''}" `;
+  return `${column}${problem.pointer} ${problem.rule}: ${problem.message}${problem.value === undefined ? '' : ` (got ${JSON.stringify(problem.value)})`}`;
+};
+
+/** Whether the run should exit non-zero: a line refused at the door, rejected by validate, or not final in time. */
+export const anyFailed = (report: SubmitReport): boolean =>
+  report.rejected > 0 ||
+  (report.waited !== undefined && (report.waited.rejected > 0 || report.waited.pending > 0));
 
 /** The summary printed at the end of a run: totals, then one line per problem of each rejected submission. */
 export const formatReport = (report: SubmitReport, limit = 200): string => {
@@ -278,17 +379,40 @@ export const formatReport = (report: SubmitReport, limit = 200): string => {
         lines.push(`... and more: run with --json for the full list`);
         return lines.join('\n');
       }
-      const where =
-        rejection.unit === 'file'
-          ? rejection.file
-          : `${rejection.file}:${rejection.unit === 'item' ? `[${rejection.at}]` : rejection.at}`;
-      const detail =
-        problem === undefined
-          ? 'rejected'
-          : `${problem.pointer} ${problem.rule}: ${problem.message}${problem.value === undefined ? '' : ` (got ${JSON.stringify(problem.value)})`}`;
+      const where = placeOf(rejection.file, rejection.unit, rejection.at, rejection.sheet);
+      const detail = problem === undefined ? 'rejected' : problemText(problem);
       lines.push(`  ${where} ${rejection.submissionId ?? '-'} ${detail}`);
       shown += 1;
     }
   }
+  const waited = report.waited;
+  if (waited === undefined) return lines.join('\n');
+  for (const file of waited.files)
+    lines.push(
+      `${file.file}: ${number.format(file.counted)} counted, ${number.format(file.rejected)} rejected by validate` +
+        (file.pending > 0 ? `, ${number.format(file.pending)} not final yet` : ''),
+    );
+  for (const outcome of waited.rejections) {
+    const unit = outcome.sheet === undefined ? 'line' : 'row';
+    for (const problem of outcome.problems.length > 0 ? outcome.problems : [undefined]) {
+      if (shown === limit) {
+        lines.push(`... and more: run with --json for the full list`);
+        return lines.join('\n');
+      }
+      const detail = problem === undefined ? 'rejected' : problemText(problem);
+      lines.push(
+        `  ${placeOf(outcome.file, unit, outcome.at, outcome.sheet)} ${outcome.submissionId} ${detail}`,
+      );
+      shown += 1;
+    }
+  }
+  lines.push(
+    `after waiting: ${number.format(waited.counted)} counted, ${number.format(waited.rejected)} rejected by validate, ` +
+      `${number.format(report.rejected)} refused by ingest` +
+      (waited.pending > 0 ? `, ${number.format(waited.pending)} not final yet` : '') +
+      (waited.notFollowed > 0
+        ? ` (${number.format(waited.notFollowed)} from an earlier run not followed)`
+        : ''),
+  );
   return lines.join('\n');
 };

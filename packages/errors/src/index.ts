@@ -74,6 +74,9 @@ export interface FieldProblem {
   readonly message: string;
   readonly indicator?: string;
   readonly value?: unknown;
+  /** In a spreadsheet upload: the column's letters (G, AA) and its header, where the problem lies. */
+  readonly column?: string;
+  readonly header?: string;
 }
 
 export class CitycheckError extends Error {

@@ -1,4 +1,5 @@
-// The ingest HTTP app: cities POST submissions (JSON or NDJSON) and get a receipt once Kafka acknowledged them.
+// The ingest HTTP app: cities POST submissions (JSON, NDJSON, or a spreadsheet) and get a receipt once Kafka
+// acknowledged them.
 // Built from its clients and state, so tests hand it real ones; it never connects on its own.
 import type { Readable } from 'node:stream';
 import { type Catalogue, indicatorFields, loadCatalogue } from '@citycheck/catalogue';
@@ -43,7 +44,9 @@ import {
   submissionStateSchema,
   submitSchema,
   unitsSchema,
+  xlsxMediaType,
 } from './route-schemas.js';
+import { processSheets, readSheetBody, SheetBody } from './sheet-upload.js';
 import { checkSchema, cycleProblem, type SemanticCheck, scopeProblem } from './submission-checks.js';
 import {
   InvalidCursor,
@@ -156,6 +159,9 @@ class NdjsonBody {
 }
 
 const ndjsonTypes = ['application/x-ndjson', 'application/ndjson'];
+
+/** Data rows a spreadsheet upload may hold: a city's communities fit many times over (the largest has ~3,000). */
+const sheetRowLimit = 50_000;
 
 const contentLengthOf = (request: FastifyRequest): number | undefined => {
   const raw = request.headers['content-length'];
@@ -295,7 +301,9 @@ export const buildIngestApp = ({
       message: 'the service is loading its credentials and submission index, or has lost sight of them',
       retryAfterSeconds: 2,
     },
-    mediaTypeHint: 'send one submission as application/json or many as application/x-ndjson (UTF-8)',
+    mediaTypeHint:
+      'send one submission as application/json, many as application/x-ndjson (UTF-8), or a sheet of the ' +
+      'template as XLSX or text/csv',
     // A bulk upload stopped part way answers with the summary of the lines it got through.
     unwrapError: (error) =>
       error instanceof BulkInterrupted ? { error: error.error, body: { summary: error.summary } } : undefined,
@@ -395,6 +403,24 @@ export const buildIngestApp = ({
       contentLengthOf(request),
     );
   });
+  // A spreadsheet is read whole, within the single-body limit: a workbook is a zip, whose directory is at its end.
+  const readSheet = async (request: FastifyRequest, payload: Readable, format: 'xlsx' | 'csv') => {
+    const contentLength = contentLengthOf(request);
+    const bytes = await readWholeBody(payload, {
+      encoding: bodyEncodingOf(request.headers['content-encoding']),
+      limitBytes: bodyLimitBytes,
+      ...(contentLength === undefined ? {} : { contentLength }),
+      tooLargeHint: 'split the sheet into several files, or send its rows as NDJSON (application/x-ndjson)',
+    });
+    return new SheetBody(format, bytes);
+  };
+  app.addContentTypeParser(xlsxMediaType, async (request: FastifyRequest, payload: Readable) =>
+    readSheet(request, payload, 'xlsx'),
+  );
+  app.addContentTypeParser('text/csv', async (request: FastifyRequest, payload: Readable) => {
+    requireUtf8(request);
+    return readSheet(request, payload, 'csv');
+  });
 
   // Routes are declared inside plugins, so they are declared after the plumbing (schemas, validator, the
   // document's route list) is in place.
@@ -433,13 +459,12 @@ export const buildIngestApp = ({
         const principal = principalOf(request);
         const dryRun = isDryRun(request.query);
         const body: unknown = request.body;
-        if (body instanceof NdjsonBody) {
-          const summary = await submitBulk(
-            body,
-            principal,
-            dryRun,
-            problemLanguageOf(request.headers['accept-language']),
-          );
+        if (body instanceof NdjsonBody || body instanceof SheetBody) {
+          const language = problemLanguageOf(request.headers['accept-language']);
+          const summary =
+            body instanceof NdjsonBody
+              ? await submitBulk(body, principal, dryRun, language)
+              : await submitSheet(body, principal, dryRun, language);
           if (!dryRun) {
             metrics?.submissionsAccepted.inc({ stage: 'ingest' }, summary.accepted);
             const city = rejectionCity(principal.kind === 'city' ? principal.cityCode : undefined);
@@ -464,7 +489,7 @@ export const buildIngestApp = ({
             );
           }
           request.outcome = {
-            message: 'bulk upload processed',
+            message: body instanceof SheetBody ? 'spreadsheet upload processed' : 'bulk upload processed',
             fields: {
               credentialId: principal.credentialId,
               dryRun,
@@ -691,6 +716,27 @@ export const buildIngestApp = ({
       throw error;
     }
   };
+
+  /** A spreadsheet: its rows become submissions (sheet-upload.ts), processed like NDJSON lines with the rules at the door. */
+  const submitSheet = async (
+    body: SheetBody,
+    principal: Principal,
+    dryRun: boolean,
+    language: ProblemLanguage,
+  ): Promise<BulkSummary> =>
+    processSheets({
+      tables: await readSheetBody(body, sheetRowLimit),
+      language,
+      ...(indicatorsOf === undefined ? {} : { indicatorsOf }),
+      principal,
+      intake,
+      batchSize: bulkBatchSize,
+      maxLineBytes: bodyLimitBytes,
+      dryRun,
+      ...(semanticCheck === undefined ? {} : { semanticCheck }),
+      cycleCheck: (cycle) => cycleProblem(cycles, cycle, new Date()),
+      lockCheck: (cycle, cityCode) => lockProblem(cityCode, cycle, language),
+    });
 
   const dryRunOne = (body: unknown, principal: Principal, language: ProblemLanguage): DryRunReport => {
     const checks: DryRunReport['checks'] = ['schema', 'credential_scope', 'idempotency'];

@@ -40,6 +40,11 @@ export interface BulkOptions {
    * runs too, since ingest's semantic check leaves the lock to this.
    */
   readonly lockCheck?: (cycle: number, cityCode: string) => FieldProblem | undefined;
+  /**
+   * Apply `semanticCheck` to every line before it is sent, not only in a dry run: a line that breaks a rule is
+   * refused at once instead of being rejected by validate a second later (spreadsheet uploads).
+   */
+  readonly rulesAtDoor?: boolean;
 }
 
 const readableId = (document: unknown): string | null => {
@@ -65,6 +70,7 @@ export const processBulk = async ({
   semanticCheck,
   cycleCheck,
   lockCheck,
+  rulesAtDoor = false,
 }: BulkOptions): Promise<BulkSummary> => {
   const results: LineResult[] = [];
   const batch = intake.batch(principal.credentialId);
@@ -217,6 +223,13 @@ export const processBulk = async ({
         if (problems.length > 0) reject(item.line, id, problems);
         else results.push({ line: item.line, submissionId: id, status: 'accepted' });
         continue;
+      }
+      if (rulesAtDoor && semanticCheck !== undefined) {
+        const problems = semanticCheck({ submission, contentHash, receivedAt: new Date().toISOString() });
+        if (problems.length > 0) {
+          reject(item.line, id, problems);
+          continue;
+        }
       }
       batch.add(checked);
       queuedLines.push(results.length);

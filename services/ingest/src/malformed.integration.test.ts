@@ -202,7 +202,9 @@ const corpus: Case[] = [
     headers: { 'content-type': 'text/plain' },
     status: 415,
     code: 'unsupported_media_type',
-    message: 'send one submission as application/json or many as application/x-ndjson (UTF-8)',
+    message:
+      'send one submission as application/json, many as application/x-ndjson (UTF-8), or a sheet of the ' +
+      'template as XLSX or text/csv',
   },
   {
     name: 'application/xml',

@@ -162,16 +162,30 @@ export const ingestErrorProperties = {
 /** `dryRun` as the route reads it: true as `true`, `1` or empty; false as `false`, `0` or absent. */
 export const dryRunValues = { true: ['true', '1', ''], false: ['false', '0'] } as const;
 
+export const xlsxMediaType = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
+
+const csvExample =
+  '体检年度,指标目录版本,城市代码,单元级别,单元代码,单元名称,C01 未达标配建养老服务设施的小区数量（个）\r\n' +
+  'cycle,catalogueVersion,cityCode,unit.level,unit.code,unit.name,C01.value Compounds without standard elderly-care service facilities (compounds)\r\n' +
+  '2024,2024.1,640100,community,640104001002,崇安社区居委会,2\r\n';
+
 export const submitSchema = {
   tags: ['submissions'],
   operationId: 'submit',
-  summary: 'Submit one submission (JSON) or many (NDJSON)',
+  summary: 'Submit one submission (JSON) or many (NDJSON, or a spreadsheet: XLSX or CSV)',
   description:
     'application/json: one submission, at most INGEST_BODY_LIMIT_BYTES (1 MiB by default). 202 with a receipt once ' +
     'Kafka has it; 200 with the original receipt when the same id was already accepted with the same content; 409 ' +
     'when the id was used for other content. application/x-ndjson: one submission per line, each line at most the ' +
     'single-body limit, the upload at most INGEST_BULK_LIMIT_BYTES after decompression; answered with a per-line ' +
-    'summary (202 when any line was accepted, else 200). Either may be sent with Content-Encoding: gzip.',
+    'summary (202 when any line was accepted, else 200). ' +
+    'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet (a workbook made by `citycheck template`) ' +
+    'and text/csv (one sheet of it, UTF-8 with or without a byte-order mark): at most INGEST_BODY_LIMIT_BYTES; ' +
+    'each filled row is one submission whose id is derived from city, cycle, unit and content (so the same sheet ' +
+    'sent again stores nothing new, and a changed row is a correction), checked against the same rules as a JSON ' +
+    'submission at once; rows naming a unit without values are skipped. Answered with a per-row summary whose ' +
+    'lines carry sheet and row, and whose problems carry column and header, in Chinese (English on ' +
+    'Accept-Language: en). Any may be sent with Content-Encoding: gzip.',
   querystring: {
     type: 'object',
     properties: {
@@ -202,6 +216,25 @@ export const submitSchema = {
           examples: [ndjsonExample],
         }),
       },
+      [xlsxMediaType]: {
+        schema: checkedByHandler({
+          type: 'string',
+          format: 'binary',
+          description:
+            'A workbook in the layout of `citycheck template`: per unit level a sheet whose row 1 holds the Chinese ' +
+            'headers and row 2 the English ones, beginning with the field key (cycle, catalogueVersion, cityCode, ' +
+            'unit.level, unit.code, unit.name, C01.value ...); one unit per row from row 3. Other sheets are ignored.',
+        }),
+      },
+      'text/csv': {
+        schema: checkedByHandler({
+          type: 'string',
+          description:
+            'One sheet of the template as CSV (UTF-8, a byte-order mark optional; RFC 4180 quoting): the two header ' +
+            'rows, then one unit per row.',
+          examples: [csvExample],
+        }),
+      },
     },
   },
   response: {
@@ -224,7 +257,8 @@ export const submitSchema = {
       ),
     },
     202: {
-      description: 'Accepted: in Kafka, to be validated. A receipt for JSON, a per-line summary for NDJSON.',
+      description:
+        'Accepted: in Kafka, to be validated. A receipt for JSON, a per-line summary for NDJSON, a per-row one for a spreadsheet.',
       content: media(
         { oneOf: [receipt, bulkSummary] },
         {

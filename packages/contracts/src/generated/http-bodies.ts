@@ -22,7 +22,7 @@ export interface HttpBodies {
   'table-catalogue'?: TableCatalogue;
 }
 /**
- * Per-line result of an NDJSON upload. Accepted lines are in Kafka when this is sent.
+ * Per-line result of an NDJSON upload, or per-row result of a spreadsheet upload. Accepted lines are in Kafka when this is sent.
  */
 export interface BulkSummary {
   dryRun: boolean;
@@ -34,15 +34,27 @@ export interface BulkSummary {
   rejected: number;
   duplicates: number;
   lines: LineResult[];
+  /**
+   * Spreadsheet rows that name a unit but hold no values: not sent, and not refused.
+   */
+  skipped?: number;
 }
 /**
- * What became of one line of an NDJSON upload.
+ * What became of one line of an NDJSON upload, or one row of a spreadsheet upload (then with its sheet and row).
  */
 export interface LineResult {
   /**
-   * Line number in the (decompressed) upload, counting blank lines.
+   * Line number in the (decompressed) upload, counting blank lines; for a spreadsheet, the row number in its sheet (the same as `row`).
    */
   line: number;
+  /**
+   * The sheet of a spreadsheet upload the row is in (`csv` for a CSV upload).
+   */
+  sheet?: string;
+  /**
+   * The row as the spreadsheet shows it, header rows included.
+   */
+  row?: number;
   submissionId: string | null;
   status: 'accepted' | 'duplicate' | 'rejected';
   problems?: Problem[];
@@ -56,6 +68,14 @@ export interface Problem {
   message: string;
   indicator?: string;
   value?: unknown;
+  /**
+   * In a spreadsheet upload: the column's letters (G, AA).
+   */
+  column?: string;
+  /**
+   * In a spreadsheet upload: the column's header, in the language of the answer.
+   */
+  header?: string;
 }
 /**
  * One version of the indicator catalogue as a city reports against it: each indicator with its kind, the fields a submission gives for it (with their names and units), its range in stored units, its standard and the unit levels it is reported on.
