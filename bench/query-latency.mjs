@@ -7,16 +7,14 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { deriveCycles, writeReference } from '@citycheck/aggregate';
-import { listCatalogueVersions, loadCatalogue } from '@citycheck/catalogue';
+import { deriveCycles } from '@citycheck/aggregate';
 import { objectStoreSettings, objectStoreVariables, readConfig } from '@citycheck/config';
-import { loadDivisionRegistry } from '@citycheck/divisions';
 import { createCommitLog, createObjectStore, datasets, openLakeDatabase } from '@citycheck/lake';
 import { createLogger } from '@citycheck/logging';
 import { createMetricsRegistry } from '@citycheck/metrics';
 import { buildQueryApp, createLakeViewDefiner, createQueryEngine } from '@citycheck/query';
 import { createTestCredentials } from '@citycheck/testkit/credentials';
-import { prepareSyntheticLake, writeSyntheticCycle } from './synthetic-lake.mjs';
+import { prepareSyntheticLake, writeBenchReference, writeSyntheticCycle } from './synthetic-lake.mjs';
 
 /** @type {(name: string, fallback: number) => number} */
 const argument = (name, fallback) => {
@@ -40,12 +38,7 @@ const lake = await openLakeDatabase({
 const db = lake.connection;
 
 log(`bucket ${bucket}: writing reference data`);
-await writeReference(
-  db,
-  store,
-  listCatalogueVersions().map((version) => loadCatalogue(version)),
-  loadDivisionRegistry(),
-);
+await writeBenchReference(db, store);
 await prepareSyntheticLake(db, bucket);
 const communities = Number(
   (await db.runAndReadAll("SELECT count(*) AS n FROM units WHERE level = 'community'")).getRowObjectsJS()[0]

@@ -11,12 +11,15 @@
 // (it adds a commit-log entry to the bucket), and reports peak RSS and the load average.
 // Building a lake uses a DuckDB instance of its own (4GB) and counts in the peak RSS: use --bucket for RSS.
 import { readFile } from 'node:fs/promises';
-import { createDerivation, deriveCycles, writeReference } from '@citycheck/aggregate';
-import { listCatalogueVersions, loadCatalogue } from '@citycheck/catalogue';
+import { createDerivation, deriveCycles } from '@citycheck/aggregate';
 import { objectStoreSettings, objectStoreVariables, readConfig } from '@citycheck/config';
-import { loadDivisionRegistry } from '@citycheck/divisions';
 import { createCommitLog, createObjectStore, datasets, openLakeDatabase } from '@citycheck/lake';
-import { prepareSyntheticLake, writeCityResubmission, writeSyntheticCycle } from './synthetic-lake.mjs';
+import {
+  prepareSyntheticLake,
+  writeBenchReference,
+  writeCityResubmission,
+  writeSyntheticCycle,
+} from './synthetic-lake.mjs';
 
 /** @import { DeriveResult } from '@citycheck/aggregate' */
 
@@ -53,12 +56,7 @@ if (firstCycle === undefined) throw new Error('--cycles must be at least 1');
 let rows = 0;
 if (reuse === undefined) {
   log(`bucket ${bucket}: writing reference data`);
-  await writeReference(
-    db,
-    store,
-    listCatalogueVersions().map((v) => loadCatalogue(v)),
-    loadDivisionRegistry(),
-  );
+  await writeBenchReference(db, store);
 
   // Synthetic observations straight from DuckDB (bench/synthetic-lake.mjs), on an instance of their own:
   // sorting a national cycle needs more than the aggregate's memory limit the derivation is timed with.

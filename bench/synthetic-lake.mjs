@@ -1,14 +1,31 @@
 // The synthetic national lake the rollup and query benchmarks share: every urban community and district of
 // the registry reporting every 2024.1 indicator of its level, with deterministic pseudo-random values made
 // by DuckDB itself, written as the lake writer lays objects out (Hive partitions by cycle, province and
-// city) and recorded in the commit log. Needs the reference data in the bucket (writeReference).
+// city) and recorded in the commit log. Needs the reference data in the bucket (writeBenchReference).
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
+import { writeReference } from '@citycheck/aggregate';
+import { listCatalogueVersions, loadCatalogue } from '@citycheck/catalogue';
+import { loadDivisionRegistry } from '@citycheck/divisions';
 import { datasets } from '@citycheck/lake';
 
 /** @import { DuckDBConnection } from '@duckdb/node-api' */
 /** @import { CommitLog, ObjectStore } from '@citycheck/lake' */
+
+/**
+ * The reference data the synthetic lake is read against, written to the bucket: every catalogue version and
+ * the division registry.
+ * @param {DuckDBConnection} db
+ * @param {ObjectStore} store
+ */
+export const writeBenchReference = (db, store) =>
+  writeReference(
+    db,
+    store,
+    listCatalogueVersions().map((version) => loadCatalogue(version)),
+    loadDivisionRegistry(),
+  );
 
 /**
  * The units and indicators every synthetic cycle is made of, as tables `units` and `ind` of `db`.

@@ -1,34 +1,27 @@
 // HTTP helpers for tests: what a server does with a client that sends part of a request and falls silent,
 // and submissions sent to ingest one request each.
-import { connect } from 'node:net';
+import { type AddressInfo, connect } from 'node:net';
 import { expect } from 'vitest';
 
-export interface StalledPost {
-  readonly path: string;
-  /** Sent as the bearer credential. */
-  readonly token: string;
-  /** The Content-Length declared, longer than `partialBody`. */
-  readonly contentLength: number;
-  readonly partialBody: string;
-}
-
 /**
- * Sends a JSON POST that declares more body than it sends, then stays silent; resolves with the milliseconds
- * until the server closed the connection, or undefined if it had not after `giveUpMs`.
+ * POSTs to `path`, with `token` as the bearer credential, a JSON body that declares 1,000 bytes and sends two,
+ * then stays silent; resolves with the milliseconds until the server closed the connection, or undefined if
+ * it had not after `giveUpMs`.
  */
 export const closedAfterStall = async (
   port: number,
-  { path, token, contentLength, partialBody }: StalledPost,
+  path: string,
+  token: string,
   giveUpMs = 10_000,
 ): Promise<number | undefined> => {
   const head =
     `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${token}\r\n` +
-    `Content-Type: application/json\r\nContent-Length: ${contentLength}`;
+    'Content-Type: application/json\r\nContent-Length: 1000';
   const socket = connect(port, '127.0.0.1');
   const started = Date.now();
   const closed = new Promise<number>((resolve) => socket.once('close', () => resolve(Date.now() - started)));
   socket.on('error', () => undefined);
-  socket.write(`${head}\r\n\r\n${partialBody}`);
+  socket.write(`${head}\r\n\r\n{"`);
   let timer: NodeJS.Timeout | undefined;
   try {
     return await Promise.race([
@@ -44,15 +37,16 @@ export const closedAfterStall = async (
 };
 
 /**
- * Passes when the server at `port` closes a stalled POST once it has been silent for its idle timeout
- * (`idleTimeoutMs`, give or take 50 ms), well before a client would give up (5 s).
+ * Passes when the listening `server` closes a stalled POST to `path` (see closedAfterStall) once it has been
+ * silent for the idle timeout (`idleTimeoutMs`, give or take 50 ms), well before a client would give up (5 s).
  */
 export const expectClosedWhenIdle = async (
-  port: number,
-  request: StalledPost,
+  server: { address(): AddressInfo | string | null },
+  path: string,
+  token: string,
   idleTimeoutMs: number,
 ): Promise<void> => {
-  const after = await closedAfterStall(port, request);
+  const after = await closedAfterStall((server.address() as AddressInfo).port, path, token);
   expect(after).toBeDefined();
   expect(after).toBeGreaterThanOrEqual(idleTimeoutMs - 50);
   expect(after).toBeLessThan(5_000);

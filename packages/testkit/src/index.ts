@@ -3,7 +3,7 @@
 
 export type { InfraEndpoints, S3Endpoint } from './containers.js';
 export { bearer, createTestCredentials, type TestCredentials } from './credentials.js';
-export { closedAfterStall, expectClosedWhenIdle, type StalledPost, submitEach } from './http.js';
+export { closedAfterStall, expectClosedWhenIdle, submitEach } from './http.js';
 export { realInfra, uniqueName } from './infra.js';
 export {
   createFreshTopic,

@@ -1,50 +1,34 @@
-// The query service's limits when many analysts push at once, against the real object store and DuckDB:
-// every runaway statement is stopped near its timeout however many run together, a statement that would
-// build gigabytes from a few bytes is refused and the process stays within its memory, one huge statement
-// does not hold up other analysts, and a lake object that went missing is told apart from a store outage.
-import { mkdtemp } from 'node:fs/promises';
-import { join } from 'node:path';
 import { encodeParquet, type LakeDatabase, lakeViews, type ObjectStore } from '@citycheck/lake';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   issueQueryCredentials,
-  openTestLake,
+  openTestLakeApps,
   postQuery,
   type QueryApp,
-  startTestApp,
-  startTestEngine,
-  type TestLakeStore,
+  type TestLakeApps,
 } from '../test/query-fixture.js';
-import type { QueryEngine, QueryLimits } from './query-engine.js';
+import type { QueryLimits } from './query-engine.js';
 
 const credentials = issueQueryCredentials();
 const { guangdong, ministry } = credentials;
 
-let lake: TestLakeStore;
+let lake: TestLakeApps;
 let store: ObjectStore;
 let writer: LakeDatabase;
-const engines: QueryEngine[] = [];
 
-const startApp = async (limits: Partial<QueryLimits>, processMemoryBytes?: number, scopeStaleMs?: number) => {
-  const engine = await startTestEngine(store, {
+const startApp = (limits: Partial<QueryLimits>, processMemoryBytes?: number, scopeStaleMs?: number) =>
+  lake.start({
     limits: { queueLimit: 16, ...limits },
-    exportDirectory: await mkdtemp(join(lake.scratch, 'exports-')),
     ...(processMemoryBytes === undefined ? {} : { processMemoryBytes }),
     ...(scopeStaleMs === undefined ? {} : { scopeStaleMs }),
   });
-  engines.push(engine);
-  return { app: await startTestApp(engine, credentials.store), engine };
-};
 
 beforeAll(async () => {
-  lake = await openTestLake('limits', 40);
+  lake = await openTestLakeApps('limits', 40, credentials.store);
   ({ store, writer } = lake);
 });
 
-afterAll(async () => {
-  for (const engine of engines) await engine.close();
-  await lake?.close();
-});
+afterAll(() => lake?.close());
 
 const runaway =
   'SELECT sum(a.value * b.value * c.value * d.value * e.value) FROM observations a, observations b, observations c, observations d, observations e';

@@ -2,21 +2,18 @@
 // province's rows whatever the query's shape, forbidden statements are refused with a clear message, the
 // limits (timeout, memory, row cap) stop a query with their own error, and every result format parses back
 // to the same rows. Expected values are worked out from the rows the fixture wrote, not from the service.
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import type { AddressInfo } from 'node:net';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type LakeDatabase, lakeViews, type ObjectStore } from '@citycheck/lake';
+import { type LakeDatabase, lakeViews } from '@citycheck/lake';
 import { bearer, expectClosedWhenIdle } from '@citycheck/testkit';
 import { tableFromIPC } from 'apache-arrow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   issueQueryCredentials,
-  openTestLake,
+  openTestLakeApps,
   postQuery,
   type QueryApp,
-  startTestApp,
-  startTestEngine,
-  type TestLakeStore,
+  type TestLakeApps,
 } from '../test/query-fixture.js';
 import { currentObservations, type TestLake } from '../test/test-lake.js';
 import type { QueryAppOptions } from './app.js';
@@ -26,35 +23,27 @@ import type { QueryEngine, QueryLimits } from './query-engine.js';
 const credentials = issueQueryCredentials();
 const { guangdong, ministry, city } = credentials;
 
-let opened: TestLakeStore;
-let store: ObjectStore;
+let opened: TestLakeApps;
 let writer: LakeDatabase;
 let lake: TestLake;
 let scratch: string;
-const engines: QueryEngine[] = [];
 
 const startApp = async (
   limits: Partial<QueryLimits> = {},
   options: Pick<QueryAppOptions, 'credentialsCurrent' | 'idleTimeoutMs'> = {},
-): Promise<QueryApp> => {
-  const engine = await startTestEngine(store, {
-    limits,
-    exportDirectory: await mkdtemp(join(scratch, 'exports-')),
-  });
-  engines.push(engine);
-  return startTestApp(engine, credentials.store, options);
-};
+): Promise<QueryApp> => (await opened.start({ limits }, options)).app;
 let app: QueryApp;
+/** The engine of `app`. */
+let engine: QueryEngine;
 
 beforeAll(async () => {
-  opened = await openTestLake('query', 40);
-  ({ store, writer, lake, scratch } = opened);
-  app = await startApp();
+  opened = await openTestLakeApps('query', 40, credentials.store);
+  ({ writer, lake, scratch } = opened);
+  ({ app, engine } = await opened.start());
 });
 
 afterAll(async () => {
   await app?.close();
-  for (const engine of engines) await engine.close();
   await opened?.close();
 });
 
@@ -268,7 +257,6 @@ describe('a provincial analyst sees only that province, whatever the query', () 
 
 describe('the database itself, behind the guard', () => {
   it('reads no file, no other bucket and changes no setting, even for SQL the guard never saw', async () => {
-    const engine = engines[0] as QueryEngine;
     const refused = async (sql: string) =>
       engine.internalRows({ kind: 'ministry' }, [], sql).then(
         () => 'ran',
@@ -283,7 +271,6 @@ describe('the database itself, behind the guard', () => {
   });
 
   it('scopes the views of a provincial connection whatever SQL runs in it', async () => {
-    const engine = engines[0] as QueryEngine;
     const rows = await engine.internalRows(
       { kind: 'province', provinceCode: '11' },
       ['observations', 'rollups'],
@@ -580,13 +567,7 @@ describe('credentials view and connections', () => {
     const slow = await startApp({}, { idleTimeoutMs: 500 });
     try {
       await slow.listen({ host: '127.0.0.1', port: 0 });
-      const request = {
-        path: '/v1/query',
-        token: ministry,
-        contentLength: 500,
-        partialBody: '{"sql":"SELECT',
-      };
-      await expectClosedWhenIdle((slow.server.address() as AddressInfo).port, request, 500);
+      await expectClosedWhenIdle(slow.server, '/v1/query', ministry, 500);
     } finally {
       await slow.close();
     }

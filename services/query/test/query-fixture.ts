@@ -141,6 +141,40 @@ export const startTestApp = async (
   return app;
 };
 
+export interface TestLakeApps extends TestLakeStore {
+  /** An app over an engine of its own (its own limits, an export directory of its own under scratch). */
+  start(
+    engine?: Omit<TestEngineOptions, 'exportDirectory'>,
+    app?: Partial<Omit<QueryAppOptions, 'engine' | 'authenticator'>>,
+  ): Promise<{ readonly app: QueryApp; readonly engine: QueryEngine }>;
+}
+
+/**
+ * A fresh test lake (see openTestLake) for files that start apps with different limits over it; close()
+ * stops every engine started, then drops the lake. Each test closes the apps it starts.
+ */
+export const openTestLakeApps = async (
+  name: string,
+  unitsPerCity: number,
+  authenticator: Authenticator,
+): Promise<TestLakeApps> => {
+  const lake = await openTestLake(name, unitsPerCity);
+  const engines: QueryEngine[] = [];
+  return {
+    ...lake,
+    async start(engineOptions = {}, appOptions = {}) {
+      const exportDirectory = await mkdtemp(join(lake.scratch, 'exports-'));
+      const engine = await startTestEngine(lake.store, { ...engineOptions, exportDirectory });
+      engines.push(engine);
+      return { app: await startTestApp(engine, authenticator, appOptions), engine };
+    },
+    async close() {
+      for (const engine of engines) await engine.close();
+      await lake.close();
+    },
+  };
+};
+
 export interface QueryServiceOptions {
   /** Names the bucket and the scratch directory. */
   readonly name: string;
