@@ -180,7 +180,6 @@
 
   /** Column names shown in English, and the few the server has no Chinese header for. */
   const headerOf = (column) => {
-    if (column.name === 'rank') return t('rank');
     // Units reported of expected, as text (the server's header for coverage is a percentage's).
     if (column.name === 'coverage') return t('coverage');
     if (language === 'en') return column.name.replaceAll('_', ' ');
@@ -314,6 +313,8 @@
     const data = rows.map((row) => ({ name: row.area_code, value: byRate ? row.reporting_rate : row.value }));
     const values = data.map((item) => item.value).filter((value) => typeof value === 'number');
     const higherIsBetter = byRate || indicator?.direction === 'higherIsBetter';
+    const low = values.length === 0 ? 0 : Math.min(...values);
+    const high = values.length === 0 ? 0 : Math.max(...values);
     const unit = byRate ? '%' : (indicator?.unit ?? '');
     map.setOption(
       {
@@ -326,8 +327,10 @@
         },
         visualMap: {
           type: 'continuous',
-          min: values.length === 0 ? 0 : Math.min(...values),
-          max: values.length === 0 ? 1 : Math.max(...values, Math.min(...values) + 1e-9),
+          // One value (a provincial analyst's own province) is drawn mid-scale: it is compared with nothing.
+          min: low === high ? low - 1 : low,
+          max: low === high ? high + 1 : high,
+          precision: 1,
           text: [t('high'), t('low')],
           calculable: true,
           left: 10,
@@ -455,7 +458,7 @@ ORDER BY r.area_code`;
         drill: drillCity,
       });
     } else {
-      const sql = `SELECT o.unit_code, d.name, o.value, o.unit_level, o.district_code, o.street_code, o.received_at,
+      const sql = `SELECT o.unit_code, d.name, o.value, o.meets, o.unit_level, o.district_code, o.street_code, o.received_at,
   o.indicator_code, o.catalogue_version
 FROM observations_current o LEFT JOIN divisions d ON d.code = o.unit_code
 WHERE o.cycle = ${cycleNumber()} AND o.indicator_code = '${indicatorCode()}' AND o.city_code = '${last.city}'
@@ -468,6 +471,7 @@ ORDER BY o.unit_code`;
         rowData: (record) => ({
           area: record.unit_code,
           value: record.value === null ? '' : String(record.value),
+          meets: record.meets === null ? '' : String(record.meets),
         }),
       });
     }

@@ -1,0 +1,358 @@
+// The analysts' console over the whole pipeline, in headless Chromium (Debian's, through playwright-core):
+// communities of 广州, 深圳, 南宁 and 北京 submit cycle 2024 through ingest (one 广州 community corrects
+// itself later), validate and aggregate run as real processes on the shared Kafka and object store, and the
+// query service serves the console. A ministry and a Guangdong analyst read C12 (share of compounds whose
+// elderly-care facilities meet the standard) on the map, colour it by reporting rate, drill from the map to
+// 广州 and its communities, and export a table; every figure is checked against the shares worked out by
+// hand below. The Guangdong analyst's own page can fetch nothing of 广西. Screenshots: test-artifacts/.
+import { randomUUID } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadCatalogue } from '@citycheck/catalogue';
+import type { Submission } from '@citycheck/contracts';
+import { loadDivisionRegistry } from '@citycheck/divisions';
+import { sampleCycle } from '@citycheck/generator';
+import { issueAnalystToken, issueCityTokens } from '@citycheck/generator/stack';
+import { ensureTopics, pipelineTopicSpecs } from '@citycheck/kafka';
+import {
+  createTestStore,
+  freePort,
+  repositoryRoot,
+  type ServiceProcess,
+  startService,
+  submitEach,
+  testKafka,
+  uniqueName,
+  waitFor,
+} from '@citycheck/testkit';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { namespaceEnv } from './namespace.js';
+
+const chromiumPath = process.env.CITYCHECK_CHROMIUM ?? '/usr/bin/chromium';
+const artifacts = join(repositoryRoot, 'test-artifacts');
+
+// Whether each community's elderly-care facilities meet the standard (C12), in registry order per city.
+const meets: Record<string, boolean[]> = {
+  '440100': [true, true, false, true, false],
+  '440300': [true, false, false],
+  '450100': [true, true, true, false],
+  '110100': [true, false],
+};
+// The third 广州 community corrects its C12 to true in a later submission, which supersedes the first.
+// By hand, units meeting / units examined, in % to one decimal (the catalogue's scale of 100):
+//   广州 440100: 4 of 5 = 80.0; 深圳 440300: 1 of 3 = 33.3; 广东 440000: 5 of 8 = 62.5 (the mean of the two
+//   cities' shares would be 56.7); 南宁 and 广西: 3 of 4 = 75.0; 北京: 1 of 2 = 50.0.
+const expectedProvinces = { '110000': 50, '440000': 62.5, '450000': 75 };
+const expectedGuangdongCities = { '440100': 80, '440300': 33.3 };
+
+describe('the console over the pipeline', () => {
+  const services: ServiceProcess[] = [];
+  const divisions = loadDivisionRegistry();
+  let queryUrl: string;
+  let ministry: string;
+  let guangdong: string;
+  let browser: Browser;
+  let scratch: string | undefined;
+  /** 广州's communities as the rollups must see them: each with its final C12. */
+  const guangzhouUnits = new Map<string, boolean>();
+
+  beforeAll(async () => {
+    scratch = await mkdtemp(join(tmpdir(), 'citycheck-console-'));
+    const store = await createTestStore('console');
+    const ingestPort = await freePort();
+    const queryPort = await freePort();
+    queryUrl = `http://127.0.0.1:${queryPort}`;
+    const namespace = namespaceEnv(uniqueName('console'), store.bucket, { INGEST_PORT: String(ingestPort) });
+    const brokers = String(namespace.env.KAFKA_BROKERS);
+    const admin = testKafka().admin();
+    await admin.connect();
+    await ensureTopics(admin, pipelineTopicSpecs(3, 1, namespace.topicNamespace));
+    await admin.disconnect();
+
+    const catalogue = loadCatalogue('2024.1');
+    const submissions: Submission[] = [];
+    for (const [city, flags] of Object.entries(meets)) {
+      const sample = sampleCycle({
+        catalogue,
+        divisions,
+        cities: [city],
+        communitiesPerCity: flags.length,
+        // A seed per city, so each sample draws submission ids of its own.
+        seed: Number(city),
+      });
+      const communities = sample.valid.filter((submission) => submission.unit.level === 'community');
+      expect(communities).toHaveLength(flags.length);
+      communities.forEach((submission, index) => {
+        const observations = submission.observations.map((observation) =>
+          observation.indicator === 'C12'
+            ? { indicator: 'C12', meets: flags[index] as boolean }
+            : observation,
+        );
+        submissions.push({ ...submission, observations: observations as Submission['observations'] });
+        if (city === '440100') guangzhouUnits.set(submission.unit.code, flags[index] as boolean);
+      });
+    }
+    const tokens = await issueCityTokens(brokers, Object.keys(meets));
+    ministry = await issueAnalystToken(brokers, 'analyst:ministry');
+    guangdong = await issueAnalystToken(brokers, 'analyst:province:44');
+
+    for (const service of ['ingest', 'validate', 'aggregate'] as const)
+      services.push(await startService({ service, env: namespace.env }));
+    services.push(
+      await startService({
+        service: 'query',
+        env: {
+          ...namespace.env,
+          QUERY_PORT: String(queryPort),
+          QUERY_PG_PORT: '0',
+          QUERY_EXPORT_DIRECTORY: join(scratch ?? tmpdir(), 'exports'),
+          QUERY_LAKE_REFRESH_MS: '500',
+        },
+      }),
+    );
+    await waitFor(
+      async () =>
+        (await fetch(`http://127.0.0.1:${ingestPort}/readyz`).catch(() => undefined))?.status === 200
+          ? true
+          : undefined,
+      { timeoutMs: 60_000, what: 'ingest to be ready' },
+    );
+    expect(await submitEach(`http://127.0.0.1:${ingestPort}`, submissions, tokens)).toBe(submissions.length);
+    // The correction: the third 广州 community, later, with C12 met.
+    const third = submissions.filter((submission) => submission.cityCode === '440100')[2] as Submission;
+    const correction: Submission = {
+      ...third,
+      submissionId: randomUUID(),
+      submittedAt: new Date(
+        Date.parse(third.submittedAt ?? '2024-11-20T09:00:00.000Z') + 3_600_000,
+      ).toISOString(),
+      observations: third.observations.map((observation) =>
+        observation.indicator === 'C12' ? { indicator: 'C12', meets: true } : observation,
+      ) as Submission['observations'],
+    };
+    expect(await submitEach(`http://127.0.0.1:${ingestPort}`, [correction], tokens)).toBe(1);
+    guangzhouUnits.set(third.unit.code, true);
+
+    // Wait, through the API the page uses, until the rollups include the correction.
+    await waitFor(
+      async () => {
+        const response = await fetch(`${queryUrl}/v1/export`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${ministry}`, 'content-type': 'application/json' },
+          body: JSON.stringify({
+            sql: "SELECT area_code, value, indicator_code, catalogue_version FROM rollups WHERE cycle = 2024 AND indicator_code = 'C12' AND level = 'province' ORDER BY 1",
+            format: 'json',
+          }),
+        });
+        if (!response.ok) return undefined;
+        const rows = ((await response.json()) as { rows: [string, number][] }).rows;
+        return JSON.stringify(Object.fromEntries(rows.map((row) => [row[0], row[1]]))) ===
+          JSON.stringify(expectedProvinces)
+          ? true
+          : undefined;
+      },
+      { timeoutMs: 180_000, what: 'the C12 province rollups to include every submission and the correction' },
+    );
+    browser = await chromium.launch({
+      executablePath: chromiumPath,
+      headless: true,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking'],
+    });
+    mkdirSync(artifacts, { recursive: true });
+  }, 400_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    for (const service of services) await service.stop().catch(() => undefined);
+    if (scratch !== undefined) await rm(scratch, { recursive: true, force: true });
+  }, 120_000);
+
+  const settled = (page: Page) => page.waitForSelector('body[data-loaded="true"]', { timeout: 30_000 });
+  /** The province values the map is drawn with, as ECharts holds them. */
+  // The page's scripts run in the browser: they are handed to it as text, since this file has no DOM types.
+  const mapValues = (page: Page) =>
+    page.evaluate(`(() => {
+      const chart = echarts.getInstanceByDom(document.getElementById('map'));
+      return Object.fromEntries(chart.getOption().series[0].data.map((item) => [item.name, item.value]));
+    })()`);
+  const figures = async (page: Page): Promise<Record<string, string>> =>
+    Object.fromEntries(
+      await page.$$eval('#figures tbody tr', (rows) =>
+        rows.map((row) => [row.getAttribute('data-area'), row.getAttribute('data-value')]),
+      ),
+    );
+
+  const signIn = async (token: string): Promise<Page> => {
+    const page = await browser.newPage({ viewport: { width: 1300, height: 1000 }, acceptDownloads: true });
+    const outside: string[] = [];
+    page.on('request', (request) => {
+      if (!request.url().startsWith(queryUrl) && !request.url().startsWith('blob:'))
+        outside.push(request.url());
+    });
+    await page.goto(`${queryUrl}/console`);
+    await page.fill('#token', token);
+    await page.click('#signin button');
+    await page.waitForSelector('body[data-map="drawn"]', { timeout: 30_000 });
+    await settled(page);
+    await page.selectOption('#cycle', '2024');
+    await settled(page);
+    await page.selectOption('#indicator', 'C12');
+    await settled(page);
+    expect(outside, 'every asset is served by the service').toEqual([]);
+    return page;
+  };
+
+  it('shows a ministry analyst the provinces on the map, and drills from the map to 广州 and its communities', async () => {
+    const page = await signIn(ministry);
+    expect(await mapValues(page)).toEqual(expectedProvinces);
+    await page.screenshot({ path: join(artifacts, 'console-pipeline-ministry-map.png'), fullPage: true });
+
+    // By reporting rate: cities that reported of the cities the cycle expects (the registry's prefecture-level
+    // cities and municipalities of the province), in %.
+    const expectedCities = (province: string) =>
+      divisions.reportingCities().filter((city) => city.startsWith(province)).length;
+    await page.selectOption('#colour-by', 'rate');
+    await settled(page);
+    const rate = (reported: number, expected: number) => Math.round((1000 * reported) / expected) / 10;
+    expect(await mapValues(page)).toEqual({
+      '110000': rate(1, expectedCities('11')),
+      '440000': rate(2, expectedCities('44')),
+      '450000': rate(1, expectedCities('45')),
+    });
+    await page.selectOption('#colour-by', 'value');
+    await settled(page);
+
+    // A click on 广州's place on the map drills into 广东.
+    const point = (await page.evaluate(
+      `echarts.getInstanceByDom(document.getElementById('map')).convertToPixel({ seriesIndex: 0 }, [113.3, 23.5])`,
+    )) as number[];
+    const box = await page.locator('#map').boundingBox();
+    if (box === null) throw new Error('the map is not on the page');
+    await page.mouse.click(box.x + (point[0] ?? 0), box.y + (point[1] ?? 0));
+    await page.waitForSelector('#figures[data-level="city"]');
+    await settled(page);
+    expect(await figures(page)).toEqual(
+      Object.fromEntries(
+        Object.entries(expectedGuangdongCities).map(([city, value]) => [city, String(value)]),
+      ),
+    );
+    expect(await page.textContent('tr[data-area="440100"] td[data-field="name"]')).toBe('广州市');
+    expect(await page.textContent('tr[data-area="440100"] td[data-field="coverage"]')).toMatch(/^5\//);
+
+    // The cities' table as CSV, through the export button: a BOM, Chinese headers and names, rounded shares.
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.click('.table-block[data-table="figures"] button[data-export="csv"]'),
+    ]);
+    const csv = await readFile((await download.path()) as string, 'utf8');
+    expect(csv.charCodeAt(0)).toBe(0xfeff);
+    expect(csv).toContain('区划代码');
+    expect(csv).toMatch(/440100,广州市,80(\.0)?,/);
+    expect(csv).toMatch(/440300,深圳市,33\.3,/);
+
+    await page.click('#figures tbody tr[data-area="440100"] td');
+    await page.waitForSelector('#figures[data-level="unit"]');
+    await settled(page);
+    const units = await page.$$eval('#figures tbody tr', (rows) =>
+      rows.map((row) => [row.getAttribute('data-area'), row.getAttribute('data-meets')]),
+    );
+    expect(Object.fromEntries(units)).toEqual(
+      Object.fromEntries([...guangzhouUnits].map(([unit, met]) => [unit, String(met)])),
+    );
+    await page.screenshot({
+      path: join(artifacts, 'console-pipeline-ministry-communities.png'),
+      fullPage: true,
+    });
+
+    // Ranked cities, best first (C12 is higher-is-better): 广州 80.0, 南宁 75.0, 北京 50.0, 深圳 33.3.
+    await page.click('#tabs button[data-tab="ranking"]');
+    await settled(page);
+    await page.selectOption('#ranking-level', 'city');
+    await settled(page);
+    expect(
+      await page.$$eval('#ranking tbody tr', (rows) =>
+        rows.map((row) => [row.getAttribute('data-area'), row.getAttribute('data-value')]),
+      ),
+    ).toEqual([
+      ['440100', '80'],
+      ['450100', '75'],
+      ['110100', '50'],
+      ['440300', '33.3'],
+    ]);
+    await page.screenshot({ path: join(artifacts, 'console-pipeline-ministry-ranking.png'), fullPage: true });
+
+    // The trend follows the drill-down (广州's districts): one cycle, one district, 4 of 5 = 80.0.
+    await page.click('#tabs button[data-tab="trend"]');
+    await settled(page);
+    expect(
+      await page.evaluate(`echarts.getInstanceByDom(document.getElementById('trend-chart')).getOption()
+        .series.map((line) => [line.id, line.data])`),
+    ).toEqual([['440103', [80]]]);
+
+    // Completeness per province: 广东's two cities and eight communities reported, of the cities it expects.
+    await page.click('#tabs button[data-tab="completeness"]');
+    await settled(page);
+    await page.selectOption('#completeness-level', 'province');
+    await settled(page);
+    expect(await page.getAttribute('#completeness tr[data-area="440000"]', 'data-reported')).toBe('2');
+    expect(await page.getAttribute('#completeness tr[data-area="440000"]', 'data-communities-reported')).toBe(
+      '8',
+    );
+    expect(
+      await page.textContent('#completeness tr[data-area="440000"] td[data-field="cities_expected"]'),
+    ).toBe(String(expectedCities('44')));
+    await page.screenshot({
+      path: join(artifacts, 'console-pipeline-ministry-completeness.png'),
+      fullPage: true,
+    });
+    await page.close();
+  }, 180_000);
+
+  it('shows a Guangdong analyst 广东 only, and the page can fetch nothing of 广西', async () => {
+    const page = await signIn(guangdong);
+    expect(await mapValues(page)).toEqual({ '440000': expectedProvinces['440000'] });
+    expect(await page.$$eval('#map-values tr[data-province]', (rows) => rows.length)).toBe(1);
+    await page.screenshot({ path: join(artifacts, 'console-pipeline-guangdong-map.png'), fullPage: true });
+
+    await page.click('#map-values tr[data-province="440000"]');
+    await page.waitForSelector('#figures[data-level="city"]');
+    await settled(page);
+    expect(await figures(page)).toEqual(
+      Object.fromEntries(
+        Object.entries(expectedGuangdongCities).map(([city, value]) => [city, String(value)]),
+      ),
+    );
+
+    // The console's own API, asked from the page with the page's credential, for 广西 and 南宁 in every view.
+    const answers = await page.evaluate(async (token) => {
+      const ask = async (sql: string) => {
+        const response = await fetch('/v1/export', {
+          method: 'POST',
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ sql, format: 'json' }),
+        });
+        return { status: response.status, rows: ((await response.json()) as { rows?: unknown[] }).rows };
+      };
+      return Promise.all([
+        ask(
+          "SELECT area_code, value FROM rollups WHERE province_code = '450000' OR area_code IN ('450000', '450100', '000000')",
+        ),
+        ask(
+          "SELECT unit_code, meets FROM observations_current WHERE city_code = '450100' OR province_code = '450000'",
+        ),
+        ask("SELECT area_code FROM completeness WHERE area_code IN ('450000', '450100', '000000')"),
+        ask("SELECT code FROM divisions WHERE province_code = '450000'"),
+      ]);
+    }, guangdong);
+    expect(answers).toEqual([
+      { status: 200, rows: [] },
+      { status: 200, rows: [] },
+      { status: 200, rows: [] },
+      { status: 200, rows: [] },
+    ]);
+    await page.close();
+  }, 180_000);
+});
