@@ -85,10 +85,18 @@ const languageArgument = (raw: string | undefined): CliLanguage => {
   return language;
 };
 
-const httpSettings = (values: { url?: string | undefined; token?: string | undefined }) => {
+const httpSettings = (
+  values: { url?: string | undefined; token?: string | undefined },
+  language: CliLanguage,
+) => {
   const config = readConfig(['citycheckUrl', 'citycheckToken']);
   const token = values.token ?? config.citycheckToken;
-  if (token === '') throw new UsageError('no credential: set CITYCHECK_TOKEN or pass --token');
+  if (token === '')
+    throw new UsageError(
+      language === 'en'
+        ? 'no credential: set CITYCHECK_TOKEN or pass --token'
+        : '缺少凭证：请设置环境变量 CITYCHECK_TOKEN 或使用 --token',
+    );
   return { url: values.url ?? config.citycheckUrl, token };
 };
 
@@ -113,7 +121,7 @@ const submit = async (args: string[]): Promise<number> => {
   });
   if (positionals.length === 0) throw new UsageError('submit needs at least one file or directory');
   const language = languageArgument(values.lang);
-  const { url, token } = httpSettings(values);
+  const { url, token } = httpSettings(values, language);
   const abort = new AbortController();
   process.once('SIGINT', () => abort.abort());
   process.once('SIGTERM', () => abort.abort());
@@ -145,7 +153,9 @@ const submit = async (args: string[]): Promise<number> => {
   } catch (error) {
     if (abort.signal.aborted) {
       console.error(
-        'citycheck: interrupted; acknowledged chunks are recorded, run the same command again to resume',
+        language === 'en'
+          ? 'citycheck: interrupted; acknowledged chunks are recorded, run the same command again to resume'
+          : 'citycheck：已中断；已确认的分块均已记录，再次运行同一命令即可接着上传',
       );
       return 130;
     }
@@ -169,7 +179,7 @@ const status = async (args: string[]): Promise<number> => {
   const [submissionId] = positionals;
   if (submissionId === undefined) throw new UsageError('status needs a submissionId');
   const language = languageArgument(values.lang);
-  const { url, token } = httpSettings(values);
+  const { url, token } = httpSettings(values, language);
   try {
     const answer = await runSubmissionStatus({ url, token, submissionId, language, json: values.json });
     if (answer.stdout !== '') console.log(answer.stdout);
@@ -196,7 +206,7 @@ const results = async (args: string[]): Promise<number> => {
   });
   const cycle = yearArgument(values.cycle, 'results --cycle');
   const language = languageArgument(values.lang);
-  const { url, token } = httpSettings(values);
+  const { url, token } = httpSettings(values, language);
   const queryUrl = values['query-url'] ?? readConfig(['citycheckQueryUrl']).citycheckQueryUrl;
   try {
     const found = await fetchCityResults({
