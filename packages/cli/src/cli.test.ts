@@ -192,7 +192,7 @@ describe('answers', () => {
   });
 
   it('print totals and one line per problem', () => {
-    const text = formatReport({
+    const report = {
       files: 1,
       sent: 3,
       accepted: 1,
@@ -209,10 +209,15 @@ describe('answers', () => {
           problems: [{ ...problem, value: '2024' }],
         },
       ],
-    });
-    expect(text).toBe(
+    } as const;
+    expect(formatReport(report)).toBe(
       '1 file(s), 3 submission(s): 1 accepted, 1 already received, 1 rejected\n' +
         '  beijing.ndjson:9 b /cycle schema.type: must be integer (got "2024")',
+    );
+    // What the CLI prints by default: Chinese, with the place, id, pointer and rule code unchanged.
+    expect(formatReport(report, 200, 'zh')).toBe(
+      '1 个文件，3 条报送：已接收 1 条，此前已收到 1 条，被拒收 1 条\n' +
+        '  beijing.ndjson:9 b /cycle schema.type: must be integer（实际为 "2024"）',
     );
   });
 

@@ -141,7 +141,7 @@ const submit = async (args: string[]): Promise<number> => {
       wait: values.wait,
       waitTimeoutMs: positiveInteger('wait-timeout', values['wait-timeout'], 600) * 1000,
     });
-    console.log(values.json ? JSON.stringify(report, null, 2) : formatReport(report));
+    console.log(values.json ? JSON.stringify(report, null, 2) : formatReport(report, 200, language));
     if (
       report.waited !== undefined &&
       report.waited.pending > 0 &&

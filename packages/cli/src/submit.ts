@@ -13,7 +13,7 @@ import {
 } from './answers.js';
 import { type Answer, defaultRetryPolicy, type RetryPolicy, send } from './http.js';
 import { type Chunk, chunksOf, findInputFiles } from './input-files.js';
-import { acceptLanguage, type CliLanguage } from './language.js';
+import { acceptLanguage, type CliLanguage, formatCount } from './language.js';
 import { Progress } from './progress.js';
 import {
   type ChunkResult,
@@ -353,9 +353,21 @@ const placeOf = (file: string, unit: Rejection['unit'], at: number, sheet?: stri
       ? `${file} ${sheet ?? ''}!${at}`
       : `${file}:${unit === 'item' ? `[${at}]` : at}`;
 
-const problemText = (problem: FieldProblem): string => {
-  const column = problem.column === undefined ? '' : `column ${problem.column} "${problem.header ?? ''}" `;
-  return `${column}${problem.pointer} ${problem.rule}: ${problem.message}${problem.value === undefined ? '' : ` (got ${JSON.stringify(problem.value)})`}`;
+const problemText = (problem: FieldProblem, language: CliLanguage): string => {
+  const en = language === 'en';
+  const column =
+    problem.column === undefined
+      ? ''
+      : en
+        ? `column ${problem.column} "${problem.header ?? ''}" `
+        : `第 ${problem.column} 列“${problem.header ?? ''}” `;
+  const value =
+    problem.value === undefined
+      ? ''
+      : en
+        ? ` (got ${JSON.stringify(problem.value)})`
+        : `（实际为 ${JSON.stringify(problem.value)}）`;
+  return `${column}${problem.pointer} ${problem.rule}: ${problem.message}${value}`;
 };
 
 /** Whether the run should exit non-zero: a line refused at the door, rejected by validate, or not final in time. */
@@ -363,24 +375,38 @@ export const anyFailed = (report: SubmitReport): boolean =>
   report.rejected > 0 ||
   (report.waited !== undefined && (report.waited.rejected > 0 || report.waited.pending > 0));
 
-/** The summary printed at the end of a run: totals, then one line per problem of each rejected submission. */
-export const formatReport = (report: SubmitReport, limit = 200): string => {
-  const number = new Intl.NumberFormat('en');
+/**
+ * The summary printed at the end of a run: totals, then one line per problem of each rejected submission, then
+ * (after --wait) what became of the accepted ones. In the language asked for; places, ids and rule codes are
+ * the same in both.
+ */
+export const formatReport = (report: SubmitReport, limit = 200, language: CliLanguage = 'en'): string => {
+  const en = language === 'en';
+  const n = (value: number) => formatCount(value);
+  const more = en
+    ? '... and more: run with --json for the full list'
+    : '……还有更多，完整清单请用 --json 输出';
+  const refused = en ? 'rejected' : '已拒收';
   const lines = [
-    `${report.dryRun ? 'dry run: ' : ''}${number.format(report.files)} file(s), ${number.format(report.sent)} submission(s): ` +
-      `${number.format(report.accepted)} ${report.dryRun ? 'would be accepted' : 'accepted'}, ` +
-      `${number.format(report.duplicates)} already received, ${number.format(report.rejected)} rejected` +
-      (report.resumedChunks > 0 ? ` (${report.resumedChunks} chunk(s) from an earlier run)` : ''),
+    en
+      ? `${report.dryRun ? 'dry run: ' : ''}${n(report.files)} file(s), ${n(report.sent)} submission(s): ` +
+        `${n(report.accepted)} ${report.dryRun ? 'would be accepted' : 'accepted'}, ` +
+        `${n(report.duplicates)} already received, ${n(report.rejected)} rejected` +
+        (report.resumedChunks > 0 ? ` (${report.resumedChunks} chunk(s) from an earlier run)` : '')
+      : `${report.dryRun ? '试运行：' : ''}${n(report.files)} 个文件，${n(report.sent)} 条报送：` +
+        `${report.dryRun ? '可接收' : '已接收'} ${n(report.accepted)} 条，此前已收到 ${n(report.duplicates)} 条，` +
+        `被拒收 ${n(report.rejected)} 条` +
+        (report.resumedChunks > 0 ? `（其中 ${report.resumedChunks} 块为上次运行已确认）` : ''),
   ];
   let shown = 0;
   for (const rejection of report.rejections) {
     for (const problem of rejection.problems.length > 0 ? rejection.problems : [undefined]) {
       if (shown === limit) {
-        lines.push(`... and more: run with --json for the full list`);
+        lines.push(more);
         return lines.join('\n');
       }
       const where = placeOf(rejection.file, rejection.unit, rejection.at, rejection.sheet);
-      const detail = problem === undefined ? 'rejected' : problemText(problem);
+      const detail = problem === undefined ? refused : problemText(problem, language);
       lines.push(`  ${where} ${rejection.submissionId ?? '-'} ${detail}`);
       shown += 1;
     }
@@ -389,17 +415,20 @@ export const formatReport = (report: SubmitReport, limit = 200): string => {
   if (waited === undefined) return lines.join('\n');
   for (const file of waited.files)
     lines.push(
-      `${file.file}: ${number.format(file.counted)} counted, ${number.format(file.rejected)} rejected by validate` +
-        (file.pending > 0 ? `, ${number.format(file.pending)} not final yet` : ''),
+      en
+        ? `${file.file}: ${n(file.counted)} counted, ${n(file.rejected)} rejected by validate` +
+            (file.pending > 0 ? `, ${n(file.pending)} not final yet` : '')
+        : `${file.file}：计入汇总 ${n(file.counted)} 条，校验驳回 ${n(file.rejected)} 条` +
+            (file.pending > 0 ? `，尚无最终结果 ${n(file.pending)} 条` : ''),
     );
   for (const outcome of waited.rejections) {
     const unit = outcome.sheet === undefined ? 'line' : 'row';
     for (const problem of outcome.problems.length > 0 ? outcome.problems : [undefined]) {
       if (shown === limit) {
-        lines.push(`... and more: run with --json for the full list`);
+        lines.push(more);
         return lines.join('\n');
       }
-      const detail = problem === undefined ? 'rejected' : problemText(problem);
+      const detail = problem === undefined ? refused : problemText(problem, language);
       lines.push(
         `  ${placeOf(outcome.file, unit, outcome.at, outcome.sheet)} ${outcome.submissionId} ${detail}`,
       );
@@ -407,12 +436,15 @@ export const formatReport = (report: SubmitReport, limit = 200): string => {
     }
   }
   lines.push(
-    `after waiting: ${number.format(waited.counted)} counted, ${number.format(waited.rejected)} rejected by validate, ` +
-      `${number.format(report.rejected)} refused by ingest` +
-      (waited.pending > 0 ? `, ${number.format(waited.pending)} not final yet` : '') +
-      (waited.notFollowed > 0
-        ? ` (${number.format(waited.notFollowed)} from an earlier run not followed)`
-        : ''),
+    en
+      ? `after waiting: ${n(waited.counted)} counted, ${n(waited.rejected)} rejected by validate, ` +
+          `${n(report.rejected)} refused by ingest` +
+          (waited.pending > 0 ? `, ${n(waited.pending)} not final yet` : '') +
+          (waited.notFollowed > 0 ? ` (${n(waited.notFollowed)} from an earlier run not followed)` : '')
+      : `等待结果：计入汇总 ${n(waited.counted)} 条，校验驳回 ${n(waited.rejected)} 条，` +
+          `接收时拒收 ${n(report.rejected)} 条` +
+          (waited.pending > 0 ? `，尚无最终结果 ${n(waited.pending)} 条` : '') +
+          (waited.notFollowed > 0 ? `（上次运行的 ${n(waited.notFollowed)} 条未跟踪）` : ''),
   );
   return lines.join('\n');
 };
