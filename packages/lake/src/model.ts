@@ -140,7 +140,7 @@ export const defineLakeViews = async (
       : emptyRelation(view(name));
     await connection.run(`CREATE OR REPLACE VIEW ${schema}.${name} AS ${relation}`);
   }
-  for (const name of ['indicators', 'divisions', 'cycles', 'cycle_actions']) {
+  for (const name of ['indicators', 'divisions', 'cycles', 'cycle_actions', 'reviews', 'review_actions']) {
     const key = `reference/${name}.parquet`;
     const relation = referenceKeys.has(key)
       ? `SELECT ${columnsOf(name)} FROM read_parquet(${url(key)})`

@@ -4,13 +4,30 @@ import type { FieldProblem } from '@citycheck/errors';
 import { cityCycleLockedProblem, isLocked, wasLockedAt } from './machine.js';
 import { type ReviewRecord, reviewKey } from './record.js';
 
+export type ReviewBookListener = () => void;
+
 export class ReviewBook {
   private readonly records = new Map<string, ReviewRecord>();
+  private readonly listeners = new Set<ReviewBookListener>();
 
   /** Applies the latest record under a key of reviews.v1; `null` (a tombstone) forgets it. */
   apply(key: string, record: ReviewRecord | null): void {
     if (record === null) this.records.delete(key);
     else this.records.set(key, record);
+    for (const listener of this.listeners) listener();
+  }
+
+  /** Every review known, ordered by cycle then city: what aggregate writes to the lake. */
+  all(): ReviewRecord[] {
+    return [...this.records.values()].sort(
+      (a, b) => a.cycle - b.cycle || a.cityCode.localeCompare(b.cityCode),
+    );
+  }
+
+  /** Told after every record applied; returns the function that stops telling. */
+  onChange(listener: ReviewBookListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
   }
 
   review(cycle: number, cityCode: string): ReviewRecord | undefined {

@@ -1,6 +1,6 @@
 // Review and sign-off of each city's data per cycle: the records on reviews.v1 (state and audit trail), the
 // pure state machine that moves them, the book services keep of them, and whether a city's cycle is locked.
-export { ReviewBook } from './book.js';
+export { ReviewBook, type ReviewBookListener } from './book.js';
 export {
   actionNames,
   cityCycleLockedProblem,

@@ -11,4 +11,4 @@ export {
   derivedObjectKey,
 } from './derive.js';
 export { cutChunks, writeChunk } from './lake-writer.js';
-export { writeCycleReference, writeReference } from './reference.js';
+export { writeCycleReference, writeReference, writeReviewReference } from './reference.js';

@@ -22,6 +22,7 @@ import {
   registerConsumerLag,
   startOpsServer,
 } from '@citycheck/metrics';
+import { loadReviews, ReviewBook, reviewsTopic } from '@citycheck/reviews';
 import { writeReference } from './reference.js';
 import { createAggregateWorker } from './worker.js';
 
@@ -132,6 +133,18 @@ const cycleFollower = await loadCycles({
   onCrash: (error, restarting) => logger.error({ err: error, restarting }, 'cycles consumer crashed'),
 });
 
+// The reviews of each city's data (reviews.v1): the lake's copy, for the reviews views.
+const reviewBook = new ReviewBook();
+const reviewFollower = await loadReviews({
+  kafka,
+  book: reviewBook,
+  topic: reviewsTopic(config.topicNamespace),
+  replicationFactor: config.topicReplicationFactor,
+  groupIdPrefix: `${config.kafkaClientId}-aggregate-reviews`,
+  onInvalidRecord: (error, key) => logger.error({ err: error, key }, 'unreadable reviews record skipped'),
+  onCrash: (error, restarting) => logger.error({ err: error, restarting }, 'reviews consumer crashed'),
+});
+
 const killNow = (): void => {
   logger.warn({ fault: config.aggregateFault }, 'fault injection: killing this process');
   process.kill(process.pid, 'SIGKILL');
@@ -145,6 +158,7 @@ const worker = createAggregateWorker({
   logger,
   cycles: loadCycleSettings(),
   cycleBook,
+  reviewBook,
   rotation: {
     maxRecords: config.aggregateFlushRecords,
     maxBytes: config.aggregateFlushBytes,
@@ -165,6 +179,7 @@ const shutdown = async (signal: string): Promise<void> => {
   logger.info({ signal }, 'draining');
   await worker.stop();
   await cycleFollower.stop();
+  await reviewFollower.stop();
   await producer.disconnect();
   await ops.close();
   await admin.disconnect();

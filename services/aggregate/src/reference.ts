@@ -1,11 +1,12 @@
-// Reference data in the lake: the indicator catalogue (every version), the division registry and the cycles
-// (with the operators' audit trail), written as Parquet under reference/ so the rollups, the query service and any outside client join against the
+// Reference data in the lake: the indicator catalogue (every version), the division registry, the cycles
+// (with the operators' audit trail) and the reviews of each city's data (with the reviewers'), written as Parquet under reference/ so the rollups, the query service and any outside client join against the
 // same codes and names.
 import { createHash } from 'node:crypto';
 import type { Catalogue } from '@citycheck/catalogue';
 import type { CycleBook } from '@citycheck/cycles';
 import type { DivisionRegistry } from '@citycheck/divisions';
 import { type DuckDBConnection, encodeParquet, type ObjectStore } from '@citycheck/lake';
+import type { ReviewBook } from '@citycheck/reviews';
 
 export const indicatorColumns = {
   catalogue_version: 'VARCHAR',
@@ -233,4 +234,97 @@ export const writeCycleReference = async (
     'action',
   ]);
   await store.put('reference/cycle_actions.parquet', actions, 'application/vnd.apache.parquet');
+};
+
+export const reviewColumns = {
+  cycle: 'INTEGER',
+  province_code: 'VARCHAR',
+  city_code: 'VARCHAR',
+  state: 'VARCHAR',
+  locked: 'BOOLEAN',
+  actions: 'INTEGER',
+  last_action: 'VARCHAR',
+  last_action_by: 'VARCHAR',
+  last_action_role: 'VARCHAR',
+  last_action_at: 'TIMESTAMP',
+  accepted_at: 'TIMESTAMP',
+} as const;
+
+export const reviewActionColumns = {
+  cycle: 'INTEGER',
+  province_code: 'VARCHAR',
+  city_code: 'VARCHAR',
+  seq: 'INTEGER',
+  action: 'VARCHAR',
+  actor: 'VARCHAR',
+  actor_role: 'VARCHAR',
+  credential_id: 'VARCHAR',
+  acted_at: 'TIMESTAMP',
+  state: 'VARCHAR',
+  reason: 'VARCHAR',
+  comments: 'STRUCT(text VARCHAR, unit VARCHAR, indicator VARCHAR)[]',
+} as const;
+
+/** A city's province, as the lake writes it: the first two digits and four zeros (640100 -> 640000). */
+const provinceCodeOf = (cityCode: string): string => `${cityCode.slice(0, 2)}0000`;
+
+export const reviewRows = (book: ReviewBook): Record<string, unknown>[] =>
+  book.all().map((review) => {
+    const last = review.actions.at(-1);
+    return {
+      cycle: review.cycle,
+      province_code: provinceCodeOf(review.cityCode),
+      city_code: review.cityCode,
+      state: review.state,
+      locked: review.state === 'accepted',
+      actions: review.actions.length,
+      last_action: last?.action ?? null,
+      last_action_by: last?.by ?? null,
+      last_action_role: last?.role ?? null,
+      last_action_at: utc(last?.at),
+      accepted_at: utc(review.actions.findLast((entry) => entry.action === 'accept')?.at),
+    };
+  });
+
+export const reviewActionRows = (book: ReviewBook): Record<string, unknown>[] =>
+  book.all().flatMap((review) =>
+    review.actions.map((entry, index) => ({
+      cycle: review.cycle,
+      province_code: provinceCodeOf(review.cityCode),
+      city_code: review.cityCode,
+      seq: index + 1,
+      action: entry.action,
+      actor: entry.by,
+      actor_role: entry.role,
+      credential_id: entry.credentialId,
+      acted_at: utc(entry.at),
+      state: entry.state,
+      reason: entry.reason ?? null,
+      comments: (entry.comments ?? []).map((comment) => ({
+        text: comment.text,
+        unit: comment.unit ?? null,
+        indicator: comment.indicator ?? null,
+      })),
+    })),
+  );
+
+/**
+ * Writes reference/reviews.parquet and reference/review_actions.parquet from the review book, for analysts:
+ * each city's review as it stands and the reviewers' audit trail. Nothing while no review exists (the views
+ * are then empty).
+ */
+export const writeReviewReference = async (
+  duckdb: DuckDBConnection,
+  store: ObjectStore,
+  book: ReviewBook,
+): Promise<void> => {
+  if (book.all().length === 0) return;
+  const reviews = await encodeParquet(duckdb, reviewRows(book), reviewColumns, ['cycle', 'city_code']);
+  await store.put('reference/reviews.parquet', reviews, 'application/vnd.apache.parquet');
+  const actions = await encodeParquet(duckdb, reviewActionRows(book), reviewActionColumns, [
+    'cycle',
+    'city_code',
+    'seq',
+  ]);
+  await store.put('reference/review_actions.parquet', actions, 'application/vnd.apache.parquet');
 };

@@ -16,6 +16,7 @@ import {
 import type { CommitLog, DuckDBConnection, ManifestEntry, ObjectStore } from '@citycheck/lake';
 import type { Logger } from '@citycheck/logging';
 import type { PipelineMetrics } from '@citycheck/metrics';
+import type { ReviewBook } from '@citycheck/reviews';
 import { nextDerivationAt } from './derivation-schedule.js';
 import {
   type CycleSettings,
@@ -26,7 +27,7 @@ import {
 } from './derive.js';
 import { createLakeWatcher } from './lake-watcher.js';
 import { type Chunk, cutChunks, type RotationPolicy, writeChunk } from './lake-writer.js';
-import { writeCycleReference } from './reference.js';
+import { writeCycleReference, writeReviewReference } from './reference.js';
 import { coalescedTrigger, createSerialQueue } from './work-queue.js';
 
 export interface AggregateWorkerOptions {
@@ -41,6 +42,11 @@ export interface AggregateWorkerOptions {
    * re-derives every cycle in the lake and rewrites reference/cycles.parquet and reference/cycle_actions.parquet.
    */
   readonly cycleBook?: CycleBook;
+  /**
+   * The reviews (followed from reviews.v1); with it, reference/reviews.parquet and
+   * reference/review_actions.parquet are rewritten after every change and at start.
+   */
+  readonly reviewBook?: ReviewBook;
   readonly rotation: RotationPolicy;
   /**
    * A connection of the same DuckDB instance for derivation alone, so it never holds up the lake writer;
@@ -107,6 +113,7 @@ export const createAggregateWorker = ({
   logger,
   cycles,
   cycleBook,
+  reviewBook,
   rotation,
   derivationDuckdb,
   rollupDebounceMs = 250,
@@ -275,6 +282,20 @@ export const createAggregateWorker = ({
   const writeCycles = (): void => {
     if (!stopping) queueCycleReference?.();
   };
+  // reference/reviews.parquet likewise follows the review book.
+  const queueReviewReference =
+    reviewBook === undefined
+      ? undefined
+      : coalescedTrigger(
+          serial,
+          () => writeReviewReference(duckdb, store, reviewBook),
+          (error) =>
+            logger.error({ err: error }, 'writing the reviews to the lake failed; the next change retries'),
+        );
+  const writeReviews = (): void => {
+    if (!stopping) queueReviewReference?.();
+  };
+  const removeReviewListener = reviewBook?.onChange(writeReviews);
 
   const derive = (mode: 'incremental' | 'full'): Promise<DeriveResult> =>
     derivationSerial(async () => {
@@ -493,6 +514,7 @@ export const createAggregateWorker = ({
     stats,
     async start() {
       writeCycles();
+      writeReviews();
       // Settings may have changed while no instance ran: derive once against the ones in force now.
       if (cycleBook !== undefined && cycleBook.version > 0) {
         settingsChanged = true;
@@ -516,6 +538,7 @@ export const createAggregateWorker = ({
       removeJoinListener();
       removeBatchListener();
       removeBookListener?.();
+      removeReviewListener?.();
       stopping = true;
       lakeWatcher.stop();
       if (rollupTimer !== undefined) {

@@ -71,6 +71,8 @@ export const scopeKey = (scope: RestrictedScope): string =>
 
 /** Views whose rows are a unit's (observations, ledger, flags): a city keeps those with its city_code. */
 const unitViews = new Set(['observations', 'observations_current', 'shortfall_ledger', 'quality_flags']);
+/** Views whose rows are a city's review: a city keeps its own. */
+const cityViews = new Set(['reviews', 'review_actions']);
 
 /**
  * The WHERE condition that keeps a city's rows of `view`, or undefined for a view every caller reads whole.
@@ -81,7 +83,7 @@ const unitViews = new Set(['observations', 'observations_current', 'shortfall_le
  */
 export const cityCondition = (view: ViewDoc, cityCode: string, observations: string): string | undefined => {
   const code = checkCityCode(cityCode);
-  if (unitViews.has(view.name)) return `city_code = '${code}'`;
+  if (unitViews.has(view.name) || cityViews.has(view.name)) return `city_code = '${code}'`;
   switch (view.name) {
     case 'rollups': {
       const areas = (column: string) =>
