@@ -7,38 +7,31 @@ import { contentHash, type Submission } from '@citycheck/contracts';
 import { createKafka, createReliableProducer, decodeJson } from '@citycheck/kafka';
 import { createRuleContext, validateReceived } from '@citycheck/rules';
 import { bearer, expectClosedWhenIdle, readTopic, waitFor } from '@citycheck/testkit';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   captureLogs,
-  type IngestFixture,
+  type IngestSuite,
   openapiProblems,
-  startIngestFixture,
   submission,
+  useIngestApp,
 } from '../test/ingest-fixture.js';
 import { ingestOpenApiDocument } from './openapi-document.js';
 
-let fixture: IngestFixture;
-let beijing: string;
-let tianjin: string;
-let app: ReturnType<IngestFixture['build']>;
+const ingest = useIngestApp({ beijing: '110100', tianjin: '120100' }, { bodyLimitBytes: 64 * 1024 });
 
-const post = (body: unknown, token = beijing, url = '/v1/submissions') =>
-  app.inject({ method: 'POST', url, headers: bearer(token), payload: body as Record<string, unknown> });
+/** POSTs `body` to `url` of `to` with Beijing's credential (or the headers given). */
+const postTo = (
+  to: IngestSuite<string>['app'],
+  body: unknown,
+  url = '/v1/submissions',
+  headers: Record<string, string> = bearer(ingest.tokens.beijing),
+) => to.inject({ method: 'POST', url, headers, payload: body as Record<string, unknown> });
+const post = (body: unknown, token = ingest.tokens.beijing, url = '/v1/submissions') =>
+  postTo(ingest.app, body, url, bearer(token));
 const recordsOf = async (submissionId: string) =>
-  (await readTopic(fixture.kafka, fixture.topics.received)).filter(
+  (await readTopic(ingest.fixture.kafka, ingest.fixture.topics.received)).filter(
     (m) => m.headers?.['submission-id']?.toString() === submissionId,
   );
-
-beforeAll(async () => {
-  fixture = await startIngestFixture();
-  beijing = (await fixture.issue('110100')).token;
-  tianjin = (await fixture.issue('120100')).token;
-  app = fixture.build({ bodyLimitBytes: 64 * 1024 });
-});
-
-afterAll(async () => {
-  await fixture.close();
-});
 
 describe('POST /v1/submissions (JSON)', () => {
   it('accepts a submission with 202 only after the broker stored it, keyed by city, with the credential id', async () => {
@@ -60,7 +53,9 @@ describe('POST /v1/submissions (JSON)', () => {
     expect(stored?.key?.toString()).toBe('110100');
     const value = decodeJson(stored?.value ?? null) as Record<string, unknown>;
     expect(value.submission).toEqual(body);
-    expect(value.credentialId).toBe(fixture.credentials.list().find((c) => c.cityCode === '110100')?.id);
+    expect(value.credentialId).toBe(
+      ingest.fixture.credentials.list().find((c) => c.cityCode === '110100')?.id,
+    );
     expect(value.receivedAt).toBe(receipt.receivedAt);
   });
 
@@ -105,14 +100,14 @@ describe('POST /v1/submissions (JSON)', () => {
     const bodies = Array.from({ length: 60 }, (_, i) =>
       i % 3 === 0
         ? {
-            token: tianjin,
+            token: ingest.tokens.tianjin,
             body: submission({ cityCode: '120100', unit: { level: 'community', code: '120101001001' } }),
           }
-        : { token: beijing, body: submission() },
+        : { token: ingest.tokens.beijing, body: submission() },
     );
     const responses = await Promise.all(bodies.map(({ token, body }) => post(body, token)));
     expect(responses.map((r) => r.statusCode)).toEqual(bodies.map(() => 202));
-    const messages = await readTopic(fixture.kafka, fixture.topics.received);
+    const messages = await readTopic(ingest.fixture.kafka, ingest.fixture.topics.received);
     const byPlace = new Map(messages.map((m) => [`${m.partition}/${m.offset}`, m]));
     responses.forEach((response, i) => {
       const receipt = response.json();
@@ -124,7 +119,7 @@ describe('POST /v1/submissions (JSON)', () => {
 
   it("refuses a submission for another city's code with 403, and sends nothing", async () => {
     const body = submission({ cityCode: '120100', unit: { level: 'community', code: '120101001001' } });
-    const response = await post(body, beijing);
+    const response = await post(body, ingest.tokens.beijing);
     expect(response.statusCode).toBe(403);
     expect(response.json().error).toMatchObject({
       code: 'forbidden',
@@ -138,7 +133,7 @@ describe('POST /v1/submissions (JSON)', () => {
       ],
     });
     expect(await recordsOf(body.submissionId)).toEqual([]);
-    expect((await post(body, tianjin)).statusCode).toBe(202);
+    expect((await post(body, ingest.tokens.tianjin)).statusCode).toBe(202);
   });
 
   it('refuses schema violations with 400 and every problem by pointer', async () => {
@@ -186,10 +181,10 @@ describe('POST /v1/submissions (JSON)', () => {
       expect(response.json().error.problems).toEqual([
         { pointer: '/submissionId', rule: 'schema.pattern', message, value: spelling },
       ]);
-      const asked = await app.inject({
+      const asked = await ingest.app.inject({
         method: 'GET',
         url: `/v1/submissions/${encodeURIComponent(spelling)}`,
-        headers: bearer(beijing),
+        headers: bearer(ingest.tokens.beijing),
       });
       expect(asked.statusCode).toBe(400);
       expect(asked.json().error.problems).toEqual([
@@ -198,7 +193,7 @@ describe('POST /v1/submissions (JSON)', () => {
     }
     // The canonical spelling is a new submission: nothing was stored under either of the others.
     expect((await post(submission({ submissionId: id }))).statusCode).toBe(202);
-    const records = await readTopic(fixture.kafka, fixture.topics.received);
+    const records = await readTopic(ingest.fixture.kafka, ingest.fixture.topics.received);
     const ids = records.map((m) => m.headers?.['submission-id']?.toString() ?? '');
     expect(ids.filter((stored) => stored.toLowerCase().includes(id))).toEqual([id]);
   });
@@ -211,14 +206,9 @@ describe('POST /v1/submissions (JSON)', () => {
       retries: 1,
       connectionTimeoutMs: 300,
     });
-    const downApp = fixture.build({ producer: createReliableProducer(unreachable) });
+    const downApp = ingest.fixture.build({ producer: createReliableProducer(unreachable) });
     const body = submission();
-    const response = await downApp.inject({
-      method: 'POST',
-      url: '/v1/submissions',
-      headers: bearer(beijing),
-      payload: body,
-    });
+    const response = await postTo(downApp, body);
     expect(response.statusCode).toBe(503);
     expect(response.headers['retry-after']).toBe('5');
     expect(response.json().error).toMatchObject({ code: 'broker_unavailable', retriable: true });
@@ -243,12 +233,17 @@ describe('credentials', () => {
         'the credential is not known: check the token, or ask for a new one if it was rotated',
       ],
       [
-        { authorization: `Bearer ${beijing.slice(0, -4)}AAAA` },
+        { authorization: `Bearer ${ingest.tokens.beijing.slice(0, -4)}AAAA` },
         'the credential is not known: check the token, or ask for a new one if it was rotated',
       ],
     ];
     for (const [headers, message] of cases) {
-      const response = await app.inject({ method: 'POST', url: '/v1/submissions', headers, payload: body });
+      const response = await ingest.app.inject({
+        method: 'POST',
+        url: '/v1/submissions',
+        headers,
+        payload: body,
+      });
       expect(response.statusCode).toBe(401);
       expect(response.headers['www-authenticate']).toBe('Bearer realm="citycheck"');
       expect(response.json().error).toMatchObject({ code: 'unauthenticated', message });
@@ -257,9 +252,9 @@ describe('credentials', () => {
   });
 
   it('refuses a credential with 401 within moments of its revocation', async () => {
-    const issued = await fixture.issue('110100');
+    const issued = await ingest.fixture.issue('110100');
     expect((await post(submission(), issued.token)).statusCode).toBe(202);
-    await fixture.revoke(issued.record.id);
+    await ingest.fixture.revoke(issued.record.id);
     const response = await waitFor(
       async () => {
         const attempt = await post(submission(), issued.token);
@@ -273,7 +268,7 @@ describe('credentials', () => {
   });
 
   it('limits each credential on its own: 429 with Retry-After past the limit, others unaffected', async () => {
-    const limited = fixture.build({ rateLimit: { max: 3, windowMs: 60_000 } });
+    const limited = ingest.fixture.build({ rateLimit: { max: 3, windowMs: 60_000 } });
     const send = (token: string, cityCode = '110100') =>
       limited.inject({
         method: 'POST',
@@ -284,8 +279,8 @@ describe('credentials', () => {
           unit: { level: 'community', code: `${cityCode.slice(0, 4)}01001001` },
         }),
       });
-    for (let i = 0; i < 3; i += 1) expect((await send(beijing)).statusCode).toBe(202);
-    const refused = await send(beijing);
+    for (let i = 0; i < 3; i += 1) expect((await send(ingest.tokens.beijing)).statusCode).toBe(202);
+    const refused = await send(ingest.tokens.beijing);
     expect(refused.statusCode).toBe(429);
     const retryAfter = Number(refused.headers['retry-after']);
     expect(retryAfter).toBeGreaterThan(0);
@@ -296,13 +291,13 @@ describe('credentials', () => {
       retriable: true,
     });
     expect(openapiProblems('Error', refused.json())).toEqual([]);
-    expect((await send(tianjin, '120100')).statusCode).toBe(202);
+    expect((await send(ingest.tokens.tianjin, '120100')).statusCode).toBe(202);
   });
 
   it('never writes a token or secret to the log, whatever happens to the request', async () => {
     const logs = captureLogs();
-    const issued = await fixture.issue('110100');
-    const logged = fixture.build({ logger: logs.logger, rateLimit: { max: 2, windowMs: 60_000 } });
+    const issued = await ingest.fixture.issue('110100');
+    const logged = ingest.fixture.build({ logger: logs.logger, rateLimit: { max: 2, windowMs: 60_000 } });
     const send = (authorization: string, payload: unknown = submission()) =>
       logged.inject({
         method: 'POST',
@@ -315,7 +310,7 @@ describe('credentials', () => {
     expect((await send(`Bearer ${issued.token}`)).statusCode).toBe(429);
     expect((await send(`Bearer ${issued.token.slice(0, -1)}x`)).statusCode).toBe(401);
     expect((await send(issued.token)).statusCode).toBe(401);
-    await fixture.revoke(issued.record.id);
+    await ingest.fixture.revoke(issued.record.id);
     await waitFor(
       async () => ((await send(`Bearer ${issued.token}`)).statusCode === 401 ? true : undefined),
       {
@@ -335,7 +330,7 @@ describe('credentials', () => {
 describe('dry run', () => {
   it('reports a valid submission as new and sends nothing', async () => {
     const body = submission();
-    const response = await post(body, beijing, '/v1/submissions?dryRun=true');
+    const response = await post(body, ingest.tokens.beijing, '/v1/submissions?dryRun=true');
     expect(response.statusCode).toBe(200);
     expect(openapiProblems('DryRunReport', response.json())).toEqual([]);
     expect(response.json()).toEqual({
@@ -347,11 +342,15 @@ describe('dry run', () => {
       problems: [],
     });
     expect(await recordsOf(body.submissionId)).toEqual([]);
-    expect(fixture.index.get(body.submissionId)).toBeUndefined();
+    expect(ingest.fixture.index.get(body.submissionId)).toBeUndefined();
   });
 
   it('reports schema problems, a foreign city and a conflict, each with its pointer', async () => {
-    const schemaBad = await post(submission({ observations: [] }), beijing, '/v1/submissions?dryRun=true');
+    const schemaBad = await post(
+      submission({ observations: [] }),
+      ingest.tokens.beijing,
+      '/v1/submissions?dryRun=true',
+    );
     expect(schemaBad.json()).toMatchObject({
       outcome: 'rejected',
       idempotency: 'unknown',
@@ -360,12 +359,12 @@ describe('dry run', () => {
 
     const stored = submission();
     expect((await post(stored)).statusCode).toBe(202);
-    expect((await post(stored, beijing, '/v1/submissions?dryRun=1')).json()).toMatchObject({
+    expect((await post(stored, ingest.tokens.beijing, '/v1/submissions?dryRun=1')).json()).toMatchObject({
       outcome: 'valid',
       idempotency: 'duplicate',
     });
     const changed = { ...stored, cityCode: '120100' };
-    const report = (await post(changed, beijing, '/v1/submissions?dryRun=true')).json();
+    const report = (await post(changed, ingest.tokens.beijing, '/v1/submissions?dryRun=true')).json();
     expect(report.outcome).toBe('rejected');
     expect(report.idempotency).toBe('conflict');
     expect(report.problems.map((p: { rule: string }) => p.rule)).toEqual([
@@ -376,7 +375,7 @@ describe('dry run', () => {
   });
 
   it('applies the full rules when they are plugged in', async () => {
-    const withRules = fixture.build({
+    const withRules = ingest.fixture.build({
       // The app runs the semantic check only on a submission that passed the schema check.
       semanticCheck: ({ submission: checked }) =>
         (checked as Submission).observations[0]?.value === 900
@@ -392,12 +391,7 @@ describe('dry run', () => {
           : [],
     });
     const body = submission({ observations: [{ indicator: 'C01', value: 900 }] });
-    const response = await withRules.inject({
-      method: 'POST',
-      url: '/v1/submissions?dryRun=true',
-      headers: bearer(beijing),
-      payload: body,
-    });
+    const response = await postTo(withRules, body, '/v1/submissions?dryRun=true');
     expect(response.json()).toMatchObject({
       outcome: 'rejected',
       checks: ['schema', 'credential_scope', 'idempotency', 'rules'],
@@ -408,7 +402,7 @@ describe('dry run', () => {
   it('refuses at once, with every problem, a submission that breaks rules of the catalogue, in Chinese unless asked for English', async () => {
     // The rules of a running deployment, as main.ts plugs them in.
     const rules = createRuleContext();
-    const withRules = fixture.build({
+    const withRules = ingest.fixture.build({
       semanticCheck: (received) => {
         const outcome = validateReceived(received, rules);
         return outcome.kind === 'valid' ? [] : outcome.record.problems;
@@ -426,7 +420,7 @@ describe('dry run', () => {
       withRules.inject({
         method: 'POST',
         url: '/v1/submissions',
-        headers: { ...bearer(beijing), ...headers },
+        headers: { ...bearer(ingest.tokens.beijing), ...headers },
         payload: body,
       });
 
@@ -475,16 +469,11 @@ describe('dry run', () => {
     ]);
 
     // Exactly the problems the dry run reports (the same rules, the same pointers), and nothing stored.
-    const dry = await withRules.inject({
-      method: 'POST',
-      url: '/v1/submissions?dryRun=true',
-      headers: bearer(beijing),
-      payload: body,
-    });
+    const dry = await postTo(withRules, body, '/v1/submissions?dryRun=true');
     expect(dry.json().problems.map(({ message: _, ...rest }: { message: string }) => rest)).toEqual(
       english.json().error.problems.map(({ message: _, ...rest }: { message: string }) => rest),
     );
-    expect(fixture.index.get(body.submissionId)).toBeUndefined();
+    expect(ingest.fixture.index.get(body.submissionId)).toBeUndefined();
     expect(await recordsOf(body.submissionId)).toEqual([]);
 
     // The same rules let a valid submission through with its receipt.
@@ -494,26 +483,21 @@ describe('dry run', () => {
         { indicator: 'C16', value: 80, weight: 1 },
       ],
     });
-    const accepted = await withRules.inject({
-      method: 'POST',
-      url: '/v1/submissions',
-      headers: bearer(beijing),
-      payload: valid,
-    });
+    const accepted = await postTo(withRules, valid);
     expect(accepted.statusCode).toBe(202);
     expect(await recordsOf(valid.submissionId)).toHaveLength(1);
   });
 
   it('refuses a dryRun that is neither true nor false', async () => {
-    const response = await post(submission(), beijing, '/v1/submissions?dryRun=maybe');
+    const response = await post(submission(), ingest.tokens.beijing, '/v1/submissions?dryRun=maybe');
     expect(response.statusCode).toBe(400);
     expect(response.json().error.problems[0]).toMatchObject({ rule: 'query.dryRun', value: 'maybe' });
   });
 });
 
 describe('GET /v1/submissions/{id}', () => {
-  const get = (id: string, token = beijing) =>
-    app.inject({ method: 'GET', url: `/v1/submissions/${id}`, headers: bearer(token) });
+  const get = (id: string, token = ingest.tokens.beijing) =>
+    ingest.app.inject({ method: 'GET', url: `/v1/submissions/${id}`, headers: bearer(token) });
 
   it('follows a submission from accepted to valid to stored, as validate and aggregate report it', async () => {
     const body = submission();
@@ -527,7 +511,7 @@ describe('GET /v1/submissions/{id}', () => {
       contentHash: receipt.contentHash,
       receipt,
     });
-    await fixture.produce(fixture.topics.validated, '110100', {
+    await ingest.fixture.produce(ingest.fixture.topics.validated, '110100', {
       submissionId: body.submissionId,
       cityCode: '110100',
       contentHash: receipt.contentHash,
@@ -535,7 +519,7 @@ describe('GET /v1/submissions/{id}', () => {
     await waitFor(async () => ((await get(body.submissionId)).json().status === 'valid' ? true : undefined), {
       what: 'status valid',
     });
-    await fixture.produce(fixture.topics.committed, '0', {
+    await ingest.fixture.produce(ingest.fixture.topics.committed, '0', {
       submissionIds: [randomUUID(), body.submissionId],
       objects: ['lake/observations/cycle=2024/part-0-0.parquet'],
       topic: 'submissions.validated.v1',
@@ -578,7 +562,7 @@ describe('GET /v1/submissions/{id}', () => {
         value: 'Z99',
       },
     ];
-    await fixture.produce(fixture.topics.rejected, '110100', {
+    await ingest.fixture.produce(ingest.fixture.topics.rejected, '110100', {
       submissionId: body.submissionId,
       cityCode: '110100',
       contentHash: receipt.contentHash,
@@ -599,39 +583,34 @@ describe('GET /v1/submissions/{id}', () => {
   it("answers 403 for another city's submission, 404 for an unknown id, 400 for a non-UUID", async () => {
     const body = submission();
     expect((await post(body)).statusCode).toBe(202);
-    expect((await get(body.submissionId, tianjin)).statusCode).toBe(403);
+    expect((await get(body.submissionId, ingest.tokens.tianjin)).statusCode).toBe(403);
     expect((await get(randomUUID())).statusCode).toBe(404);
     expect((await get('not-a-uuid')).statusCode).toBe(400);
     expect(
-      (await app.inject({ method: 'GET', url: `/v1/submissions/${body.submissionId}` })).statusCode,
+      (await ingest.app.inject({ method: 'GET', url: `/v1/submissions/${body.submissionId}` })).statusCode,
     ).toBe(401);
   });
 });
 
 describe('connections', () => {
   it('closes a connection whose body stops short of its Content-Length once it has been silent for the idle timeout', async () => {
-    const slow = fixture.build({ idleTimeoutMs: 500 });
+    const slow = ingest.fixture.build({ idleTimeoutMs: 500 });
     await slow.listen({ host: '127.0.0.1', port: 0 });
     // Without a timeout the server waits for the other 998 bytes for as long as the client keeps quiet.
-    await expectClosedWhenIdle(slow.server, '/v1/submissions', beijing, 500);
+    await expectClosedWhenIdle(slow.server, '/v1/submissions', ingest.tokens.beijing, 500);
   });
 });
 
 describe('service routes', () => {
   it('serves the OpenAPI document without a credential', async () => {
-    const response = await app.inject({ method: 'GET', url: '/openapi.json' });
+    const response = await ingest.app.inject({ method: 'GET', url: '/openapi.json' });
     expect(response.statusCode).toBe(200);
     expect(response.json()).toEqual(await ingestOpenApiDocument());
   });
 
   it('answers /v1 with 503 not_ready and Retry-After until credentials and the index are loaded', async () => {
-    const starting = fixture.build({ stateReady: () => false });
-    const response = await starting.inject({
-      method: 'POST',
-      url: '/v1/submissions',
-      headers: bearer(beijing),
-      payload: submission(),
-    });
+    const starting = ingest.fixture.build({ stateReady: () => false });
+    const response = await postTo(starting, submission());
     expect(response.statusCode).toBe(503);
     expect(response.headers['retry-after']).toBe('2');
     expect(response.json().error).toMatchObject({ code: 'not_ready', retriable: true });
@@ -645,24 +624,14 @@ describe('after a restart, or on another instance', () => {
   it('rebuilds the index from Kafka: the same receipt for a resubmission, 409 for other content, the same status', async () => {
     const body = submission();
     const receipt = (await post(body)).json();
-    const other = await fixture.followAgain();
+    const other = await ingest.fixture.followAgain();
     try {
       expect(other.index.get(body.submissionId)?.receipt).toEqual(receipt);
-      const restarted = fixture.build({ authenticator: other.credentials, index: other.index });
-      const again = await restarted.inject({
-        method: 'POST',
-        url: '/v1/submissions',
-        headers: bearer(beijing),
-        payload: body,
-      });
+      const restarted = ingest.fixture.build({ authenticator: other.credentials, index: other.index });
+      const again = await postTo(restarted, body);
       expect(again.statusCode).toBe(200);
       expect(again.json()).toEqual(receipt);
-      const changed = await restarted.inject({
-        method: 'POST',
-        url: '/v1/submissions',
-        headers: bearer(beijing),
-        payload: { ...body, cycle: 2025 },
-      });
+      const changed = await postTo(restarted, { ...body, cycle: 2025 });
       expect(changed.statusCode).toBe(409);
       await restarted.close();
       expect(await recordsOf(body.submissionId)).toHaveLength(1);
@@ -674,7 +643,7 @@ describe('after a restart, or on another instance', () => {
 
 describe('credentials of reporting cities', () => {
   it('lets a county-level city (灵武市 640181) submit for its own community, keyed by its own code', async () => {
-    const lingwu = (await fixture.issue('640181')).token;
+    const lingwu = (await ingest.fixture.issue('640181')).token;
     const body = submission({
       cycle: 2025,
       catalogueVersion: '2025.1',
@@ -688,8 +657,10 @@ describe('credentials of reporting cities', () => {
   });
 
   it('issues none for a code the registry does not know as a reporting city', async () => {
-    await expect(fixture.issue('999900')).rejects.toThrow(/^there is no division 999900 in the registry/);
-    await expect(fixture.issue('652800')).rejects.toThrow(
+    await expect(ingest.fixture.issue('999900')).rejects.toThrow(
+      /^there is no division 999900 in the registry/,
+    );
+    await expect(ingest.fixture.issue('652800')).rejects.toThrow(
       '652800 巴音郭楞蒙古自治州 is of kind autonomousPrefecture, not a city that reports',
     );
   });

@@ -7,17 +7,10 @@ import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { decodeJson } from '@citycheck/kafka';
 import { readTopic } from '@citycheck/testkit';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  type IngestFixture,
-  openapiProblems,
-  startIngestFixture,
-  submission,
-} from '../test/ingest-fixture.js';
+import { describe, expect, it } from 'vitest';
+import { openapiProblems, submission, useIngestApp } from '../test/ingest-fixture.js';
 
-let fixture: IngestFixture;
-let token: string;
-let app: ReturnType<IngestFixture['build']>;
+const ingest = useIngestApp({ beijing: '110100' }, { bodyLimitBytes: 4096, bulkBatchSize: 500 });
 
 const ndjson = (lines: (string | object | Buffer)[]) =>
   Buffer.concat(
@@ -29,12 +22,12 @@ const ndjson = (lines: (string | object | Buffer)[]) =>
     ),
   );
 
-const upload = (body: Buffer, { gzip = false, dryRun = false, to = app } = {}) =>
+const upload = (body: Buffer, { gzip = false, dryRun = false, to = ingest.app } = {}) =>
   to.inject({
     method: 'POST',
     url: `/v1/submissions${dryRun ? '?dryRun=true' : ''}`,
     headers: {
-      authorization: `Bearer ${token}`,
+      authorization: `Bearer ${ingest.tokens.beijing}`,
       'content-type': 'application/x-ndjson',
       ...(gzip ? { 'content-encoding': 'gzip' } : {}),
     },
@@ -42,19 +35,9 @@ const upload = (body: Buffer, { gzip = false, dryRun = false, to = app } = {}) =
   });
 
 const storedIds = async () =>
-  (await readTopic(fixture.kafka, fixture.topics.received)).map(
+  (await readTopic(ingest.fixture.kafka, ingest.fixture.topics.received)).map(
     (m) => (decodeJson(m.value) as { submission: { submissionId: string } }).submission.submissionId,
   );
-
-beforeAll(async () => {
-  fixture = await startIngestFixture();
-  token = (await fixture.issue('110100')).token;
-  app = fixture.build({ bodyLimitBytes: 4096, bulkBatchSize: 500 });
-});
-
-afterAll(async () => {
-  await fixture.close();
-});
 
 describe('POST /v1/submissions (NDJSON)', () => {
   it('answers a mixed upload line by line, accepting the good lines and naming what is wrong with the others', async () => {
@@ -128,11 +111,11 @@ describe('POST /v1/submissions (NDJSON)', () => {
     expect(response.statusCode).toBe(202);
     expect(response.json()).toMatchObject({ received: 1234, accepted: 1234, rejected: 0, duplicates: 0 });
 
-    const messages = await readTopic(fixture.kafka, fixture.topics.received);
+    const messages = await readTopic(ingest.fixture.kafka, ingest.fixture.topics.received);
     expect(messages.length - before).toBe(1234);
     for (const message of messages.slice(before)) {
       const id = message.headers?.['submission-id']?.toString() as string;
-      const receipt = fixture.index.get(id)?.receipt;
+      const receipt = ingest.fixture.index.get(id)?.receipt;
       expect(receipt?.partition).toBe(message.partition);
       expect(receipt?.offset).toBe(message.offset);
     }
@@ -168,14 +151,18 @@ describe('POST /v1/submissions (NDJSON)', () => {
   });
 
   it('refuses an upload announced larger than the bulk limit with 413 before reading it', async () => {
-    const small = fixture.build({ bodyLimitBytes: 4096, bulkLimitBytes: 64 * 1024 });
+    const small = ingest.fixture.build({ bodyLimitBytes: 4096, bulkLimitBytes: 64 * 1024 });
     const response = await upload(ndjson(Array.from({ length: 1000 }, () => submission())), { to: small });
     expect(response.statusCode).toBe(413);
     expect(response.json()).toMatchObject({ error: { code: 'payload_too_large' }, summary: { received: 0 } });
   });
 
   it('stops an upload that decompresses past the bulk limit with 413, reporting and keeping the lines before it', async () => {
-    const small = fixture.build({ bodyLimitBytes: 4096, bulkLimitBytes: 64 * 1024, bulkBatchSize: 10 });
+    const small = ingest.fixture.build({
+      bodyLimitBytes: 4096,
+      bulkLimitBytes: 64 * 1024,
+      bulkBatchSize: 10,
+    });
     const lines = Array.from({ length: 1000 }, () => submission());
     const response = await upload(ndjson(lines), { to: small, gzip: true });
     expect(response.statusCode).toBe(413);
@@ -200,11 +187,11 @@ describe('POST /v1/submissions (NDJSON)', () => {
     const good = submission();
     const compressed = gzipSync(ndjson([good, ...Array.from({ length: 200 }, () => submission())]));
     const broken = Buffer.concat([compressed.subarray(0, compressed.length - 40), Buffer.from('garbage!')]);
-    const response = await app.inject({
+    const response = await ingest.app.inject({
       method: 'POST',
       url: '/v1/submissions',
       headers: {
-        authorization: `Bearer ${token}`,
+        authorization: `Bearer ${ingest.tokens.beijing}`,
         'content-type': 'application/x-ndjson',
         'content-encoding': 'gzip',
       },
@@ -225,7 +212,7 @@ describe('POST /v1/submissions (NDJSON)', () => {
   });
 
   it('answers over a real socket when it stops reading part way, and the connection still works after', async () => {
-    const server = fixture.build({ bodyLimitBytes: 4096, bulkLimitBytes: 64 * 1024 });
+    const server = ingest.fixture.build({ bodyLimitBytes: 4096, bulkLimitBytes: 64 * 1024 });
     await server.listen({ host: '127.0.0.1', port: 0 });
     const { port } = server.server.address() as AddressInfo;
     // Streams the body in pieces, without Content-Length, as a client sending a large file does.
@@ -241,7 +228,7 @@ describe('POST /v1/submissions (NDJSON)', () => {
             res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) }));
           },
         );
-        req.setHeader('authorization', `Bearer ${token}`);
+        req.setHeader('authorization', `Bearer ${ingest.tokens.beijing}`);
         // One piece goes with its length, several as chunks.
         if (pieces.length === 1) req.setHeader('content-length', String((pieces[0] as Buffer).length));
         else req.setHeader('transfer-encoding', 'chunked');

@@ -22,42 +22,39 @@ const received = (headers: Record<string, string>, value: unknown): FollowedMess
     },
   }) as FollowedMessage;
 
+/** The index entry of `id` after a fresh index applied one received record. */
+const indexedFrom = (headers: Record<string, string>, value: unknown) => {
+  const index = new SubmissionIndex();
+  applyToIndex(index, defaultIndexTopics, received(headers, value));
+  return index.get(id);
+};
+
 describe('the received record in the submission index', () => {
   it('takes cycle and unit from the headers ingest writes, without reading the value', () => {
-    const index = new SubmissionIndex();
-    applyToIndex(
-      index,
-      defaultIndexTopics,
-      received(
-        {
-          'submission-id': id,
-          'content-hash': hash,
-          'received-at': receivedAt,
-          cycle: '2024',
-          'unit-level': 'community',
-          'unit-code': '640104001001',
-        },
-        null,
-      ),
+    const entry = indexedFrom(
+      {
+        'submission-id': id,
+        'content-hash': hash,
+        'received-at': receivedAt,
+        cycle: '2024',
+        'unit-level': 'community',
+        'unit-code': '640104001001',
+      },
+      null,
     );
-    expect(index.get(id)).toMatchObject({ cycle: 2024, unit: { level: 'community', code: '640104001001' } });
+    expect(entry).toMatchObject({ cycle: 2024, unit: { level: 'community', code: '640104001001' } });
   });
 
   it('reads them from the submission in a record written before ingest put them on the headers', () => {
-    const index = new SubmissionIndex();
-    applyToIndex(
-      index,
-      defaultIndexTopics,
-      received(
-        { 'submission-id': id, 'content-hash': hash, 'received-at': receivedAt },
-        {
-          submission: { submissionId: id, cycle: 2025, unit: { level: 'district', code: '640104' } },
-          contentHash: hash,
-          receivedAt,
-        },
-      ),
+    const entry = indexedFrom(
+      { 'submission-id': id, 'content-hash': hash, 'received-at': receivedAt },
+      {
+        submission: { submissionId: id, cycle: 2025, unit: { level: 'district', code: '640104' } },
+        contentHash: hash,
+        receivedAt,
+      },
     );
-    expect(index.get(id)).toMatchObject({
+    expect(entry).toMatchObject({
       submissionId: id,
       contentHash: hash,
       cycle: 2025,

@@ -5,6 +5,19 @@ import { firstInvalidUtf8, locateSyntaxError, parseJsonDocument } from './json-d
 const parse = (text: string | Buffer) =>
   parseJsonDocument(typeof text === 'string' ? Buffer.from(text) : text);
 
+/** The message of the problem parse finds in `text`; undefined when it finds none. */
+const messageOf = (text: string) => {
+  const parsed = parse(text);
+  return parsed.ok ? undefined : parsed.problem.message;
+};
+
+/** What parse answers for a body that is not acceptable JSON: one problem, under invalid_json. */
+const invalidJson = (pointer: string, rule: string, message: string) => ({
+  ok: false,
+  code: 'invalid_json',
+  problem: { pointer, rule, message },
+});
+
 describe('parseJsonDocument', () => {
   it('parses a document, ignoring a UTF-8 byte-order mark', () => {
     expect(parse('{"a":[1,2,{"b":"东城区"}]}')).toEqual({ ok: true, value: { a: [1, 2, { b: '东城区' }] } });
@@ -15,30 +28,20 @@ describe('parseJsonDocument', () => {
   });
 
   it('locates truncation and syntax errors by line and column', () => {
-    expect(parse('{"submissionId": "abc", "cycle": 20')).toMatchObject({
-      ok: false,
-      code: 'invalid_json',
-      problem: {
-        pointer: '/',
-        rule: 'json_syntax',
-        message:
-          "the body is not valid JSON: expected ',' or '}' after a property value, found the end of the body at line 1, column 36",
-      },
-    });
-    expect(parse('{\n  "a": 1,\n  "b": tru\n}')).toMatchObject({
-      problem: {
-        message: 'the body is not valid JSON: expected a JSON value (true?), found "t" at line 3, column 8',
-      },
-    });
-    expect(parse('{"a": NaN}')).toMatchObject({
-      problem: {
-        message:
-          'the body is not valid JSON: expected a JSON value (NaN, Infinity and undefined are not JSON), found "N" at line 1, column 7',
-      },
-    });
-    expect(parse('{"a": 1} {"b": 2}')).toMatchObject({
-      problem: { message: expect.stringContaining('expected the end of the body after one JSON value') },
-    });
+    expect(parse('{"submissionId": "abc", "cycle": 20')).toMatchObject(
+      invalidJson(
+        '/',
+        'json_syntax',
+        "the body is not valid JSON: expected ',' or '}' after a property value, found the end of the body at line 1, column 36",
+      ),
+    );
+    expect(messageOf('{\n  "a": 1,\n  "b": tru\n}')).toBe(
+      'the body is not valid JSON: expected a JSON value (true?), found "t" at line 3, column 8',
+    );
+    expect(messageOf('{"a": NaN}')).toBe(
+      'the body is not valid JSON: expected a JSON value (NaN, Infinity and undefined are not JSON), found "N" at line 1, column 7',
+    );
+    expect(messageOf('{"a": 1} {"b": 2}')).toContain('expected the end of the body after one JSON value');
     expect(parse('   ')).toMatchObject({
       problem: { rule: 'json_syntax', message: 'the body is empty: send one JSON object' },
     });
@@ -46,29 +49,21 @@ describe('parseJsonDocument', () => {
 
   it('refuses nesting deeper than 32 levels before parsing, at the bracket that goes too deep', () => {
     const deep = `${'['.repeat(100_000)}${']'.repeat(100_000)}`;
-    expect(parse(deep)).toEqual({
-      ok: false,
-      code: 'invalid_json',
-      problem: {
-        pointer: '/',
-        rule: 'json_depth',
-        message: 'JSON nests deeper than 32 levels at line 1, column 33',
-      },
-    });
+    expect(parse(deep)).toEqual(
+      invalidJson('/', 'json_depth', 'JSON nests deeper than 32 levels at line 1, column 33'),
+    );
     // Brackets inside strings do not count.
     expect(parse(JSON.stringify({ a: '['.repeat(100) }))).toMatchObject({ ok: true });
   });
 
   it('refuses __proto__ and constructor.prototype keys with the pointer of the key', () => {
-    expect(parse('{"unit": {"__proto__": {"admin": true}}}')).toEqual({
-      ok: false,
-      code: 'invalid_json',
-      problem: {
-        pointer: '/unit/__proto__',
-        rule: 'json_forbidden_key',
-        message: 'the key __proto__ is not allowed (prototype poisoning guard); remove it',
-      },
-    });
+    expect(parse('{"unit": {"__proto__": {"admin": true}}}')).toEqual(
+      invalidJson(
+        '/unit/__proto__',
+        'json_forbidden_key',
+        'the key __proto__ is not allowed (prototype poisoning guard); remove it',
+      ),
+    );
     expect(parse('{"observations": [{"constructor": {"prototype": {"x": 1}}}]}')).toMatchObject({
       problem: { pointer: '/observations/0/constructor', rule: 'json_forbidden_key' },
     });

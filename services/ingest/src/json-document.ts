@@ -238,17 +238,28 @@ export const locateSyntaxError = (text: string): { offset: number; expected: str
     if (match === null || match[0] === '' || match[0] === '-') fault('a JSON value');
     at += (match as RegExpExecArray)[0].length;
   };
+  // After `{` or `[`: whether the container is closed at once (`{}`, `[]`), stepping over the closer if so.
+  const closesEmpty = (close: string): boolean => {
+    at += 1;
+    space();
+    if (text[at] !== close) return false;
+    at += 1;
+    return true;
+  };
+  // After a member or element: whether another follows (`,`), or the container closes; any other is a fault.
+  const another = (close: string, after: string): boolean => {
+    space();
+    const char = text[at];
+    if (char !== ',' && char !== close) fault(`',' or '${close}' after ${after}`);
+    at += 1;
+    return char === ',';
+  };
   const value = (): void => {
     space();
     const char = text[at];
     if (char === '{') {
-      at += 1;
-      space();
-      if (text[at] === '}') {
-        at += 1;
-        return;
-      }
-      for (;;) {
+      if (closesEmpty('}')) return;
+      do {
         space();
         if (text[at] !== '"') fault('a double-quoted property name');
         string();
@@ -256,37 +267,12 @@ export const locateSyntaxError = (text: string): { offset: number; expected: str
         if (text[at] !== ':') fault("':' after the property name");
         at += 1;
         value();
-        space();
-        if (text[at] === ',') {
-          at += 1;
-          continue;
-        }
-        if (text[at] === '}') {
-          at += 1;
-          return;
-        }
-        fault("',' or '}' after a property value");
-      }
+      } while (another('}', 'a property value'));
     } else if (char === '[') {
-      at += 1;
-      space();
-      if (text[at] === ']') {
-        at += 1;
-        return;
-      }
-      for (;;) {
+      if (closesEmpty(']')) return;
+      do {
         value();
-        space();
-        if (text[at] === ',') {
-          at += 1;
-          continue;
-        }
-        if (text[at] === ']') {
-          at += 1;
-          return;
-        }
-        fault("',' or ']' after an array element");
-      }
+      } while (another(']', 'an array element'));
     } else if (char === '"') {
       string();
     } else if (char === 't') {

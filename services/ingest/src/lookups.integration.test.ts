@@ -5,23 +5,16 @@ import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { CycleBook } from '@citycheck/cycles';
 import { waitFor } from '@citycheck/testkit';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  type IngestFixture,
-  openapiProblems,
-  startIngestFixture,
-  submission,
-} from '../test/ingest-fixture.js';
+import { describe, expect, it } from 'vitest';
+import { openapiProblems, submission, useIngestApp } from '../test/ingest-fixture.js';
 
-let fixture: IngestFixture;
-let yinchuan: string;
-let tianjin: string;
-let app: ReturnType<IngestFixture['build']>;
+const ingest = useIngestApp({ yinchuan: '640100', tianjin: '120100' }, { cycles: new CycleBook() });
 
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
-const get = (url: string, token = yinchuan) => app.inject({ method: 'GET', url, headers: bearer(token) });
-const post = (body: unknown, token = yinchuan) =>
-  app.inject({
+const get = (url: string, token = ingest.tokens.yinchuan) =>
+  ingest.app.inject({ method: 'GET', url, headers: bearer(token) });
+const post = (body: unknown, token = ingest.tokens.yinchuan) =>
+  ingest.app.inject({
     method: 'POST',
     url: '/v1/submissions',
     headers: bearer(token),
@@ -48,17 +41,6 @@ const registryCommunities = (): Map<string, string> => {
 
 const yinchuanSubmission = (code: string, overrides: Record<string, unknown> = {}) =>
   submission({ cityCode: '640100', unit: { level: 'community', code }, ...overrides });
-
-beforeAll(async () => {
-  fixture = await startIngestFixture();
-  yinchuan = (await fixture.issue('640100')).token;
-  tianjin = (await fixture.issue('120100')).token;
-  app = fixture.build({ cycles: new CycleBook() });
-});
-
-afterAll(async () => {
-  await fixture.close();
-});
 
 describe('GET /v1/catalogue/{version}', () => {
   it('gives every indicator of the version with its kind, fields, units, range and levels', async () => {
@@ -124,7 +106,7 @@ describe('GET /v1/units', () => {
       expect(response.statusCode).toBe(202);
       receipts.push(response.json());
     }
-    await fixture.produce(fixture.topics.committed, '0', {
+    await ingest.fixture.produce(ingest.fixture.topics.committed, '0', {
       submissionIds: [bodies[0]?.submissionId],
       objects: ['lake/observations/cycle=2024/part-0-0.parquet'],
       topic: 'submissions.validated.v1',
@@ -132,7 +114,7 @@ describe('GET /v1/units', () => {
       startOffset: '0',
       endOffset: '1',
     });
-    await fixture.produce(fixture.topics.rejected, '640100', {
+    await ingest.fixture.produce(ingest.fixture.topics.rejected, '640100', {
       submissionId: bodies[1]?.submissionId,
       cityCode: '640100',
       contentHash: receipts[1].contentHash,
@@ -141,13 +123,15 @@ describe('GET /v1/units', () => {
       problems: [{ pointer: '/observations/0/value', rule: 'range', message: 'out of range' }],
     });
     await waitFor(
-      () => (fixture.index.get(bodies[1]?.submissionId as string)?.status === 'rejected' ? true : undefined),
+      () =>
+        ingest.fixture.index.get(bodies[1]?.submissionId as string)?.status === 'rejected' ? true : undefined,
       {
         what: 'the rejection in the index',
       },
     );
     await waitFor(
-      () => (fixture.index.get(bodies[0]?.submissionId as string)?.status === 'stored' ? true : undefined),
+      () =>
+        ingest.fixture.index.get(bodies[0]?.submissionId as string)?.status === 'stored' ? true : undefined,
       {
         what: 'the lake batch in the index',
       },
@@ -174,7 +158,7 @@ describe('GET /v1/units', () => {
   });
 
   it("refuses another city's units and asks for a cycle", async () => {
-    expect((await get('/v1/units?cycle=2024&city=640100', tianjin)).statusCode).toBe(403);
+    expect((await get('/v1/units?cycle=2024&city=640100', ingest.tokens.tianjin)).statusCode).toBe(403);
     expect((await get('/v1/units')).statusCode).toBe(400);
   });
 });
@@ -196,18 +180,21 @@ describe('GET /v1/submissions', () => {
       unit: { level: 'community', code: '120101001001' },
       cycle: 2025,
     });
-    expect((await post(other, tianjin)).statusCode).toBe(202);
-    await fixture.produce(fixture.topics.rejected, '640100', {
+    expect((await post(other, ingest.tokens.tianjin)).statusCode).toBe(202);
+    await ingest.fixture.produce(ingest.fixture.topics.rejected, '640100', {
       submissionId: own[2],
       cityCode: '640100',
-      contentHash: fixture.index.get(own[2] as string)?.contentHash,
+      contentHash: ingest.fixture.index.get(own[2] as string)?.contentHash,
       receivedAt: new Date().toISOString(),
       rejectedAt: new Date().toISOString(),
       problems: [{ pointer: '/observations/0/value', rule: 'range', message: 'out of range' }],
     });
-    await waitFor(() => (fixture.index.get(own[2] as string)?.status === 'rejected' ? true : undefined), {
-      what: 'the rejection in the index',
-    });
+    await waitFor(
+      () => (ingest.fixture.index.get(own[2] as string)?.status === 'rejected' ? true : undefined),
+      {
+        what: 'the rejection in the index',
+      },
+    );
 
     const seen: string[] = [];
     let cursor: string | undefined;
@@ -244,14 +231,14 @@ describe('GET /v1/submissions', () => {
       own[1],
       own[3],
     ]);
-    const tianjins = (await get('/v1/submissions?cycle=2025', tianjin)).json();
+    const tianjins = (await get('/v1/submissions?cycle=2025', ingest.tokens.tianjin)).json();
     expect(tianjins.submissions.map((state: { submissionId: string }) => state.submissionId)).toEqual([
       other.submissionId,
     ]);
   });
 
   it('refuses another city and a cursor it did not give', async () => {
-    expect((await get('/v1/submissions?city=640100', tianjin)).statusCode).toBe(403);
+    expect((await get('/v1/submissions?city=640100', ingest.tokens.tianjin)).statusCode).toBe(403);
     const response = await get(`/v1/submissions?cursor=${randomUUID()}`);
     expect(response.statusCode).toBe(400);
     expect(response.json().error.code).toBe('invalid_request');

@@ -5,20 +5,13 @@
 import { gzipSync } from 'node:zlib';
 import { decodeJson } from '@citycheck/kafka';
 import { readTopic } from '@citycheck/testkit';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  type IngestFixture,
-  openapiProblems,
-  startIngestFixture,
-  submission,
-} from '../test/ingest-fixture.js';
+import { describe, expect, it } from 'vitest';
+import { openapiProblems, submission, useIngestApp } from '../test/ingest-fixture.js';
 
-let fixture: IngestFixture;
-let token: string;
-let app: ReturnType<IngestFixture['build']>;
 const goodIds: string[] = [];
 
 const bodyLimitBytes = 64 * 1024;
+const ingest = useIngestApp({ beijing: '110100' }, { bodyLimitBytes, bulkLimitBytes: 8 * 1_048_576 });
 const valid = JSON.stringify(submission());
 
 interface Case {
@@ -260,24 +253,14 @@ const corpus: Case[] = [
   },
 ];
 
-beforeAll(async () => {
-  fixture = await startIngestFixture();
-  token = (await fixture.issue('110100')).token;
-  app = fixture.build({ bodyLimitBytes, bulkLimitBytes: 8 * 1_048_576 });
-});
-
-afterAll(async () => {
-  await fixture.close();
-});
-
 describe('the malformed-input corpus', () => {
   it.each(corpus)(
     '$name: $status $code, and a good submission right after is still accepted',
     async (entry) => {
-      const response = await app.inject({
+      const response = await ingest.app.inject({
         method: 'POST',
         url: '/v1/submissions',
-        headers: { authorization: `Bearer ${token}`, ...entry.headers },
+        headers: { authorization: `Bearer ${ingest.tokens.beijing}`, ...entry.headers },
         payload: entry.payload,
       });
       expect(response.statusCode).toBe(entry.status);
@@ -291,10 +274,10 @@ describe('the malformed-input corpus', () => {
       }
 
       const good = submission();
-      const after = await app.inject({
+      const after = await ingest.app.inject({
         method: 'POST',
         url: '/v1/submissions',
-        headers: { authorization: `Bearer ${token}` },
+        headers: { authorization: `Bearer ${ingest.tokens.beijing}` },
         payload: good,
       });
       expect(after.statusCode).toBe(202);
@@ -303,7 +286,7 @@ describe('the malformed-input corpus', () => {
   );
 
   it('left only the good submissions in the topic', async () => {
-    const stored = (await readTopic(fixture.kafka, fixture.topics.received)).map(
+    const stored = (await readTopic(ingest.fixture.kafka, ingest.fixture.topics.received)).map(
       (m) => (decodeJson(m.value) as { submission: { submissionId: string } }).submission.submissionId,
     );
     expect(stored.sort()).toEqual([...goodIds].sort());

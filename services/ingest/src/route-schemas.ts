@@ -8,52 +8,51 @@ type Json = Record<string, unknown>;
 
 // Examples use real GB/T 2260 codes: Beijing 110100, Dongcheng 110101, Donghuamen street 110101001 and its
 // community Duofuxiang 110101001001; and indicators of catalogue 2024.1.
+/** Beijing's cycle-2024 submission for `unit`, its id ending in `n`. */
+const beijingExample = (summary: string, n: number, unit: Json, observations: Json[], extra: Json = {}) => ({
+  summary,
+  value: {
+    submissionId: `3f0c9b8e-4d2a-4c61-9a8e-2b7d5e1f6a0${n}`,
+    cycle: 2024,
+    catalogueVersion: '2024.1',
+    cityCode: '110100',
+    unit,
+    observations,
+    ...extra,
+  },
+});
+
 export const submissionExamples: Record<string, { summary: string; value: Json }> = {
-  community: {
-    summary: 'A community (社区) of Dongcheng district, Beijing',
-    value: {
-      submissionId: '3f0c9b8e-4d2a-4c61-9a8e-2b7d5e1f6a01',
-      cycle: 2024,
-      catalogueVersion: '2024.1',
-      cityCode: '110100',
-      unit: { level: 'community', code: '110101001001', name: '多福巷社区' },
-      observations: [
-        { indicator: 'C01', value: 1 },
-        { indicator: 'C09', value: 0.35 },
-        { indicator: 'C12', meets: true },
-        { indicator: 'C16', value: 86.5, weight: 412 },
-      ],
-      submittedAt: '2024-11-20T10:15:00+08:00',
-    },
-  },
-  block: {
-    summary: 'A block (街区) under Donghuamen street, with a rate and a weighted mean',
-    value: {
-      submissionId: '3f0c9b8e-4d2a-4c61-9a8e-2b7d5e1f6a02',
-      cycle: 2024,
-      catalogueVersion: '2024.1',
-      cityCode: '110100',
-      unit: { level: 'block', code: '110101001-B07', name: '王府井北街区' },
-      observations: [
-        { indicator: 'B01', numerator: 1840, denominator: 2100 },
-        { indicator: 'B10', value: 38, weight: 5200 },
-      ],
-    },
-  },
-  district: {
-    summary: 'Dongcheng district as a whole, with per-capita indicators',
-    value: {
-      submissionId: '3f0c9b8e-4d2a-4c61-9a8e-2b7d5e1f6a03',
-      cycle: 2024,
-      catalogueVersion: '2024.1',
-      cityCode: '110100',
-      unit: { level: 'district', code: '110101', name: '东城区' },
-      observations: [
-        { indicator: 'D01', quantity: 1_620_000, population: 704_000 },
-        { indicator: 'D11', value: 2 },
-      ],
-    },
-  },
+  community: beijingExample(
+    'A community (社区) of Dongcheng district, Beijing',
+    1,
+    { level: 'community', code: '110101001001', name: '多福巷社区' },
+    [
+      { indicator: 'C01', value: 1 },
+      { indicator: 'C09', value: 0.35 },
+      { indicator: 'C12', meets: true },
+      { indicator: 'C16', value: 86.5, weight: 412 },
+    ],
+    { submittedAt: '2024-11-20T10:15:00+08:00' },
+  ),
+  block: beijingExample(
+    'A block (街区) under Donghuamen street, with a rate and a weighted mean',
+    2,
+    { level: 'block', code: '110101001-B07', name: '王府井北街区' },
+    [
+      { indicator: 'B01', numerator: 1840, denominator: 2100 },
+      { indicator: 'B10', value: 38, weight: 5200 },
+    ],
+  ),
+  district: beijingExample(
+    'Dongcheng district as a whole, with per-capita indicators',
+    3,
+    { level: 'district', code: '110101', name: '东城区' },
+    [
+      { indicator: 'D01', quantity: 1_620_000, population: 704_000 },
+      { indicator: 'D11', value: 2 },
+    ],
+  ),
 };
 
 export const ndjsonExample = [

@@ -24,6 +24,7 @@ import {
 import { createLogger, type Logger } from '@citycheck/logging';
 import { ensureReviewsTopic, ReviewBook } from '@citycheck/reviews';
 import { createTestTopics, testKafka, uniqueName, waitFor } from '@citycheck/testkit';
+import { afterAll, beforeAll } from 'vitest';
 import { buildIngestApp, type IngestAppOptions } from '../src/app.js';
 import { followSubmissionIndex, type IndexTopics } from '../src/index-follower.js';
 import { SubmissionIndex } from '../src/submission-index.js';
@@ -160,6 +161,40 @@ export const startIngestFixture = async (): Promise<IngestFixture> => {
       await producer.disconnect();
     },
   };
+};
+
+/** A test file's fixture, app and city tokens: there once the file's tests run (see useIngestApp). */
+export interface IngestSuite<City extends string> {
+  readonly fixture: IngestFixture;
+  readonly app: ReturnType<IngestFixture['build']>;
+  /** The token of a city credential, by the name `cities` gave it. */
+  readonly tokens: Readonly<Record<City, string>>;
+}
+
+/**
+ * The set-up of an ingest integration test file: before its tests a fresh fixture, a city credential for
+ * each of `cities` (a name for each city code, issued in order) and one app built with `options`; after
+ * them all of it closed.
+ */
+export const useIngestApp = <City extends string>(
+  cities: Readonly<Record<City, string>>,
+  options: Partial<IngestAppOptions> = {},
+): IngestSuite<City> => {
+  const suite = {} as { -readonly [K in keyof IngestSuite<City>]: IngestSuite<City>[K] };
+  beforeAll(async () => {
+    suite.fixture = await startIngestFixture();
+    const tokens = {} as Record<City, string>;
+    for (const [name, cityCode] of Object.entries(cities) as [City, string][]) {
+      tokens[name] = (await suite.fixture.issue(cityCode)).token;
+    }
+    suite.tokens = tokens;
+    suite.app = suite.fixture.build(options);
+  });
+  afterAll(async () => {
+    // Undefined when the start failed: that failure is the one to report.
+    if (suite.fixture !== undefined) await suite.fixture.close();
+  });
+  return suite;
 };
 
 /** Problems (none: conforms) of a response body against a schema of the generated OpenAPI document (the
