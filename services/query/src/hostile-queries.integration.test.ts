@@ -6,7 +6,6 @@
 import { readdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { LakeDatabase, ObjectStore } from '@citycheck/lake';
 import { bearer } from '@citycheck/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeDerivedObject } from '../test/derived-objects.js';
@@ -19,30 +18,20 @@ import {
 import {
   issueQueryCredentials,
   postQuery,
-  type QueryApp,
   startQueryService,
   startTestApp,
+  type TestLakeStore,
   type TestQueryService,
 } from '../test/query-fixture.js';
 import { fixedStatus, statusReport } from '../test/status-report.js';
-import type { TestLake } from '../test/test-lake.js';
 import type { PipelineStatus } from './pipeline-status.js';
-import type { QueryEngine } from './query-engine.js';
 
-const credentials = issueQueryCredentials();
-const { guangdong, ministry, operator } = credentials;
+const { store: authenticator, guangdong, ministry, operator } = issueQueryCredentials();
 
 let service: TestQueryService;
-let store: ObjectStore;
-let writer: LakeDatabase;
-let lake: TestLake;
-let scratch: string;
-let exportDirectory: string;
-let engine: QueryEngine;
-let app: QueryApp;
 
 /** Completeness and quality flags for Guangdong, Beijing and the nation, written the way aggregate does. */
-const writeDerived = async (): Promise<void> => {
+const writeDerived = async ({ store, writer }: TestLakeStore): Promise<void> => {
   const completeness = ['440000', '110000', '000000'].map((area) => ({
     level: area === '000000' ? 'nation' : 'province',
     area_code: area,
@@ -84,24 +73,20 @@ const writeDerived = async (): Promise<void> => {
 beforeAll(async () => {
   service = await startQueryService({
     name: 'hostile',
-    authenticator: credentials.store,
+    authenticator,
     unitsPerCity: 5,
     limits: { timeoutMs: 20_000 },
-    beforeStart: async (written) => {
-      ({ store, writer } = written);
-      await writeDerived();
-    },
+    beforeStart: writeDerived,
   });
-  ({ lake, scratch, exportDirectory, engine, app } = service);
   // A ministry analyst's Parquet result lying in the export directory while it is downloaded.
-  await writer.connection.run(
-    `COPY (SELECT '110000' AS province_code, 'ministry-export-secret' AS marker) TO '${exportDirectory}/in-flight.parquet' (FORMAT parquet)`,
+  await service.writer.connection.run(
+    `COPY (SELECT '110000' AS province_code, 'ministry-export-secret' AS marker) TO '${service.exportDirectory}/in-flight.parquet' (FORMAT parquet)`,
   );
 });
 
 afterAll(() => service?.close());
 
-const post = (token: string, sql: string) => postQuery(app, token, sql);
+const post = (token: string, sql: string) => postQuery(service.app, token, sql);
 
 /** Marks of anything outside Guangdong's scope: other provinces' codes, the nation, paths, settings. */
 const leaks = (text: string): string[] => {
@@ -112,16 +97,16 @@ const leaks = (text: string): string[] => {
     '320100',
     '"nation"',
     '000000"',
-    ...infrastructureMarks(store.bucket, [scratch, exportDirectory, tmpdir()]),
+    ...infrastructureMarks(service.store.bucket, [service.scratch, service.exportDirectory, tmpdir()]),
   ];
   return marks.filter((mark) => text.includes(mark));
 };
 
 describe('a Guangdong analyst sees nothing outside Guangdong, whatever the statement', () => {
   it.each(hostileShapes())('%s', async (_what, template) => {
-    const sql = fillShape(template, store.bucket, exportDirectory);
+    const sql = fillShape(template, service.store.bucket, service.exportDirectory);
     expectNothingOutsideScope(await post(guangdong, sql), sql, {
-      bucket: store.bucket,
+      bucket: service.store.bucket,
       ownCities: '44\\d{4}',
       leaks,
     });
@@ -133,33 +118,33 @@ describe('a Guangdong analyst sees nothing outside Guangdong, whatever the state
       'WITH RECURSIVE walk(code, depth) AS (SELECT province_code, 1 FROM observations UNION ALL SELECT code, depth + 1 FROM walk WHERE depth < 2) SELECT count(*) AS n, min(code) AS lo, max(code) AS hi FROM walk',
     );
     expect(response.statusCode, response.body).toBe(200);
-    const guangdongRows = lake.observations.filter((row) => row.province_code === '440000').length;
+    const guangdongRows = service.lake.observations.filter((row) => row.province_code === '440000').length;
     expect(response.json().rows).toEqual([[2 * guangdongRows, '440000', '440000']]);
   });
 
   it('gets its Parquet result written outside its own database, holding only its rows', async () => {
     const response = await postQuery(
-      app,
+      service.app,
       guangdong,
       'SELECT province_code, count(*) AS n FROM observations GROUP BY ALL',
       'application/vnd.apache.parquet',
     );
     expect(response.statusCode, response.body).toBe(200);
-    const file = join(scratch, 'guangdong.parquet');
+    const file = join(service.scratch, 'guangdong.parquet');
     await writeFile(file, response.rawPayload);
     const rows = (
-      await writer.connection.runAndReadAll(`SELECT province_code, n FROM read_parquet('${file}')`)
+      await service.writer.connection.runAndReadAll(`SELECT province_code, n FROM read_parquet('${file}')`)
     )
       .getRowObjectsJS()
       .map((row) => ({ province_code: row.province_code, n: Number(row.n) }));
     expect(rows).toEqual([
       {
         province_code: '440000',
-        n: lake.observations.filter((row) => row.province_code === '440000').length,
+        n: service.lake.observations.filter((row) => row.province_code === '440000').length,
       },
     ]);
     // Sent and removed: only the file the test put there stays.
-    expect(await readdir(exportDirectory)).toEqual(['in-flight.parquet']);
+    expect(await readdir(service.exportDirectory)).toEqual(['in-flight.parquet']);
   });
 
   it('sees its own completeness but not the nation nor another province', async () => {
@@ -185,7 +170,7 @@ describe('a Guangdong analyst sees nothing outside Guangdong, whatever the state
 
 describe('the status', () => {
   const statusApp = () =>
-    startTestApp(engine, credentials.store, {
+    startTestApp(service.engine, authenticator, {
       status: fixedStatus(statusReport),
     });
 

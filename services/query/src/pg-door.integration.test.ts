@@ -11,34 +11,29 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   issueQueryCredentials,
   postQuery,
-  type QueryApp,
   startQueryService,
   type TestQueryService,
 } from '../test/query-fixture.js';
-import { currentObservations, type TestLake } from '../test/test-lake.js';
+import { currentObservations } from '../test/test-lake.js';
 import { createPgDoor, type PgDoor } from './pg-door.js';
 
 const run = promisify(execFile);
 const psqlPath = process.env.CITYCHECK_PSQL ?? '/usr/bin/psql';
 const logger = createLogger({ service: 'pg-door-test', level: 'silent' });
 
-const credentials = issueQueryCredentials();
-const { guangdong, ministry, city } = credentials;
+const { store: authenticator, guangdong, ministry, city } = issueQueryCredentials();
 
 let service: TestQueryService;
-let lake: TestLake;
 let door: PgDoor;
 let port: number;
-let app: QueryApp;
 
 beforeAll(async () => {
   if (!existsSync(psqlPath))
     throw new Error(
       `the PostgreSQL door test needs psql at ${psqlPath}: run bash infra/psql.sh (or set CITYCHECK_PSQL)`,
     );
-  service = await startQueryService({ name: 'pgdoor', authenticator: credentials.store, unitsPerCity: 12 });
-  ({ lake, app } = service);
-  door = createPgDoor({ engine: service.engine, authenticator: credentials.store, logger });
+  service = await startQueryService({ name: 'pgdoor', authenticator, unitsPerCity: 12 });
+  door = createPgDoor({ engine: service.engine, authenticator, logger });
   port = (await door.listen({ host: '127.0.0.1', port: 0 })).port;
 }, 120_000);
 
@@ -55,7 +50,7 @@ const connect = async (password: string, user = 'analyst'): Promise<pg.Client> =
 
 /** POST /v1/query as JSON: the rows the HTTP door answers, or its error. */
 const overHttp = async (token: string, sql: string) => {
-  const response = await postQuery(app, token, sql);
+  const response = await postQuery(service.app, token, sql);
   return response.statusCode === 200
     ? { rows: response.json<{ rows: unknown[][] }>().rows }
     : { error: response.json<{ error: { code: string; message: string } }>().error };
@@ -106,7 +101,9 @@ describe('the pg driver as a Guangdong analyst', () => {
       // Worked out from the fixture: every Guangdong observation, history included.
       const expected = ['440100', '440300'].map((code) => ({
         city_code: code,
-        observations: String(lake.observations.filter((row) => gd(row) && row.city_code === code).length),
+        observations: String(
+          service.lake.observations.filter((row) => gd(row) && row.city_code === code).length,
+        ),
       }));
       expect(result.rows).toEqual(expected);
       expect(result.fields.map((field) => field.dataTypeID)).toEqual([25, 20]);
@@ -136,7 +133,7 @@ describe('the pg driver as a Guangdong analyst', () => {
         'SELECT unit_code, value FROM observations_current WHERE city_code = $1 AND indicator_code = $2 ORDER BY unit_code',
         ['440300', 'C01'],
       );
-      const expected = currentObservations(lake.observations)
+      const expected = currentObservations(service.lake.observations)
         .filter((row) => row.city_code === '440300' && row.indicator_code === 'C01')
         .sort((a, b) => a.unit_code.localeCompare(b.unit_code))
         .map((row) => ({ unit_code: row.unit_code, value: row.value }));
@@ -251,7 +248,7 @@ describe('the pg driver as a Guangdong analyst', () => {
         'SELECT city_code, count(*)::INTEGER AS n FROM observations_current GROUP BY ALL',
       );
       // 440100's communities each report C01 and B02; its one correction supersedes an earlier C01.
-      const own = currentObservations(lake.observations).filter((row) => row.city_code === '440100');
+      const own = currentObservations(service.lake.observations).filter((row) => row.city_code === '440100');
       expect(result.rows).toEqual([{ city_code: '440100', n: own.length }]);
     } finally {
       await client.end();
@@ -288,7 +285,7 @@ describe('psql as a Guangdong analyst', () => {
     const sql =
       'SELECT province_code, city_code, count(*) FROM observations_current GROUP BY ALL ORDER BY city_code';
     const answer = await psql(guangdong, sql);
-    const current = currentObservations(lake.observations);
+    const current = currentObservations(service.lake.observations);
     const expected = ['440100', '440300'].map(
       (code) => `440000|${code}|${current.filter((row) => row.city_code === code).length}`,
     );

@@ -9,8 +9,7 @@ import {
 } from '../test/query-fixture.js';
 import type { QueryLimits } from './query-engine.js';
 
-const credentials = issueQueryCredentials();
-const { guangdong, ministry } = credentials;
+const { store: authenticator, guangdong, ministry } = issueQueryCredentials();
 
 let lake: TestLakeApps;
 let store: ObjectStore;
@@ -24,7 +23,7 @@ const startApp = (limits: Partial<QueryLimits>, processMemoryBytes?: number, sco
   });
 
 beforeAll(async () => {
-  lake = await openTestLakeApps('limits', 40, credentials.store);
+  lake = await openTestLakeApps('limits', 40, authenticator);
   ({ store, writer } = lake);
 });
 

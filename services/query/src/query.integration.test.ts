@@ -20,8 +20,7 @@ import type { QueryAppOptions } from './app.js';
 import type { QueryEngine, QueryLimits } from './query-engine.js';
 
 /** Credentials made directly in the store the app authenticates against; tokens as the admin CLI prints them. */
-const credentials = issueQueryCredentials();
-const { guangdong, ministry, city } = credentials;
+const { store: authenticator, guangdong, ministry, city } = issueQueryCredentials();
 
 let opened: TestLakeApps;
 let writer: LakeDatabase;
@@ -37,7 +36,7 @@ let app: QueryApp;
 let engine: QueryEngine;
 
 beforeAll(async () => {
-  opened = await openTestLakeApps('query', 40, credentials.store);
+  opened = await openTestLakeApps('query', 40, authenticator);
   ({ writer, lake, scratch } = opened);
   ({ app, engine } = await opened.start());
 });
