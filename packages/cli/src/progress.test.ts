@@ -92,6 +92,20 @@ describe('progress on a terminal', () => {
     );
   });
 
+  it("adds a spreadsheet's rows to the total once ingest has counted them", () => {
+    const { out, text } = stream(true);
+    const time = clock();
+    const progress = new Progress({ out, totalLines: 100, now: time.now, language: 'en' });
+    progress.startFile(counts(0));
+    progress.acknowledged(100, counts(100), 'a.ndjson');
+    time.advance(200);
+    progress.acknowledged(300, counts(399, 0, 1), '640100-2024.xlsx', true);
+    // 400 of 400 lines once the workbook's 300 rows are known, not 400 of 100.
+    expect(lastBar(text())).toBe(
+      '[########################] 100%  400/400 lines  399 accepted, 0 duplicates, 1 rejected  640100-2024.xlsx',
+    );
+  });
+
   it('puts a note on a line of its own and draws the bar again after it', () => {
     const { out, text } = stream(true);
     const time = clock();

@@ -15,7 +15,10 @@ export type ProgressStream = NodeJS.WritableStream & { isTTY?: boolean; columns?
 
 export interface ProgressOptions {
   readonly out: ProgressStream;
-  /** Lines (submissions) of every file of the run, the ones acknowledged in an earlier run included. */
+  /**
+   * Lines (submissions) of every file of the run, the ones acknowledged in an earlier run included; a
+   * spreadsheet's rows are added when ingest has read them (`uncounted` below).
+   */
   readonly totalLines: number;
   readonly enabled?: boolean;
   readonly language?: CliLanguage;
@@ -52,7 +55,8 @@ const none: Counts = { sent: 0, accepted: 0, duplicates: 0, rejected: 0 };
 
 export class Progress {
   private readonly out: ProgressStream;
-  private readonly totalLines: number;
+  /** Grows when a spreadsheet is answered: its rows are counted by ingest, not before. */
+  private totalLines: number;
   private readonly enabled: boolean;
   private readonly language: CliLanguage;
   private readonly dryRun: boolean;
@@ -100,16 +104,21 @@ export class Progress {
     this.counts = counts;
   }
 
-  /** `lines` of `file` that an earlier run had acknowledged, skipped now. */
-  resumed(lines: number, counts: Counts, file: string): void {
+  /** `lines` of `file` that an earlier run had acknowledged, skipped now (`uncounted`: not in the total yet). */
+  resumed(lines: number, counts: Counts, file: string, uncounted = false): void {
+    if (uncounted) this.totalLines += lines;
     this.doneLines += lines;
     this.fileResumedLines += lines;
     this.counts = counts;
     this.draw(file);
   }
 
-  /** Ingest answered for `lines` more lines of `file`; `counts` are the run's totals after them. */
-  acknowledged(lines: number, counts: Counts, file: string): void {
+  /**
+   * Ingest answered for `lines` more lines of `file`; `counts` are the run's totals after them. `uncounted`:
+   * lines the total did not hold yet (a spreadsheet's rows, which only ingest counts).
+   */
+  acknowledged(lines: number, counts: Counts, file: string, uncounted = false): void {
+    if (uncounted) this.totalLines += lines;
     this.doneLines += lines;
     this.sentLines += lines;
     this.counts = counts;

@@ -294,7 +294,7 @@ export const runSubmit = async ({
       if (recorded !== undefined) {
         resumedChunks += 1;
         count(file, recorded);
-        progress.resumed(chunk.origins.length, { ...totals }, file);
+        progress.resumed(linesOf(chunk, recorded), { ...totals }, file, chunk.origins.length === 0);
         continue;
       }
       const task = (async () => {
@@ -305,7 +305,7 @@ export const runSubmit = async ({
           saving = saving.then(() => saveState(file, state));
           await saving;
         }
-        progress.acknowledged(chunk.origins.length, { ...totals }, file);
+        progress.acknowledged(linesOf(chunk, result), { ...totals }, file, chunk.origins.length === 0);
         onChunkAcknowledged(file, chunk.index);
       })().catch((error: unknown) => {
         failure ??= error;
@@ -344,6 +344,10 @@ export const runSubmit = async ({
     },
   };
 };
+
+/** The lines a chunk answered for: its own, or for a spreadsheet (rows known only to ingest) those ingest read. */
+const linesOf = (chunk: Chunk, result: ChunkResult): number =>
+  chunk.origins.length > 0 ? chunk.origins.length : result.sent;
 
 /** Where a line was, for people: `file:7`, `file:[3]`, `file 社区 community!5` for a spreadsheet row. */
 const placeOf = (file: string, unit: Rejection['unit'], at: number, sheet?: string): string =>
