@@ -224,6 +224,7 @@ describe('the console over the pipeline', () => {
     });
     await page.selectOption('#colour-by', 'value');
     await settled(page);
+    await page.waitForSelector('body[data-map="drawn"]');
 
     // A click on 广州's place on the map drills into 广东.
     const point = (await page.evaluate(
@@ -308,6 +309,39 @@ describe('the console over the pipeline', () => {
       path: join(artifacts, 'console-pipeline-ministry-completeness.png'),
       fullPage: true,
     });
+
+    // 广州's communities that sent nothing: the registry's, less the five that reported.
+    await page.selectOption('#completeness-level', 'city');
+    await settled(page);
+    await page.click('#completeness tr[data-area="440100"] td');
+    await page.waitForSelector('#missing-units[data-city="440100"]');
+    await settled(page);
+    const missing = await page.$$eval('#missing-units tbody tr', (rows) =>
+      rows.map((row) => row.getAttribute('data-unit')),
+    );
+    const registryCommunities = divisions.communitiesOf('440100');
+    expect(missing).toEqual(registryCommunities.filter((community) => !guangzhouUnits.has(community)));
+    expect(missing).toHaveLength(registryCommunities.length - 5);
+
+    // The shortfall ledger, filtered to 广州 and C12 (standard: met): the one community still not meeting it.
+    await page.click('#tabs button[data-tab="ledger"]');
+    await settled(page);
+    await page.fill('#ledger-city', '440100');
+    await page.dispatchEvent('#ledger-city', 'change');
+    await settled(page);
+    expect(
+      await page.$$eval('#ledger tbody tr', (rows) =>
+        rows.map((row) => [row.getAttribute('data-unit'), row.getAttribute('data-status')]),
+      ),
+    ).toEqual([...guangzhouUnits].filter(([, met]) => !met).map(([unit]) => [unit, 'new']));
+    // The same table as XLSX through its button: a workbook (a zip) named after the table.
+    const [workbook] = await Promise.all([
+      page.waitForEvent('download'),
+      page.click('.table-block[data-table="ledger"] button[data-export="xlsx"]'),
+    ]);
+    expect(workbook.suggestedFilename()).toBe('ledger-2024.xlsx');
+    expect((await readFile((await workbook.path()) as string)).subarray(0, 2).toString()).toBe('PK');
+    await page.screenshot({ path: join(artifacts, 'console-pipeline-ministry-ledger.png'), fullPage: true });
     await page.close();
   }, 180_000);
 

@@ -298,6 +298,10 @@
       provinceNames.set(feature.properties.code, feature.properties.name);
     echarts.registerMap('china-provinces', shapes);
     map = echarts.init($('map'), null, { renderer: 'canvas' });
+    // Says when the map is drawn (and may be clicked), for tests.
+    map.on('finished', () => {
+      document.body.dataset.map = 'drawn';
+    });
     map.on('click', (event) => {
       if (event.data !== undefined && event.data.value !== null) void drillProvince(event.name);
     });
@@ -316,8 +320,10 @@
     const low = values.length === 0 ? 0 : Math.min(...values);
     const high = values.length === 0 ? 0 : Math.max(...values);
     const unit = byRate ? '%' : (indicator?.unit ?? '');
+    document.body.dataset.map = 'drawing';
     map.setOption(
       {
+        animation: false,
         tooltip: {
           trigger: 'item',
           formatter: (item) =>
@@ -446,7 +452,6 @@ ORDER BY r.area_code`;
         drill: (record) => drillProvince(record.area_code),
       });
       drawMap(records(answer));
-      document.body.dataset.map = 'drawn';
     } else if (last.level === 'city') {
       const sql = rollupSql('city', ` AND r.province_code = '${last.province}'`);
       const answer = await ask(sql);
