@@ -130,17 +130,18 @@ describe('a city reports from the template workbook on a running stack', () => {
     const run = await citycheck('submit', workbook, '--wait', '--wait-timeout', '120', '--quiet');
     expect(run.code, run.stderr).toBe(1);
     const [totals, refusal, file, summary, ...rest] = run.stdout.trim().split('\n');
-    expect(totals).toBe('1 file(s), 3 submission(s): 2 accepted, 0 already received, 1 rejected');
+    // What the command tells the city is in Chinese by default; places, ids and rule codes as they are.
+    expect(totals).toBe('1 个文件，3 条报送：已接收 2 条，此前已收到 0 条，被拒收 1 条');
     // The refused row: its sheet and row, its id (derived from its content), the column, header and rule.
-    const [where, id, detail] = (refusal ?? '').trim().split(/ (?=[0-9a-f]{8}-|column )/);
+    const [where, id, detail] = (refusal ?? '').trim().split(/ (?=[0-9a-f]{8}-|第 )/);
     expect(where).toBe(`${workbook} 社区 community!5`);
     expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     expect(detail).toBe(
-      'column G "C01 未达标配建养老服务设施的小区数量（个）" /observations/0/value range: ' +
-        '指标 C01（未达标配建养老服务设施的小区数量）的数值（value）应在 0 至 500（个）之间，实为 600 (got 600)',
+      '第 G 列“C01 未达标配建养老服务设施的小区数量（个）” /observations/0/value range: ' +
+        '指标 C01（未达标配建养老服务设施的小区数量）的数值（value）应在 0 至 500（个）之间，实为 600（实际为 600）',
     );
-    expect(file).toBe(`${workbook}: 2 counted, 0 rejected by validate`);
-    expect(summary).toBe('after waiting: 2 counted, 0 rejected by validate, 1 refused by ingest');
+    expect(file).toBe(`${workbook}：计入汇总 2 条，校验驳回 0 条`);
+    expect(summary).toBe('等待结果：计入汇总 2 条，校验驳回 0 条，接收时拒收 1 条');
     expect(rest).toEqual([]);
     expect(await stored()).toBe(before + 2);
     // C01 sums over the two units (2 + 3); C12 is the share of units meeting it (1 of 2).
