@@ -1,10 +1,11 @@
-// The review of one city's data on a running stack: ingest and validate run as real processes while 银川市
+// The review of one city's data on a running stack: ingest, validate and aggregate run as real processes while 银川市
 // (640100) submits its 2025 data for review, 宁夏's reviewer returns them with comments naming a unit and an
 // indicator, the city sends a correction and submits again, the province approves, the ministry accepts, and
 // the data are locked (ingest refuses a new submission with who accepted and when; validate rejects one that
 // reached the received topic anyway) until the ministry reopens them with a reason, after which a submission
 // is accepted again. The reviewers act through `citycheck review`; every step is checked on reviews.v1 (who,
-// when, why) and through GET of the review, and another province's reviewer can neither act nor see.
+// when, why), through GET of the review and in the lake's copy behind the reviews views, and another
+// province's reviewer can neither act nor see.
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
@@ -20,9 +21,12 @@ import {
 import { loadDivisionRegistry } from '@citycheck/divisions';
 import { sampleCycle } from '@citycheck/generator';
 import { createReliableProducer, ensureTopics, pipelineTopicSpecs, topicNames } from '@citycheck/kafka';
+import { s3Url } from '@citycheck/lake';
 import { reviewKey, reviewsTopic } from '@citycheck/reviews';
 import {
+  createTestStore,
   freePort,
+  openTestDatabase,
   readTopic,
   repositoryRoot,
   type ServiceProcess,
@@ -59,6 +63,8 @@ describe('银川市 through review, sign-off, lock and reopening on a running st
   let ingestUrl: string;
   const tokens = new Map<string, string>();
   let units: Submission[];
+  let store: Awaited<ReturnType<typeof createTestStore>>;
+  let lake: Awaited<ReturnType<typeof openTestDatabase>>;
 
   /** `citycheck review ...` with a credential; its exit code and what it printed. */
   const review = async (who: string, ...args: string[]) => {
@@ -108,6 +114,9 @@ describe('银川市 through review, sign-off, lock and reopening on a running st
     return { status: response.status, body: (await response.json()) as Record<string, unknown> };
   };
 
+  /** What a submission validate let through may be by now: aggregate stores and counts it soon after. */
+  const passed = ['valid', 'stored', 'counted'];
+
   /** The submission's state once its status is one of `wanted`. */
   const statusOf = (submissionId: string, ...wanted: string[]) =>
     waitFor(
@@ -144,6 +153,24 @@ describe('银川市 through review, sign-off, lock and reopening on a running st
     return { trail, entry };
   };
 
+  /** Waits until aggregate's copy in the lake (the reviews view's object) shows 640100 in `state` after `actions`. */
+  const inLake = (state: string, actions: number) =>
+    waitFor(
+      async () => {
+        const rows = (
+          await lake.connection
+            .runAndReadAll(
+              `SELECT state, actions, last_action_by FROM read_parquet('${s3Url(store.bucket, 'reference/reviews.parquet')}')
+               WHERE cycle = 2025 AND city_code = '640100'`,
+            )
+            .catch(() => undefined)
+        )?.getRowObjectsJS();
+        const row = rows?.[0];
+        return row?.state === state && row.actions === actions ? row : undefined;
+      },
+      { timeoutMs: 20_000, what: `640100's review to be ${state} after ${actions} actions in the lake` },
+    );
+
   const unit = (index: number, overrides: Partial<Submission> = {}): Submission => ({
     ...(units[index] as Submission),
     submissionId: randomUUID(),
@@ -154,7 +181,9 @@ describe('银川市 through review, sign-off, lock and reopening on a running st
   beforeAll(async () => {
     const ingestPort = await freePort();
     ingestUrl = `http://127.0.0.1:${ingestPort}`;
-    namespace = namespaceEnv(uniqueName('reviews'), uniqueName('reviews-bucket'), {
+    store = await createTestStore('reviews');
+    lake = await openTestDatabase(store);
+    namespace = namespaceEnv(uniqueName('reviews'), store.bucket, {
       INGEST_PORT: String(ingestPort),
     });
     const admin = kafka.admin();
@@ -188,7 +217,7 @@ describe('银川市 through review, sign-off, lock and reopening on a running st
     }).valid.filter((submission) => submission.unit.level === 'community');
     expect(units.map((submission) => submission.cycle)).toEqual([2025, 2025]);
 
-    for (const service of ['ingest', 'validate'] as const)
+    for (const service of ['ingest', 'validate', 'aggregate'] as const)
       services.push(await startService({ service, env: namespace.env }));
     await waitFor(
       async () =>
@@ -199,13 +228,14 @@ describe('银川市 through review, sign-off, lock and reopening on a running st
 
   afterAll(async () => {
     for (const service of services) await service.stop();
+    lake?.close();
   });
 
   it('walks submit, return, correction, submit, approve, accept, lock, reopen and a submission accepted again', async () => {
     // The city's data: two communities, both validated.
     const first = [unit(0), unit(1)];
     for (const submission of first) expect((await submit(submission)).status).toBe(202);
-    for (const submission of first) await statusOf(submission.submissionId, 'valid');
+    for (const submission of first) await statusOf(submission.submissionId, ...passed);
     expect((await get('yinchuan', '2025')).body).toEqual({
       kind: 'review',
       cycle: 2025,
@@ -219,6 +249,7 @@ describe('银川市 through review, sign-off, lock and reopening on a running st
     expect(submitted.code).toBe(0);
     expect(submitted.review?.state).toBe('submitted');
     await lastAction('submitted', '银川市住建局', 'city', submitted);
+    expect((await inLake('submitted', 1)).last_action_by).toBe('银川市住建局');
 
     // Nobody but 宁夏 acts for the province: not 新疆's reviewer, not the city itself, and 新疆 cannot even look.
     const otherProvince = await review('xinjiang', 'approve', '--city', '640100', '--cycle', '2025');
@@ -257,6 +288,7 @@ describe('银川市 through review, sign-off, lock and reopening on a running st
       returned,
     );
     expect(returnEntry.reason).toBe('一处数据须核实');
+    expect((await inLake('returned', 2)).last_action_by).toBe('宁夏住建厅');
     expect(returnEntry.comments).toEqual([
       { text: '与上年相比变化过大，请核实后更正', unit: community, indicator },
     ]);
@@ -268,13 +300,15 @@ describe('银川市 through review, sign-off, lock and reopening on a running st
     // 3. The city corrects the unit (a new submission of it) and submits again.
     const correction = unit(0);
     expect((await submit(correction)).status).toBe(202);
-    await statusOf(correction.submissionId, 'valid');
+    await statusOf(correction.submissionId, ...passed);
     const resubmitted = await timed('yinchuan', 'submit', '--cycle', '2025');
     await lastAction('submitted', '银川市住建局', 'city', resubmitted);
+    await inLake('submitted', 3);
 
     // 4. 宁夏 approves; 5. the ministry accepts.
     const approved = await timed('ningxia', 'approve', '--city', '640100', '--cycle', '2025');
     await lastAction('approved', '宁夏住建厅', 'reviewer:province:64', approved);
+    await inLake('approved', 4);
     expect((await get('ningxia', '2025/640100')).body.state).toBe('approved');
     const accepted = await timed('ministry', 'accept', '--city', '640100', '--cycle', '2025');
     const { entry: acceptEntry } = await lastAction(
@@ -283,6 +317,8 @@ describe('银川市 through review, sign-off, lock and reopening on a running st
       'reviewer:ministry',
       accepted,
     );
+
+    expect((await inLake('accepted', 5)).last_action_by).toBe('住建部城市体检司');
 
     // 6. Locked: ingest refuses a new submission, naming who accepted and when (Beijing time is UTC + 8 h).
     const beijing = new Date(Date.parse(acceptEntry.at) + 8 * 3_600_000)
@@ -314,7 +350,7 @@ describe('银川市 through review, sign-off, lock and reopening on a running st
           [smuggled],
           'outside-ingest',
         );
-        const outcome = await statusOf(smuggled.submissionId, 'valid', 'rejected');
+        const outcome = await statusOf(smuggled.submissionId, 'rejected', ...passed);
         return outcome.status === 'rejected' ? outcome : undefined;
       },
       { timeoutMs: 30_000, what: 'validate to reject a record received while 640100 is locked' },
@@ -344,9 +380,10 @@ describe('银川市 through review, sign-off, lock and reopening on a running st
       reopened,
     );
     expect(reopenEntry.reason).toBe('统计部门更正了常住人口');
+    await inLake('reopened', 6);
     const again = unit(1);
     expect((await submit(again)).status).toBe(202);
-    await statusOf(again.submissionId, 'valid');
+    await statusOf(again.submissionId, ...passed);
 
     // The whole trail, as the topic keeps it: one record per action, the last carrying every action.
     const trail = await events();
