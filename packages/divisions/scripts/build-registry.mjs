@@ -49,32 +49,22 @@ const districts = areas.filter((area) => area.code !== `${area.cityCode}00`);
 const districtCodes = new Set(districts.map((district) => district.code));
 const foldedCodes = new Set(folded.map((area) => area.code));
 
+// A code of `digits` digits that begins with its parent's, the parent being known.
+const sitsUnder = (code, digits, parentCode, parentKnown) =>
+  new RegExp(`^[0-9]{${digits}}$`).test(code) && parentKnown && code.startsWith(parentCode);
 for (const city of cities) {
-  if (
-    !/^[0-9]{4}$/.test(city.code) ||
-    !provinceCodes.has(city.provinceCode) ||
-    !city.code.startsWith(city.provinceCode)
-  ) {
+  if (!sitsUnder(city.code, 4, city.provinceCode, provinceCodes.has(city.provinceCode))) {
     fail(`city ${city.code} does not sit under province ${city.provinceCode}`);
   }
 }
 for (const district of districts) {
-  if (
-    !/^[0-9]{6}$/.test(district.code) ||
-    !cityCodes.has(district.cityCode) ||
-    !district.code.startsWith(district.cityCode)
-  ) {
+  if (!sitsUnder(district.code, 6, district.cityCode, cityCodes.has(district.cityCode))) {
     fail(`district ${district.code} does not sit under city ${district.cityCode}`);
   }
 }
 for (const street of streets) {
-  const underDistrict = districtCodes.has(street.areaCode);
-  const underCity = foldedCodes.has(street.areaCode);
-  if (
-    !/^[0-9]{9}$/.test(street.code) ||
-    !street.code.startsWith(street.areaCode) ||
-    !(underDistrict || underCity)
-  ) {
+  const underArea = districtCodes.has(street.areaCode) || foldedCodes.has(street.areaCode);
+  if (!sitsUnder(street.code, 9, street.areaCode, underArea)) {
     fail(`street ${street.code} does not sit under ${street.areaCode}`);
   }
 }

@@ -59,13 +59,16 @@ describe('a Beijing chain: 北京市 > 北京市 (110100) > 东城区 > 东华�
     expect(registry.parent('110000')).toBeUndefined();
   });
 
-  it('finds the city and province of every level', () => {
-    expect(registry.cityOf('110101001001')).toBe('110100');
-    expect(registry.cityOf('110101')).toBe('110100');
-    expect(registry.cityOf('110100')).toBe('110100');
-    expect(registry.cityOf('110000')).toBeUndefined();
-    expect(registry.provinceOf('110101001001')).toBe('110000');
-    expect(registry.provinceOf('110000')).toBe('110000');
+  // A community, district, city and province of Beijing: the city of each (none for the province), and the
+  // province of each.
+  it.each([
+    ['110101001001', '110100'],
+    ['110101', '110100'],
+    ['110100', '110100'],
+    ['110000', undefined],
+  ])('finds the city and province of %s', (code, city) => {
+    expect(registry.cityOf(code)).toBe(city);
+    expect(registry.provinceOf(code)).toBe('110000');
   });
 
   it('answers ancestry strictly', () => {

@@ -272,26 +272,13 @@ describe('derived rollups, completeness, ledger and flags on the real object sto
     const byArea = (level: string, area: string) =>
       rows.find((row) => row.level === level && row.area_code === area);
     // Beijing on time, Shanghai late (2025-01-05 after the 2024-12-31 deadline), Guangzhou missing.
-    expect(byArea('city', '110100')).toMatchObject({
-      cities_reported: 1n,
-      cities_on_time: 1n,
-      communities_reported: 16n,
-    });
-    expect(byArea('city', '310100')).toMatchObject({
-      cities_reported: 1n,
-      cities_on_time: 0n,
-      communities_on_time: 0n,
-    });
-    expect(byArea('city', '440100')).toMatchObject({
-      cities_expected: 1n,
-      cities_reported: 0n,
-      communities_reported: 0n,
-    });
-    expect(byArea('nation', '000000')).toMatchObject({
-      cities_expected: 3n,
-      cities_reported: 2n,
-      cities_on_time: 1n,
-    });
+    const counts: [string, string, Record<string, bigint>][] = [
+      ['city', '110100', { cities_reported: 1n, cities_on_time: 1n, communities_reported: 16n }],
+      ['city', '310100', { cities_reported: 1n, cities_on_time: 0n, communities_on_time: 0n }],
+      ['city', '440100', { cities_expected: 1n, cities_reported: 0n, communities_reported: 0n }],
+      ['nation', '000000', { cities_expected: 3n, cities_reported: 2n, cities_on_time: 1n }],
+    ];
+    for (const [level, area, expected] of counts) expect(byArea(level, area)).toMatchObject(expected);
     expect(byArea('nation', '000000')?.reporting_rate).toBeCloseTo(2 / 3, 12);
     expect(byArea('nation', '000000')?.reporting_rate_on_time).toBeCloseTo(1 / 3, 12);
     expect(byArea('city', '110100')?.communities_expected).toBe(

@@ -2,8 +2,8 @@
 // reference resolves, and every example passes validation: submission examples against the submission schema
 // itself, response examples against the schemas the document declares for them.
 import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { type IndicatorKind, observationFields } from '@citycheck/catalogue';
 import { compileContract, createAjv, type Submission } from '@citycheck/contracts';
 import { errorCodes } from '@citycheck/errors';
 import { describe, expect, it } from 'vitest';
@@ -15,15 +15,8 @@ const document = (await ingestOpenApiDocument()) as Json & {
   components: { schemas: Json; examples: Json };
   paths: Json;
 };
-const checkedIn = join(
-  dirname(fileURLToPath(import.meta.url)),
-  '..',
-  '..',
-  '..',
-  'schemas',
-  'openapi',
-  'ingest.openapi.json',
-);
+const schemasDir = new URL('../../../schemas/', import.meta.url);
+const checkedIn = fileURLToPath(new URL('openapi/ingest.openapi.json', schemasDir));
 
 const resolve = (pointer: string): unknown =>
   pointer
@@ -109,18 +102,8 @@ describe('the OpenAPI document', () => {
   });
 
   it('uses real division codes and catalogue 2024.1 indicators in its examples', () => {
-    const catalogue = JSON.parse(
-      readFileSync(join(dirname(checkedIn), '..', 'catalogue', '2024.1.json'), 'utf8'),
-    ) as { indicators: { code: string; kind: string; unitLevels: string[] }[] };
-    // What each kind of indicator is reported with (docs/integration.md, "Observations").
-    const fieldsOfKind: Record<string, string[]> = {
-      count: ['value'],
-      length: ['value'],
-      rate: ['denominator', 'numerator'],
-      perCapita: ['population', 'quantity'],
-      share: ['meets'],
-      score: ['value', 'weight'],
-      mean: ['value', 'weight'],
+    const catalogue = JSON.parse(readFileSync(new URL('catalogue/2024.1.json', schemasDir), 'utf8')) as {
+      indicators: { code: string; kind: string; unitLevels: string[] }[];
     };
     for (const { value } of Object.values(submissionExamples)) {
       const unit = value.unit as { level: string };
@@ -128,8 +111,10 @@ describe('the OpenAPI document', () => {
         const indicator = catalogue.indicators.find((i) => i.code === observation.indicator);
         expect(indicator?.unitLevels, observation.indicator).toContain(unit.level);
         const { indicator: _, ...fields } = observation;
+        // What each kind of indicator is reported with (docs/integration.md, "Observations").
+        const kind = indicator?.kind as IndicatorKind;
         expect(Object.keys(fields).sort(), observation.indicator).toEqual(
-          fieldsOfKind[indicator?.kind ?? ''],
+          [...observationFields[kind]].sort(),
         );
       }
     }
