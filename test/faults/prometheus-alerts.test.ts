@@ -12,20 +12,9 @@ import { loadCatalogue } from '@citycheck/catalogue';
 import type { Submission } from '@citycheck/contracts';
 import { loadDivisionRegistry } from '@citycheck/divisions';
 import { sampleCycle } from '@citycheck/generator';
-import { issueCityTokens, preparePipelineTopics } from '@citycheck/generator/stack';
-import {
-  freePort,
-  type PrivateInfra,
-  repositoryRoot,
-  type ServiceName,
-  type ServiceProcess,
-  stackEnvironment,
-  startPrivateInfra,
-  startService,
-  submitEach,
-  waitFor,
-} from '@citycheck/testkit';
+import { freePort, repositoryRoot, submitEach, waitFor } from '@citycheck/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Pipeline, startPipeline } from './support/pipeline.js';
 
 const prometheusBinary = process.env.CITYCHECK_PROMETHEUS ?? '/usr/bin/prometheus';
 const rulesFile = join(repositoryRoot, 'infra', 'prometheus', 'citycheck.rules.yml');
@@ -41,14 +30,9 @@ interface PromSample {
 
 describe('alert rules in a real Prometheus against a running stack', () => {
   let scratch: string;
-  let infra: PrivateInfra | undefined;
-  let env: Record<string, string>;
-  let logDirectory: string;
-  const services = new Map<ServiceName, ServiceProcess>();
+  let pipeline: Pipeline | undefined;
   let prometheus: ChildProcess | undefined;
   let prometheusUrl: string;
-  let ingestUrl: string;
-  let tokens: Map<string, string>;
   let sample: ReturnType<typeof sampleCycle>;
 
   const alerts = async (): Promise<PromAlert[]> => {
@@ -65,32 +49,31 @@ describe('alert rules in a real Prometheus against a running stack', () => {
   const firing = async (name: string): Promise<boolean> =>
     (await alerts()).some((alert) => alert.labels.alertname === name && alert.state === 'firing');
   const push = (submissions: readonly Submission[]): Promise<number> =>
-    submitEach(ingestUrl, submissions, tokens);
+    submitEach(started().ingestUrl, submissions, started().tokens);
+  const started = (): Pipeline => {
+    if (pipeline === undefined) throw new Error('the stack is started before the test');
+    return pipeline;
+  };
 
   beforeAll(async () => {
     if (!existsSync(prometheusBinary)) {
       throw new Error(`this test needs Prometheus at ${prometheusBinary}: run bash infra/prometheus.sh`);
     }
     scratch = await mkdtemp(join(tmpdir(), 'citycheck-prometheus-'));
-    infra = await startPrivateInfra({ directory: join(scratch, 'stack'), kafkaHeap: '-Xms128m -Xmx512m' });
-    await preparePipelineTopics(infra.kafkaBrokers, { partitions: 3 });
-    const ingestPort = await freePort();
+    sample = sampleCycle({ catalogue: loadCatalogue('2024.1'), divisions: loadDivisionRegistry() });
     const validatePort = await freePort();
     const aggregatePort = await freePort();
-    ingestUrl = `http://127.0.0.1:${ingestPort}`;
-    env = await stackEnvironment({
-      infra,
-      ingestPort,
-      extra: {
+    pipeline = await startPipeline({
+      name: 'prometheus-alerts',
+      cities: [...new Set(sample.valid.map((item) => item.cityCode))],
+      kafkaHeap: '-Xms128m -Xmx512m',
+      env: {
         ROLLUP_DEBOUNCE_MS: '200',
         VALIDATE_OPS_PORT: String(validatePort),
         AGGREGATE_OPS_PORT: String(aggregatePort),
       },
     });
-    logDirectory = join(scratch, 'logs');
-    for (const service of ['ingest', 'validate', 'aggregate'] as const) {
-      services.set(service, await startService({ service, env, logDirectory }));
-    }
+    const { ingestUrl, logDirectory } = pipeline;
 
     // The shipped rules, evaluated every 2 s over targets scraped every 2 s (the shipped configuration
     // scrapes every 15 s; the rules' `for` windows are the shipped ones).
@@ -103,7 +86,7 @@ describe('alert rules in a real Prometheus against a running stack', () => {
       config,
       'global:\n  scrape_interval: 2s\n  evaluation_interval: 2s\n' +
         `rule_files:\n  - ${JSON.stringify(rulesFile)}\nscrape_configs:\n` +
-        target('ingest', ingestPort) +
+        target('ingest', Number(new URL(ingestUrl).port)) +
         target('validate', validatePort) +
         target('aggregate', aggregatePort),
     );
@@ -124,10 +107,6 @@ describe('alert rules in a real Prometheus against a running stack', () => {
       what: 'Prometheus to be ready',
     });
 
-    sample = sampleCycle({ catalogue: loadCatalogue('2024.1'), divisions: loadDivisionRegistry() });
-    tokens = await issueCityTokens(infra.kafkaBrokers, [
-      ...new Set(sample.valid.map((item) => item.cityCode)),
-    ]);
     await waitFor(async () => ((await fetch(`${ingestUrl}/readyz`)).ok ? true : undefined), {
       timeoutMs: 60_000,
       what: 'ingest to be ready',
@@ -136,8 +115,7 @@ describe('alert rules in a real Prometheus against a running stack', () => {
 
   afterAll(async () => {
     prometheus?.kill('SIGTERM');
-    for (const service of services.values()) await service.stop().catch(() => undefined);
-    await infra?.destroy();
+    await pipeline?.destroy();
     if (scratch !== undefined) await rm(scratch, { recursive: true, force: true });
   }, 120_000);
 
@@ -173,7 +151,7 @@ describe('alert rules in a real Prometheus against a running stack', () => {
     expect((await alerts()).map((alert) => `${alert.labels.alertname} ${alert.state}`)).toEqual([]);
 
     // Validate gone while ingest keeps accepting: records wait on submissions.received.v1.
-    await services.get('validate')?.kill9();
+    await started().instances.get('validate')?.kill9();
     const stoppedAt = Date.now();
     const rest = sample.valid.slice(half);
     expect(await push(rest)).toBe(rest.length);
@@ -196,7 +174,7 @@ describe('alert rules in a real Prometheus against a running stack', () => {
     expect(down?.labels.job).toBe('citycheck-validate');
 
     // Validate back: both alerts clear, and the records that waited drain.
-    services.set('validate', await startService({ service: 'validate', env, logDirectory }));
+    await started().start('validate');
     await waitFor(
       async () => {
         const active = await alerts();

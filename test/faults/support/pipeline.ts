@@ -128,6 +128,8 @@ export interface PipelineOptions {
   readonly env?: Readonly<Record<string, string>>;
   /** Start ingest, validate and aggregate at once (default), or leave that to the test. */
   readonly startServices?: boolean;
+  /** The private broker's JVM heap, when the default is more than the test can spare. */
+  readonly kafkaHeap?: string;
 }
 
 /** A private broker and object store, credentials for `cities`, and (by default) one instance of each service. */
@@ -136,9 +138,10 @@ export const startPipeline = async ({
   cities,
   env: extra = {},
   startServices = true,
+  kafkaHeap,
 }: PipelineOptions): Promise<Pipeline> => {
   const directory = mkdtempSync(join(tmpdir(), 'citycheck-stack-'));
-  const infra = await startPrivateInfra({ directory });
+  const infra = await startPrivateInfra({ directory, ...(kafkaHeap === undefined ? {} : { kafkaHeap }) });
   try {
     const ingestPort = await freePort();
     const env = await stackEnvironment({
