@@ -2,7 +2,8 @@
 // real broker and object store): `citycheck template` writes 银川市's (640100) workbook for 2024, the test fills
 // in three communities as the city's staff would (one with an out-of-range value), and `citycheck submit --wait`
 // sends it and follows it: two rows counted, one refused with its sheet, row, column and rule. The same workbook
-// again stores nothing; one cell changed stores exactly one correction. Figures are worked out by hand.
+// again stores nothing; one cell changed stores exactly one correction, and changed back, one more. Figures are
+// worked out by hand.
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -188,6 +189,26 @@ describe('a city reports from the template workbook on a running stack', () => {
     expect(rollups[0]).toEqual({ indicator_code: 'C01', value: 6, units_reported: 2n });
     expect(history).toEqual([
       { unit_code: '640104001002', value: 2 },
+      { unit_code: '640104001003', value: 3 },
+      { unit_code: '640104001003', value: 4 },
+    ]);
+  });
+
+  it('a cell changed back makes the earlier value current again, stored once more under an id of its own', async () => {
+    await fill({ G4: 3 });
+    const before = await stored();
+    const run = await citycheck('submit', workbook, '--wait', '--json', '--quiet');
+    expect(run.code).toBe(1);
+    expect(JSON.parse(run.stdout)).toMatchObject({ accepted: 1, duplicates: 1, rejected: 1 });
+    expect(await stored()).toBe(before + 1);
+    // 兴隆's C01 is 3 again: 2 + 3 over the two units, as after the first upload; its history holds 3, 4, 3.
+    await waitFor(async () => ((await lake()).rollups[0]?.value === 5 ? true : undefined), {
+      timeoutMs: 30_000,
+      what: 'the rollup to take the value changed back',
+    });
+    expect((await lake()).history).toEqual([
+      { unit_code: '640104001002', value: 2 },
+      { unit_code: '640104001003', value: 3 },
       { unit_code: '640104001003', value: 3 },
       { unit_code: '640104001003', value: 4 },
     ]);

@@ -9,6 +9,7 @@ export {
   type SheetLanguage,
   sheetIdNamespace,
   stableSubmissionId,
+  supersedingSubmissionId,
   uuidV5,
 } from './row-submission.js';
 export {

@@ -66,6 +66,15 @@ export const stableSubmissionId = (content: Record<string, unknown>): string => 
   );
 };
 
+/**
+ * The id of a row whose content was sent before but has since been superseded by other content for its unit
+ * (a cell changed back): the earlier id would be a duplicate and leave the later values current, so the row
+ * takes an id derived from its content and the submission it now supersedes, the same for every resend until
+ * the unit changes again.
+ */
+export const supersedingSubmissionId = (content: Record<string, unknown>, superseded: string): string =>
+  uuidV5(`${stableSubmissionId(content)}|supersedes|${superseded}`);
+
 const numberPattern = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
 
 const booleanWords: Readonly<Record<string, boolean>> = {

@@ -727,6 +727,7 @@ export const buildIngestApp = ({
     processSheets({
       tables: await readSheetBody(body, sheetRowLimit),
       language,
+      index,
       ...(indicatorsOf === undefined ? {} : { indicatorsOf }),
       principal,
       intake,

@@ -160,6 +160,18 @@ describe('a spreadsheet upload', () => {
       message: 'value of C01 must be from 0 to 500',
     });
     expect((await storedIds()).slice(before)).toEqual([...stored, corrected.submissionId]);
+
+    // The cell changed back to 3: the first upload's id for that row would be a duplicate and leave 4 current,
+    // so the row is stored again under an id of its own, superseding the correction; resending it stores nothing.
+    const reverted = await upload(workbook, xlsx);
+    expect(reverted.json()).toMatchObject({ accepted: 1, duplicates: 1, rejected: 2 });
+    const back = reverted.json().lines[1];
+    expect(back).toMatchObject({ row: 4, status: 'accepted' });
+    expect([row4.submissionId, corrected.submissionId]).not.toContain(back.submissionId);
+    const resent = await upload(workbook, xlsx);
+    expect(resent.json()).toMatchObject({ accepted: 0, duplicates: 2 });
+    expect(resent.json().lines[1]).toMatchObject({ status: 'duplicate', submissionId: back.submissionId });
+    expect((await storedIds()).slice(before)).toEqual([...stored, corrected.submissionId, back.submissionId]);
   });
 
   it('reads CSV with and without a byte-order mark alike, and refuses a cell that holds no number', async () => {

@@ -1,7 +1,7 @@
 // Spreadsheet uploads (XLSX workbooks and CSV in the layout of `citycheck template`): each filled row becomes a
 // submission with an id derived from its content (@citycheck/sheets), checked and sent like an NDJSON line with
 // the rules applied at the door, and answered per row by sheet, row and column, in the city's language.
-import type { BulkSummary, LineResult, Submission } from '@citycheck/contracts';
+import { type BulkSummary, contentHash, type LineResult, type Submission } from '@citycheck/contracts';
 import { CitycheckError } from '@citycheck/errors';
 import {
   locateProblem,
@@ -10,11 +10,13 @@ import {
   readWorkbook,
   rowSubmission,
   type SheetTable,
+  supersedingSubmissionId,
   UnreadableSheet,
 } from '@citycheck/sheets';
 import { BulkInterrupted, type BulkOptions, processBulk } from './bulk.js';
 import { type IndicatorsOf, inLanguage, type ProblemLanguage } from './problem-language.js';
 import type { NdjsonLine } from './request-body.js';
+import type { SubmissionIndex } from './submission-index.js';
 
 /** A spreadsheet body, read whole (it is at most the single-body limit), parsed by the route. */
 export class SheetBody {
@@ -52,6 +54,8 @@ export interface SheetOptions extends Omit<BulkOptions, 'lines' | 'maxLineBytes'
   readonly language: ProblemLanguage;
   readonly indicatorsOf?: IndicatorsOf;
   readonly maxLineBytes: number;
+  /** What the index knows, to give a row changed back to earlier values an id of its own (see `idOfRow`). */
+  readonly index: Pick<SubmissionIndex, 'get' | 'latestByUnit'>;
 }
 
 interface Placed {
@@ -71,8 +75,35 @@ export const processSheets = async ({
   tables,
   language,
   indicatorsOf,
+  index,
   ...bulk
 }: SheetOptions): Promise<BulkSummary> => {
+  const latest = new Map<string, ReturnType<SheetOptions['index']['latestByUnit']>>();
+  /**
+   * A row's id: the one derived from its content, unless that submission was sent and has since been
+   * superseded by other values for its unit (a cell changed back). Then, unless the unit's latest submission
+   * already holds these very values, the row supersedes that one under an id of its own: resending the earlier
+   * id would be a duplicate and leave the later values current.
+   */
+  const idOfRow = (submission: Record<string, unknown> & { submissionId: string }): string => {
+    const { submissionId: derived, ...content } = submission;
+    const unit = content.unit as { level?: unknown; code?: unknown };
+    const city = String(content.cityCode);
+    const cycle = Number(content.cycle);
+    if (!Number.isInteger(cycle)) return derived;
+    const key = `${city}|${cycle}`;
+    let units = latest.get(key);
+    if (units === undefined) {
+      units = index.latestByUnit(city, cycle);
+      latest.set(key, units);
+    }
+    const current = units.get(`${String(unit.level)}|${String(unit.code)}`);
+    if (current === undefined || current.submissionId === derived) return derived;
+    if (contentHash({ ...content, submissionId: current.submissionId }) === current.contentHash)
+      return current.submissionId;
+    if (index.get(derived) === undefined) return derived;
+    return supersedingSubmissionId(content, current.submissionId);
+  };
   // Ordinals are the "lines" processBulk sees: one per row that became a submission, in upload order.
   const placed: Placed[] = [];
   const refused: { at: number; result: LineResult }[] = [];
@@ -99,13 +130,9 @@ export const processSheets = async ({
         });
         continue;
       }
-      placed.push({
-        sheet: outcome.sheet,
-        row: outcome.row,
-        submission: outcome.submission,
-        columns: outcome.columns,
-      });
-      lines.push({ line: placed.length, bytes: Buffer.from(JSON.stringify(outcome.submission)) });
+      const submission = { ...outcome.submission, submissionId: idOfRow(outcome.submission) };
+      placed.push({ sheet: outcome.sheet, row: outcome.row, submission, columns: outcome.columns });
+      lines.push({ line: placed.length, bytes: Buffer.from(JSON.stringify(submission)) });
     }
   }
 

@@ -232,6 +232,32 @@ export class SubmissionIndex {
   }
 
   /**
+   * The latest submission of each of a city's units in a cycle that validate has not rejected, by
+   * `<level>|<code>`: the one whose values are current downstream (a later one supersedes an earlier one).
+   * Latest by receipt time; submissions whose received record is not read yet are left out. One pass over the
+   * index: meant for a spreadsheet upload, once per upload, not per line.
+   */
+  latestByUnit(cityCode: string, cycle: number): Map<string, { submissionId: string; contentHash: string }> {
+    const latest = new Map<string, { submissionId: string; contentHash: string; receivedAt: number }>();
+    for (const [submissionId, entry] of this.entries) {
+      if (entry.city !== cityCode || entry.cycle !== cycle || entry.unitCode === '') continue;
+      if (entry.status === statusCodes.rejected || Number.isNaN(entry.receivedAt) || entry.hash === '')
+        continue;
+      const key = `${entry.unitLevel}|${entry.unitCode}`;
+      const known = latest.get(key);
+      if (
+        known !== undefined &&
+        compareOrder(known.receivedAt, known.submissionId, entry.receivedAt, submissionId) > 0
+      )
+        continue;
+      latest.set(key, { submissionId, contentHash: entry.hash, receivedAt: entry.receivedAt });
+    }
+    return new Map(
+      [...latest].map(([key, { submissionId, contentHash }]) => [key, { submissionId, contentHash }]),
+    );
+  }
+
+  /**
    * One page of a city's submissions in a stable order (received, then id), filtered by cycle, status (as
    * `get` says it) and unit; a submission received while a client pages lands after its cursor or before
    * it, never twice. Throws InvalidCursor for an `after` this index did not give.
