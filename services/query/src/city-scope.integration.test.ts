@@ -2,18 +2,9 @@
 // provincial analyst is: its observations, its city, district and street rollups, its completeness, ledger
 // and flags, through POST /v1/query and POST /v1/export, and nothing of Shenzhen (440300), another province,
 // the province or the nation whatever the statement. Expected rows are worked out from the fixture's inputs.
-import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { LakeDatabase, ObjectStore } from '@citycheck/lake';
-import { createLogger } from '@citycheck/logging';
-import { createMetricsRegistry } from '@citycheck/metrics';
-import {
-  createTestCredentials,
-  createTestStore,
-  openTestDatabase,
-  testExtensionDirectory,
-} from '@citycheck/testkit';
+import type { ObjectStore } from '@citycheck/lake';
+import { createTestCredentials } from '@citycheck/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeDerivedObject, writeDivisionsObject } from '../test/derived-objects.js';
 import {
@@ -22,22 +13,22 @@ import {
   hostileShapes,
   infrastructureMarks,
 } from '../test/hostile-shapes.js';
-import { postQuery } from '../test/query-fixture.js';
-import { writeTestLake } from '../test/test-lake.js';
-import { buildQueryApp } from './app.js';
-import { createLakeViewDefiner } from './lake-views.js';
-import { createQueryEngine, type QueryEngine } from './query-engine.js';
+import {
+  postQuery,
+  type QueryApp,
+  startQueryService,
+  type TestLakeStore,
+  type TestQueryService,
+} from '../test/query-fixture.js';
+import { unaskedStatus } from '../test/status-report.js';
 
-const logger = createLogger({ service: 'query-city-scope-test', level: 'silent' });
 const credentials = createTestCredentials();
 const guangzhou = credentials.issue('00000000000001c1', 'city', { cityCode: '440100', name: 'city 440100' });
 
 let store: ObjectStore;
-let writer: LakeDatabase;
 let scratch: string;
 let exportDirectory: string;
-let engine: QueryEngine;
-let app: ReturnType<typeof buildQueryApp>;
+let app: QueryApp;
 
 const rollup = (level: string, area: string, value: number, units: number) => ({
   catalogue_version: '2024.1',
@@ -93,14 +84,8 @@ const division = (code: string, level: string, city: string | null) => ({
   province_code: `${code.slice(0, 2)}0000`,
 });
 
-beforeAll(async () => {
-  scratch = await mkdtemp(join(tmpdir(), 'citycheck-city-scope-test-'));
-  exportDirectory = join(scratch, 'exports');
-  store = await createTestStore('city-scope');
-  writer = await openTestDatabase(store);
-  // Four communities in each of 440100, 440300, 110100, 320100 (street <city[0..4]>01001), each with C01 =
-  // unit % 4 + 1 (2, 3, 4, 1) and B02 = unit / 10, and unit 1's C01 corrected to 40: C01 of a city is 48.
-  await writeTestLake(store, writer.connection, { unitsPerCity: 4 });
+/** The rollups, completeness, ledger, flags and divisions of the four cities, written the way aggregate does. */
+const writeDerived = async ({ store, writer }: TestLakeStore): Promise<void> => {
   await writeDerivedObject(store, writer.connection, 'rollups', 2024, [
     ...['440100', '440300', '110100', '320100'].flatMap((city) => [
       rollup('city', city, 48, 4),
@@ -147,44 +132,26 @@ beforeAll(async () => {
     division('440300', 'city', '440300'),
     division('440301', 'district', '440300'),
   ]);
-  engine = await createQueryEngine({
-    extensionDirectory: testExtensionDirectory(),
-    s3: store.config,
-    defineViews: createLakeViewDefiner(store),
-    limits: {
-      timeoutMs: 20_000,
-      memoryLimit: '1GB',
-      rowCap: 100_000,
-      concurrency: 2,
-      queueLimit: 8,
-      threads: 2,
-    },
-    exportDirectory,
-    logger,
-  });
-  app = buildQueryApp({
-    engine,
+};
+
+let service: TestQueryService;
+
+beforeAll(async () => {
+  service = await startQueryService({
+    name: 'city-scope',
     authenticator: credentials.store,
-    logger,
-    registry: createMetricsRegistry({ service: 'query-city-scope-test', processMetrics: false }),
+    // Four communities in each of 440100, 440300, 110100, 320100 (street <city[0..4]>01001), each with C01 =
+    // unit % 4 + 1 (2, 3, 4, 1) and B02 = unit / 10, and unit 1's C01 corrected to 40: C01 of a city is 48.
+    unitsPerCity: 4,
+    limits: { timeoutMs: 20_000 },
+    beforeStart: writeDerived,
     // A city is refused before the status is read, so the source is never asked.
-    status: {
-      current: () => Promise.reject(new Error('a city must not reach the status')),
-      latest: () => undefined,
-      start: async () => undefined,
-      stop: async () => undefined,
-    },
+    app: { status: unaskedStatus },
   });
-  await app.ready();
+  ({ store, scratch, exportDirectory, app } = service);
 });
 
-afterAll(async () => {
-  await app?.close();
-  await engine?.close();
-  writer?.close();
-  store?.close();
-  if (scratch !== undefined) await rm(scratch, { recursive: true, force: true });
-});
+afterAll(() => service?.close());
 
 const post = (sql: string) => postQuery(app, guangzhou, sql);
 const rows = async (sql: string): Promise<unknown[][]> => {

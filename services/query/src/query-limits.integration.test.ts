@@ -1,3 +1,7 @@
+// The query service's limits when many analysts push at once, against the real object store and DuckDB:
+// every runaway statement is stopped near its timeout however many run together, a statement that would
+// build gigabytes from a few bytes is refused and the process stays within its memory, one huge statement
+// does not hold up other analysts, and a lake object that went missing is told apart from a store outage.
 import { encodeParquet, type LakeDatabase, lakeViews, type ObjectStore } from '@citycheck/lake';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {

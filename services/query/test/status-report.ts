@@ -1,6 +1,6 @@
 // A pipeline status document with every part filled in (a stage with lag, rejections with an example,
-// history, two provinces reporting, a service), and a status source that always answers it, for the tests
-// of GET /v1/status that need no Kafka.
+// history, two provinces reporting, a service), a status source that always answers it and one that must
+// never be asked, for the tests of GET /v1/status that need no Kafka.
 import type { PipelineStatus, PipelineStatusSource } from '../src/pipeline-status.js';
 
 export const statusReport: PipelineStatus = {
@@ -93,3 +93,11 @@ export const fixedStatus = (report: PipelineStatus): PipelineStatusSource => ({
   start: async () => undefined,
   stop: async () => undefined,
 });
+
+/** A status source for apps whose callers must be refused before the status is read: asked, it fails. */
+export const unaskedStatus: PipelineStatusSource = {
+  current: () => Promise.reject(new Error('the status source was asked')),
+  latest: () => undefined,
+  start: async () => undefined,
+  stop: async () => undefined,
+};
