@@ -3,7 +3,6 @@
 // this checkout's build. After the sample cycle is pushed through ingest, the page must show every stage
 // moving (non-zero rates), the rejections by reason and reporters in the sample's provinces; a screenshot is
 // kept in test-artifacts/status-page.png.
-import { existsSync, mkdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,7 +21,6 @@ import type { PipelineStatus } from '@citycheck/query';
 import {
   freePort,
   type PrivateInfra,
-  repositoryRoot,
   type ServiceProcess,
   sendReceivedUnchecked,
   stackEnvironment,
@@ -31,11 +29,8 @@ import {
   submitEach,
   waitFor,
 } from '@citycheck/testkit';
-import { chromium } from 'playwright-core';
+import { artifacts, launchChromium, requireChromium } from '@citycheck/testkit/browser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-
-const chromiumPath = process.env.CITYCHECK_CHROMIUM ?? '/usr/bin/chromium';
-const artifacts = join(repositoryRoot, 'test-artifacts');
 
 describe('pipeline status page', () => {
   let scratch: string;
@@ -48,11 +43,7 @@ describe('pipeline status page', () => {
   let refusedAtIngest: { submissionId: string; cityCode: string };
 
   beforeAll(async () => {
-    if (!existsSync(chromiumPath)) {
-      throw new Error(
-        `the status page test needs Chromium at ${chromiumPath}: run bash infra/chromium.sh (or set CITYCHECK_CHROMIUM)`,
-      );
-    }
+    requireChromium('status page');
     scratch = await mkdtemp(join(tmpdir(), 'citycheck-status-page-'));
     infra = await startPrivateInfra({ directory: join(scratch, 'stack'), kafkaHeap: '-Xms128m -Xmx512m' });
     await preparePipelineTopics(infra.kafkaBrokers, { partitions: 3 });
@@ -187,19 +178,7 @@ describe('pipeline status page', () => {
       },
     );
 
-    const browser = await chromium.launch({
-      executablePath: chromiumPath,
-      headless: true,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-dev-shm-usage',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-      ],
-    });
+    const browser = await launchChromium('status page');
     try {
       const page = await browser.newPage({ viewport: { width: 1280, height: 1100 } });
       await page.goto(`${queryUrl}/status#token=${ministryToken}`);
@@ -251,7 +230,6 @@ describe('pipeline status page', () => {
         `${beijing.slice(0, 10)} ${beijing.slice(11, 19)} 北京时间`,
       );
       expect(await page.$$('[data-service="query"]')).toHaveLength(1);
-      mkdirSync(artifacts, { recursive: true });
       await page.screenshot({ path: join(artifacts, 'status-page.png'), fullPage: true });
     } finally {
       await browser.close();

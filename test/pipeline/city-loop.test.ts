@@ -3,37 +3,17 @@
 // --json` exits 0 for a counted submission, 1 for a rejected one and 2 for one never received; `results`
 // prints the city's figures, its shortfall ledger and the units it has not reported. The expected figures are
 // worked out by hand from the three communities of 银川市 (640100) the test submits.
-import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Submission } from '@citycheck/contracts';
 import { expectedCommunitiesOf, loadDivisionRegistry } from '@citycheck/divisions';
 import { issueCityTokens } from '@citycheck/generator/stack';
-import { ensureTopics, pipelineTopicSpecs, topicNames } from '@citycheck/kafka';
-import {
-  createTestStore,
-  freePort,
-  repositoryRoot,
-  type ServiceProcess,
-  sendReceivedUnchecked,
-  startService,
-  testKafka,
-  uniqueName,
-  waitFor,
-} from '@citycheck/testkit';
+import { topicNames } from '@citycheck/kafka';
+import { sendReceivedUnchecked, testKafka, waitFor } from '@citycheck/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { namespaceEnv } from './namespace.js';
-
-interface Run {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
+import { prepareStack, citycheck as run, type Stack } from './support.js';
 
 describe("a city's loop on a running stack", () => {
-  const services: ServiceProcess[] = [];
+  let stack: Stack;
   let env: Record<string, string>;
   let ingestUrl: string;
   let token: string;
@@ -45,16 +25,7 @@ describe("a city's loop on a running stack", () => {
   let rejected: Submission;
 
   /** `citycheck <args>` as a city runs it: the built CLI with the city's credential and both services. */
-  const citycheck = (...args: string[]): Promise<Run> =>
-    new Promise((resolve) => {
-      execFile(
-        process.execPath,
-        [join(repositoryRoot, 'packages', 'cli', 'dist', 'main.js'), ...args],
-        { env: { ...process.env, ...env, CITYCHECK_TOKEN: token }, cwd: repositoryRoot },
-        (error, stdout, stderr) =>
-          resolve({ code: error === null ? 0 : Number(error.code ?? -1), stdout, stderr }),
-      );
-    });
+  const citycheck = (...args: string[]) => run({ ...env, CITYCHECK_TOKEN: token }, ...args);
 
   const statusOf = async (submissionId: string): Promise<Record<string, unknown>> => {
     const response = await fetch(`${ingestUrl}/v1/submissions/${submissionId}`, {
@@ -64,25 +35,10 @@ describe("a city's loop on a running stack", () => {
   };
 
   beforeAll(async () => {
-    const store = await createTestStore('city-loop');
-    const [ingestPort, queryPort] = [await freePort(), await freePort()];
-    ingestUrl = `http://127.0.0.1:${ingestPort}`;
-    const namespace = namespaceEnv(uniqueName('city-loop'), store.bucket, {
-      INGEST_PORT: String(ingestPort),
-      QUERY_PORT: String(queryPort),
-      QUERY_PG_PORT: '0',
-      QUERY_EXPORT_DIRECTORY: await mkdtemp(join(tmpdir(), 'citycheck-city-loop-exports-')),
-      QUERY_LAKE_REFRESH_MS: '500',
-    });
-    env = {
-      ...namespace.env,
-      CITYCHECK_URL: ingestUrl,
-      CITYCHECK_QUERY_URL: `http://127.0.0.1:${queryPort}`,
-    };
-    const admin = testKafka().admin();
-    await admin.connect();
-    await ensureTopics(admin, pipelineTopicSpecs(3, 1, namespace.topicNamespace));
-    await admin.disconnect();
+    stack = await prepareStack('city-loop', { query: true });
+    const { namespace } = stack;
+    ingestUrl = stack.ingestUrl;
+    env = { ...namespace.env, CITYCHECK_URL: ingestUrl, CITYCHECK_QUERY_URL: stack.queryUrl };
     token = (await issueCityTokens(env.KAFKA_BROKERS as string, ['640100'])).get('640100') as string;
 
     communities = expectedCommunitiesOf(loadDivisionRegistry(), '640100', new Set()).sort();
@@ -113,13 +69,7 @@ describe("a city's loop on a running stack", () => {
     );
     rejected = community(d, [{ indicator: 'C01', value: 900 }]);
 
-    for (const service of ['ingest', 'validate', 'aggregate', 'query'] as const)
-      services.push(await startService({ service, env }));
-    await waitFor(
-      async () =>
-        (await fetch(`${ingestUrl}/readyz`).catch(() => undefined))?.status === 200 ? true : undefined,
-      { timeoutMs: 60_000, what: 'ingest to be ready' },
-    );
+    await stack.start(['ingest', 'validate', 'aggregate', 'query']);
     for (const submission of submissions) {
       const response = await fetch(`${ingestUrl}/v1/submissions`, {
         method: 'POST',
@@ -146,7 +96,7 @@ describe("a city's loop on a running stack", () => {
   }, 240_000);
 
   afterAll(async () => {
-    for (const service of services) await service.stop();
+    await stack?.stop();
   });
 
   it('status --json exits 0 for a counted submission and prints what ingest answers', async () => {

@@ -6,33 +6,18 @@
 // 广州 and its communities, and export a table; every figure is checked against the shares worked out by
 // hand below. The Guangdong analyst's own page can fetch nothing of 广西. Screenshots: test-artifacts/.
 import { randomUUID } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadCatalogue } from '@citycheck/catalogue';
 import type { Submission } from '@citycheck/contracts';
 import { loadDivisionRegistry } from '@citycheck/divisions';
 import { sampleCycle } from '@citycheck/generator';
 import { issueAnalystToken, issueCityTokens } from '@citycheck/generator/stack';
-import { ensureTopics, pipelineTopicSpecs } from '@citycheck/kafka';
-import {
-  createTestStore,
-  freePort,
-  repositoryRoot,
-  type ServiceProcess,
-  startService,
-  submitEach,
-  testKafka,
-  uniqueName,
-  waitFor,
-} from '@citycheck/testkit';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import { submitEach, waitFor } from '@citycheck/testkit';
+import { artifacts, launchChromium } from '@citycheck/testkit/browser';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { namespaceEnv } from './namespace.js';
-
-const chromiumPath = process.env.CITYCHECK_CHROMIUM ?? '/usr/bin/chromium';
-const artifacts = join(repositoryRoot, 'test-artifacts');
+import { prepareStack, type Stack } from './support.js';
 
 // Whether each community's elderly-care facilities meet the standard (C12), in registry order per city.
 const meets: Record<string, boolean[]> = {
@@ -49,28 +34,20 @@ const expectedProvinces = { '110000': 50, '440000': 62.5, '450000': 75 };
 const expectedGuangdongCities = { '440100': 80, '440300': 33.3 };
 
 describe('the console over the pipeline', () => {
-  const services: ServiceProcess[] = [];
+  let stack: Stack;
   const divisions = loadDivisionRegistry();
   let queryUrl: string;
   let ministry: string;
   let guangdong: string;
   let browser: Browser;
-  let scratch: string | undefined;
   /** 广州's communities as the rollups must see them: each with its final C12. */
   const guangzhouUnits = new Map<string, boolean>();
 
   beforeAll(async () => {
-    scratch = await mkdtemp(join(tmpdir(), 'citycheck-console-'));
-    const store = await createTestStore('console');
-    const ingestPort = await freePort();
-    const queryPort = await freePort();
-    queryUrl = `http://127.0.0.1:${queryPort}`;
-    const namespace = namespaceEnv(uniqueName('console'), store.bucket, { INGEST_PORT: String(ingestPort) });
-    const brokers = String(namespace.env.KAFKA_BROKERS);
-    const admin = testKafka().admin();
-    await admin.connect();
-    await ensureTopics(admin, pipelineTopicSpecs(3, 1, namespace.topicNamespace));
-    await admin.disconnect();
+    stack = await prepareStack('console', { query: true });
+    const { ingestUrl } = stack;
+    queryUrl = stack.queryUrl;
+    const brokers = String(stack.namespace.env.KAFKA_BROKERS);
 
     const catalogue = loadCatalogue('2024.1');
     const submissions: Submission[] = [];
@@ -99,28 +76,8 @@ describe('the console over the pipeline', () => {
     ministry = await issueAnalystToken(brokers, 'analyst:ministry');
     guangdong = await issueAnalystToken(brokers, 'analyst:province:44');
 
-    for (const service of ['ingest', 'validate', 'aggregate'] as const)
-      services.push(await startService({ service, env: namespace.env }));
-    services.push(
-      await startService({
-        service: 'query',
-        env: {
-          ...namespace.env,
-          QUERY_PORT: String(queryPort),
-          QUERY_PG_PORT: '0',
-          QUERY_EXPORT_DIRECTORY: join(scratch ?? tmpdir(), 'exports'),
-          QUERY_LAKE_REFRESH_MS: '500',
-        },
-      }),
-    );
-    await waitFor(
-      async () =>
-        (await fetch(`http://127.0.0.1:${ingestPort}/readyz`).catch(() => undefined))?.status === 200
-          ? true
-          : undefined,
-      { timeoutMs: 60_000, what: 'ingest to be ready' },
-    );
-    expect(await submitEach(`http://127.0.0.1:${ingestPort}`, submissions, tokens)).toBe(submissions.length);
+    await stack.start(['ingest', 'validate', 'aggregate', 'query']);
+    expect(await submitEach(ingestUrl, submissions, tokens)).toBe(submissions.length);
     // The correction: the third 广州 community, later, with C12 met.
     const third = submissions.filter((submission) => submission.cityCode === '440100')[2] as Submission;
     const correction: Submission = {
@@ -133,7 +90,7 @@ describe('the console over the pipeline', () => {
         observation.indicator === 'C12' ? { indicator: 'C12', meets: true } : observation,
       ) as Submission['observations'],
     };
-    expect(await submitEach(`http://127.0.0.1:${ingestPort}`, [correction], tokens)).toBe(1);
+    expect(await submitEach(ingestUrl, [correction], tokens)).toBe(1);
     guangzhouUnits.set(third.unit.code, true);
 
     // Wait, through the API the page uses, until the rollups include the correction.
@@ -156,18 +113,12 @@ describe('the console over the pipeline', () => {
       },
       { timeoutMs: 180_000, what: 'the C12 province rollups to include every submission and the correction' },
     );
-    browser = await chromium.launch({
-      executablePath: chromiumPath,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking'],
-    });
-    mkdirSync(artifacts, { recursive: true });
+    browser = await launchChromium('console');
   }, 400_000);
 
   afterAll(async () => {
     await browser?.close();
-    for (const service of services) await service.stop().catch(() => undefined);
-    if (scratch !== undefined) await rm(scratch, { recursive: true, force: true });
+    await stack?.stop().catch(() => undefined);
   }, 120_000);
 
   const settled = (page: Page) => page.waitForSelector('body[data-loaded="true"]', { timeout: 30_000 });

@@ -12,29 +12,25 @@ import type { Submission } from '@citycheck/contracts';
 import { loadDivisionRegistry } from '@citycheck/divisions';
 import { sampleCycle } from '@citycheck/generator';
 import { issueCityTokens } from '@citycheck/generator/stack';
-import { ensureTopics, pipelineTopicSpecs, topicNames } from '@citycheck/kafka';
+import { topicNames } from '@citycheck/kafka';
 import { createCommitLog, datasets, s3Url } from '@citycheck/lake';
 import {
-  createTestStore,
-  freePort,
   openTestDatabase,
   repositoryRoot,
-  type ServiceProcess,
   sendReceivedUnchecked,
-  startService,
   testKafka,
-  uniqueName,
   waitFor,
 } from '@citycheck/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { namespaceEnv } from './namespace.js';
+import type { Namespace } from './namespace.js';
+import { prepareStack, type Stack } from './support.js';
 
 const run = promisify(execFile);
 
 describe('an operator runs cycle 2026 on a running stack', () => {
-  const services: ServiceProcess[] = [];
-  let namespace: ReturnType<typeof namespaceEnv>;
-  let store: Awaited<ReturnType<typeof createTestStore>>;
+  let stack: Stack;
+  let namespace: Namespace;
+  let store: Stack['store'];
   let ingestUrl: string;
   let token: string;
   // Four units of 北京市 (110100), each submitted once for 2026 on catalogue 2025.1.
@@ -96,15 +92,8 @@ describe('an operator runs cycle 2026 on a running stack', () => {
     );
 
   beforeAll(async () => {
-    store = await createTestStore('cycles');
-    const ingestPort = await freePort();
-    ingestUrl = `http://127.0.0.1:${ingestPort}`;
-    namespace = namespaceEnv(uniqueName('cycles'), store.bucket, { INGEST_PORT: String(ingestPort) });
-    const kafka = testKafka();
-    const kafkaAdmin = kafka.admin();
-    await kafkaAdmin.connect();
-    await ensureTopics(kafkaAdmin, pipelineTopicSpecs(3, 1, namespace.topicNamespace));
-    await kafkaAdmin.disconnect();
+    stack = await prepareStack('cycles');
+    ({ namespace, store, ingestUrl } = stack);
     token = (await issueCityTokens(String(namespace.env.KAFKA_BROKERS), ['110100'])).get('110100') as string;
 
     const sample = sampleCycle({
@@ -119,17 +108,11 @@ describe('an operator runs cycle 2026 on a running stack', () => {
       .map((submission) => ({ ...submission, cycle: 2026 }));
 
     // Each is started once it says it serves: the workers consume, ingest listens.
-    for (const service of ['ingest', 'validate', 'aggregate'] as const)
-      services.push(await startService({ service, env: namespace.env }));
-    await waitFor(
-      async () =>
-        (await fetch(`${ingestUrl}/readyz`).catch(() => undefined))?.status === 200 ? true : undefined,
-      { timeoutMs: 60_000, what: 'ingest to be ready' },
-    );
+    await stack.start(['ingest', 'validate', 'aggregate']);
   }, 120_000);
 
   afterAll(async () => {
-    for (const service of services) await service.stop();
+    await stack?.stop();
   });
 
   it('refuses 2026 before it is opened, as no file knows it: ingest at once, and validate downstream', async () => {
@@ -172,7 +155,7 @@ describe('an operator runs cycle 2026 on a running stack', () => {
       Date.parse(String(answer.body.receivedAt)),
     );
     expect(counted.late).toBeUndefined();
-    for (const service of services) expect(service.running).toBe(true);
+    for (const service of stack.services) expect(service.running).toBe(true);
   });
 
   it('marks a submission after the deadline late in its receipt and status, and still counts it', async () => {

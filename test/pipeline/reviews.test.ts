@@ -20,24 +20,20 @@ import {
 } from '@citycheck/credentials';
 import { loadDivisionRegistry } from '@citycheck/divisions';
 import { sampleCycle } from '@citycheck/generator';
-import { createReliableProducer, ensureTopics, pipelineTopicSpecs, topicNames } from '@citycheck/kafka';
+import { createReliableProducer, topicNames } from '@citycheck/kafka';
 import { s3Url } from '@citycheck/lake';
 import { reviewKey, reviewsTopic } from '@citycheck/reviews';
 import {
-  createTestStore,
-  freePort,
   openTestDatabase,
   readTopic,
   repositoryRoot,
-  type ServiceProcess,
   sendReceivedUnchecked,
-  startService,
   testKafka,
-  uniqueName,
   waitFor,
 } from '@citycheck/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { namespaceEnv } from './namespace.js';
+import type { Namespace } from './namespace.js';
+import { prepareStack, type Stack } from './support.js';
 
 const run = promisify(execFile);
 const kafka = testKafka();
@@ -58,12 +54,12 @@ type Review = {
 };
 
 describe('银川市 through review, sign-off, lock and reopening on a running stack', () => {
-  const services: ServiceProcess[] = [];
-  let namespace: ReturnType<typeof namespaceEnv>;
+  let stack: Stack;
+  let namespace: Namespace;
   let ingestUrl: string;
   const tokens = new Map<string, string>();
   let units: Submission[];
-  let store: Awaited<ReturnType<typeof createTestStore>>;
+  let store: Stack['store'];
   let lake: Awaited<ReturnType<typeof openTestDatabase>>;
 
   /** `citycheck review ...` with a credential; its exit code and what it printed. */
@@ -179,17 +175,9 @@ describe('银川市 through review, sign-off, lock and reopening on a running st
   });
 
   beforeAll(async () => {
-    const ingestPort = await freePort();
-    ingestUrl = `http://127.0.0.1:${ingestPort}`;
-    store = await createTestStore('reviews');
+    stack = await prepareStack('reviews');
+    ({ namespace, store, ingestUrl } = stack);
     lake = await openTestDatabase(store);
-    namespace = namespaceEnv(uniqueName('reviews'), store.bucket, {
-      INGEST_PORT: String(ingestPort),
-    });
-    const admin = kafka.admin();
-    await admin.connect();
-    await ensureTopics(admin, pipelineTopicSpecs(3, 1, namespace.topicNamespace));
-    await admin.disconnect();
     // credentials.v1 is the cluster's: every namespace's ingest authenticates against it.
     await ensureCredentialsTopic(kafka);
     const producer = createReliableProducer(kafka);
@@ -217,17 +205,11 @@ describe('银川市 through review, sign-off, lock and reopening on a running st
     }).valid.filter((submission) => submission.unit.level === 'community');
     expect(units.map((submission) => submission.cycle)).toEqual([2025, 2025]);
 
-    for (const service of ['ingest', 'validate', 'aggregate'] as const)
-      services.push(await startService({ service, env: namespace.env }));
-    await waitFor(
-      async () =>
-        (await fetch(`${ingestUrl}/readyz`).catch(() => undefined))?.status === 200 ? true : undefined,
-      { timeoutMs: 60_000, what: 'ingest to be ready' },
-    );
+    await stack.start(['ingest', 'validate', 'aggregate']);
   }, 120_000);
 
   afterAll(async () => {
-    for (const service of services) await service.stop();
+    await stack?.stop();
     lake?.close();
   });
 

@@ -4,53 +4,26 @@
 // sends it and follows it: two rows counted, one refused with its sheet, row, column and rule. The same workbook
 // again stores nothing; one cell changed stores exactly one correction, and changed back, one more. Figures are
 // worked out by hand.
-import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { issueCityTokens } from '@citycheck/generator/stack';
-import { ensureTopics, pipelineTopicSpecs, topicNames } from '@citycheck/kafka';
+import { topicNames } from '@citycheck/kafka';
 import { s3Url } from '@citycheck/lake';
-import {
-  createTestStore,
-  freePort,
-  openTestDatabase,
-  readTopic,
-  repositoryRoot,
-  type ServiceProcess,
-  startService,
-  testKafka,
-  uniqueName,
-  waitFor,
-} from '@citycheck/testkit';
+import { openTestDatabase, readTopic, testKafka, waitFor } from '@citycheck/testkit';
 import ExcelJS from 'exceljs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { namespaceEnv } from './namespace.js';
-
-interface Run {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
+import { prepareStack, citycheck as run, type Stack } from './support.js';
 
 describe('a city reports from the template workbook on a running stack', () => {
-  const services: ServiceProcess[] = [];
+  let stack: Stack;
   let env: Record<string, string>;
-  let store: Awaited<ReturnType<typeof createTestStore>>;
+  let store: Stack['store'];
   let receivedTopic: string;
   let token: string;
   let workbook: string;
 
-  const citycheck = (...args: string[]): Promise<Run> =>
-    new Promise((resolve) => {
-      execFile(
-        process.execPath,
-        [join(repositoryRoot, 'packages', 'cli', 'dist', 'main.js'), ...args],
-        { env: { ...process.env, ...env, CITYCHECK_TOKEN: token }, cwd: repositoryRoot },
-        (error, stdout, stderr) =>
-          resolve({ code: error === null ? 0 : Number(error.code ?? -1), stdout, stderr }),
-      );
-    });
+  const citycheck = (...args: string[]) => run({ ...env, CITYCHECK_TOKEN: token }, ...args);
 
   const stored = async (): Promise<number> => (await readTopic(testKafka(), receivedTopic)).length;
 
@@ -88,30 +61,18 @@ describe('a city reports from the template workbook on a running stack', () => {
   };
 
   beforeAll(async () => {
-    store = await createTestStore('sheets');
-    const ingestPort = await freePort();
-    const namespace = namespaceEnv(uniqueName('sheets'), store.bucket, { INGEST_PORT: String(ingestPort) });
-    env = { ...namespace.env, CITYCHECK_URL: `http://127.0.0.1:${ingestPort}` };
+    stack = await prepareStack('sheets');
+    const { namespace } = stack;
+    store = stack.store;
+    env = { ...namespace.env, CITYCHECK_URL: stack.ingestUrl };
     receivedTopic = topicNames(namespace.topicNamespace).submissionsReceived;
-    const admin = testKafka().admin();
-    await admin.connect();
-    await ensureTopics(admin, pipelineTopicSpecs(3, 1, namespace.topicNamespace));
-    await admin.disconnect();
     token = (await issueCityTokens(env.KAFKA_BROKERS as string, ['640100'])).get('640100') as string;
-    for (const service of ['ingest', 'validate', 'aggregate'] as const)
-      services.push(await startService({ service, env }));
-    await waitFor(
-      async () =>
-        (await fetch(`${env.CITYCHECK_URL}/readyz`).catch(() => undefined))?.status === 200
-          ? true
-          : undefined,
-      { timeoutMs: 60_000, what: 'ingest to be ready' },
-    );
+    await stack.start(['ingest', 'validate', 'aggregate']);
     workbook = join(await mkdtemp(join(tmpdir(), 'citycheck-sheets-')), '银川市-2024.xlsx');
   }, 180_000);
 
   afterAll(async () => {
-    for (const service of services) await service.stop();
+    await stack?.stop();
   });
 
   it('writes the template: every expected unit of 银川市 in 2024, already named', async () => {

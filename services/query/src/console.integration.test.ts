@@ -3,17 +3,14 @@
 // figures, drill to a city and its communities, and the figures match sums worked out here from the rows
 // the fixture wrote. The Guangdong analyst sees Guangdong only, on the page and through the page's API.
 // Screenshots are kept in test-artifacts/console-*.png.
-import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createTestCredentials } from '@citycheck/testkit';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import { artifacts, launchChromium, requireChromium } from '@citycheck/testkit/browser';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startQueryService, type TestQueryService } from '../test/query-fixture.js';
 import { currentObservations, type TestLake } from '../test/test-lake.js';
 
-const chromiumPath = process.env.CITYCHECK_CHROMIUM ?? '/usr/bin/chromium';
-const artifacts = fileURLToPath(new URL('../../../test-artifacts/', import.meta.url));
 const credentials = createTestCredentials();
 const guangdong = credentials.issue('0000000000000044', 'analyst:province:44');
 const ministry = credentials.issue('00000000000000aa', 'analyst:ministry');
@@ -24,8 +21,7 @@ let url: string;
 let browser: Browser;
 
 beforeAll(async () => {
-  if (!existsSync(chromiumPath))
-    throw new Error(`the console test needs Chromium at ${chromiumPath}: run bash infra/chromium.sh`);
+  requireChromium('console');
   service = await startQueryService({
     name: 'console',
     authenticator: credentials.store,
@@ -33,12 +29,7 @@ beforeAll(async () => {
     listen: true,
   });
   ({ lake, url } = service);
-  browser = await chromium.launch({
-    executablePath: chromiumPath,
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking'],
-  });
-  mkdirSync(artifacts, { recursive: true });
+  browser = await launchChromium('console');
 }, 120_000);
 
 afterAll(async () => {
