@@ -190,6 +190,20 @@ const status = async (args: string[]): Promise<number> => {
   }
 };
 
+/**
+ * A refusal the command expects (a command's own error class) is printed as `citycheck: <message>` and
+ * answered with its exit code; anything else is rethrown for main's last catch.
+ */
+const refusedWith = (
+  error: unknown,
+  refusal: abstract new (...args: never[]) => Error,
+  exitCode: number,
+): number => {
+  if (!(error instanceof refusal)) throw error;
+  console.error(`citycheck: ${error.message}`);
+  return exitCode;
+};
+
 /** `results --cycle`: the credential's city's figures, ledger items and missing units. */
 const results = async (args: string[]): Promise<number> => {
   const { values } = parseArgs({
@@ -220,11 +234,7 @@ const results = async (args: string[]): Promise<number> => {
     console.log(values.json ? JSON.stringify(found, null, 2) : formatCityResults(found, language));
     return 0;
   } catch (error) {
-    if (error instanceof ResultsFailed) {
-      console.error(`citycheck: ${error.message}`);
-      return 2;
-    }
-    throw error;
+    return refusedWith(error, ResultsFailed, 2);
   } finally {
     await closeHttp();
   }
@@ -265,11 +275,7 @@ const template = async (args: string[]): Promise<number> => {
     console.log(`wrote ${file} (units: ${counts})`);
     return 0;
   } catch (error) {
-    if (error instanceof TemplateRefused) {
-      console.error(`citycheck: ${error.message}`);
-      return 64;
-    }
-    throw error;
+    return refusedWith(error, TemplateRefused, 64);
   }
 };
 
@@ -434,11 +440,7 @@ const cyclesAdmin = async (action: string, args: string[]): Promise<number> => {
         throw new UsageError(`unknown admin cycles action ${action}`);
     }
   } catch (error) {
-    if (error instanceof CycleAdminError) {
-      console.error(`citycheck: ${error.message}`);
-      return 64;
-    }
-    throw error;
+    return refusedWith(error, CycleAdminError, 64);
   }
 };
 
@@ -486,11 +488,7 @@ const remindersAdmin = async (args: string[]): Promise<number> => {
     console.log(values.json ? JSON.stringify(report, null, 2) : formatReminders(report, days));
     return 0;
   } catch (error) {
-    if (error instanceof CycleAdminError) {
-      console.error(`citycheck: ${error.message}`);
-      return 64;
-    }
-    throw error;
+    return refusedWith(error, CycleAdminError, 64);
   }
 };
 

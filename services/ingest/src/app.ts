@@ -679,6 +679,18 @@ export const buildIngestApp = ({
     return record === undefined ? undefined : cityCycleLockedProblem(record, language);
   };
 
+  /** What NDJSON and spreadsheet uploads share: who sends, where to, batch and line sizes, and the checks. */
+  const batchOptions = (principal: Principal, dryRun: boolean, language: ProblemLanguage) => ({
+    principal,
+    intake,
+    batchSize: bulkBatchSize,
+    maxLineBytes: bodyLimitBytes,
+    dryRun,
+    ...(semanticCheck === undefined ? {} : { semanticCheck }),
+    cycleCheck: (cycle: number) => cycleProblem(cycles, cycle, new Date()),
+    lockCheck: (cycle: number, cityCode: string) => lockProblem(cityCode, cycle, language),
+  });
+
   const submitBulk = async (
     body: NdjsonBody,
     principal: Principal,
@@ -692,17 +704,7 @@ export const buildIngestApp = ({
       ...(body.contentLength === undefined ? {} : { contentLength: body.contentLength }),
     });
     try {
-      return await processBulk({
-        lines,
-        principal,
-        intake,
-        batchSize: bulkBatchSize,
-        maxLineBytes: bodyLimitBytes,
-        dryRun,
-        ...(semanticCheck === undefined ? {} : { semanticCheck }),
-        cycleCheck: (cycle) => cycleProblem(cycles, cycle, new Date()),
-        lockCheck: (cycle, cityCode) => lockProblem(cityCode, cycle, language),
-      });
+      return await processBulk({ lines, ...batchOptions(principal, dryRun, language) });
     } catch (error) {
       if (error instanceof BulkInterrupted && !isCitycheckError(error.error)) {
         // Not a CitycheckError: the body stream itself failed, e.g. the client went away mid-upload.
@@ -729,14 +731,7 @@ export const buildIngestApp = ({
       language,
       index,
       ...(indicatorsOf === undefined ? {} : { indicatorsOf }),
-      principal,
-      intake,
-      batchSize: bulkBatchSize,
-      maxLineBytes: bodyLimitBytes,
-      dryRun,
-      ...(semanticCheck === undefined ? {} : { semanticCheck }),
-      cycleCheck: (cycle) => cycleProblem(cycles, cycle, new Date()),
-      lockCheck: (cycle, cityCode) => lockProblem(cityCode, cycle, language),
+      ...batchOptions(principal, dryRun, language),
     });
 
   const dryRunOne = (body: unknown, principal: Principal, language: ProblemLanguage): DryRunReport => {
