@@ -252,6 +252,16 @@ describe('an accepted city is locked', () => {
     const accepted2 = await submitJson(yinchuan, again);
     expect(accepted2.statusCode).toBe(202);
     expect(accepted2.json().submissionId).toBe(again.submissionId);
+    // 新疆's reviewer reaches none of 银川's data through ingest's other routes either.
+    for (const url of [
+      `/v1/submissions/${again.submissionId}`,
+      '/v1/submissions?city=640100&cycle=2024',
+      '/v1/units?cycle=2024&city=640100',
+    ]) {
+      const refused = await get(xinjiang, url);
+      expect(refused.statusCode, url).toBe(403);
+    }
+    expect((await get(ningxia, `/v1/submissions/${again.submissionId}`)).statusCode).toBe(200);
 
     // The topic holds every action, each record carrying the trail so far: who, when, why.
     const events = await eventsOf();
