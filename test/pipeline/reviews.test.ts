@@ -133,10 +133,16 @@ describe('银川市 through review, sign-off, lock and reopening on a running st
       .map((message) => JSON.parse(String(message.value)) as Review);
 
   /** The last action of the latest record, checked against who acted and the window it was taken in. */
+  /** Who acts in the walk, as the events name them. */
+  const actors = {
+    yinchuan: { by: '银川市住建局', role: 'city' },
+    ningxia: { by: '宁夏住建厅', role: 'reviewer:province:64' },
+    ministry: { by: '住建部城市体检司', role: 'reviewer:ministry' },
+  };
+
   const lastAction = async (
     state: string,
-    by: string,
-    role: string,
+    { by, role }: { by: string; role: string },
     window: { before: number; after: number },
   ) => {
     const trail = await events();
@@ -230,7 +236,7 @@ describe('银川市 through review, sign-off, lock and reopening on a running st
     const submitted = await timed('yinchuan', 'submit', '--cycle', '2025');
     expect(submitted.code).toBe(0);
     expect(submitted.review?.state).toBe('submitted');
-    await lastAction('submitted', '银川市住建局', 'city', submitted);
+    await lastAction('submitted', actors.yinchuan, submitted);
     expect((await inLake('submitted', 1)).last_action_by).toBe('银川市住建局');
 
     // Nobody but 宁夏 acts for the province: not 新疆's reviewer, not the city itself, and 新疆 cannot even look.
@@ -263,12 +269,7 @@ describe('银川市 through review, sign-off, lock and reopening on a running st
       `${community}/${indicator}: 与上年相比变化过大，请核实后更正`,
     );
     expect(returned.code).toBe(0);
-    const { entry: returnEntry } = await lastAction(
-      'returned',
-      '宁夏住建厅',
-      'reviewer:province:64',
-      returned,
-    );
+    const { entry: returnEntry } = await lastAction('returned', actors.ningxia, returned);
     expect(returnEntry.reason).toBe('一处数据须核实');
     expect((await inLake('returned', 2)).last_action_by).toBe('宁夏住建厅');
     expect(returnEntry.comments).toEqual([
@@ -284,21 +285,16 @@ describe('银川市 through review, sign-off, lock and reopening on a running st
     expect((await submit(correction)).status).toBe(202);
     await statusOf(correction.submissionId, ...passed);
     const resubmitted = await timed('yinchuan', 'submit', '--cycle', '2025');
-    await lastAction('submitted', '银川市住建局', 'city', resubmitted);
+    await lastAction('submitted', actors.yinchuan, resubmitted);
     await inLake('submitted', 3);
 
     // 4. 宁夏 approves; 5. the ministry accepts.
     const approved = await timed('ningxia', 'approve', '--city', '640100', '--cycle', '2025');
-    await lastAction('approved', '宁夏住建厅', 'reviewer:province:64', approved);
+    await lastAction('approved', actors.ningxia, approved);
     await inLake('approved', 4);
     expect((await get('ningxia', '2025/640100')).body.state).toBe('approved');
     const accepted = await timed('ministry', 'accept', '--city', '640100', '--cycle', '2025');
-    const { entry: acceptEntry } = await lastAction(
-      'accepted',
-      '住建部城市体检司',
-      'reviewer:ministry',
-      accepted,
-    );
+    const { entry: acceptEntry } = await lastAction('accepted', actors.ministry, accepted);
 
     expect((await inLake('accepted', 5)).last_action_by).toBe('住建部城市体检司');
 
@@ -355,12 +351,7 @@ describe('银川市 through review, sign-off, lock and reopening on a running st
       '--reason',
       '统计部门更正了常住人口',
     );
-    const { entry: reopenEntry } = await lastAction(
-      'reopened',
-      '住建部城市体检司',
-      'reviewer:ministry',
-      reopened,
-    );
+    const { entry: reopenEntry } = await lastAction('reopened', actors.ministry, reopened);
     expect(reopenEntry.reason).toBe('统计部门更正了常住人口');
     await inLake('reopened', 6);
     const again = unit(1);

@@ -149,6 +149,16 @@ describe('answers', () => {
     readBytes: 0,
   };
   const problem = { pointer: '/cycle', rule: 'schema.type', message: 'must be integer' };
+  /** The totals of a run of one file with three lines: one accepted, one already received, one refused. */
+  const oneOfEach = {
+    files: 1,
+    sent: 3,
+    accepted: 1,
+    duplicates: 1,
+    rejected: 1,
+    resumedChunks: 0,
+    dryRun: false,
+  };
 
   it('map the per-line summary back to the lines of the file', () => {
     const summary = {
@@ -193,13 +203,7 @@ describe('answers', () => {
 
   it('print totals and one line per problem', () => {
     const report = {
-      files: 1,
-      sent: 3,
-      accepted: 1,
-      duplicates: 1,
-      rejected: 1,
-      resumedChunks: 0,
-      dryRun: false,
+      ...oneOfEach,
       rejections: [
         {
           file: 'beijing.ndjson',
@@ -279,13 +283,7 @@ describe('answers', () => {
 
     const file = 'yinchuan.xlsx';
     const text = formatReport({
-      files: 1,
-      sent: 3,
-      accepted: 1,
-      duplicates: 1,
-      rejected: 1,
-      resumedChunks: 0,
-      dryRun: false,
+      ...oneOfEach,
       rejections: result.rejections.map((rejection) => ({ file, ...rejection })),
       waited: {
         counted: 1,

@@ -144,3 +144,10 @@ export const closeHttp = async (): Promise<void> => {
   pool = undefined;
   await closing?.close();
 };
+
+/** The options of every command that talks to ingest as a city: where, with which credential, in which language. */
+export const cityOptions = {
+  url: { type: 'string' },
+  token: { type: 'string' },
+  lang: { type: 'string' },
+} as const;

@@ -27,3 +27,11 @@ export const formatDuration = (milliseconds: number, language: CliLanguage): str
   if (seconds < 3600) return `${Math.floor(seconds / 60)}${min} ${seconds % 60}${s}`;
   return `${Math.floor(seconds / 3600)}${h} ${Math.floor((seconds % 3600) / 60)}${min}`;
 };
+
+/** The value a problem found, after its message: ` (got 600)`, or `（实际为 600）`; nothing when it has none. */
+export const problemValue = (value: unknown, language: CliLanguage): string =>
+  value === undefined
+    ? ''
+    : language === 'en'
+      ? ` (got ${JSON.stringify(value)})`
+      : `（实际为 ${JSON.stringify(value)}）`;

@@ -21,7 +21,7 @@ import { formatContact, formatCredentialList, runCredentialsAdmin } from './admi
 import { formatCycleList, runCyclesAdmin } from './admin-cycles.js';
 import { formatReminders, runRemindersAdmin } from './admin-reminders.js';
 import { fetchCityResults, formatCityResults, ResultsFailed } from './city-results.js';
-import { closeHttp, RetriesExhausted } from './http.js';
+import { cityOptions, closeHttp, RetriesExhausted } from './http.js';
 import { type CliLanguage, parseLanguage } from './language.js';
 import { queryCommand, queryUsage, tablesCommand } from './query/query-command.js';
 import { reviewCommand, reviewUsage } from './review-command.js';
@@ -105,8 +105,7 @@ const submit = async (args: string[]): Promise<number> => {
     args,
     allowPositionals: true,
     options: {
-      url: { type: 'string' },
-      token: { type: 'string' },
+      ...cityOptions,
       'dry-run': { type: 'boolean', default: false },
       'chunk-lines': { type: 'string' },
       parallel: { type: 'string' },
@@ -116,7 +115,6 @@ const submit = async (args: string[]): Promise<number> => {
       quiet: { type: 'boolean', default: false },
       wait: { type: 'boolean', default: false },
       'wait-timeout': { type: 'string' },
-      lang: { type: 'string' },
     },
   });
   if (positionals.length === 0) throw new UsageError('submit needs at least one file or directory');
@@ -170,10 +168,8 @@ const status = async (args: string[]): Promise<number> => {
     args,
     allowPositionals: true,
     options: {
-      url: { type: 'string' },
-      token: { type: 'string' },
+      ...cityOptions,
       json: { type: 'boolean', default: false },
-      lang: { type: 'string' },
     },
   });
   const [submissionId] = positionals;
@@ -211,11 +207,9 @@ const results = async (args: string[]): Promise<number> => {
     options: {
       cycle: { type: 'string' },
       city: { type: 'string' },
-      lang: { type: 'string' },
       json: { type: 'boolean', default: false },
-      url: { type: 'string' },
       'query-url': { type: 'string' },
-      token: { type: 'string' },
+      ...cityOptions,
     },
   });
   const cycle = yearArgument(values.cycle, 'results --cycle');
@@ -377,27 +371,23 @@ const cyclesAdmin = async (action: string, args: string[]): Promise<number> => {
         );
         return 0;
       }
-      case 'close': {
-        const cycle = yearArgument(positionals[0], 'close');
-        const { book } = await runCyclesAdmin(options, {
-          action: 'close',
-          cycle,
-          actor,
-          ...(values.at === undefined ? {} : { closesAt: values.at }),
-        });
-        console.log(`cycle ${cycle} closes at ${book.settingsOf(cycle)?.closesAt}`);
-        return 0;
-      }
+      case 'close':
       case 'reopen': {
-        const cycle = yearArgument(positionals[0], 'reopen');
+        // close takes --at, reopen --closes-at: the moment the (re)opened cycle closes, if any.
+        const change = action === 'close' ? 'close' : 'reopen';
+        const cycle = yearArgument(positionals[0], change);
+        const closesAt = change === 'close' ? values.at : values['closes-at'];
         const { book } = await runCyclesAdmin(options, {
-          action: 'reopen',
+          action: change,
           cycle,
           actor,
-          ...(values['closes-at'] === undefined ? {} : { closesAt: values['closes-at'] }),
+          ...(closesAt === undefined ? {} : { closesAt }),
         });
+        const closing = book.settingsOf(cycle)?.closesAt;
         console.log(
-          `reopened cycle ${cycle} (${actor.reason ?? ''}); closing ${book.settingsOf(cycle)?.closesAt ?? 'none'}`,
+          change === 'close'
+            ? `cycle ${cycle} closes at ${closing}`
+            : `reopened cycle ${cycle} (${actor.reason ?? ''}); closing ${closing ?? 'none'}`,
         );
         return 0;
       }

@@ -13,7 +13,7 @@ import {
   type ReviewRecord,
   stateNames,
 } from '@citycheck/reviews';
-import { closeHttp, send } from './http.js';
+import { cityOptions, closeHttp, send } from './http.js';
 import { acceptLanguage, type CliLanguage, parseLanguage } from './language.js';
 
 export const reviewUsage = `  citycheck review submit --cycle <year>                       (a city credential: its own city)
@@ -103,9 +103,7 @@ export const reviewCommand = async (args: string[]): Promise<number> => {
         reason: { type: 'string' },
         comment: { type: 'string', multiple: true },
         json: { type: 'boolean', default: false },
-        lang: { type: 'string' },
-        url: { type: 'string' },
-        token: { type: 'string' },
+        ...cityOptions,
       },
     });
     if (action !== 'show' && !actions.includes(action as ReviewActionName))

@@ -5,7 +5,7 @@
 import type { SubmissionState } from '@citycheck/contracts';
 import { isErrorBody } from './answers.js';
 import { type Answer, send } from './http.js';
-import { acceptLanguage, type CliLanguage } from './language.js';
+import { acceptLanguage, type CliLanguage, problemValue } from './language.js';
 
 export const statusExitCodes = { fine: 0, rejected: 1, failed: 2 } as const;
 
@@ -67,15 +67,10 @@ export const formatSubmissionState = (state: SubmissionState, language: CliLangu
   const problems = state.problems ?? [];
   if (problems.length > 0) {
     lines.push(en ? `${problems.length} problem(s):` : `问题 ${problems.length} 处：`);
-    for (const problem of problems) {
-      const value =
-        problem.value === undefined
-          ? ''
-          : en
-            ? ` (got ${JSON.stringify(problem.value)})`
-            : `（实际为 ${JSON.stringify(problem.value)}）`;
-      lines.push(`  ${problem.pointer} ${problem.rule}: ${problem.message}${value}`);
-    }
+    for (const problem of problems)
+      lines.push(
+        `  ${problem.pointer} ${problem.rule}: ${problem.message}${problemValue(problem.value, language)}`,
+      );
     lines.push(
       en
         ? 'fix them and send the corrected submission under a new submissionId'

@@ -13,7 +13,7 @@ import {
 } from './answers.js';
 import { type Answer, defaultRetryPolicy, type RetryPolicy, send } from './http.js';
 import { type Chunk, chunksOf, findInputFiles } from './input-files.js';
-import { acceptLanguage, type CliLanguage, formatCount } from './language.js';
+import { acceptLanguage, type CliLanguage, formatCount, problemValue } from './language.js';
 import { Progress } from './progress.js';
 import {
   type ChunkResult,
@@ -365,13 +365,7 @@ const problemText = (problem: FieldProblem, language: CliLanguage): string => {
       : en
         ? `column ${problem.column} "${problem.header ?? ''}" `
         : `第 ${problem.column} 列“${problem.header ?? ''}” `;
-  const value =
-    problem.value === undefined
-      ? ''
-      : en
-        ? ` (got ${JSON.stringify(problem.value)})`
-        : `（实际为 ${JSON.stringify(problem.value)}）`;
-  return `${column}${problem.pointer} ${problem.rule}: ${problem.message}${value}`;
+  return `${column}${problem.pointer} ${problem.rule}: ${problem.message}${problemValue(problem.value, language)}`;
 };
 
 /** Whether the run should exit non-zero: a line refused at the door, rejected by validate, or not final in time. */
