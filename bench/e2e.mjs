@@ -383,11 +383,13 @@ const newRollupRuns = () => {
   if (file === undefined) throw new Error('the aggregate service was started without a log file');
   const size = statSync(file).size;
   if (size <= logOffset) return 0;
-  const text = readFileSync(file, 'utf8').slice(logOffset);
-  const end = text.lastIndexOf('\n') + 1;
-  logOffset += Buffer.byteLength(text.slice(0, end));
+  // Offsets count bytes, so the new part is cut from the bytes and decoded after: a log line with Chinese
+  // text takes more bytes than characters, and cutting the decoded text would start mid-line.
+  const bytes = readFileSync(file).subarray(logOffset);
+  const end = bytes.lastIndexOf(0x0a) + 1;
+  logOffset += end;
   let found = 0;
-  for (const line of text.slice(0, end).split('\n')) {
+  for (const line of bytes.subarray(0, end).toString('utf8').split('\n')) {
     if (!line.includes('"msg":"rollups computed"')) continue;
     const entry = JSON.parse(line);
     rollupRuns.push({
