@@ -8,6 +8,7 @@ import {
   canonicalUuidPattern,
   type DryRunReport,
   type ExpectedUnits,
+  type Submission,
   type SubmissionList,
 } from '@citycheck/contracts';
 import { type Authenticator, mayReadCity, type Principal } from '@citycheck/credentials';
@@ -704,7 +705,27 @@ export const buildIngestApp = ({
       ...(body.contentLength === undefined ? {} : { contentLength: body.contentLength }),
     });
     try {
-      return await processBulk({ lines, ...batchOptions(principal, dryRun, language) });
+      // The rules are applied to every line before it is sent, as to a single submission: a line that breaks
+      // one is refused in the summary, in the caller's language, instead of rejected by validate a second later.
+      const options = batchOptions(principal, dryRun, language);
+      const rules = options.semanticCheck;
+      return await processBulk({
+        lines,
+        ...options,
+        ...(rules === undefined
+          ? {}
+          : {
+              // A received submission passed the schema, so it is a Submission (as sheet-upload.ts reads it too).
+              semanticCheck: (received: Parameters<SemanticCheck>[0]) =>
+                inLanguage(
+                  rules(received),
+                  language,
+                  received.submission as unknown as Submission,
+                  indicatorsOf,
+                ),
+            }),
+        rulesAtDoor: true,
+      });
     } catch (error) {
       if (error instanceof BulkInterrupted && !isCitycheckError(error.error)) {
         // Not a CitycheckError: the body stream itself failed, e.g. the client went away mid-upload.

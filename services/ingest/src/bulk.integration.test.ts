@@ -6,6 +6,7 @@ import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { decodeJson } from '@citycheck/kafka';
+import { createRuleContext, validateReceived } from '@citycheck/rules';
 import { readTopic } from '@citycheck/testkit';
 import { describe, expect, it } from 'vitest';
 import { openapiProblems, submission, useIngestApp } from '../test/ingest-fixture.js';
@@ -275,5 +276,64 @@ describe('POST /v1/submissions (NDJSON)', () => {
     } finally {
       await server.close();
     }
+  });
+  it('refuses at the door, in Chinese unless asked for English, each line that breaks a rule of the catalogue, and stores the others', async () => {
+    // The rules of a running deployment, as main.ts plugs them in.
+    const rules = createRuleContext();
+    const withRules = ingest.fixture.build({
+      semanticCheck: (received) => {
+        const outcome = validateReceived(received, rules);
+        return outcome.kind === 'valid' ? [] : outcome.record.problems;
+      },
+      indicatorsOf: rules.catalogue,
+    });
+    // Catalogue 2024.1: C01 is a count from 0 to 500 (个), so 501 is out of range and 500 is the largest allowed.
+    const good = submission({ observations: [{ indicator: 'C01', value: 500 }] });
+    const outOfRange = submission({ observations: [{ indicator: 'C01', value: 501 }] });
+    const alsoGood = submission({ observations: [{ indicator: 'C01', value: 0 }] });
+    const before = (await storedIds()).length;
+    const chinese = await upload(ndjson([good, outOfRange, alsoGood]), { to: withRules });
+    expect(chinese.statusCode).toBe(202);
+    expect(chinese.json()).toMatchObject({ received: 3, accepted: 2, rejected: 1, duplicates: 0 });
+    expect(chinese.json().lines[1]).toEqual({
+      line: 2,
+      submissionId: outOfRange.submissionId,
+      status: 'rejected',
+      problems: [
+        {
+          pointer: '/observations/0/value',
+          rule: 'range',
+          message:
+            '指标 C01（未达标配建养老服务设施的小区数量）的数值（value）应在 0 至 500（个）之间，实为 501',
+          indicator: 'C01',
+          value: 501,
+        },
+      ],
+    });
+    const stored = (await storedIds()).slice(before);
+    expect(stored.sort()).toEqual([good.submissionId, alsoGood.submissionId].sort());
+
+    // The same line in English, and once more refused: a refused line is not stored, so it is not a duplicate.
+    const english = await withRules.inject({
+      method: 'POST',
+      url: '/v1/submissions',
+      headers: {
+        authorization: `Bearer ${ingest.tokens.beijing}`,
+        'content-type': 'application/x-ndjson',
+        'accept-language': 'en',
+      },
+      payload: ndjson([outOfRange]),
+    });
+    expect(english.json()).toMatchObject({ received: 1, accepted: 0, rejected: 1, duplicates: 0 });
+    expect(english.json().lines[0].problems).toEqual([
+      {
+        pointer: '/observations/0/value',
+        rule: 'range',
+        message: 'value of C01 must be from 0 to 500',
+        indicator: 'C01',
+        value: 501,
+      },
+    ]);
+    expect((await storedIds()).length).toBe(before + 2);
   });
 });
