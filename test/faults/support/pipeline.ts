@@ -435,6 +435,28 @@ export const exportedLag = async (instance: ServiceProcess): Promise<string[]> =
 };
 
 /** Fails with the first problems spelled out (vitest would truncate a long array). */
+/**
+ * Checks what the cities were told: every submission of the cycle stored, except the deliberately bad ones,
+ * each of which ingest refused at its door for the rule it breaks (ingest applies validation's rules to every
+ * line, so none of them reaches the broker). Returns how many were stored.
+ */
+export const assertStoredButTheDeliberateErrors = (cycle: SmallCycle, tally: PushTally): number => {
+  const problems: string[] = [];
+  for (const error of cycle.manifest.deliberateErrors) {
+    const reason = tally.refused.get(error.submissionId);
+    if (reason === undefined) problems.push(`deliberately bad ${error.submissionId} was not refused`);
+    else if (!reason.includes(error.breaks))
+      problems.push(`deliberately bad ${error.submissionId} was refused for ${reason}, not ${error.breaks}`);
+  }
+  for (const [id, reason] of tally.refused)
+    if (!cycle.deliberateErrors.has(id)) problems.push(`${id} was refused: ${reason}`);
+  const want = cycle.manifest.totals.submissions - cycle.deliberateErrors.size;
+  if (tally.stored.size !== want) problems.push(`${tally.stored.size} stored, want ${want}`);
+  if (problems.length > 0)
+    throw new Error(`${problems.length} problems:\n${problems.slice(0, 25).join('\n')}`);
+  return tally.stored.size;
+};
+
 export const assertExactlyOnce = (cycle: SmallCycle, tally: PushTally, reading: LakeReading): void => {
   const problems = exactlyOnceProblems(cycle, tally, reading);
   if (problems.length > 0) {
