@@ -48,7 +48,7 @@ export const lakeViews: readonly ViewDoc[] = modelFile.views.map((view) => ({
 }));
 
 /** The empty relation with a view's columns, for views whose objects do not exist yet. */
-const emptyRelation = (view: ViewDoc): string =>
+const emptyRelation = (view: Pick<ViewDoc, 'columns'>): string =>
   `SELECT ${view.columns.map((column) => `NULL::${column.type} AS ${column.name}`).join(', ')} WHERE false`;
 
 export interface LakeViewSource {
@@ -140,11 +140,116 @@ export const defineLakeViews = async (
       : emptyRelation(view(name));
     await connection.run(`CREATE OR REPLACE VIEW ${schema}.${name} AS ${relation}`);
   }
-  for (const name of ['indicators', 'divisions', 'cycles', 'cycle_actions', 'reviews', 'review_actions']) {
+  for (const name of [
+    'indicators',
+    'divisions',
+    'cycles',
+    'cycle_actions',
+    'reviews',
+    'review_actions',
+    'rectification_actions',
+  ]) {
     const key = `reference/${name}.parquet`;
     const relation = referenceKeys.has(key)
       ? `SELECT ${columnsOf(name)} FROM read_parquet(${url(key)})`
       : emptyRelation(view(name));
     await connection.run(`CREATE OR REPLACE VIEW ${schema}.${name} AS ${relation}`);
   }
+  await defineRectificationViews(
+    connection,
+    schema,
+    referenceKeys.has(rectificationKey) ? url(rectificationKey) : undefined,
+  );
+};
+
+const rectificationKey = 'reference/rectification.parquet';
+
+/**
+ * The columns of reference/rectification.parquet (aggregate writes it from rectification.v1): a ledger item's
+ * key, then what its record says, as the rectification view shows it.
+ */
+export const rectificationRecordColumns: readonly ColumnDoc[] = [
+  ...expandColumns(['@unit']).filter((column) => !['district_code', 'street_code'].includes(column.name)),
+  { name: 'indicator_code', type: 'VARCHAR', doc: 'indicator code' },
+  ...expandColumns(['@rectificationRecord']),
+];
+
+/** Column names and their DuckDB types, as encodeParquet takes them. */
+export const columnTypes = (columns: readonly ColumnDoc[]): Record<string, string> =>
+  Object.fromEntries(columns.map((column) => [column.name, column.type]));
+
+/** Today in Beijing (UTC+8), the day a plan's target date (a date of the city's calendar) is judged against. */
+const beijingDate = (now: Date): string => new Date(now.getTime() + 8 * 3_600_000).toISOString().slice(0, 10);
+
+/**
+ * The rectification views: `rectification`, the ledger's items of every cycle joined to their records
+ * (`records`, the URL of reference/rectification.parquet when it exists) and judged against the next cycle's
+ * ledger, which already says whether the unit's current value meets the standard (resolved) or misses it
+ * again (new, persisting); and `rectification_rates` counted from it. Overdue is judged on today's date
+ * written into the definition, so that the definition (and with it the query service's fingerprint of the
+ * lake) changes with the day and the provinces' and cities' copies are made again.
+ */
+const defineRectificationViews = async (
+  connection: DuckDBConnection,
+  schema: string,
+  records: string | undefined,
+): Promise<void> => {
+  const columns = rectificationRecordColumns;
+  const recorded =
+    records === undefined
+      ? emptyRelation({ columns })
+      : `SELECT ${columns.map((column) => column.name).join(', ')} FROM read_parquet(${records})`;
+  const key = (a: string, b: string): string =>
+    `${a}.unit_level = ${b}.unit_level AND ${a}.unit_code = ${b}.unit_code AND ${a}.indicator_code = ${b}.indicator_code`;
+  const either = (column: string): string => `coalesce(i.${column}, r.${column}) AS ${column}`;
+  const today = `DATE '${beijingDate(new Date())}'`;
+  await connection.run(
+    `CREATE OR REPLACE VIEW ${schema}.rectification AS
+     WITH items AS (SELECT * FROM ${schema}.shortfall_ledger WHERE status <> 'resolved'),
+     records AS (${recorded}),
+     joined AS (
+       SELECT ${['cycle', 'province_code', 'city_code'].map(either).join(', ')},
+         i.district_code, i.street_code, ${['unit_level', 'unit_code', 'indicator_code'].map(either).join(', ')},
+         i.value, i.standard_operator, i.standard_value, i.gap, i.since_cycle, i.cycle IS NOT NULL AS on_ledger,
+         r.recorded_state, r.plan_measure, r.plan_department, r.plan_target_date,
+         coalesce(r.evidence_count, 0) AS evidence_count, coalesce(r.actions, 0) AS actions,
+         r.last_action, r.last_action_by, r.last_action_at, r.verified_by, r.verified_at
+       FROM items i FULL JOIN records r ON i.cycle = r.cycle AND ${key('i', 'r')}
+     ),
+     judged AS (
+       SELECT j.*, n.value AS next_cycle_value,
+         CASE WHEN n.status = 'resolved' THEN true WHEN n.status IS NOT NULL THEN false END AS next_cycle_meets
+       FROM joined j LEFT JOIN ${schema}.shortfall_ledger n ON n.cycle = j.cycle + 1 AND ${key('n', 'j')}
+     ),
+     stated AS (
+       SELECT *, CASE
+           WHEN recorded_state = 'rectified' AND next_cycle_meets THEN 'consolidated'
+           WHEN recorded_state = 'rectified' AND NOT next_cycle_meets THEN 'reopened'
+           ELSE coalesce(recorded_state, 'identified') END AS state
+       FROM judged
+     )
+     SELECT cycle, province_code, city_code, district_code, street_code, unit_level, unit_code, indicator_code,
+       value, standard_operator, standard_value, gap, since_cycle, on_ledger, state,
+       recorded_state, plan_measure, plan_department, plan_target_date, evidence_count, actions,
+       last_action, last_action_by, last_action_at, verified_by, verified_at,
+       coalesce(plan_target_date < ${today} AND state NOT IN ('rectified', 'consolidated'), false) AS overdue,
+       ${today} AS overdue_as_of, next_cycle_value, next_cycle_meets,
+       state = 'reopened' AS contradicted, CASE WHEN state = 'reopened' THEN cycle + 1 END AS reopened_by_cycle
+     FROM stated`,
+  );
+  const count = (state: string): string => `count(*) FILTER (WHERE state = '${state}') AS ${state}`;
+  await connection.run(
+    `CREATE OR REPLACE VIEW ${schema}.rectification_rates AS
+     SELECT cycle,
+       CASE WHEN grouping(city_code) = 0 THEN 'city' WHEN grouping(province_code) = 0 THEN 'province' ELSE 'nation' END AS level,
+       CASE WHEN grouping(city_code) = 0 THEN city_code WHEN grouping(province_code) = 0 THEN province_code ELSE '000000' END AS area_code,
+       province_code, count(*) AS items,
+       ${['identified', 'planned', 'in_progress', 'rectified', 'consolidated', 'reopened'].map(count).join(', ')},
+       count(*) FILTER (WHERE overdue) AS overdue,
+       count(*) FILTER (WHERE state IN ('rectified', 'consolidated')) / count(*) AS rectification_rate
+     FROM ${schema}.rectification
+     WHERE on_ledger
+     GROUP BY GROUPING SETS ((cycle, province_code, city_code), (cycle, province_code), (cycle))
+     ORDER BY cycle, level, area_code`,
+  );
 };

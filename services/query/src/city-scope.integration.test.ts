@@ -6,7 +6,13 @@ import { tmpdir } from 'node:os';
 import type { ObjectStore } from '@citycheck/lake';
 import { createTestCredentials } from '@citycheck/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeDerivedObject, writeDivisionsObject } from '../test/derived-objects.js';
+import {
+  ledgerRow,
+  rectifiedRecords,
+  writeDerivedObject,
+  writeDivisionsObject,
+  writeRectificationObjects,
+} from '../test/derived-objects.js';
 import {
   expectNothingOutsideScope,
   fillShape,
@@ -84,7 +90,11 @@ const division = (code: string, level: string, city: string | null) => ({
   province_code: `${code.slice(0, 2)}0000`,
 });
 
-/** The rollups, completeness, ledger, flags and divisions of the four cities, written the way aggregate does. */
+/**
+ * The rollups, completeness, ledger, flags, divisions and rectification of the four cities, written the way
+ * aggregate does: each ledger item of 2024 rectified, 2025's ledger resolving 广州's and 南京's and holding
+ * 深圳's again.
+ */
 const writeDerived = async ({ store, writer }: TestLakeStore): Promise<void> => {
   await writeDerivedObject(store, writer.connection, 'rollups', 2024, [
     ...['440100', '440300', '110100', '320100'].flatMap((city) => [
@@ -119,6 +129,13 @@ const writeDerived = async ({ store, writer }: TestLakeStore): Promise<void> => 
       status: 'new',
     })),
   );
+  await writeDerivedObject(store, writer.connection, 'shortfall_ledger', 2025, [
+    ledgerRow('440100', 0, 'resolved'),
+    ledgerRow('440300', 5, 'persisting'),
+    ledgerRow('320100', 0, 'resolved'),
+  ]);
+  const { records, actions } = rectifiedRecords(['440100', '440300', '320100']);
+  await writeRectificationObjects(store, writer.connection, records, actions);
   await writeDerivedObject(store, writer.connection, 'quality_flags', 2024, [
     flag('440100', 'national_outlier', 9.5, 2.5),
     flag('440100', 'provincial_outlier', 4.5, 3.5),
@@ -193,10 +210,31 @@ describe("a city's own results", () => {
     expect(await rows('SELECT level, area_code, cities_reported FROM completeness')).toEqual([
       ['city', '440100', 1],
     ]);
-    expect(await rows('SELECT city_code, unit_code, gap FROM shortfall_ledger')).toEqual([
-      ['440100', '440101001001', 40],
+    expect(
+      await rows('SELECT cycle, city_code, unit_code, gap FROM shortfall_ledger ORDER BY cycle'),
+    ).toEqual([
+      [2024, '440100', '440101001001', 40],
+      [2025, '440100', '440101001001', 0],
     ]);
     expect(await rows('SELECT code FROM divisions ORDER BY code')).toEqual([['440100'], ['440101']]);
+  });
+
+  it('are its rectification items, judged by the next cycle, its city rates and its trail', async () => {
+    // 广州's 2024 item was verified and met the standard in 2025: consolidated, a rate of 1 / 1.
+    expect(
+      await rows('SELECT cycle, city_code, unit_code, state, next_cycle_value FROM rectification'),
+    ).toEqual([[2024, '440100', '440101001001', 'consolidated', 0]]);
+    expect(
+      await rows(
+        'SELECT cycle, level, area_code, items, consolidated, rectification_rate FROM rectification_rates',
+      ),
+    ).toEqual([[2024, 'city', '440100', 1, 1, 1]]);
+    expect(
+      await rows('SELECT seq, action, evidence_object_key FROM rectification_actions ORDER BY seq'),
+    ).toEqual([
+      [1, 'evidence', `evidence/cycle=2024/city_code=440100/${'e'.repeat(64)}`],
+      [2, 'verify', null],
+    ]);
   });
 
   it('are its flags, without the national or provincial median they were compared with', async () => {

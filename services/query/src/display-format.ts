@@ -40,9 +40,15 @@ const indicatorValueColumns = new Set([
   'gap',
   'range_min',
   'range_max',
+  'next_cycle_value',
 ]);
-/** Columns that hold a 0-1 share that is not an indicator's (reporting rates). */
-const percentColumns = new Set(['reporting_rate', 'reporting_rate_on_time', 'coverage']);
+/** Columns that hold a 0-1 share that is not an indicator's (reporting and rectification rates). */
+const percentColumns = new Set([
+  'reporting_rate',
+  'reporting_rate_on_time',
+  'coverage',
+  'rectification_rate',
+]);
 
 const headers: Record<string, string> = {
   cycle: '周期',
@@ -107,6 +113,34 @@ const headers: Record<string, string> = {
   last_received_at: '最后接收(北京时间)',
   lake_commit: '数据版本',
   submission_id: '报送编号',
+  // The rectification views (整改).
+  on_ledger: '在台账中',
+  state: '状态',
+  recorded_state: '记录状态',
+  plan_measure: '整改措施',
+  plan_department: '责任部门',
+  plan_target_date: '整改时限',
+  evidence_count: '佐证材料数',
+  actions: '操作次数',
+  last_action: '最近操作',
+  last_action_by: '最近操作人',
+  last_action_at: '最近操作时间(北京时间)',
+  verified_by: '核验人',
+  verified_at: '核验时间(北京时间)',
+  overdue: '逾期',
+  overdue_as_of: '逾期判定日期',
+  next_cycle_value: '下期数值',
+  next_cycle_meets: '下期达标',
+  contradicted: '下期数据否定整改',
+  reopened_by_cycle: '重新打开的周期',
+  items: '台账条目数',
+  identified: '待整改',
+  planned: '已制定方案',
+  in_progress: '整改中',
+  rectified: '已整改',
+  consolidated: '已巩固',
+  reopened: '重新打开',
+  rectification_rate: '整改率(%)',
 };
 
 /** The indicators of every catalogue version, to look a row's indicator up by its version or cycle. */

@@ -8,7 +8,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bearer } from '@citycheck/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeDerivedObject } from '../test/derived-objects.js';
+import {
+  ledgerRow,
+  rectifiedRecords,
+  writeDerivedObject,
+  writeRectificationObjects,
+} from '../test/derived-objects.js';
 import {
   expectNothingOutsideScope,
   fillShape,
@@ -30,7 +35,11 @@ const { store: authenticator, guangdong, ministry, operator } = issueQueryCreden
 
 let service: TestQueryService;
 
-/** Completeness and quality flags for Guangdong, Beijing and the nation, written the way aggregate does. */
+/**
+ * Completeness and quality flags for Guangdong, Beijing and the nation, and a rectified ledger item in each of
+ * 广州, 深圳, 北京 and 南京 (2024) with 2025's ledger judging it (resolved in 广州 and 北京, missed again in
+ * 深圳 and 南京), written the way aggregate does.
+ */
 const writeDerived = async ({ store, writer }: TestLakeStore): Promise<void> => {
   const completeness = ['440000', '110000', '000000'].map((area) => ({
     level: area === '000000' ? 'nation' : 'province',
@@ -68,6 +77,22 @@ const writeDerived = async ({ store, writer }: TestLakeStore): Promise<void> => 
     flag('44', 'provincial_outlier', 3.5),
     flag('11', 'national_outlier', 2.5),
   ]);
+  const cities = ['440100', '440300', '110100', '320100'];
+  await writeDerivedObject(
+    store,
+    writer.connection,
+    'shortfall_ledger',
+    2024,
+    cities.map((city) => ledgerRow(city, 40, 'new')),
+  );
+  await writeDerivedObject(store, writer.connection, 'shortfall_ledger', 2025, [
+    ledgerRow('440100', 0, 'resolved'),
+    ledgerRow('440300', 7, 'persisting'),
+    ledgerRow('110100', 0, 'resolved'),
+    ledgerRow('320100', 7, 'persisting'),
+  ]);
+  const { records, actions } = rectifiedRecords(cities);
+  await writeRectificationObjects(store, writer.connection, records, actions);
 };
 
 beforeAll(async () => {
@@ -145,6 +170,44 @@ describe('a Guangdong analyst sees nothing outside Guangdong, whatever the state
     ]);
     // Sent and removed: only the file the test put there stays.
     expect(await readdir(service.exportDirectory)).toEqual(['in-flight.parquet']);
+  });
+
+  it('sees its own rectification items, rates and trail, judged by the next cycle, and not the nation', async () => {
+    // 广州's item met the standard in 2025 (consolidated), 深圳's missed it again (reopened); 2025's ledger
+    // holds 深圳's again as an item of its own.
+    const items = await post(
+      guangdong,
+      'SELECT cycle, city_code, state, contradicted FROM rectification ORDER BY cycle, city_code',
+    );
+    expect(items.statusCode, items.body).toBe(200);
+    expect(items.json().rows).toEqual([
+      [2024, '440100', 'consolidated', false],
+      [2024, '440300', 'reopened', true],
+      [2025, '440300', 'identified', false],
+    ]);
+    const rates = await post(
+      guangdong,
+      'SELECT cycle, level, area_code, items, consolidated, reopened, rectification_rate FROM rectification_rates WHERE cycle = 2024',
+    );
+    expect(rates.json().rows).toEqual([
+      [2024, 'city', '440100', 1, 1, 0, 1],
+      [2024, 'city', '440300', 1, 0, 1, 0],
+      [2024, 'province', '440000', 2, 1, 1, 0.5],
+    ]);
+    const trail = await post(
+      guangdong,
+      'SELECT city_code, count(*) FROM rectification_actions GROUP BY ALL ORDER BY 1',
+    );
+    expect(trail.json().rows).toEqual([
+      ['440100', 2],
+      ['440300', 2],
+    ]);
+    // The ministry's nation row: four items, two consolidated.
+    const nation = await post(
+      ministry,
+      "SELECT items, consolidated, reopened FROM rectification_rates WHERE cycle = 2024 AND level = 'nation'",
+    );
+    expect(nation.json().rows).toEqual([[4, 2, 2]]);
   });
 
   it('sees its own completeness but not the nation nor another province', async () => {

@@ -73,6 +73,16 @@ export const scopeKey = (scope: RestrictedScope): string =>
 const unitViews = new Set(['observations', 'observations_current', 'shortfall_ledger', 'quality_flags']);
 /** Views whose rows are a city's review: a city keeps its own. */
 const cityViews = new Set(['reviews', 'review_actions']);
+/** Views whose rows are a ledger item's rectification, of the city that found the shortfall: a city keeps its own. */
+const rectificationViews = new Set(['rectification', 'rectification_actions']);
+
+/**
+ * Views defined over other views that a province's or a city's database copies, computed over the whole lake
+ * and then scoped, instead of defining them again over its copies: an item's next cycle may have come
+ * through another city (a county-level city reporting on its own from 2025 takes its units out of the
+ * prefecture), and the rates' nation row must not be made again from one province's items.
+ */
+export const computedWholeViews: ReadonlySet<string> = new Set(['rectification', 'rectification_rates']);
 
 /**
  * The WHERE condition that keeps a city's rows of `view`, or undefined for a view every caller reads whole.
@@ -83,7 +93,8 @@ const cityViews = new Set(['reviews', 'review_actions']);
  */
 export const cityCondition = (view: ViewDoc, cityCode: string, observations: string): string | undefined => {
   const code = checkCityCode(cityCode);
-  if (unitViews.has(view.name) || cityViews.has(view.name)) return `city_code = '${code}'`;
+  if (unitViews.has(view.name) || cityViews.has(view.name) || rectificationViews.has(view.name))
+    return `city_code = '${code}'`;
   switch (view.name) {
     case 'rollups': {
       const areas = (column: string) =>
@@ -95,6 +106,7 @@ export const cityCondition = (view: ViewDoc, cityCode: string, observations: str
       );
     }
     case 'completeness':
+    case 'rectification_rates':
       return `level = 'city' AND area_code = '${code}'`;
     case 'divisions':
       // The registry's units of the city, and a county-level city's own (its registry city is the prefecture).

@@ -7,7 +7,13 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type DuckDBConnection, sqlIdentifier as ident, sqlString as quote } from '@citycheck/lake';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { type RestrictedScope, scopeCondition, scopeKey, type ViewDoc } from './lake-model.js';
+import {
+  computedWholeViews,
+  type RestrictedScope,
+  scopeCondition,
+  scopeKey,
+  type ViewDoc,
+} from './lake-model.js';
 
 export interface ScopeDatabase {
   /** Whose rows it holds (`44`, `city-640100`). */
@@ -56,7 +62,8 @@ const scopedSelect = (view: ViewDoc, fullSchema: string, scope: RestrictedScope)
 /**
  * Copies `scope`'s part of the lake into a new database file and opens it locked. Views of
  * the lake that are defined over other views (observations_current) and the table macros are re-created
- * over the copied tables, so they are scoped by what they read.
+ * over the copied tables, so they are scoped by what they read; those computed whole (rectification and its
+ * rates, see computedWholeViews) are copied like the rest.
  */
 export const buildScopeDatabase = async ({
   lake,
@@ -95,9 +102,11 @@ export const buildScopeDatabase = async ({
       for (const view of views) {
         const sql = definitions.get(view.name);
         if (sql === undefined) continue;
-        // A view over other views of the lake is re-created over the copies; anything else is copied.
+        // A view over other views of the lake is re-created over the copies (unless it is computed whole,
+        // see computedWholeViews); anything else is copied.
         const body = sql.slice(sql.indexOf(' AS ') + 4);
-        if (body.includes(`${fullSchema}.`)) derived.push([view.name, strip(sql)]);
+        if (body.includes(`${fullSchema}.`) && !computedWholeViews.has(view.name))
+          derived.push([view.name, strip(sql)]);
         else
           await lake.run(
             `CREATE TABLE ${alias}.main.${ident(view.name)} AS ${scopedSelect(view, fullSchema, scope)}`,

@@ -103,6 +103,33 @@ export const hostileShapes = (): [string, string][] => [
     "SELECT DISTINCT province_code FROM observations_as_of(TIMESTAMP '2999-01-01 00:00:00')",
   ],
   ['nation rows of rollups', "SELECT * FROM rollups WHERE level = 'nation' OR province_code IS NULL"],
+  [
+    'nation and other areas of rectification_rates',
+    "SELECT level, area_code, province_code, items FROM rectification_rates WHERE level = 'nation' OR province_code IS NULL OR true",
+  ],
+  ['the rectification of the full schema', 'SELECT * FROM lake_full.rectification'],
+  [
+    'query_table() over the rectification trail',
+    "SELECT * FROM query_table('lake_full.rectification_actions')",
+  ],
+  [
+    'a recursive CTE shadowing rectification',
+    'WITH RECURSIVE rectification AS (SELECT province_code, city_code, unit_code FROM rectification UNION SELECT province_code, city_code, unit_code FROM rectification WHERE false) SELECT * FROM rectification',
+  ],
+  [
+    "rectification joined to every cycle's ledger and the next cycle's figures",
+    'SELECT r.city_code, r.unit_code, r.next_cycle_value, l.city_code AS ledger_city FROM rectification r FULL JOIN shortfall_ledger l ON l.cycle = r.cycle + 1',
+  ],
+  [
+    'a PIVOT over rectification_rates by level',
+    "PIVOT rectification_rates ON level IN ('nation', 'province', 'city') USING sum(items)",
+  ],
+  [
+    'the rectification records object named as a table',
+    `SELECT * FROM 's3://${'BUCKET'}/reference/rectification.parquet'`,
+  ],
+  ['the evidence objects', `SELECT * FROM glob('s3://${'BUCKET'}/evidence/**')`],
+  ['the evidence keys of the trail', 'SELECT city_code, evidence_object_key FROM rectification_actions'],
   ['nation and other provinces of completeness', 'SELECT level, area_code FROM completeness'],
   ['lake_object of observations', 'SELECT lake_object FROM observations'],
   ['ATTACH', `ATTACH 's3://${'BUCKET'}/x.duckdb' AS x`],
