@@ -1,12 +1,35 @@
 // Reference data in the lake: the indicator catalogue (every version), the division registry, the cycles
-// (with the operators' audit trail) and the reviews of each city's data (with the reviewers'), written as Parquet under reference/ so the rollups, the query service and any outside client join against the
-// same codes and names.
+// (with the operators' audit trail) and the reviews of each city's data (with the reviewers'), written as
+// Parquet under reference/ so the rollups, the query service and any outside client join against the same
+// codes and names.
 import { createHash } from 'node:crypto';
 import type { Catalogue } from '@citycheck/catalogue';
 import type { CycleBook } from '@citycheck/cycles';
 import type { DivisionRegistry } from '@citycheck/divisions';
 import { type DuckDBConnection, encodeParquet, type ObjectStore } from '@citycheck/lake';
 import type { ReviewBook } from '@citycheck/reviews';
+
+/** One object of reference/: reference/<name>.parquet, its columns (DuckDB types), their order and the rows. */
+interface ReferenceObject {
+  readonly name: string;
+  readonly columns: Readonly<Record<string, string>>;
+  readonly orderBy: readonly string[];
+  readonly rows: readonly Record<string, unknown>[];
+}
+
+/** Encodes and writes each object, in order, replacing what the lake held under its name. */
+const putReference = async (
+  duckdb: DuckDBConnection,
+  store: ObjectStore,
+  objects: readonly ReferenceObject[],
+): Promise<void> => {
+  for (const { name, columns, orderBy, rows } of objects)
+    await store.put(
+      `reference/${name}.parquet`,
+      await encodeParquet(duckdb, rows, columns, orderBy),
+      'application/vnd.apache.parquet',
+    );
+};
 
 export const indicatorColumns = {
   catalogue_version: 'VARCHAR',
@@ -133,13 +156,15 @@ export const writeReference = async (
     .digest('hex');
   const stored = await store.get('reference/fingerprint.json');
   if (stored !== undefined && Buffer.from(stored).toString('utf8').includes(fingerprint)) return 'current';
-  const indicators = await encodeParquet(duckdb, indicatorRows(catalogues), indicatorColumns, [
-    'catalogue_version',
-    'code',
+  await putReference(duckdb, store, [
+    {
+      name: 'indicators',
+      columns: indicatorColumns,
+      orderBy: ['catalogue_version', 'code'],
+      rows: indicatorRows(catalogues),
+    },
+    { name: 'divisions', columns: divisionColumns, orderBy: ['code'], rows: divisionRows(divisions) },
   ]);
-  await store.put('reference/indicators.parquet', indicators, 'application/vnd.apache.parquet');
-  const registry = await encodeParquet(duckdb, divisionRows(divisions), divisionColumns, ['code']);
-  await store.put('reference/divisions.parquet', registry, 'application/vnd.apache.parquet');
   await store.put('reference/fingerprint.json', JSON.stringify({ fingerprint }), 'application/json');
   return 'written';
 };
@@ -225,16 +250,16 @@ export const writeCycleReference = async (
   store: ObjectStore,
   book: CycleBook,
   now: Date = new Date(),
-): Promise<void> => {
-  const cycles = await encodeParquet(duckdb, cycleRows(book, now), cycleColumns, ['cycle']);
-  await store.put('reference/cycles.parquet', cycles, 'application/vnd.apache.parquet');
-  const actions = await encodeParquet(duckdb, cycleActionRows(book), cycleActionColumns, [
-    'acted_at',
-    'cycle',
-    'action',
+): Promise<void> =>
+  putReference(duckdb, store, [
+    { name: 'cycles', columns: cycleColumns, orderBy: ['cycle'], rows: cycleRows(book, now) },
+    {
+      name: 'cycle_actions',
+      columns: cycleActionColumns,
+      orderBy: ['acted_at', 'cycle', 'action'],
+      rows: cycleActionRows(book),
+    },
   ]);
-  await store.put('reference/cycle_actions.parquet', actions, 'application/vnd.apache.parquet');
-};
 
 export const reviewColumns = {
   cycle: 'INTEGER',
@@ -319,12 +344,13 @@ export const writeReviewReference = async (
   book: ReviewBook,
 ): Promise<void> => {
   if (book.all().length === 0) return;
-  const reviews = await encodeParquet(duckdb, reviewRows(book), reviewColumns, ['cycle', 'city_code']);
-  await store.put('reference/reviews.parquet', reviews, 'application/vnd.apache.parquet');
-  const actions = await encodeParquet(duckdb, reviewActionRows(book), reviewActionColumns, [
-    'cycle',
-    'city_code',
-    'seq',
+  await putReference(duckdb, store, [
+    { name: 'reviews', columns: reviewColumns, orderBy: ['cycle', 'city_code'], rows: reviewRows(book) },
+    {
+      name: 'review_actions',
+      columns: reviewActionColumns,
+      orderBy: ['cycle', 'city_code', 'seq'],
+      rows: reviewActionRows(book),
+    },
   ]);
-  await store.put('reference/review_actions.parquet', actions, 'application/vnd.apache.parquet');
 };
