@@ -61,6 +61,7 @@ export interface LakeViewSource {
 
 const derivedObjects: Record<string, string> = {
   rollups: 'indicator_rollups.parquet',
+  rollups_accepted: 'indicator_rollups_accepted.parquet',
   completeness: 'completeness.parquet',
   shortfall_ledger: 'shortfall_ledger.parquet',
   quality_flags: 'quality_flags.parquet',
@@ -155,6 +156,20 @@ export const defineLakeViews = async (
       : emptyRelation(view(name));
     await connection.run(`CREATE OR REPLACE VIEW ${schema}.${name} AS ${relation}`);
   }
+  // Each city's review as it stood at a moment, from the audit trail: the state its last action at or before
+  // the moment left (cities nobody had acted on by then have no row), with the reviews view's columns.
+  await connection.run(
+    `CREATE OR REPLACE MACRO ${schema}.reviews_as_of(moment) AS TABLE
+       SELECT cycle, province_code, city_code, arg_max(state, seq) AS state,
+              arg_max(state, seq) = 'accepted' AS locked, count(*)::INTEGER AS actions,
+              arg_max(action, seq) AS last_action, arg_max(actor, seq) AS last_action_by,
+              arg_max(actor_role, seq) AS last_action_role, arg_max(acted_at, seq) AS last_action_at,
+              arg_max(acted_at, seq) FILTER (WHERE action = 'accept') AS accepted_at
+       FROM ${schema}.review_actions
+       WHERE acted_at <= moment
+       GROUP BY cycle, province_code, city_code
+       ORDER BY cycle, city_code`,
+  );
   await defineRectificationViews(
     connection,
     schema,

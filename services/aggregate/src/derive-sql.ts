@@ -196,10 +196,13 @@ expected AS (
 )
 SELECT u.* FROM units u SEMI JOIN expected e ON e.city_code = u.city_code`;
 
-/** How many units the cycle expects of each unit level in each area (communities, districts, cities). Needs `cycle_divisions`. */
-export const expectedUnitsSql = `
+/**
+ * How many units the cycle expects of each unit level in each area (communities, districts, cities), from
+ * `divisions` (default `cycle_divisions`; the accepted scope's `accepted_divisions`).
+ */
+export const expectedUnitsSql = (divisions = 'cycle_divisions'): string => `
   WITH units AS (
-    SELECT unit_level, street_code, district_code, city_code, province_code FROM cycle_divisions
+    SELECT unit_level, street_code, district_code, city_code, province_code FROM ${divisions}
   )
   SELECT unit_level,
     CASE WHEN GROUPING(street_code) = 0 THEN 'street' WHEN GROUPING(district_code) = 0 THEN 'district'
@@ -268,10 +271,41 @@ export const streetSumsSql = (where: string): string => `
   WHERE ${where}
   GROUP BY cycle, catalogue_version, indicator_code, city_code, district_code, street_code, own`;
 
-export const indicatorRollupsSql = (cycle: number): string => `
+/**
+ * The relations a rollup reads: the street sums and the expected units of everything (the rollups view), or
+ * of the accepted cities alone (rollups_accepted: acceptedScopeSql).
+ */
+export interface RollupScope {
+  readonly sums: string;
+  readonly expected: string;
+}
+
+export const fullScope: RollupScope = { sums: 'street_sums', expected: 'expected_units' };
+export const acceptedScope: RollupScope = {
+  sums: 'accepted_street_sums',
+  expected: 'accepted_expected_units',
+};
+
+/**
+ * The accepted scope of a cycle (and the one before, whose figures the change compares with): the street
+ * sums, divisions and expected units of the cities whose review stands accepted in `cycle_reviews`, so the
+ * same rollup SQL over them gives every level's figures over accepted data only. Needs `street_sums`,
+ * `cycle_divisions` and `cycle_reviews`.
+ */
+export const acceptedScopeSql = (cycle: number): string[] => [
+  `CREATE OR REPLACE TEMP TABLE accepted_cities AS
+   SELECT cycle, city_code FROM cycle_reviews WHERE state = 'accepted' AND cycle IN (${cycle}, ${cycle - 1})`,
+  `CREATE OR REPLACE TEMP VIEW accepted_street_sums AS
+   SELECT s.* FROM street_sums s SEMI JOIN accepted_cities a ON a.cycle = s.cycle AND a.city_code = s.city_code`,
+  `CREATE OR REPLACE TEMP TABLE accepted_divisions AS
+   SELECT d.* FROM cycle_divisions d SEMI JOIN accepted_cities a ON a.cycle = ${cycle} AND a.city_code = d.city_code`,
+  `CREATE OR REPLACE TEMP TABLE accepted_expected_units AS ${expectedUnitsSql('accepted_divisions')}`,
+];
+
+export const indicatorRollupsSql = (cycle: number, scope: RollupScope = fullScope): string => `
 WITH by_street AS (
   -- The street sums of the target and the previous cycle (streetSumsSql), kept between runs.
-  SELECT * FROM street_sums WHERE cycle IN (${cycle}, ${cycle - 1})
+  SELECT * FROM ${scope.sums} WHERE cycle IN (${cycle}, ${cycle - 1})
 ),
 districts AS (
   SELECT ${keyColumns}, 'district' AS level, district_code AS area_code,
@@ -369,19 +403,26 @@ SELECT
   v.value - p.value AS change,
   v.value_source,
   v.below_value,
-  v.below_units::BIGINT AS below_units
+  v.below_units::BIGINT AS below_units,
+  CASE WHEN v.level = 'city' THEN coalesce(r.state, 'draft') END AS review_state
 FROM valued v
 LEFT JOIN valued p
   ON p.cycle = v.cycle - 1 AND p.indicator_code = v.indicator_code AND p.level = v.level AND p.area_code = v.area_code
-LEFT JOIN expected_units e
+LEFT JOIN ${scope.expected} e
   ON e.unit_level = v.primary_level AND e.level = v.level AND e.area_code = v.area_code
+LEFT JOIN cycle_reviews r
+  ON v.level = 'city' AND r.cycle = v.cycle AND r.city_code = v.area_code
 WHERE v.cycle = ${cycle}
 ORDER BY v.indicator_code, v.level, v.area_code`;
 
+/** The review states a city's data pass through after draft, each counted in completeness (cities_<state>). */
+export const reviewStates = ['submitted', 'returned', 'approved', 'accepted', 'reopened'] as const;
+
 /**
  * Completeness of the target cycle: expected, reported and on-time cities and communities per city,
- * province and nation. Needs temp tables `cycle_settings(cycle, deadline, ...)` and `cycle_divisions` (the
- * cycle's expected cities and their units, cycleDivisionsSql).
+ * province and nation, and how many cities stand in each review state (a city row: its own state). Needs
+ * temp tables `cycle_settings(cycle, deadline, ...)`, `cycle_divisions` (the cycle's expected cities and
+ * their units, cycleDivisionsSql) and `cycle_reviews(cycle, city_code, state)`.
  */
 export const completenessSql = (cycle: number): string => `
 WITH settings AS (SELECT * FROM cycle_settings WHERE cycle = ${cycle}),
@@ -415,8 +456,10 @@ city_rows AS (
     CASE WHEN p.first_received_at IS NULL THEN 0 ELSE 1 END AS cities_reported,
     CASE WHEN p.first_received_at <= s.deadline THEN 1 ELSE 0 END AS cities_on_time,
     coalesce(c.n, 0) AS communities_expected,
-    p.communities_reported, p.communities_on_time, p.first_received_at, p.last_received_at
+    p.communities_reported, p.communities_on_time, p.first_received_at, p.last_received_at,
+    coalesce(r.state, 'draft') AS review_state
   FROM per_city p CROSS JOIN settings s LEFT JOIN community_counts c ON c.city_code = p.city_code
+  LEFT JOIN cycle_reviews r ON r.cycle = ${cycle} AND r.city_code = p.city_code
 )
 SELECT
   ${cycle} AS cycle,
@@ -433,7 +476,9 @@ SELECT
   sum(cities_reported)::DOUBLE / sum(cities_expected)::DOUBLE AS reporting_rate,
   sum(cities_on_time)::DOUBLE / sum(cities_expected)::DOUBLE AS reporting_rate_on_time,
   min(first_received_at) AS first_received_at,
-  max(last_received_at) AS last_received_at
+  max(last_received_at) AS last_received_at,
+  CASE WHEN GROUPING(city_code) = 0 THEN any_value(review_state) END AS review_state,
+  ${reviewStates.map((state) => `count(*) FILTER (WHERE review_state = '${state}') AS cities_${state}`).join(',\n  ')}
 FROM city_rows
 GROUP BY GROUPING SETS ((province_code, city_code), (province_code), ())
 ORDER BY level, area_code`;

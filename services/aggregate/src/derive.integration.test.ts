@@ -14,7 +14,13 @@ import {
 } from '@citycheck/lake';
 import { createTestStore, openTestDatabase } from '@citycheck/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type CycleSettings, createDerivation, deriveCycles, derivedObjectKey } from './derive.js';
+import {
+  type CycleSettings,
+  createDerivation,
+  deriveCycles,
+  derivedObjectKey,
+  type ReviewStanding,
+} from './derive.js';
 import { cutChunks, writeChunk } from './lake-writer.js';
 import { writeReference } from './reference.js';
 
@@ -100,8 +106,16 @@ describe('derived rollups, completeness, ledger and flags on the real object sto
     { cycle: 2025, deadline: '2025-12-31T16:00:00.000Z', expectedCities: ['110100', '310100', '440100'] },
   ];
 
-  const derive = async (targets?: number[]) =>
-    deriveCycles(lake.connection, store, await commitLog.committed(), settings, targets);
+  const derive = async (targets?: number[], reviews: readonly ReviewStanding[] = []) =>
+    deriveCycles(lake.connection, store, await commitLog.committed(), settings, targets, reviews);
+
+  const derivedNames = [
+    'indicator_rollups',
+    'indicator_rollups_accepted',
+    'completeness',
+    'shortfall_ledger',
+    'quality_flags',
+  ] as const;
 
   const query = async (sql: string): Promise<Record<string, unknown>[]> => {
     await defineLakeViews(lake.connection, {
@@ -347,12 +361,101 @@ describe('derived rollups, completeness, ledger and flags on the real object sto
     ]);
   });
 
-  it('rewrites byte-identical objects whether a cycle is derived incrementally or in a full run', async () => {
-    const keys = [2024, 2025].flatMap((cycle) =>
-      (['indicator_rollups', 'completeness', 'shortfall_ledger', 'quality_flags'] as const).map((name) =>
-        derivedObjectKey(cycle, name),
-      ),
+  it("carries each city's review state and rolls up over the accepted cities' data alone", async () => {
+    // 2024: the ministry accepted Beijing, Shanghai is approved by its province, Guangzhou a draft (no
+    // review); 2025: Beijing submitted for review.
+    const reviews: ReviewStanding[] = [
+      { cycle: 2024, cityCode: '110100', state: 'accepted', lastActionAt: '2025-02-01T00:00:00.000Z' },
+      { cycle: 2024, cityCode: '310100', state: 'approved', lastActionAt: '2025-01-20T00:00:00.000Z' },
+      // (Later than the test's commits, which are stamped with the clock.)
+      { cycle: 2025, cityCode: '110100', state: 'submitted', lastActionAt: '2030-01-10T00:00:00.000Z' },
+    ];
+    await derive(undefined, reviews);
+    const c01 = async (view: string, cycle: number) =>
+      query(
+        `SELECT * EXCLUDE (derived_at, lake_commit) FROM ${view} WHERE cycle = ${cycle} AND indicator_code = 'C01' ORDER BY level, area_code`,
+      );
+    const full = await c01('rollups', 2024);
+    const accepted = await c01('rollups_accepted', 2024);
+    const at = (rows: Record<string, unknown>[], level: string, area: string) =>
+      rows.find((row) => row.level === level && row.area_code === area);
+    // City rows say the city's state; other levels none.
+    expect(at(full, 'city', '110100')?.review_state).toBe('accepted');
+    expect(at(full, 'city', '310100')?.review_state).toBe('approved');
+    expect(at(full, 'nation', '000000')?.review_state).toBeNull();
+    // The full nation adds Beijing's 55 problems (3 + 0 + 2 + 0 on street 110101001 and 50 in twelve other
+    // communities) and Shanghai's 1: 56 from 17 communities. Over accepted data only Beijing counts: 55 from
+    // 16, against Beijing's communities alone; Shanghai and its province have no row.
+    expect(at(full, 'nation', '000000')).toMatchObject({ value: 56, units_reported: 17n });
+    expect(at(accepted, 'nation', '000000')).toMatchObject({
+      value: 55,
+      units_reported: 16n,
+      units_expected: BigInt(divisions.communitiesOf('110100').length),
+    });
+    expect(at(accepted, 'province', '310000')).toBeUndefined();
+    expect(at(accepted, 'city', '310100')).toBeUndefined();
+    // Beijing's own rows, accepted, are its rows of the full rollups.
+    for (const [level, area] of [
+      ['city', '110100'],
+      ['province', '110000'],
+      ['street', '110101001'],
+    ] as const)
+      expect(at(accepted, level, area)).toEqual(at(full, level, area));
+    // 2025: nobody accepted yet, so no accepted rollup at all; Beijing's city row says submitted.
+    expect(await c01('rollups_accepted', 2025)).toEqual([]);
+    expect(at(await c01('rollups', 2025), 'city', '110100')?.review_state).toBe('submitted');
+
+    const completeness = await query(
+      'SELECT * FROM completeness WHERE cycle = 2024 ORDER BY level, area_code',
     );
+    const counts = (level: string, area: string) => {
+      const row = at(completeness, level, area);
+      return [
+        row?.review_state,
+        row?.cities_submitted,
+        row?.cities_returned,
+        row?.cities_approved,
+        row?.cities_accepted,
+        row?.cities_reopened,
+      ];
+    };
+    expect(counts('city', '110100')).toEqual(['accepted', 0n, 0n, 0n, 1n, 0n]);
+    expect(counts('city', '310100')).toEqual(['approved', 0n, 0n, 1n, 0n, 0n]);
+    expect(counts('city', '440100')).toEqual(['draft', 0n, 0n, 0n, 0n, 0n]);
+    expect(counts('province', '310000')).toEqual([null, 0n, 0n, 1n, 0n, 0n]);
+    expect(counts('nation', '000000')).toEqual([null, 0n, 0n, 1n, 1n, 0n]);
+    // A review action is a change of the cycle's input: derived_at is the later of the last commit and it.
+    const derivedAt = await query(
+      "SELECT DISTINCT derived_at FROM completeness WHERE cycle = 2025 AND level = 'nation'",
+    );
+    expect(derivedAt).toEqual([{ derived_at: new Date('2030-01-10T00:00:00.000Z') }]);
+
+    // A long-lived derivation told of the reviews after it derived without them writes, once it derives the
+    // cycles again, what a run from scratch with them writes.
+    const keys = [2024, 2025].flatMap((cycle) => derivedNames.map((name) => derivedObjectKey(cycle, name)));
+    const fromScratch = await Promise.all(keys.map((key) => store.get(key)));
+    const connection = await lake.instance.connect();
+    let told: readonly ReviewStanding[] = [];
+    const derivation = await createDerivation({ duckdb: connection, store, settings, reviews: () => told });
+    try {
+      await derivation.derive(await commitLog.committed());
+      told = reviews;
+      await derivation.derive(await commitLog.committed(), [2024, 2025]);
+      const after = await Promise.all(keys.map((key) => store.get(key)));
+      for (const [index, bytes] of after.entries())
+        expect(Buffer.from(bytes as Uint8Array).equals(Buffer.from(fromScratch[index] as Uint8Array))).toBe(
+          true,
+        );
+    } finally {
+      await derivation.close();
+      connection.closeSync();
+    }
+    // The tests below expect the objects of no review.
+    await derive();
+  });
+
+  it('rewrites byte-identical objects whether a cycle is derived incrementally or in a full run', async () => {
+    const keys = [2024, 2025].flatMap((cycle) => derivedNames.map((name) => derivedObjectKey(cycle, name)));
     const before = await Promise.all(keys.map((key) => store.get(key)));
     await derive([2025]);
     await derive();
@@ -364,11 +467,7 @@ describe('derived rollups, completeness, ledger and flags on the real object sto
   });
 
   it('rewrites byte-identical objects from a derivation that loaded the lake entry by entry, in either order', async () => {
-    const keys = [2024, 2025].flatMap((cycle) =>
-      (['indicator_rollups', 'completeness', 'shortfall_ledger', 'quality_flags'] as const).map((name) =>
-        derivedObjectKey(cycle, name),
-      ),
-    );
+    const keys = [2024, 2025].flatMap((cycle) => derivedNames.map((name) => derivedObjectKey(cycle, name)));
     await derive();
     const fromScratch = await Promise.all(keys.map((key) => store.get(key)));
     const entries = await commitLog.committed();
@@ -407,11 +506,7 @@ describe('derived rollups, completeness, ledger and flags on the real object sto
   // Last: it adds to the lake. A city's resubmission and a correction after a derivation that has loaded
   // everything: its next run loads only the new entry and still writes what a run from scratch writes.
   it("rewrites a city's resubmission and a correction into the same bytes as a run from scratch", async () => {
-    const keys = [2024, 2025].flatMap((cycle) =>
-      (['indicator_rollups', 'completeness', 'shortfall_ledger', 'quality_flags'] as const).map((name) =>
-        derivedObjectKey(cycle, name),
-      ),
-    );
+    const keys = [2024, 2025].flatMap((cycle) => derivedNames.map((name) => derivedObjectKey(cycle, name)));
     const connection = await lake.instance.connect();
     const derivation = await createDerivation({ duckdb: connection, store, settings });
     try {

@@ -1,7 +1,8 @@
-// Derives what the ministry reads from the lake, per cycle: indicator rollups, completeness, the shortfall
-// ledger and quality flags, each one Parquet object under rollups/cycle=<cycle>/. The contract: given the
-// committed observation objects, the reference data in the lake and a set of target cycles, each target's
-// four objects are rewritten from scratch, so an incremental run (only the cycles new data touched, and the
+// Derives what the ministry reads from the lake, per cycle: indicator rollups (over everything, and over the
+// accepted cities' data alone), completeness, the shortfall ledger and quality flags, each one Parquet object
+// under rollups/cycle=<cycle>/. The contract: given the committed observation objects, the reference data in
+// the lake, the cities' review states and a set of target cycles, each target's five objects are rewritten
+// from scratch, so an incremental run (only the cycles new data touched, and the
 // cycle after each, whose comparisons depend on it) and a full run give byte-identical objects, and so do a
 // derivation that has loaded the lake bit by bit over many runs and one that loads it all at once.
 //
@@ -17,6 +18,8 @@ import { join } from 'node:path';
 import type { CycleSettings as FullCycleSettings } from '@citycheck/catalogue';
 import type { DuckDBConnection, ManifestEntry, ObjectStore } from '@citycheck/lake';
 import {
+  acceptedScope,
+  acceptedScopeSql,
   bulkLoadSql,
   changedCitiesSql,
   completenessSql,
@@ -57,7 +60,9 @@ export interface DeriveResult {
 const quote = (text: string): string => `'${text.replaceAll("'", "''")}'`;
 
 export const derivedOutputs = {
-  indicator_rollups: indicatorRollupsSql,
+  indicator_rollups: (cycle: number) => indicatorRollupsSql(cycle),
+  // The same rollups over the accepted cities' data alone (the rollups_accepted view).
+  indicator_rollups_accepted: (cycle: number) => indicatorRollupsSql(cycle, acceptedScope),
   completeness: completenessSql,
   shortfall_ledger: shortfallLedgerSql,
   quality_flags: qualityFlagsSql,
@@ -84,6 +89,40 @@ const loadCycleSettings = async (
       `INSERT INTO cycle_settings VALUES (${setting.cycle}, (${quote(setting.deadline)}::TIMESTAMPTZ AT TIME ZONE 'UTC'), ${cities}, ${countyLevelCities})`,
     );
   }
+};
+
+/** A city's review as derivation reads it: its state, and when its last action was taken. */
+export interface ReviewStanding {
+  readonly cycle: number;
+  readonly cityCode: string;
+  readonly state: string;
+  readonly lastActionAt?: string;
+}
+
+const loadReviewStandings = async (
+  duckdb: DuckDBConnection,
+  reviews: readonly ReviewStanding[],
+): Promise<void> => {
+  await duckdb.run(
+    'CREATE OR REPLACE TEMP TABLE cycle_reviews (cycle INTEGER, city_code VARCHAR, state VARCHAR)',
+  );
+  if (reviews.length > 0)
+    await duckdb.run(
+      `INSERT INTO cycle_reviews VALUES ${reviews
+        .map((review) => `(${review.cycle}, ${quote(review.cityCode)}, ${quote(review.state)})`)
+        .join(', ')}`,
+    );
+};
+
+/** The last review action on a city of `cycle` or of the one before (whose accepted rollups it compares with). */
+export const reviewsChangedAt = (reviews: readonly ReviewStanding[], cycle: number): string | undefined => {
+  let latest: string | undefined;
+  for (const review of reviews) {
+    if (review.cycle !== cycle && review.cycle !== cycle - 1) continue;
+    const at = review.lastActionAt;
+    if (at !== undefined && (latest === undefined || Date.parse(at) > Date.parse(latest))) latest = at;
+  }
+  return latest;
 };
 
 /** The cycles the lake holds, from its observation objects' paths. */
@@ -117,6 +156,11 @@ export interface DerivationOptions {
   readonly settingsChangedAt?: (cycle: number) => string | undefined;
   /** Where the state's database file lives (a directory of its own is made in it; removed on close). */
   readonly directory?: string;
+  /**
+   * Each city's review as it stands at the run (followed from reviews.v1): the review_state of the city rows,
+   * completeness's counts by state, and which cities the accepted rollups take. None: every city is a draft.
+   */
+  readonly reviews?: () => readonly ReviewStanding[];
 }
 
 /**
@@ -130,6 +174,7 @@ export const derivationFreshness = (
   entries: readonly ManifestEntry[],
   cycle: number,
   settingsChangedAt?: string,
+  reviewedAt?: string,
 ): { readonly derivedAt: string | null; readonly lakeCommit: string | null } => {
   let last: ManifestEntry | undefined;
   const name = (entry: ManifestEntry): string => `${entry.topic}+${entry.partition}+${entry.startOffset}`;
@@ -143,7 +188,9 @@ export const derivationFreshness = (
     )
       last = entry;
   }
-  const times = [last?.writtenAt, settingsChangedAt].filter((time): time is string => time !== undefined);
+  const times = [last?.writtenAt, settingsChangedAt, reviewedAt].filter(
+    (time): time is string => time !== undefined,
+  );
   const derivedAt =
     times.length === 0 ? null : new Date(Math.max(...times.map((time) => Date.parse(time)))).toISOString();
   return { derivedAt, lakeCommit: last === undefined ? null : name(last) };
@@ -175,6 +222,7 @@ export const createDerivation = async ({
   currentSettings = () => fixedSettings,
   settingsChangedAt = () => undefined,
   directory = tmpdir(),
+  reviews: currentReviews = () => [],
 }: DerivationOptions): Promise<Derivation> => {
   derivationCount += 1;
   const db = `derivation_${process.pid}_${derivationCount}`;
@@ -263,6 +311,7 @@ export const createDerivation = async ({
     };
     const { loadedObjects, inputObjects } = await timed('load', () => load(entries));
     const settings = currentSettings();
+    const reviews = currentReviews();
 
     await timed('reference', async () => {
       const present = new Set(await store.list('reference/'));
@@ -275,6 +324,7 @@ export const createDerivation = async ({
           .filter((cycle) => !settings.some((setting) => setting.cycle === cycle))
           .map((cycle) => ({ cycle, deadline: '9999-12-31T00:00:00Z' })),
       ]);
+      await loadReviewStandings(duckdb, reviews);
       await duckdb.run(currentViewSql(db));
       await duckdb.run(receiptsViewSql(db));
       const rules = await duckdb.runAndReadAll(
@@ -315,9 +365,15 @@ export const createDerivation = async ({
         // Which units the cycle expects and where it places them depend on its county-level cities.
         await timed('expected', async () => {
           await duckdb.run(`CREATE OR REPLACE TEMP TABLE cycle_divisions AS ${cycleDivisionsSql(cycle)}`);
-          await duckdb.run(`CREATE OR REPLACE TEMP TABLE expected_units AS ${expectedUnitsSql}`);
+          await duckdb.run(`CREATE OR REPLACE TEMP TABLE expected_units AS ${expectedUnitsSql()}`);
+          for (const sql of acceptedScopeSql(cycle)) await duckdb.run(sql);
         });
-        const freshness = derivationFreshness(entries, cycle, settingsChangedAt(cycle));
+        const freshness = derivationFreshness(
+          entries,
+          cycle,
+          settingsChangedAt(cycle),
+          reviewsChangedAt(reviews, cycle),
+        );
         const derivedAt =
           freshness.derivedAt === null
             ? 'NULL::TIMESTAMP'
@@ -350,7 +406,7 @@ export const createDerivation = async ({
     } finally {
       await rm(dir, { recursive: true, force: true });
       await duckdb.run(
-        'DROP VIEW IF EXISTS scoped; DROP VIEW IF EXISTS street_sums; DROP VIEW IF EXISTS current_obs; DROP VIEW IF EXISTS receipts; DROP TABLE IF EXISTS reference_divisions; DROP TABLE IF EXISTS cycle_divisions',
+        'DROP VIEW IF EXISTS scoped; DROP VIEW IF EXISTS accepted_street_sums; DROP TABLE IF EXISTS accepted_cities; DROP TABLE IF EXISTS accepted_divisions; DROP TABLE IF EXISTS accepted_expected_units; DROP VIEW IF EXISTS street_sums; DROP VIEW IF EXISTS current_obs; DROP VIEW IF EXISTS receipts; DROP TABLE IF EXISTS reference_divisions; DROP TABLE IF EXISTS cycle_divisions',
       );
     }
     return { cycles: targets, objects, rows, inputObjects, loadedObjects, timings };
@@ -361,7 +417,7 @@ export const createDerivation = async ({
     derive,
     async close() {
       await duckdb.run(
-        'DROP TABLE IF EXISTS reference_indicators; DROP TABLE IF EXISTS expected_units; DROP TABLE IF EXISTS cycle_settings',
+        'DROP TABLE IF EXISTS reference_indicators; DROP TABLE IF EXISTS expected_units; DROP TABLE IF EXISTS cycle_settings; DROP TABLE IF EXISTS cycle_reviews',
       );
       await duckdb.run(`DETACH DATABASE IF EXISTS ${db}`);
       await rm(stateDirectory, { recursive: true, force: true });
@@ -380,8 +436,9 @@ export const deriveCycles = async (
   entries: readonly ManifestEntry[],
   settings: readonly CycleSettings[],
   targets: readonly number[] = cyclesInLake(entries),
+  reviews: readonly ReviewStanding[] = [],
 ): Promise<DeriveResult> => {
-  const derivation = await createDerivation({ duckdb, store, settings });
+  const derivation = await createDerivation({ duckdb, store, settings, reviews: () => reviews });
   try {
     return await derivation.derive(entries, targets);
   } finally {

@@ -9,6 +9,7 @@ export {
   type DeriveResult,
   deriveCycles,
   derivedObjectKey,
+  type ReviewStanding,
 } from './derive.js';
 export { cutChunks, writeChunk } from './lake-writer.js';
 export { writeCycleReference, writeReference, writeReviewReference } from './reference.js';

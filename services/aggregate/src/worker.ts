@@ -24,6 +24,7 @@ import {
   cyclesInLake,
   type Derivation,
   type DeriveResult,
+  type ReviewStanding,
 } from './derive.js';
 import { createLakeWatcher } from './lake-watcher.js';
 import { type Chunk, cutChunks, type RotationPolicy, writeChunk } from './lake-writer.js';
@@ -44,7 +45,9 @@ export interface AggregateWorkerOptions {
   readonly cycleBook?: CycleBook;
   /**
    * The reviews (followed from reviews.v1); with it, reference/reviews.parquet and
-   * reference/review_actions.parquet are rewritten after every change and at start.
+   * reference/review_actions.parquet are rewritten after every change and at start, the rollups and
+   * completeness carry each city's review state, and a change of a city's state re-derives its cycle (and the
+   * next, whose accepted rollups compare with it).
    */
   readonly reviewBook?: ReviewBook;
   readonly rotation: RotationPolicy;
@@ -193,11 +196,22 @@ export const createAggregateWorker = ({
   // Derivation runs one step at a time on its own connection when it has one, else in the writer's queue.
   const derivationSerial = derivationDuckdb === undefined ? serial : createSerialQueue();
   let derivation: Promise<Derivation> | undefined;
+  const reviewStandings = (): ReviewStanding[] =>
+    (reviewBook?.all() ?? []).map((review) => {
+      const last = review.actions.at(-1);
+      return {
+        cycle: review.cycle,
+        cityCode: review.cityCode,
+        state: review.state,
+        ...(last === undefined ? {} : { lastActionAt: last.at }),
+      };
+    });
   const theDerivation = (): Promise<Derivation> => {
     derivation ??= createDerivation({
       duckdb: derivationDuckdb ?? duckdb,
       store,
       settings: cycles,
+      reviews: reviewStandings,
       ...(cycleBook === undefined
         ? {}
         : {
@@ -295,7 +309,22 @@ export const createAggregateWorker = ({
   const writeReviews = (): void => {
     if (!stopping) queueReviewReference?.();
   };
-  const removeReviewListener = reviewBook?.onChange(writeReviews);
+  // The state of each review the derived objects were last told of: a change re-derives its cycle.
+  const reviewStatesSeen = new Map<string, string>();
+  const reviewsChanged = (): number[] => {
+    const changed = new Set<number>();
+    const now = new Map<string, ReviewStanding>(
+      reviewStandings().map((review) => [`${review.cycle}/${review.cityCode}`, review]),
+    );
+    for (const [key, review] of now)
+      if (reviewStatesSeen.get(key) !== review.state) changed.add(review.cycle);
+    for (const key of reviewStatesSeen.keys()) if (!now.has(key)) changed.add(Number(key.split('/')[0]));
+    reviewStatesSeen.clear();
+    for (const [key, review] of now) reviewStatesSeen.set(key, review.state);
+    return [...changed];
+  };
+  // Counted as seen at start: the first derivation takes them all anyway (see start).
+  reviewsChanged();
 
   const derive = (mode: 'incremental' | 'full'): Promise<DeriveResult> =>
     derivationSerial(async () => {
@@ -410,6 +439,15 @@ export const createAggregateWorker = ({
     scheduleRollup();
   });
 
+  // A reviewer acted: reviews.parquet is rewritten, and the cycles whose cities changed state derived again.
+  const removeReviewListener = reviewBook?.onChange(() => {
+    writeReviews();
+    const changed = reviewsChanged();
+    if (changed.length === 0) return;
+    for (const cycle of changed) dirty.add(cycle);
+    scheduleRollup();
+  });
+
   const lakeWatcher = createLakeWatcher({
     commitLog,
     logger,
@@ -516,7 +554,8 @@ export const createAggregateWorker = ({
       writeCycles();
       writeReviews();
       // Settings may have changed while no instance ran: derive once against the ones in force now.
-      if (cycleBook !== undefined && cycleBook.version > 0) {
+      // So may the reviews (the rollups' review states, the accepted rollups).
+      if ((cycleBook !== undefined && cycleBook.version > 0) || reviewStatesSeen.size > 0) {
         settingsChanged = true;
         scheduleRollup();
       }

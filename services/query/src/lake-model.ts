@@ -31,6 +31,14 @@ export const lakeMacros: readonly MacroDoc[] = [
     provinceCondition: (code) => `left(unit_code, 2) = '${code}'`,
     cityCondition: (code) => `city_code = '${code}'`,
   },
+  {
+    name: 'reviews_as_of',
+    doc:
+      "Each city's review as it stood at a moment, from review_actions (the reviews view's columns): " +
+      "SELECT * FROM reviews_as_of(TIMESTAMP '2026-01-15 00:00:00')",
+    provinceCondition: (code) => `province_code = '${code}0000'`,
+    cityCondition: (code) => `city_code = '${code}'`,
+  },
 ];
 
 export const documentedViews: readonly ViewDoc[] = lakeViews;
@@ -96,7 +104,8 @@ export const cityCondition = (view: ViewDoc, cityCode: string, observations: str
   if (unitViews.has(view.name) || cityViews.has(view.name) || rectificationViews.has(view.name))
     return `city_code = '${code}'`;
   switch (view.name) {
-    case 'rollups': {
+    case 'rollups':
+    case 'rollups_accepted': {
       const areas = (column: string) =>
         `SELECT DISTINCT cycle, ${column} FROM ${observations} WHERE city_code = '${code}' AND ${column} IS NOT NULL`;
       return (

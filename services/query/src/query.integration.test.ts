@@ -316,6 +316,7 @@ describe('who may query', () => {
     expect(body.macros.map(({ name, parameters }) => ({ name, parameters }))).toEqual([
       { name: 'observations_as_of', parameters: ['moment'] },
       { name: 'rollup_lineage', parameters: ['for_cycle', 'for_indicator', 'for_level', 'for_area'] },
+      { name: 'reviews_as_of', parameters: ['moment'] },
     ]);
   });
 
