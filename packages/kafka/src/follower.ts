@@ -91,6 +91,14 @@ export interface TopicFollower {
   readonly isCurrent: boolean;
   /** Current and its consumer running: what readiness reports. */
   readonly isHealthy: boolean;
+  /**
+   * Resolves once the view holds every record written before `moment` (ms since epoch): at once when it is
+   * known current as of then, else once it has read up to the end offsets read now (or, for a moment still
+   * ahead of this clock, at the first reading after it). A service that judges a record by a time it
+   * carries (validate: when ingest received it) asks this first, so the judgement never depends on how far
+   * behind its follower happens to be. Rejects when the follower is stopped first.
+   */
+  heardBy(moment: number): Promise<void>;
   health(): FollowerHealth;
   /** Messages applied so far. */
   readonly applied: number;
@@ -144,6 +152,17 @@ export const createTopicFollower = ({
   let latestEnds: ReadonlyMap<string, bigint> | undefined;
   let currentAsOf: number | undefined;
   let targetsReadAt: number | undefined;
+  // Callers of heardBy waiting for the view to be current as of their moment.
+  const waiters: { moment: number; resolve: () => void; reject: (error: Error) => void }[] = [];
+  const release = (): void => {
+    if (currentAsOf === undefined) return;
+    for (let i = waiters.length - 1; i >= 0; i -= 1) {
+      const waiter = waiters[i] as (typeof waiters)[number];
+      if (waiter.moment > currentAsOf) continue;
+      waiters.splice(i, 1);
+      waiter.resolve();
+    }
+  };
 
   const check = (): void => {
     if (caughtUp) return;
@@ -154,6 +173,7 @@ export const createTopicFollower = ({
     // Everything written before the end offsets were read is in the view.
     currentAsOf ??= targetsReadAt;
     resolveCaughtUp();
+    release();
   };
 
   const newConsumer = (): Consumer => {
@@ -266,6 +286,7 @@ export const createTopicFollower = ({
       if (!reached(reading.ends)) continue;
       if (currentAsOf === undefined || reading.askedAt > currentAsOf) currentAsOf = reading.askedAt;
       readings.splice(0, i + 1);
+      release();
       return;
     }
   };
@@ -355,8 +376,17 @@ export const createTopicFollower = ({
       scheduleProbe();
     },
     caughtUp: () => caughtUpPromise,
+    heardBy(moment) {
+      if (currentAsOf !== undefined && currentAsOf >= moment) return Promise.resolve();
+      if (stopped) return Promise.reject(new Error('the follower is stopped'));
+      const heard = new Promise<void>((resolve, reject) => waiters.push({ moment, resolve, reject }));
+      // A reading now, rather than at the next probe: the view is usually at the end offsets already.
+      probe().catch(() => undefined);
+      return heard;
+    },
     async stop() {
       stopped = true;
+      for (const waiter of waiters.splice(0)) waiter.reject(new Error('the follower is stopped'));
       running = false;
       restartLoop.stop();
       if (probeTimer !== undefined) clearTimeout(probeTimer);

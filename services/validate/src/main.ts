@@ -70,11 +70,11 @@ await runService({
 
     // The cycles operators open, close and reopen on cycles.v1, followed for as long as the worker runs.
     const cycles = new CycleBook();
-    await followCyclesOf(context, kafka, cycles);
+    const cyclesFollower = await followCyclesOf(context, kafka, cycles);
     // The reviews on reviews.v1: a record received while its city's data for its cycle stood accepted by the
     // ministry is rejected (city_cycle_locked), as ingest refuses it at its door.
     const reviews = new ReviewBook();
-    await followReviewsOf(context, kafka, reviews);
+    const reviewsFollower = await followReviewsOf(context, kafka, reviews);
 
     const worker = createValidateWorker({
       consumer,
@@ -84,6 +84,13 @@ await runService({
       metrics,
       logger,
       rules: createRuleContext(undefined, cycles, reviews.lockRule),
+      // A record is judged by when it was received: both books first hear every change made before then.
+      stateAsOf: async (receivedAt) => {
+        await Promise.all([
+          reviewsFollower.heardBy(receivedAt.getTime()),
+          cyclesFollower.heardBy(receivedAt.getTime()),
+        ]);
+      },
       topics: {
         received: topics.submissionsReceived,
         validated: topics.submissionsValidated,

@@ -6,6 +6,7 @@ import type { RejectedSubmission, ValidatedSubmission } from '@citycheck/contrac
 import { loadDivisionRegistry } from '@citycheck/divisions';
 import {
   type Consumer,
+  coordinatorNotFound,
   createReliableProducer,
   decodeJson,
   type Kafka,
@@ -13,6 +14,8 @@ import {
   sendJson,
 } from '@citycheck/kafka';
 import { createLogger } from '@citycheck/logging';
+import { loadReviews, publishReviewRecord, ReviewBook, type ReviewRecord } from '@citycheck/reviews';
+import type { RuleContext } from '@citycheck/rules';
 import { createTestTopics, readTopic, testKafka, uniqueName, waitFor } from '@citycheck/testkit';
 import { describe, expect, it } from 'vitest';
 import { createValidateWorker, transactionalIdFor, type ValidateTopics } from './worker.js';
@@ -84,7 +87,14 @@ const connectedWorker = async (
   {
     consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 200 }),
     producers = transactionalProducers(kafka, groupId, names.received),
-  }: { consumer?: Consumer; producers?: (partition: number) => Promise<Producer> } = {},
+    rulesOf = rules,
+    stateAsOf,
+  }: {
+    consumer?: Consumer;
+    producers?: (partition: number) => Promise<Producer>;
+    rulesOf?: RuleContext;
+    stateAsOf?: (receivedAt: Date) => Promise<void>;
+  } = {},
 ) => {
   await consumer.connect();
   const admin = kafka.admin();
@@ -96,7 +106,8 @@ const connectedWorker = async (
     groupId,
     logger,
     topics: names,
-    rules,
+    rules: rulesOf,
+    ...(stateAsOf === undefined ? {} : { stateAsOf }),
   });
   return {
     ...worker,
@@ -108,7 +119,104 @@ const connectedWorker = async (
   };
 };
 
+/** Beijing's 2024 review after the actions `states` name, the last taken at `lastAt`. */
+const beijingReview = (lastAt: Date, ...states: ('submitted' | 'approved' | 'accepted')[]): ReviewRecord => {
+  const actionOf = { submitted: 'submit', approved: 'approve', accepted: 'accept' } as const;
+  return {
+    kind: 'review',
+    cycle: 2024,
+    cityCode: '110100',
+    state: states.at(-1) ?? 'draft',
+    actions: states.map((state, index) => ({
+      action: actionOf[state],
+      by: state === 'submitted' ? '北京市住建委' : '住建部城市体检司',
+      credentialId: `credential-${index}`,
+      role: state === 'submitted' ? 'city' : 'reviewer:ministry',
+      at: new Date(lastAt.getTime() - (states.length - 1 - index) * 60_000).toISOString(),
+      state,
+    })),
+  };
+};
+
 describe('validate worker with a real broker', () => {
+  it('judges records received just before and just after an acceptance by it, however late its follower hears of it', async () => {
+    const { kafka, names, groupId } = await freshPipeline(1);
+    const reviewsTopic = uniqueName('reviews');
+    const book = new ReviewBook();
+    // The follower of reviews.v1 stops applying anything while `deaf` holds, as when its consumer crashed.
+    let deaf = false;
+    const follower = await loadReviews({
+      kafka,
+      book,
+      topic: reviewsTopic,
+      groupIdPrefix: uniqueName('validate-reviews'),
+      restartDelayMs: 100,
+      maxRestartDelayMs: 200,
+      injectFault: () => (deaf ? coordinatorNotFound() : undefined),
+    });
+    const producer = createReliableProducer(kafka);
+    await producer.connect();
+    const asked: Date[] = [];
+    let worker: Awaited<ReturnType<typeof connectedWorker>> | undefined;
+    const acceptedAt = new Date();
+    try {
+      // Beijing submitted and was approved; the book has heard.
+      await publishReviewRecord(producer, beijingReview(acceptedAt, 'submitted', 'approved'), reviewsTopic);
+      await waitFor(() => (book.review(2024, '110100')?.state === 'approved' ? true : undefined), {
+        what: "the book to hear of Beijing's approval",
+      });
+      // The ministry accepts at `acceptedAt`, while the follower hears nothing: the book still says approved.
+      deaf = true;
+      await publishReviewRecord(
+        producer,
+        beijingReview(acceptedAt, 'submitted', 'approved', 'accepted'),
+        reviewsTopic,
+      );
+      // One record ingest received a second before the acceptance, one a millisecond after it.
+      const before = submission('00000000-0000-4000-8000-000000000011', '110100', 2);
+      const after = submission('00000000-0000-4000-8000-000000000012', '110100', 3);
+      await receive(kafka, names.received, [
+        { ...before, receivedAt: new Date(acceptedAt.getTime() - 1_000).toISOString() },
+        { ...after, receivedAt: new Date(acceptedAt.getTime() + 1).toISOString() },
+      ]);
+      expect(book.review(2024, '110100')?.state).toBe('approved');
+      worker = await connectedWorker(kafka, names, groupId, {
+        rulesOf: { ...rules, cityCycleLock: book.lockRule },
+        stateAsOf: async (receivedAt) => {
+          asked.push(receivedAt);
+          await follower.heardBy(receivedAt.getTime());
+        },
+      });
+      await worker.start();
+      // The worker holds the batch until the book has heard of everything up to its latest receipt (or, were
+      // it to judge at once, it would pass both): the follower hears again once the batch is held.
+      const current = worker;
+      await waitFor(() => (asked.length > 0 || current.counts.validated > 0 ? true : undefined), {
+        what: 'the worker to fetch the batch',
+      });
+      deaf = false;
+      await waitFor(() => (current.counts.validated + current.counts.rejected === 2 ? true : undefined), {
+        what: 'both records judged',
+      });
+    } finally {
+      await worker?.stop();
+      await producer.disconnect();
+      await follower.stop();
+    }
+    // It asked for the book as of the later record's receipt, a millisecond after the acceptance.
+    expect(asked.map((at) => at.getTime())).toContain(acceptedAt.getTime() + 1);
+    const validated = (await readTopic(kafka, names.validated)).map(
+      (m) => decodeJson(m.value) as ValidatedSubmission,
+    );
+    const rejected = (await readTopic(kafka, names.rejected)).map(
+      (m) => decodeJson(m.value) as RejectedSubmission,
+    );
+    expect(validated.map((v) => v.submissionId)).toEqual(['00000000-0000-4000-8000-000000000011']);
+    expect(rejected.map((r) => [r.submissionId, r.problems.map((p) => p.rule)])).toEqual([
+      ['00000000-0000-4000-8000-000000000012', ['city_cycle_locked']],
+    ]);
+  });
+
   it('routes valid and invalid submissions, each exactly once, and commits its offsets', async () => {
     const { kafka, names, groupId } = await freshPipeline(2);
     await receive(kafka, names.received, [

@@ -12,6 +12,7 @@ import {
   runSupervised,
   type Supervision,
   topics,
+  withHeartbeats,
 } from '@citycheck/kafka';
 import type { Logger } from '@citycheck/logging';
 import { type PipelineMetrics, rejectionCity } from '@citycheck/metrics';
@@ -43,6 +44,14 @@ export interface ValidateWorkerOptions {
   readonly groupId: string;
   readonly logger: Logger;
   readonly rules: RuleContext;
+  /**
+   * Resolves once the state the rules read from topics (the reviews and cycles followed from reviews.v1 and
+   * cycles.v1) holds every change made before `receivedAt`, the latest receipt in a batch: awaited before
+   * the batch is judged, so a record ingest received just after the ministry's acceptance is rejected and
+   * one received just before it passes, however far behind the followers are when it is validated
+   * (TopicFollower.heardBy). Omit when the rules read no such state.
+   */
+  readonly stateAsOf?: (receivedAt: Date) => Promise<void>;
   readonly topics?: ValidateTopics;
   readonly metrics?: PipelineMetrics;
 }
@@ -75,6 +84,7 @@ export const createValidateWorker = ({
   groupId,
   logger,
   rules,
+  stateAsOf,
   topics: names = defaultValidateTopics,
   metrics,
 }: ValidateWorkerOptions): ValidateWorker => {
@@ -179,15 +189,29 @@ export const createValidateWorker = ({
       if (lastSkipped !== undefined) resolveOffset(lastSkipped.offset);
       if (messages.length === 0) return;
     }
+    const decoded = messages.map((message) => {
+      try {
+        return { message, received: decodeJson(message.value) as ReceivedSubmission };
+      } catch (error) {
+        return { message, error };
+      }
+    });
+    if (stateAsOf !== undefined) {
+      const latest = decoded.reduce((max, { received }) => {
+        const at = Date.parse(received?.receivedAt ?? '');
+        return Number.isFinite(at) && at > max ? at : max;
+      }, Number.NEGATIVE_INFINITY);
+      if (Number.isFinite(latest)) {
+        await withHeartbeats(heartbeat, () => stateAsOf(new Date(latest)));
+        if (generation !== fetchedIn || !isRunning() || isStale()) return;
+      }
+    }
     const validated: { key: Buffer | null; value: Buffer }[] = [];
     let observations = 0;
     const reasons: { reason: string; city: string }[] = [];
     const rejected: { key: Buffer | null; value: Buffer }[] = [];
-    for (const message of messages) {
-      let received: ReceivedSubmission;
-      try {
-        received = decodeJson(message.value) as ReceivedSubmission;
-      } catch (error) {
+    for (const { message, received, error } of decoded) {
+      if (received === undefined) {
         // Not JSON at all: it cannot have come from ingest. Reject it with the reason rather than stall.
         reasons.push({ reason: 'message_json', city: rejectionCity(message.key?.toString()) });
         rejected.push({
