@@ -129,11 +129,15 @@ describe("a city's loop on a running stack", () => {
     expect(zh.code).toBe(1);
     expect(zh.stdout).toContain(`报送 ${rejected.submissionId}：已驳回（rejected）`);
     expect(zh.stdout).toContain('问题 1 处：');
-    expect(zh.stdout).toMatch(/\/observations\/0\/value range: .*（实际为 900）/);
+    // Validate wrote the rule's English; ingest answers the city in Chinese, naming the indicator of catalogue
+    // 2024.1: C01 is a count from 0 to 500 (个).
+    expect(zh.stdout).toContain(
+      '/observations/0/value range: 指标 C01（未达标配建养老服务设施的小区数量）的数值（value）应在 0 至 500（个）之间，实为 900（实际为 900）',
+    );
     const en = await citycheck('status', rejected.submissionId, '--lang', 'en');
     expect(en.code).toBe(1);
     expect(en.stdout).toContain(`submission ${rejected.submissionId}: rejected (rejected)`);
-    expect(en.stdout).toMatch(/\/observations\/0\/value range: .*\(got 900\)/);
+    expect(en.stdout).toContain('/observations/0/value range: value of C01 must be from 0 to 500 (got 900)');
   });
 
   it('status exits 2 for a submission never received', async () => {

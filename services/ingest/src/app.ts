@@ -598,7 +598,21 @@ export const buildIngestApp = ({
             `this credential may not read submissions of city ${state.cityCode}`,
           );
         }
-        return state;
+        // Validate writes its problems in the rules' English; the city reads them in Chinese, as ingest's own
+        // refusals. The index keeps what a message names (cycle, city, unit); the indicators are those of the
+        // cycle's catalogue, the one a submission for it is checked against.
+        const catalogueVersion =
+          state.cycle === undefined ? undefined : cycles?.settingsOf(state.cycle)?.catalogueVersion;
+        if (
+          state.problems === undefined ||
+          state.unit === undefined ||
+          state.cycle === undefined ||
+          catalogueVersion === undefined ||
+          problemLanguageOf(request.headers['accept-language']) === 'en'
+        )
+          return state;
+        const named = { cycle: state.cycle, catalogueVersion, cityCode: state.cityCode, unit: state.unit };
+        return { ...state, problems: inLanguage(state.problems, 'zh', named, indicatorsOf) };
       });
 
       if (reviews !== undefined)

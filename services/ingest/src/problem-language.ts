@@ -5,6 +5,9 @@ import type { FieldProblem } from '@citycheck/errors';
 
 export type ProblemLanguage = 'zh' | 'en';
 
+/** What a Chinese message names of the submission a problem is about. */
+export type NamedSubmission = Pick<Submission, 'catalogueVersion' | 'cycle' | 'cityCode' | 'unit'>;
+
 /** What a Chinese message needs to know of an indicator: a catalogue's indicator, structurally. */
 export interface DescribedIndicator {
   readonly code: string;
@@ -71,7 +74,7 @@ const lastSegment = (pointer: string): string => pointer.slice(pointer.lastIndex
 /** The Chinese message of one problem, or undefined when its rule has none (its English message stands). */
 const chineseMessage = (
   problem: FieldProblem,
-  submission: Submission,
+  submission: NamedSubmission,
   indicatorsOf: IndicatorsOf | undefined,
 ): string | undefined => {
   const code = problem.indicator;
@@ -144,7 +147,7 @@ const chineseMessage = (
 export const inLanguage = (
   problems: readonly FieldProblem[],
   language: ProblemLanguage,
-  submission: Submission,
+  submission: NamedSubmission,
   indicatorsOf: IndicatorsOf | undefined,
 ): FieldProblem[] =>
   problems.map((problem) => {
