@@ -596,7 +596,7 @@ ORDER BY abs(f.score) DESC NULLS LAST, f.unit_code LIMIT 2000`;
     const missing = $('completeness-missing').checked ? ' AND c.cities_reported = 0' : '';
     const sql = `SELECT c.area_code, d.name, c.cities_expected, c.cities_reported, c.cities_on_time, c.reporting_rate,
   c.reporting_rate_on_time, c.communities_expected, c.communities_reported, c.communities_on_time,
-  c.last_received_at, c.derived_at
+  c.review_state, c.cities_approved, c.cities_accepted, c.last_received_at, c.derived_at
 FROM completeness c LEFT JOIN divisions d ON d.code = c.area_code
 WHERE c.cycle = ${cycleNumber()} AND c.level = '${level}'${missing}
 ORDER BY c.reporting_rate NULLS FIRST, c.area_code`;
