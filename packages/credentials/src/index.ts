@@ -24,6 +24,7 @@ export {
   principalOf,
   type RoleName,
   registryProblem,
+  roleOf,
   roleProblem,
 } from './role.js';
 export { type Authentication, type Authenticator, CredentialStore } from './store.js';

@@ -115,6 +115,17 @@ export const principalOf = (record: {
   };
 };
 
+/** How a principal's role is written in an audit trail: `city`, `reviewer:province:64`, `reviewer:ministry`. */
+export const roleOf = (principal: Principal): string => {
+  switch (principal.kind) {
+    case 'analyst:province':
+    case 'reviewer:province':
+      return `${principal.kind}:${principal.provinceCode}`;
+    default:
+      return principal.kind;
+  }
+};
+
 /** Only a city credential submits, and only for its own city. */
 export const maySubmitFor = (principal: Principal, cityCode: string): boolean =>
   principal.kind === 'city' && principal.cityCode === cityCode;

@@ -101,6 +101,12 @@ export const stateTopics = {
    * (submit, return, approve, accept, reopen). Produced by ingest; under TOPIC_NAMESPACE like cycles.v1.
    */
   reviews: 'reviews.v1',
+  /**
+   * Shortfall ledger items keyed `rectification-<cycle>-<unitLevel>-<unitCode>-<indicator>`: each item's
+   * rectification state, plan, evidence (hash and object key) and the audit of every action (plan, progress,
+   * evidence, verify, return). Produced by ingest; under TOPIC_NAMESPACE like reviews.v1.
+   */
+  rectification: 'rectification.v1',
 } as const;
 
 export interface KafkaClientConfig {

@@ -2,7 +2,7 @@
 // what they ask, either the record to publish (with the action appended to its audit trail) or a refusal
 // saying precisely why. The city submits; its province returns or approves; only the ministry accepts; a
 // reviewer of the city's province or the ministry reopens, with a reason. Nothing else moves.
-import type { Principal } from '@citycheck/credentials';
+import { type Principal, roleOf } from '@citycheck/credentials';
 import { beijingTime } from '@citycheck/cycles';
 import type { FieldProblem } from '@citycheck/errors';
 import type { ReviewAction, ReviewActionName, ReviewComment, ReviewRecord, ReviewState } from './record.js';
@@ -64,18 +64,6 @@ export interface ReviewRequest {
 
 /** The province a city reports to: the first two digits of its code (640181 -> 64). */
 export const provinceOf = (cityCode: string): string => cityCode.slice(0, 2);
-
-const roleOf = (principal: Principal): string => {
-  switch (principal.kind) {
-    case 'city':
-      return 'city';
-    case 'analyst:province':
-    case 'reviewer:province':
-      return `${principal.kind}:${principal.provinceCode}`;
-    default:
-      return principal.kind;
-  }
-};
 
 const forbidden = (message: string): ReviewOutcome => ({
   ok: false,

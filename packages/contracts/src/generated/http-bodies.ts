@@ -1,6 +1,11 @@
 // Generated from schemas/http/*.schema.json by scripts/generate-types.mjs. Do not edit.
 
 /**
+ * identified (待整改) -> planned (已制定计划) -> in_progress (整改中) -> rectified (已整改, verified by the province or the ministry).
+ */
+export type RectificationState = 'identified' | 'planned' | 'in_progress' | 'rectified';
+
+/**
  * Every body schema of schemas/http, by file name.
  */
 export interface HttpBodies {
@@ -14,6 +19,9 @@ export interface HttpBodies {
   'query-request'?: QueryRequest;
   'query-result'?: QueryResult;
   receipt?: Receipt;
+  'rectification-note'?: RectificationNote;
+  'rectification-plan'?: RectificationPlan;
+  rectification?: Rectification;
   'review-comment'?: ReviewComment;
   'review-request'?: ReviewRequest;
   review?: Review;
@@ -376,6 +384,80 @@ export interface Receipt {
    * Present when the submission was received after its cycle's reporting deadline (and before its closing): accepted, counted in the rollups, and not on time in completeness.
    */
   late?: true;
+}
+/**
+ * What is said with a rectification action: a progress note (required to report progress), a return's reason (required to return), a remark on a verification.
+ */
+export interface RectificationNote {
+  note?: string;
+}
+/**
+ * A city's plan for a ledger item: the measure, the department responsible and the date it is due.
+ */
+export interface RectificationPlan {
+  /**
+   * 整改措施.
+   */
+  measure: string;
+  /**
+   * 责任部门.
+   */
+  department: string;
+  /**
+   * 完成时限: a calendar date, YYYY-MM-DD (2026-02-30 is refused).
+   */
+  targetDate: string;
+}
+/**
+ * The rectification (整改) of one shortfall ledger item (问题台账: a cycle, a unit and an indicator), as on rectification.v1: its recorded state, the latest plan, every evidence file (stored in the lake bucket, named by its SHA-256) and every action taken on it (who, when, why), the latest last. An item nobody has acted on is identified, with no actions. consolidated and reopened are not recorded: the lake derives them from the next cycle's data.
+ */
+export interface Rectification {
+  kind: 'rectification';
+  /**
+   * The cycle whose data found the shortfall.
+   */
+  cycle: number;
+  provinceCode: string;
+  cityCode: string;
+  unitLevel: 'housing' | 'community' | 'block' | 'district' | 'city';
+  unitCode: string;
+  indicatorCode: string;
+  state: RectificationState;
+  plan?: RectificationPlan;
+  evidence: RectificationEvidence[];
+  actions: {
+    action: 'plan' | 'progress' | 'evidence' | 'verify' | 'return';
+    /**
+     * The credential's name.
+     */
+    by: string;
+    credentialId: string;
+    /**
+     * city, reviewer:province:<code> or reviewer:ministry.
+     */
+    role: string;
+    at: string;
+    state: RectificationState;
+    /**
+     * A progress note, a verification's remark or a return's reason.
+     */
+    note?: string;
+    plan?: RectificationPlan;
+    evidence?: RectificationEvidence;
+  }[];
+}
+/**
+ * A document or photo the city attached, stored in the lake bucket under objectKey.
+ */
+export interface RectificationEvidence {
+  sha256: string;
+  bytes: number;
+  contentType: 'image/jpeg' | 'image/png' | 'application/pdf';
+  fileName: string;
+  /**
+   * evidence/cycle=<cycle>/city_code=<city>/<sha256> in the lake bucket.
+   */
+  objectKey: string;
 }
 /**
  * A reviewer's remark on a city's data, naming the unit and the indicator it is about.
