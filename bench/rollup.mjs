@@ -12,72 +12,37 @@
 // Building a lake uses a DuckDB instance of its own (4GB) and counts in the peak RSS: use --bucket for RSS.
 import { readFile } from 'node:fs/promises';
 import { createDerivation, deriveCycles } from '@citycheck/aggregate';
-import { objectStoreSettings, objectStoreVariables, readConfig } from '@citycheck/config';
-import { createCommitLog, createObjectStore, datasets, openLakeDatabase } from '@citycheck/lake';
-import {
-  prepareSyntheticLake,
-  writeBenchReference,
-  writeCityResubmission,
-  writeSyntheticCycle,
-} from './synthetic-lake.mjs';
+import { openBenchLake, option, writeCityResubmission, writeSyntheticLake } from './synthetic-lake.mjs';
 
 /** @import { DeriveResult } from '@citycheck/aggregate' */
 
-/** @param {string} name */
-const option = (name) =>
-  process.argv.includes(name) ? process.argv[process.argv.indexOf(name) + 1] : undefined;
 const cycleCount = Number(option('--cycles') || 5);
-const config = readConfig([
-  ...objectStoreVariables,
-  'duckdbExtensionDirectory',
-  'aggregateDuckdbMemoryLimit',
-]);
-const reuse = option('--bucket');
-const memoryLimit = option('--memory-limit') ?? config.aggregateDuckdbMemoryLimit;
-const bucket = reuse ?? `bench-rollup-${Date.now().toString(36)}`;
-const s3 = { ...objectStoreSettings(config), bucket };
-const store = createObjectStore(s3);
-await store.ensureBucket();
-const lake = await openLakeDatabase({
-  extensionDirectory: config.duckdbExtensionDirectory,
-  s3,
-  memoryLimit,
-});
+const { config, reuse, memoryLimit, bucket, s3, store, lake, commitLog } =
+  await openBenchLake('bench-rollup');
 const db = lake.connection;
 /** @param {number} start */
 const seconds = (start) => ((performance.now() - start) / 1000).toFixed(2);
 /** @param {unknown[]} args */
 const log = (...args) => console.error(...args);
 
-const commitLog = createCommitLog(store, datasets.observations);
 const cycles = Array.from({ length: cycleCount }, (_, i) => 2024 + i);
 const [firstCycle] = cycles;
 if (firstCycle === undefined) throw new Error('--cycles must be at least 1');
 let rows = 0;
 if (reuse === undefined) {
-  log(`bucket ${bucket}: writing reference data`);
-  await writeBenchReference(db, store);
-
-  // Synthetic observations straight from DuckDB (bench/synthetic-lake.mjs), on an instance of their own:
-  // sorting a national cycle needs more than the aggregate's memory limit the derivation is timed with.
+  log(`bucket ${bucket}: writing reference data and the synthetic cycles`);
   const started = performance.now();
-  const generator = await openLakeDatabase({
-    extensionDirectory: config.duckdbExtensionDirectory,
+  const written = await writeSyntheticLake({
+    db,
+    store,
+    commitLog,
     s3,
-    memoryLimit: '4GB',
+    extensionDirectory: config.duckdbExtensionDirectory,
+    cycles,
   });
-  await prepareSyntheticLake(generator.connection, bucket);
-  let offset = 0;
-  let objects = 0;
-  for (const cycle of cycles) {
-    const written = await writeSyntheticCycle({ db: generator.connection, store, commitLog, cycle, offset });
-    offset = written.offset;
-    rows += written.rows;
-    objects += written.objects;
-  }
-  generator.close();
+  rows = written.rows;
   log(
-    `generated and uploaded ${rows.toLocaleString()} observations in ${objects} objects for ${cycleCount} cycles in ${seconds(started)} s`,
+    `generated and uploaded ${rows.toLocaleString()} observations in ${written.objects} objects for ${cycleCount} cycles in ${seconds(started)} s`,
   );
 }
 const entries = await commitLog.committed();

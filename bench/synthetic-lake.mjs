@@ -7,11 +7,43 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { writeReference } from '@citycheck/aggregate';
 import { listCatalogueVersions, loadCatalogue } from '@citycheck/catalogue';
+import { objectStoreSettings, objectStoreVariables, readConfig } from '@citycheck/config';
 import { loadDivisionRegistry } from '@citycheck/divisions';
-import { datasets } from '@citycheck/lake';
+import { createCommitLog, createObjectStore, datasets, openLakeDatabase } from '@citycheck/lake';
 
 /** @import { DuckDBConnection } from '@duckdb/node-api' */
-/** @import { CommitLog, ObjectStore } from '@citycheck/lake' */
+/** @import { CommitLog, ObjectStore, ObjectStoreConfig } from '@citycheck/lake' */
+
+/** @param {string} name the value after `name` on the command line */
+export const option = (name) =>
+  process.argv.includes(name) ? process.argv[process.argv.indexOf(name) + 1] : undefined;
+
+/**
+ * The bucket a lake benchmark runs on (`--bucket` reuses one an earlier run built, otherwise a new one named
+ * `<prefix>-<time>`), its store and commit log, and a DuckDB instance at `--memory-limit` (default: the
+ * aggregate's, AGGREGATE_DUCKDB_MEMORY_LIMIT).
+ * @param {string} prefix
+ */
+export const openBenchLake = async (prefix) => {
+  const config = readConfig([
+    ...objectStoreVariables,
+    'duckdbExtensionDirectory',
+    'aggregateDuckdbMemoryLimit',
+  ]);
+  const reuse = option('--bucket');
+  const memoryLimit = option('--memory-limit') ?? config.aggregateDuckdbMemoryLimit;
+  const bucket = reuse ?? `${prefix}-${Date.now().toString(36)}`;
+  const s3 = { ...objectStoreSettings(config), bucket };
+  const store = createObjectStore(s3);
+  await store.ensureBucket();
+  const lake = await openLakeDatabase({
+    extensionDirectory: config.duckdbExtensionDirectory,
+    s3,
+    memoryLimit,
+  });
+  const commitLog = createCommitLog(store, datasets.observations);
+  return { config, reuse, memoryLimit, bucket, s3, store, lake, commitLog };
+};
 
 /**
  * The reference data the synthetic lake is read against, written to the bucket: every catalogue version and
@@ -108,12 +140,44 @@ export const writeSyntheticCycle = async ({ db, store, commitLog, cycle, offset 
 };
 
 /**
- * One city's resubmission, as the lake writer would commit it: every observation the city of median size
- * has in `cycle` (over all its objects) again, each value 1 higher and received a day later, as one new
- * object and commit-log entry. Returns the city, its rows and the object's key.
- * @param {{ db: DuckDBConnection, store: ObjectStore, commitLog: CommitLog, bucket: string, cycle: number }} lake
+ * Writes `cycles` synthetic cycles (from 2024 on) into an empty bucket with their reference data, on a
+ * DuckDB instance of its own (sorting a national cycle needs more than the aggregate's memory limit a
+ * derivation is timed with). Returns the observations and objects written.
+ * @param {{ db: DuckDBConnection, store: ObjectStore, commitLog: CommitLog, s3: ObjectStoreConfig, extensionDirectory: string, cycles: readonly number[] }} lake
  */
-export const writeCityResubmission = async ({ db, store, commitLog, bucket, cycle }) => {
+export const writeSyntheticLake = async ({ db, store, commitLog, s3, extensionDirectory, cycles }) => {
+  await writeBenchReference(db, store);
+  const generator = await openLakeDatabase({ extensionDirectory, s3, memoryLimit: '4GB' });
+  try {
+    await prepareSyntheticLake(generator.connection, s3.bucket);
+    let offset = 0;
+    let rows = 0;
+    let objects = 0;
+    for (const cycle of cycles) {
+      const written = await writeSyntheticCycle({
+        db: generator.connection,
+        store,
+        commitLog,
+        cycle,
+        offset,
+      });
+      offset = written.offset;
+      rows += written.rows;
+      objects += written.objects;
+    }
+    return { rows, objects };
+  } finally {
+    generator.close();
+  }
+};
+
+/**
+ * The cities with observations in `cycle`, smallest first, each with its rows and objects (a resubmission's
+ * objects not counted: they repeat the city's rows).
+ * @param {CommitLog} commitLog
+ * @param {number} cycle
+ */
+export const citiesBySize = async (commitLog, cycle) => {
   /** @type {Map<string, { code: string, rows: number, keys: string[] }>} */
   const cities = new Map();
   for (const entry of await commitLog.committed()) {
@@ -122,15 +186,26 @@ export const writeCityResubmission = async ({ db, store, commitLog, bucket, cycl
         object.key,
       );
       const code = match?.[1];
-      if (code === undefined) continue;
+      if (code === undefined || object.key.includes('/resubmission+')) continue;
       const city = cities.get(code) ?? { code, rows: 0, keys: /** @type {string[]} */ ([]) };
       city.rows += object.rows;
       city.keys.push(object.key);
       cities.set(code, city);
     }
   }
-  const sorted = [...cities.values()].sort((a, b) => a.rows - b.rows || (a.code < b.code ? -1 : 1));
-  const city = sorted[Math.floor(sorted.length / 2)];
+  return [...cities.values()].sort((a, b) => a.rows - b.rows || (a.code < b.code ? -1 : 1));
+};
+
+/**
+ * One city's resubmission, as the lake writer would commit it: every observation the city (`city`, by
+ * default the one of median size) has in `cycle` again, each value 1 higher and received a day later, as
+ * one new object and commit-log entry. Returns the city, its rows and the object's key.
+ * @param {{ db: DuckDBConnection, store: ObjectStore, commitLog: CommitLog, bucket: string, cycle: number, city?: string }} lake
+ */
+export const writeCityResubmission = async ({ db, store, commitLog, bucket, cycle, city: code }) => {
+  const sorted = await citiesBySize(commitLog, cycle);
+  const city =
+    code === undefined ? sorted[Math.floor(sorted.length / 2)] : sorted.find((one) => one.code === code);
   const first = city?.keys[0];
   if (city === undefined || first === undefined)
     throw new Error(`no city has observations in cycle ${cycle}`);
