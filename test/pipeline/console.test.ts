@@ -4,7 +4,9 @@
 // query service serves the console. A ministry and a Guangdong analyst read C12 (share of compounds whose
 // elderly-care facilities meet the standard) on the map, colour it by reporting rate, drill from the map to
 // 广州 and its communities, and export a table; every figure is checked against the shares worked out by
-// hand below. The Guangdong analyst's own page can fetch nothing of 广西. Screenshots: test-artifacts/.
+// hand below. Once the data are in, the cities' reviews go through ingest's review routes, and the
+// completeness table shows each row's review state and its approved and accepted cities as worked out below.
+// The Guangdong analyst's own page can fetch nothing of 广西. Screenshots: test-artifacts/.
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -32,6 +34,26 @@ const meets: Record<string, boolean[]> = {
 //   cities' shares would be 56.7); 南宁 and 广西: 3 of 4 = 75.0; 北京: 1 of 2 = 50.0.
 const expectedProvinces = { '110000': 50, '440000': 62.5, '450000': 75 };
 const expectedGuangdongCities = { '440100': 80, '440300': 33.3 };
+// The review of each city's 2024 data, once all of it is in: 广州 submits, 广东's reviewer approves and the
+// ministry accepts; 深圳 submits and is approved; 南宁 submits; 北京 does nothing. So the city rows of
+// completeness say accepted, approved, submitted and draft, and the province rows count 广东's cities one
+// approved and one accepted, 广西's and 北京's none (a province row has no state of its own).
+const reviewSteps: [city: string, actions: ('submit' | 'approve' | 'accept')[]][] = [
+  ['440100', ['submit', 'approve', 'accept']],
+  ['440300', ['submit', 'approve']],
+  ['450100', ['submit']],
+];
+const expectedCityReviews = {
+  '440100': ['accepted', '0', '1'],
+  '440300': ['approved', '1', '0'],
+  '450100': ['submitted', '0', '0'],
+  '110100': ['draft', '0', '0'],
+};
+const expectedProvinceReviews = {
+  '440000': ['—', '1', '1'],
+  '450000': ['—', '0', '0'],
+  '110000': ['—', '0', '0'],
+};
 
 describe('the console over the pipeline', () => {
   let stack: Stack;
@@ -42,6 +64,16 @@ describe('the console over the pipeline', () => {
   let browser: Browser;
   /** 广州's communities as the rollups must see them: each with its final C12. */
   const guangzhouUnits = new Map<string, boolean>();
+
+  /** The rows of a SELECT through the API the page uses, as the ministry; undefined while it fails. */
+  const exported = async (sql: string): Promise<unknown[][] | undefined> => {
+    const response = await fetch(`${queryUrl}/v1/export`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ministry}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ sql, format: 'json' }),
+    });
+    return response.ok ? ((await response.json()) as { rows: unknown[][] }).rows : undefined;
+  };
 
   beforeAll(async () => {
     stack = await prepareStack('console', { query: true });
@@ -75,6 +107,10 @@ describe('the console over the pipeline', () => {
     const tokens = await issueCityTokens(brokers, Object.keys(meets));
     ministry = await issueAnalystToken(brokers, 'analyst:ministry');
     guangdong = await issueAnalystToken(brokers, 'analyst:province:44');
+    const reviewers = {
+      approve: await issueAnalystToken(brokers, 'reviewer:province:44'),
+      accept: await issueAnalystToken(brokers, 'reviewer:ministry'),
+    };
 
     await stack.start(['ingest', 'validate', 'aggregate', 'query']);
     expect(await submitEach(ingestUrl, submissions, tokens)).toBe(submissions.length);
@@ -96,22 +132,47 @@ describe('the console over the pipeline', () => {
     // Wait, through the API the page uses, until the rollups include the correction.
     await waitFor(
       async () => {
-        const response = await fetch(`${queryUrl}/v1/export`, {
-          method: 'POST',
-          headers: { authorization: `Bearer ${ministry}`, 'content-type': 'application/json' },
-          body: JSON.stringify({
-            sql: "SELECT area_code, value, indicator_code, catalogue_version FROM rollups WHERE cycle = 2024 AND indicator_code = 'C12' AND level = 'province' ORDER BY 1",
-            format: 'json',
-          }),
-        });
-        if (!response.ok) return undefined;
-        const rows = ((await response.json()) as { rows: [string, number][] }).rows;
-        return JSON.stringify(Object.fromEntries(rows.map((row) => [row[0], row[1]]))) ===
+        const rows = await exported(
+          "SELECT area_code, value, indicator_code, catalogue_version FROM rollups WHERE cycle = 2024 AND indicator_code = 'C12' AND level = 'province' ORDER BY 1",
+        );
+        return JSON.stringify(Object.fromEntries((rows ?? []).map((row) => [row[0], row[1]]))) ===
           JSON.stringify(expectedProvinces)
           ? true
           : undefined;
       },
       { timeoutMs: 180_000, what: 'the C12 province rollups to include every submission and the correction' },
+    );
+
+    // The reviews, through ingest's review routes, once every submission is counted (acceptance locks 广州).
+    // 广西's reviewer is not needed: the ministry may approve 南宁 too, but 南宁 is left submitted.
+    for (const [city, actions] of reviewSteps)
+      for (const action of actions) {
+        const [path, token] =
+          action === 'submit'
+            ? ['2024/submit', tokens.get(city)]
+            : [`2024/${city}/${action}`, reviewers[action]];
+        const response = await fetch(`${ingestUrl}/v1/reviews/${path}`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+          body: '{}',
+        });
+        expect(response.status, `${action} ${city}: ${await response.text()}`).toBe(200);
+      }
+    await waitFor(
+      async () => {
+        const rows = await exported(
+          "SELECT area_code, review_state FROM completeness WHERE cycle = 2024 AND level = 'city' AND area_code IN ('440100', '440300', '450100') ORDER BY 1",
+        );
+        return JSON.stringify(rows) ===
+          JSON.stringify([
+            ['440100', 'accepted'],
+            ['440300', 'approved'],
+            ['450100', 'submitted'],
+          ])
+          ? true
+          : undefined;
+      },
+      { timeoutMs: 120_000, what: 'completeness to carry the three reviews' },
     );
     browser = await launchChromium('console');
   }, 400_000);
@@ -256,6 +317,22 @@ describe('the console over the pipeline', () => {
     expect(
       await page.textContent('#completeness tr[data-area="440000"] td[data-field="cities_expected"]'),
     ).toBe(String(expectedCities('44')));
+    // Each row's review state and its approved and accepted cities, as the reviews left them.
+    const reviewsShown = (areas: string[]) =>
+      Promise.all(
+        areas.map(async (area) => {
+          const row = `#completeness tr[data-area="${area}"]`;
+          return [
+            area,
+            [
+              await page.textContent(`${row} td[data-field="review_state"]`),
+              await page.textContent(`${row} td[data-field="cities_approved"]`),
+              await page.textContent(`${row} td[data-field="cities_accepted"]`),
+            ],
+          ];
+        }),
+      ).then(Object.fromEntries);
+    expect(await reviewsShown(Object.keys(expectedProvinceReviews))).toEqual(expectedProvinceReviews);
     await page.screenshot({
       path: join(artifacts, 'console-pipeline-ministry-completeness.png'),
       fullPage: true,
@@ -264,6 +341,11 @@ describe('the console over the pipeline', () => {
     // 广州's communities that sent nothing: the registry's, less the five that reported.
     await page.selectOption('#completeness-level', 'city');
     await settled(page);
+    expect(await reviewsShown(Object.keys(expectedCityReviews))).toEqual(expectedCityReviews);
+    expect(
+      await page.textContent('#completeness thead th[data-column="review_state"]'),
+      "the header is the server's Chinese one",
+    ).toBe('审核状态');
     await page.click('#completeness tr[data-area="440100"] td');
     await page.waitForSelector('#missing-units[data-city="440100"]');
     await settled(page);

@@ -113,6 +113,13 @@ const headers: Record<string, string> = {
   last_received_at: '最后接收(北京时间)',
   lake_commit: '数据版本',
   submission_id: '报送编号',
+  // The review of each city's data (审核).
+  review_state: '审核状态',
+  cities_submitted: '已提交审核城市数',
+  cities_returned: '已退回城市数',
+  cities_approved: '省级已通过城市数',
+  cities_accepted: '部级已验收城市数',
+  cities_reopened: '已重新开放城市数',
   // The rectification views (整改).
   on_ledger: '在台账中',
   state: '状态',
