@@ -15,12 +15,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { loadCatalogue } from '@citycheck/catalogue';
 import type { Submission } from '@citycheck/contracts';
-import {
-  CredentialStore,
-  ensureCredentialsTopic,
-  issueCredential,
-  type RoleName,
-} from '@citycheck/credentials';
+import { ensureCredentialsTopic, type RoleName } from '@citycheck/credentials';
 import { loadDivisionRegistry } from '@citycheck/divisions';
 import { sampleCycle } from '@citycheck/generator';
 import { createReliableProducer, topicNames } from '@citycheck/kafka';
@@ -36,7 +31,7 @@ import {
 } from '@citycheck/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Namespace } from './namespace.js';
-import { prepareStack, type Stack } from './support.js';
+import { issueTestCredential, prepareStack, type Stack } from './support.js';
 
 const run = promisify(execFile);
 const kafka = testKafka();
@@ -251,11 +246,7 @@ describe('银川市 through review, sign-off, lock and reopening on a running st
     const producer = createReliableProducer(kafka);
     await producer.connect();
     const issue = async (who: string, role: RoleName, name: string, cityCode?: string) => {
-      const issued = await issueCredential(
-        { producer, store: new CredentialStore() },
-        { role, name, ...(cityCode === undefined ? {} : { cityCode }) },
-      );
-      tokens.set(who, issued.token);
+      tokens.set(who, (await issueTestCredential(producer, role, name, cityCode)).token);
     };
     await issue('yinchuan', 'city', '银川市住建局', '640100');
     await issue('shizuishan', 'city', '石嘴山市住建局', '640200');

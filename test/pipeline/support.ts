@@ -4,7 +4,13 @@ import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ensureTopics, pipelineTopicSpecs } from '@citycheck/kafka';
+import {
+  CredentialStore,
+  type IssuedCredential,
+  issueCredential,
+  type RoleName,
+} from '@citycheck/credentials';
+import { ensureTopics, type Producer, pipelineTopicSpecs } from '@citycheck/kafka';
 import {
   createTestStore,
   freePort,
@@ -109,3 +115,15 @@ export const citycheck = (env: Readonly<Record<string, string>>, ...args: string
         resolve({ code: error === null ? 0 : Number(error.code ?? -1), stdout, stderr }),
     );
   });
+
+/** Issues a credential on credentials.v1 (the cluster's, read by every namespace) through `producer`. */
+export const issueTestCredential = (
+  producer: Producer,
+  role: RoleName,
+  name: string,
+  cityCode?: string,
+): Promise<IssuedCredential> =>
+  issueCredential(
+    { producer, store: new CredentialStore() },
+    { role, name, ...(cityCode === undefined ? {} : { cityCode }) },
+  );

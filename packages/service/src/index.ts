@@ -16,6 +16,7 @@ import {
 } from '@citycheck/kafka';
 import { createLogger, type Logger } from '@citycheck/logging';
 import { type OpsServer, type OpsServerOptions, startOpsServer } from '@citycheck/metrics';
+import { loadRectification, type RectificationBook, rectificationTopic } from '@citycheck/rectification';
 import { loadReviews, type ReviewBook, reviewsTopic } from '@citycheck/reviews';
 import closeWithGrace from 'close-with-grace';
 
@@ -172,6 +173,13 @@ export const followCyclesOf = (context: ServiceContext<KafkaVariables>, kafka: K
 /** The reviews of each city's data, read to the end of reviews.v1 and followed until the service stops. */
 export const followReviewsOf = (context: ServiceContext<KafkaVariables>, kafka: Kafka, book: ReviewBook) =>
   loadBookOf(context, kafka, book, 'reviews', reviewsTopic, loadReviews);
+
+/** The rectification of the ledger's items, read to the end of rectification.v1 and followed until the service stops. */
+export const followRectificationOf = (
+  context: ServiceContext<KafkaVariables>,
+  kafka: Kafka,
+  book: RectificationBook,
+) => loadBookOf(context, kafka, book, 'rectification', rectificationTopic, loadRectification);
 
 /** A worker's ops server (metrics, liveness, readiness) on OPS_HOST, closed on stop. */
 export const startWorkerOps = async (

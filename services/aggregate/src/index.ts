@@ -12,4 +12,9 @@ export {
   type ReviewStanding,
 } from './derive.js';
 export { cutChunks, writeChunk } from './lake-writer.js';
-export { writeCycleReference, writeReference, writeReviewReference } from './reference.js';
+export {
+  writeCycleReference,
+  writeRectificationReference,
+  writeReference,
+  writeReviewReference,
+} from './reference.js';

@@ -1,4 +1,4 @@
-// Entry point of the aggregate service: object store, DuckDB, Kafka, the ops server, the cycles and reviews,
+// Entry point of the aggregate service: object store, DuckDB, Kafka, the ops server, the cycles, reviews and rectification,
 // then the worker, run by @citycheck/service (drained on SIGTERM: the batch in hand, the pending rollup).
 import { setPriority } from 'node:os';
 import { listCatalogueVersions, loadCatalogue, loadCycleSettings } from '@citycheck/catalogue';
@@ -8,12 +8,14 @@ import { loadDivisionRegistry } from '@citycheck/divisions';
 import { createGroupConsumer, createReliableProducer } from '@citycheck/kafka';
 import { createCommitLog, createObjectStore, datasets, openLakeDatabase } from '@citycheck/lake';
 import { createMetricsRegistry, createPipelineMetrics, registerConsumerLag } from '@citycheck/metrics';
+import { RectificationBook } from '@citycheck/rectification';
 import { ReviewBook } from '@citycheck/reviews';
 import {
   brokerAnswers,
   clientRetries,
   connectKafka,
   followCyclesOf,
+  followRectificationOf,
   followReviewsOf,
   runService,
   startWorkerOps,
@@ -112,6 +114,9 @@ await runService({
     // The reviews of each city's data (reviews.v1): the lake's copy, for the reviews views.
     const reviewBook = new ReviewBook();
     await followReviewsOf(context, kafka, reviewBook);
+    // The rectification of the ledger's items (rectification.v1): the lake's copy, for the rectification views.
+    const rectificationBook = new RectificationBook();
+    await followRectificationOf(context, kafka, rectificationBook);
 
     const killNow = (): void => {
       logger.warn({ fault: config.aggregateFault }, 'fault injection: killing this process');
@@ -127,6 +132,7 @@ await runService({
       cycles: loadCycleSettings(),
       cycleBook,
       reviewBook,
+      rectificationBook,
       rotation: {
         maxRecords: config.aggregateFlushRecords,
         maxBytes: config.aggregateFlushBytes,

@@ -1,12 +1,20 @@
 // Reference data in the lake: the indicator catalogue (every version), the division registry, the cycles
-// (with the operators' audit trail) and the reviews of each city's data (with the reviewers'), written as
-// Parquet under reference/ so the rollups, the query service and any outside client join against the same
-// codes and names.
+// (with the operators' audit trail), the reviews of each city's data (with the reviewers') and the
+// rectification of the ledger's items (with the cities' and reviewers' actions), written as Parquet under
+// reference/ so the rollups, the query service and any outside client join against the same codes and names.
 import { createHash } from 'node:crypto';
 import type { Catalogue } from '@citycheck/catalogue';
 import type { CycleBook } from '@citycheck/cycles';
 import type { DivisionRegistry } from '@citycheck/divisions';
-import { type DuckDBConnection, encodeParquet, type ObjectStore } from '@citycheck/lake';
+import {
+  columnTypes,
+  type DuckDBConnection,
+  encodeParquet,
+  lakeViews,
+  type ObjectStore,
+  rectificationRecordColumns,
+} from '@citycheck/lake';
+import type { RectificationBook, RectificationRecord } from '@citycheck/rectification';
 import type { ReviewBook } from '@citycheck/reviews';
 
 /** One object of reference/: reference/<name>.parquet, its columns (DuckDB types), their order and the rows. */
@@ -311,19 +319,27 @@ export const reviewRows = (book: ReviewBook): Record<string, unknown>[] =>
     };
   });
 
+/** The columns every audit trail's row starts with: its place, what was done, by whom, when, to what state. */
+const trailEntry = (
+  entry: { action: string; by: string; role: string; credentialId: string; at: string; state: string },
+  index: number,
+) => ({
+  seq: index + 1,
+  action: entry.action,
+  actor: entry.by,
+  actor_role: entry.role,
+  credential_id: entry.credentialId,
+  acted_at: utc(entry.at),
+  state: entry.state,
+});
+
 export const reviewActionRows = (book: ReviewBook): Record<string, unknown>[] =>
   book.all().flatMap((review) =>
     review.actions.map((entry, index) => ({
       cycle: review.cycle,
       province_code: provinceCodeOf(review.cityCode),
       city_code: review.cityCode,
-      seq: index + 1,
-      action: entry.action,
-      actor: entry.by,
-      actor_role: entry.role,
-      credential_id: entry.credentialId,
-      acted_at: utc(entry.at),
-      state: entry.state,
+      ...trailEntry(entry, index),
       reason: entry.reason ?? null,
       comments: (entry.comments ?? []).map((comment) => ({
         text: comment.text,
@@ -351,6 +367,86 @@ export const writeReviewReference = async (
       columns: reviewActionColumns,
       orderBy: ['cycle', 'city_code', 'seq'],
       rows: reviewActionRows(book),
+    },
+  ]);
+};
+
+/** reference/rectification.parquet and reference/rectification_actions.parquet, as the lake's model declares them. */
+export const rectificationColumns = columnTypes(rectificationRecordColumns);
+export const rectificationActionColumns = columnTypes(
+  lakeViews.find((view) => view.name === 'rectification_actions')?.columns ?? [],
+);
+
+/** The ledger item a record is about, as both objects key it. */
+const itemOf = (record: RectificationRecord) => ({
+  cycle: record.cycle,
+  province_code: `${record.provinceCode}0000`,
+  city_code: record.cityCode,
+  unit_level: record.unitLevel,
+  unit_code: record.unitCode,
+  indicator_code: record.indicatorCode,
+});
+
+export const rectificationRows = (book: RectificationBook): Record<string, unknown>[] =>
+  book.all().map((record) => {
+    const last = record.actions.at(-1);
+    // The verification the recorded state rests on: a return after it leaves none.
+    const verified =
+      record.state === 'rectified'
+        ? record.actions.findLast((entry) => entry.action === 'verify')
+        : undefined;
+    return {
+      ...itemOf(record),
+      recorded_state: record.state,
+      plan_measure: record.plan?.measure ?? null,
+      plan_department: record.plan?.department ?? null,
+      plan_target_date: record.plan?.targetDate ?? null,
+      evidence_count: record.evidence.length,
+      actions: record.actions.length,
+      last_action: last?.action ?? null,
+      last_action_by: last?.by ?? null,
+      last_action_at: utc(last?.at),
+      verified_by: verified?.by ?? null,
+      verified_at: utc(verified?.at),
+    };
+  });
+
+export const rectificationActionRows = (book: RectificationBook): Record<string, unknown>[] =>
+  book.all().flatMap((record) =>
+    record.actions.map((entry, index) => ({
+      ...itemOf(record),
+      ...trailEntry(entry, index),
+      note: entry.note ?? null,
+      plan_measure: entry.plan?.measure ?? null,
+      plan_department: entry.plan?.department ?? null,
+      plan_target_date: entry.plan?.targetDate ?? null,
+      evidence_sha256: entry.evidence?.sha256 ?? null,
+      evidence_bytes: entry.evidence?.bytes ?? null,
+      evidence_content_type: entry.evidence?.contentType ?? null,
+      evidence_file_name: entry.evidence?.fileName ?? null,
+      evidence_object_key: entry.evidence?.objectKey ?? null,
+    })),
+  );
+
+/**
+ * Writes reference/rectification.parquet and reference/rectification_actions.parquet from the rectification
+ * book, for the rectification views: each ledger item's record as it stands and the whole trail. Nothing
+ * while no record exists (every item is then identified).
+ */
+export const writeRectificationReference = async (
+  duckdb: DuckDBConnection,
+  store: ObjectStore,
+  book: RectificationBook,
+): Promise<void> => {
+  if (book.all().length === 0) return;
+  const order = ['cycle', 'city_code', 'unit_level', 'unit_code', 'indicator_code'];
+  await putReference(duckdb, store, [
+    { name: 'rectification', columns: rectificationColumns, orderBy: order, rows: rectificationRows(book) },
+    {
+      name: 'rectification_actions',
+      columns: rectificationActionColumns,
+      orderBy: [...order, 'seq'],
+      rows: rectificationActionRows(book),
     },
   ]);
 };

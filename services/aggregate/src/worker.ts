@@ -16,6 +16,7 @@ import {
 import type { CommitLog, DuckDBConnection, ManifestEntry, ObjectStore } from '@citycheck/lake';
 import type { Logger } from '@citycheck/logging';
 import type { PipelineMetrics } from '@citycheck/metrics';
+import type { RectificationBook } from '@citycheck/rectification';
 import type { ReviewBook } from '@citycheck/reviews';
 import { nextDerivationAt } from './derivation-schedule.js';
 import {
@@ -28,7 +29,7 @@ import {
 } from './derive.js';
 import { createLakeWatcher } from './lake-watcher.js';
 import { type Chunk, cutChunks, type RotationPolicy, writeChunk } from './lake-writer.js';
-import { writeCycleReference, writeReviewReference } from './reference.js';
+import { writeCycleReference, writeRectificationReference, writeReviewReference } from './reference.js';
 import { coalescedTrigger, createSerialQueue } from './work-queue.js';
 
 export interface AggregateWorkerOptions {
@@ -50,6 +51,12 @@ export interface AggregateWorkerOptions {
    * next, whose accepted rollups compare with it).
    */
   readonly reviewBook?: ReviewBook;
+  /**
+   * The rectification of the ledger's items (followed from rectification.v1); with it,
+   * reference/rectification.parquet and reference/rectification_actions.parquet are rewritten after every
+   * change and at start.
+   */
+  readonly rectificationBook?: RectificationBook;
   readonly rotation: RotationPolicy;
   /**
    * A connection of the same DuckDB instance for derivation alone, so it never holds up the lake writer;
@@ -117,6 +124,7 @@ export const createAggregateWorker = ({
   cycles,
   cycleBook,
   reviewBook,
+  rectificationBook,
   rotation,
   derivationDuckdb,
   rollupDebounceMs = 250,
@@ -283,32 +291,37 @@ export const createAggregateWorker = ({
     }
   };
 
-  // reference/cycles.parquet follows the book; a change during a write is written by the next one.
-  const queueCycleReference =
-    cycleBook === undefined
-      ? undefined
-      : coalescedTrigger(
-          serial,
-          () => writeCycleReference(duckdb, store, cycleBook),
-          (error) =>
-            logger.error({ err: error }, 'writing the cycles to the lake failed; the next change retries'),
-        );
-  const writeCycles = (): void => {
-    if (!stopping) queueCycleReference?.();
+  /**
+   * A book's copy in the lake, written in the writer's queue by `write` whenever the returned function is
+   * called (a change during a write is written by the next one); nothing without a book or once stopping.
+   */
+  const lakeCopyOf = (what: string, write: (() => Promise<void>) | undefined): (() => void) => {
+    const queued =
+      write === undefined
+        ? undefined
+        : coalescedTrigger(serial, write, (error) =>
+            logger.error({ err: error }, `writing the ${what} to the lake failed; the next change retries`),
+          );
+    return () => {
+      if (!stopping) queued?.();
+    };
   };
-  // reference/reviews.parquet likewise follows the review book.
-  const queueReviewReference =
-    reviewBook === undefined
+  // reference/cycles.parquet, reviews.parquet and rectification.parquet follow their books.
+  const writeCycles = lakeCopyOf(
+    'cycles',
+    cycleBook === undefined ? undefined : () => writeCycleReference(duckdb, store, cycleBook),
+  );
+  const writeReviews = lakeCopyOf(
+    'reviews',
+    reviewBook === undefined ? undefined : () => writeReviewReference(duckdb, store, reviewBook),
+  );
+  const writeRectification = lakeCopyOf(
+    'rectification',
+    rectificationBook === undefined
       ? undefined
-      : coalescedTrigger(
-          serial,
-          () => writeReviewReference(duckdb, store, reviewBook),
-          (error) =>
-            logger.error({ err: error }, 'writing the reviews to the lake failed; the next change retries'),
-        );
-  const writeReviews = (): void => {
-    if (!stopping) queueReviewReference?.();
-  };
+      : () => writeRectificationReference(duckdb, store, rectificationBook),
+  );
+  const removeRectificationListener = rectificationBook?.onChange(writeRectification);
   // The state of each review the derived objects were last told of: a change re-derives its cycle.
   const reviewStatesSeen = new Map<string, string>();
   const reviewsChanged = (): number[] => {
@@ -553,6 +566,7 @@ export const createAggregateWorker = ({
     async start() {
       writeCycles();
       writeReviews();
+      writeRectification();
       // Settings may have changed while no instance ran: derive once against the ones in force now.
       // So may the reviews (the rollups' review states, the accepted rollups).
       if ((cycleBook !== undefined && cycleBook.version > 0) || reviewStatesSeen.size > 0) {
@@ -578,6 +592,7 @@ export const createAggregateWorker = ({
       removeBatchListener();
       removeBookListener?.();
       removeReviewListener?.();
+      removeRectificationListener?.();
       stopping = true;
       lakeWatcher.stop();
       if (rollupTimer !== undefined) {
