@@ -68,6 +68,7 @@ export const httpSchemas = {
   reviewComment: readHttpSchema('review-comment'),
   reviewRequest: readHttpSchema('review-request'),
   rectification: readHttpSchema('rectification'),
+  rectificationList: readHttpSchema('rectification-list'),
   rectificationPlan: readHttpSchema('rectification-plan'),
   rectificationNote: readHttpSchema('rectification-note'),
   catalogueVersion: readHttpSchema('catalogue-version'),

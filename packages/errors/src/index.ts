@@ -38,6 +38,12 @@ export const errorCodes = {
   review_transition_refused: { status: 409, reason: 'conflict', retriable: false },
   /** A review action without what it needs: a reopen's reason, a return's reason or comments. */
   review_invalid: { status: 422, reason: 'bad_input', retriable: false },
+  /** A rectification action the caller may not take on the item: another city's unit, another province, a city verifying. */
+  rectification_forbidden: { status: 403, reason: 'forbidden', retriable: false },
+  /** A rectification action the item's state does not allow (progress before a plan, verifying without evidence). */
+  rectification_transition_refused: { status: 409, reason: 'conflict', retriable: false },
+  /** A rectification action without what it needs, or with it malformed: a plan's date, a note, an evidence file. */
+  rectification_invalid: { status: 422, reason: 'bad_input', retriable: false },
   /** A submission that breaks a rule judged by itself, the catalogue and the registry (range, kind fields, unit). */
   submission_invalid: { status: 422, reason: 'bad_input', retriable: false },
   rate_limited: { status: 429, reason: 'rate_limited', retriable: true },

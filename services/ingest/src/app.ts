@@ -17,8 +17,10 @@ import { type DivisionRegistry, expectedCommunitiesOf, loadDivisionRegistry } fr
 import { CitycheckError, type FieldProblem, isCitycheckError } from '@citycheck/errors';
 import { createServiceServer, healthSchema, httpPlumbing, principalOf } from '@citycheck/http';
 import { topics as defaultTopics, type Producer } from '@citycheck/kafka';
+import type { ObjectStore } from '@citycheck/lake';
 import type { Logger } from '@citycheck/logging';
 import { type PipelineMetrics, rejectionCity } from '@citycheck/metrics';
+import type { RectificationBook } from '@citycheck/rectification';
 import { cityCycleLockedProblem, type ReviewBook } from '@citycheck/reviews';
 import rateLimit from '@fastify/rate-limit';
 import { type FastifyRequest, LogController } from 'fastify';
@@ -32,6 +34,7 @@ import {
   type ProblemLanguage,
   problemLanguageOf,
 } from './problem-language.js';
+import { rectificationRoutes } from './rectification-routes.js';
 import { type BodyEncoding, bodyEncodingOf, ndjsonLines, readWholeBody } from './request-body.js';
 import { reviewRoutes } from './review-routes.js';
 import {
@@ -140,6 +143,18 @@ export interface IngestAppOptions {
   readonly reviewsTopic?: string;
   /** The time a review action is stamped with; the wall clock unless a test fixes it. */
   readonly reviewClock?: () => Date;
+  /**
+   * The ledger items' rectification (followed from rectification.v1) and the lake bucket their evidence is
+   * stored in: with both (and `cycles`), the rectification routes are served.
+   */
+  readonly rectification?: RectificationBook;
+  readonly evidenceStore?: ObjectStore;
+  /** Where the rectification routes publish (rectification.v1 under the namespace). */
+  readonly rectificationTopic?: string;
+  /** The time a rectification action is stamped with; the wall clock unless a test fixes it. */
+  readonly rectificationClock?: () => Date;
+  /** Largest evidence file (10 MiB by default). */
+  readonly evidenceLimitBytes?: number;
   /** The catalogue of a version, for GET /v1/catalogue/{version}; defaults to the shipped catalogues. */
   readonly catalogue?: (version: string) => Catalogue | undefined;
   /** The division registry, for GET /v1/units; defaults to the shipped one, loaded on first use. */
@@ -253,6 +268,11 @@ export const buildIngestApp = ({
   reviews,
   reviewsTopic,
   reviewClock,
+  rectification,
+  evidenceStore,
+  rectificationTopic,
+  rectificationClock,
+  evidenceLimitBytes,
   catalogue = shippedCatalogue,
   divisions,
 }: IngestAppOptions) => {
@@ -355,6 +375,11 @@ export const buildIngestApp = ({
           name: 'reviews',
           description:
             "A city submits its cycle's data for review; its province returns or approves them, the ministry accepts them.",
+        },
+        {
+          name: 'rectification',
+          description:
+            "A shortfall ledger item's rectification (整改): the city plans it, reports progress and attaches evidence; its province or the ministry verifies or returns it.",
         },
         {
           name: 'look-ups',
@@ -621,6 +646,18 @@ export const buildIngestApp = ({
           producer,
           ...(reviewsTopic === undefined ? {} : { topic: reviewsTopic }),
           ...(reviewClock === undefined ? {} : { now: reviewClock }),
+        });
+      if (rectification !== undefined && evidenceStore !== undefined && cycles !== undefined)
+        await v1.register(rectificationRoutes, {
+          rectification,
+          producer,
+          store: evidenceStore,
+          cycles,
+          catalogue,
+          divisions: () => divisions ?? loadDivisionRegistry(),
+          ...(rectificationTopic === undefined ? {} : { topic: rectificationTopic }),
+          ...(rectificationClock === undefined ? {} : { now: rectificationClock }),
+          ...(evidenceLimitBytes === undefined ? {} : { evidenceLimitBytes }),
         });
       v1.get('/submissions', { schema: listSubmissionsSchema }, async (request): Promise<SubmissionList> => {
         const query = request.query as {

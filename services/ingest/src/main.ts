@@ -1,14 +1,23 @@
-// Entry point of the ingest service: Kafka, the credentials, submission index, cycles and reviews loaded from
-// their topics, then the HTTP server, run by @citycheck/service (drained on SIGTERM).
+// Entry point of the ingest service: Kafka, the credentials, submission index, cycles, reviews and
+// rectification loaded from their topics, the lake bucket for evidence files, then the HTTP server, run by
+// @citycheck/service (drained on SIGTERM).
+import { objectStoreSettings, objectStoreVariables } from '@citycheck/config';
 import { CredentialStore, ensureCredentialsTopic, followCredentials } from '@citycheck/credentials';
 import { CycleBook, cyclesTopic, ensureCyclesTopic, followCycles } from '@citycheck/cycles';
 import { createReliableProducer, type FollowerSettings, faultWhileFileExists } from '@citycheck/kafka';
+import { createObjectStore } from '@citycheck/lake';
 import {
   createMetricsRegistry,
   createPipelineMetrics,
   instrumentFastify,
   registerFollowerMetrics,
 } from '@citycheck/metrics';
+import {
+  ensureRectificationTopic,
+  followRectification,
+  RectificationBook,
+  rectificationTopic,
+} from '@citycheck/rectification';
 import { ensureReviewsTopic, followReviews, ReviewBook, reviewsTopic } from '@citycheck/reviews';
 import { createRuleContext, validateReceived } from '@citycheck/rules';
 import { brokerAnswers, clientRetries, connectKafka, runService } from '@citycheck/service';
@@ -36,6 +45,7 @@ await runService({
     'topicNamespace',
     'followerStaleAfterMs',
     'followerFaultFile',
+    ...objectStoreVariables,
   ],
   start: async (context) => {
     const { config, logger, onClose } = context;
@@ -54,6 +64,14 @@ await runService({
       topic: reviewsTopic(config.topicNamespace),
       replicationFactor: config.topicReplicationFactor,
     });
+    await ensureRectificationTopic(kafka, {
+      topic: rectificationTopic(config.topicNamespace),
+      replicationFactor: config.topicReplicationFactor,
+    });
+    // Evidence files of the rectification routes go to the lake bucket (aggregate creates it), beside the data
+    // they are about. Nothing is asked of the store at start: ingest takes submissions while it is away.
+    const evidenceStore = createObjectStore(objectStoreSettings(config));
+    onClose(() => evidenceStore.close());
     const producer = createReliableProducer(kafka);
     await producer.connect();
     onClose(() => producer.disconnect());
@@ -114,7 +132,24 @@ await runService({
       onInvalidRecord: (error, key) => logger.error({ err: error, key }, 'unreadable reviews record skipped'),
       ...followerSettings('reviews'),
     });
-    const followers = [credentialFollower, indexFollower, cycleFollower, reviewFollower];
+    // The ledger items' rectification: each action starts from the item as it stands.
+    const rectification = new RectificationBook();
+    const rectificationFollower = followRectification({
+      kafka,
+      book: rectification,
+      topic: rectificationTopic(config.topicNamespace),
+      groupIdPrefix: `${config.kafkaClientId}-ingest-rectification`,
+      onInvalidRecord: (error, key) =>
+        logger.error({ err: error, key }, 'unreadable rectification record skipped'),
+      ...followerSettings('rectification'),
+    });
+    const followers = [
+      credentialFollower,
+      indexFollower,
+      cycleFollower,
+      reviewFollower,
+      rectificationFollower,
+    ];
     await Promise.all(followers.map((follower) => follower.start()));
     onClose(() => Promise.all(followers.map((follower) => follower.stop())));
     const loaded = Promise.all(followers.map((follower) => follower.caughtUp()));
@@ -165,6 +200,9 @@ await runService({
       cycles,
       reviews,
       reviewsTopic: reviewsTopic(config.topicNamespace),
+      rectification,
+      rectificationTopic: rectificationTopic(config.topicNamespace),
+      evidenceStore,
       bodyLimitBytes: config.ingestBodyLimitBytes,
       idleTimeoutMs: config.httpIdleTimeoutMs,
       bulkLimitBytes: config.ingestBulkLimitBytes,

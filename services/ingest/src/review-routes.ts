@@ -18,6 +18,7 @@ import {
   reviewsTopic,
 } from '@citycheck/reviews';
 import type { FastifyInstance } from 'fastify';
+import { oneAtATime } from './one-at-a-time.js';
 import { errorExample, errorResponse, rateLimited, unauthenticated } from './route-schemas.js';
 
 export interface ReviewRoutesOptions {
@@ -146,17 +147,7 @@ export const reviewRoutes = async (
 ): Promise<void> => {
   // One action at a time per review on this instance, so two concurrent actions cannot both start from the
   // same state.
-  const pending = new Map<string, Promise<unknown>>();
-  const serially = <T>(key: string, work: () => Promise<T>): Promise<T> => {
-    const run = (pending.get(key) ?? Promise.resolve()).catch(() => undefined).then(work);
-    pending.set(key, run);
-    // Settled either way, without a second, unhandled rejection: the caller handles the first.
-    const forget = (): void => {
-      if (pending.get(key) === run) pending.delete(key);
-    };
-    run.then(forget, forget);
-    return run;
-  };
+  const serially = oneAtATime();
 
   const act = (
     request: Parameters<typeof principalOf>[0],

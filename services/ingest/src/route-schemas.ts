@@ -148,6 +148,10 @@ export const ingestBodySchemas = [
   httpSchemas.reviewComment,
   httpSchemas.reviewRequest,
   httpSchemas.review,
+  httpSchemas.rectificationPlan,
+  httpSchemas.rectificationNote,
+  httpSchemas.rectification,
+  httpSchemas.rectificationList,
 ];
 
 /** Beside `error`, a bulk upload that stopped part way carries the lines processed before it stopped. */

@@ -19,6 +19,7 @@ export interface HttpBodies {
   'query-request'?: QueryRequest;
   'query-result'?: QueryResult;
   receipt?: Receipt;
+  'rectification-list'?: RectificationList;
   'rectification-note'?: RectificationNote;
   'rectification-plan'?: RectificationPlan;
   rectification?: Rectification;
@@ -386,27 +387,10 @@ export interface Receipt {
   late?: true;
 }
 /**
- * What is said with a rectification action: a progress note (required to report progress), a return's reason (required to return), a remark on a verification.
+ * The ledger items acted on that the credential may read (a city its own, a province's reviewer or analyst its province's, the ministry all), ordered by cycle, city, unit level, unit and indicator. Items nobody has acted on are not listed: the query service's rectification view shows every ledger item with its state.
  */
-export interface RectificationNote {
-  note?: string;
-}
-/**
- * A city's plan for a ledger item: the measure, the department responsible and the date it is due.
- */
-export interface RectificationPlan {
-  /**
-   * 整改措施.
-   */
-  measure: string;
-  /**
-   * 责任部门.
-   */
-  department: string;
-  /**
-   * 完成时限: a calendar date, YYYY-MM-DD (2026-02-30 is refused).
-   */
-  targetDate: string;
+export interface RectificationList {
+  items: Rectification[];
 }
 /**
  * The rectification (整改) of one shortfall ledger item (问题台账: a cycle, a unit and an indicator), as on rectification.v1: its recorded state, the latest plan, every evidence file (stored in the lake bucket, named by its SHA-256) and every action taken on it (who, when, why), the latest last. An item nobody has acted on is identified, with no actions. consolidated and reopened are not recorded: the lake derives them from the next cycle's data.
@@ -447,6 +431,23 @@ export interface Rectification {
   }[];
 }
 /**
+ * A city's plan for a ledger item: the measure, the department responsible and the date it is due.
+ */
+export interface RectificationPlan {
+  /**
+   * 整改措施.
+   */
+  measure: string;
+  /**
+   * 责任部门.
+   */
+  department: string;
+  /**
+   * 完成时限: a calendar date, YYYY-MM-DD (2026-02-30 is refused).
+   */
+  targetDate: string;
+}
+/**
  * A document or photo the city attached, stored in the lake bucket under objectKey.
  */
 export interface RectificationEvidence {
@@ -458,6 +459,12 @@ export interface RectificationEvidence {
    * evidence/cycle=<cycle>/city_code=<city>/<sha256> in the lake bucket.
    */
   objectKey: string;
+}
+/**
+ * What is said with a rectification action: a progress note (required to report progress), a return's reason (required to return), a remark on a verification.
+ */
+export interface RectificationNote {
+  note?: string;
 }
 /**
  * A reviewer's remark on a city's data, naming the unit and the indicator it is about.
