@@ -5,22 +5,14 @@
 // 宁夏's reviewer); the second is planned, evidenced and verified too; the third is planned with a target date
 // long past. Then 2025's data confirm the first fix (consolidated) and miss the standard again for the second
 // (reopened, contradicted): every state, the overdue item and the rates are read through the query service,
-// as the ministry, 宁夏, the city and another province see them. The actions are recorded on
-// rectification.v1 the way ingest records them: the state machine's record published under its key, and an
-// evidence file put in the bucket under its hash. The expected values are worked out by hand in the comments.
+// as the ministry, 宁夏, the city and another province see them. The actions go through ingest's routes (the
+// evidence as the file itself, stored in the bucket under its hash); the expected values are worked out by
+// hand in the comments.
 import { createHash, randomUUID } from 'node:crypto';
 import type { Submission } from '@citycheck/contracts';
-import { ensureCredentialsTopic, type Principal, type RoleName } from '@citycheck/credentials';
+import { ensureCredentialsTopic, type RoleName } from '@citycheck/credentials';
 import { expectedCommunitiesOf, loadDivisionRegistry } from '@citycheck/divisions';
-import { createReliableProducer, type Producer } from '@citycheck/kafka';
-import {
-  evidenceObjectKey,
-  publishRectificationRecord,
-  type RectificationRecord,
-  type RectificationRequest,
-  rectificationAction,
-  rectificationTopic,
-} from '@citycheck/rectification';
+import { createReliableProducer } from '@citycheck/kafka';
 import { bearer, testKafka, waitFor } from '@citycheck/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { issueTestCredential, prepareStack, type Stack } from './support.js';
@@ -29,12 +21,7 @@ const kafka = testKafka();
 
 describe("银川市's ledger items rectified in 2024, consolidated and reopened by 2025's data, on a running stack", () => {
   let stack: Stack;
-  let producer: Producer;
-  let topic: string;
   const tokens = new Map<string, string>();
-  const principals = new Map<string, Principal>();
-  /** The latest record of each item, as rectification.v1 holds it. */
-  const records = new Map<string, RectificationRecord>();
   // Four communities of 银川 outside 灵武市 (640181), which reports on its own from 2025.
   let communities: [string, string, string, string];
 
@@ -64,31 +51,39 @@ describe("银川市's ledger items rectified in 2024, consolidated and reopened 
     );
   };
 
-  /** Takes one action on the 2024 C01 item of `community` as `who`, and publishes the record it leaves. */
-  const act = async (
-    who: string,
-    community: string,
-    action: RectificationRequest['action'],
-    extra: Partial<Pick<RectificationRequest, 'note' | 'plan' | 'evidence'>> = {},
-  ): Promise<RectificationRecord> => {
-    const item = {
-      cycle: 2024,
-      cityCode: '640100',
-      unitLevel: 'community',
-      unitCode: community,
-      indicatorCode: 'C01',
-    };
-    const outcome = rectificationAction(records.get(community), {
-      ...item,
-      action,
-      by: principals.get(who) as Principal,
-      at: new Date(),
-      ...extra,
-    });
-    if (!outcome.ok) throw new Error(outcome.refusal.message);
-    await publishRectificationRecord(producer, outcome.record, topic);
-    records.set(community, outcome.record);
-    return outcome.record;
+  /** POSTs one action on the 2024 C01 item of `community` to ingest as `who`: its status and answer. */
+  const post = async (who: string, community: string, action: string, body: Record<string, unknown> = {}) => {
+    const response = await fetch(
+      `${stack.ingestUrl}/v1/rectification/2024/community/${community}/C01/${action}`,
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...bearer(tokens.get(who) as string) },
+        body: JSON.stringify(body),
+      },
+    );
+    return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+  };
+  /** The same, answered 200 with the item as it now stands. */
+  const act = async (who: string, community: string, action: string, body: Record<string, unknown> = {}) => {
+    const answer = await post(who, community, action, body);
+    expect(answer.status, JSON.stringify(answer.body)).toBe(200);
+    return answer.body;
+  };
+  /** The city uploads `file` as evidence of the item: the bytes as the body, the name in X-File-Name. */
+  const upload = async (community: string, file: Buffer, contentType: string, fileName: string) => {
+    const response = await fetch(
+      `${stack.ingestUrl}/v1/rectification/2024/community/${community}/C01/evidence`,
+      {
+        method: 'POST',
+        headers: {
+          'content-type': contentType,
+          'x-file-name': encodeURIComponent(fileName),
+          ...bearer(tokens.get('yinchuan') as string),
+        },
+        body: file,
+      },
+    );
+    expect(response.status, await response.clone().text()).toBe(200);
   };
 
   const query = async (who: string, sql: string): Promise<unknown[][]> => {
@@ -117,28 +112,18 @@ describe("银川市's ledger items rectified in 2024, consolidated and reopened 
 
   beforeAll(async () => {
     stack = await prepareStack('rectification', { query: true });
-    topic = rectificationTopic(stack.namespace.topicNamespace);
     // credentials.v1 is the cluster's: every namespace's ingest and query authenticate against it.
     await ensureCredentialsTopic(kafka);
-    producer = createReliableProducer(kafka);
+    const producer = createReliableProducer(kafka);
     await producer.connect();
     const issue = async (who: string, role: RoleName, name: string, cityCode?: string) => {
-      const issued = await issueTestCredential(producer, role, name, cityCode);
-      tokens.set(who, issued.token);
-      const credentialId = issued.record.id;
-      principals.set(
-        who,
-        role === 'city'
-          ? { kind: 'city', credentialId, name, cityCode: cityCode as string }
-          : role === 'reviewer:ministry'
-            ? { kind: 'reviewer:ministry', credentialId, name }
-            : { kind: 'reviewer:province', credentialId, name, provinceCode: role.slice(-2) },
-      );
+      tokens.set(who, (await issueTestCredential(producer, role, name, cityCode)).token);
     };
     await issue('yinchuan', 'city', '银川市住建局', '640100');
     await issue('ningxia', 'reviewer:province:64', '宁夏住建厅');
     await issue('xinjiang', 'reviewer:province:65', '新疆住建厅');
     await issue('ministry', 'reviewer:ministry', '住建部城市体检司');
+    await producer.disconnect();
     communities = expectedCommunitiesOf(loadDivisionRegistry(), '640100', new Set(['640181']))
       .sort()
       .slice(0, 4) as [string, string, string, string];
@@ -146,7 +131,6 @@ describe("银川市's ledger items rectified in 2024, consolidated and reopened 
   }, 180_000);
 
   afterAll(async () => {
-    await producer?.disconnect();
     await stack?.stop();
   });
 
@@ -174,7 +158,9 @@ describe("银川市's ledger items rectified in 2024, consolidated and reopened 
 
     // Item a: the city plans (due 2099-12-31), reports progress, attaches a photo; 宁夏 verifies.
     await act('yinchuan', a, 'plan', {
-      plan: { measure: '在小区内新建养老服务站', department: '银川市民政局', targetDate: '2099-12-31' },
+      measure: '在小区内新建养老服务站',
+      department: '银川市民政局',
+      targetDate: '2099-12-31',
     });
     await eventually(
       'ministry',
@@ -189,20 +175,17 @@ describe("银川市's ledger items rectified in 2024, consolidated and reopened 
       [['in_progress', 'in_progress', 2, 0, 'progress', '银川市住建局']],
       'a in progress',
     );
-    // The photo goes to the lake bucket under its hash, as ingest stores an upload; the record names it.
+    // The city may not verify its own work, nor 新疆 an item of 宁夏's (nothing is recorded).
+    expect(await post('yinchuan', a, 'verify')).toMatchObject({
+      status: 403,
+      body: { error: { code: 'rectification_forbidden' } },
+    });
+    expect((await post('xinjiang', a, 'verify')).status).toBe(403);
+    // The photo goes to the lake bucket under its hash, evidence/cycle=2024/city_code=640100/<sha256>.
     const photo = Buffer.from('a photo of the new elderly-care station');
     const sha256 = createHash('sha256').update(photo).digest('hex');
-    const objectKey = evidenceObjectKey(2024, '640100', sha256);
-    await stack.store.put(objectKey, photo, 'image/jpeg');
-    await act('yinchuan', a, 'evidence', {
-      evidence: {
-        sha256,
-        bytes: photo.length,
-        contentType: 'image/jpeg',
-        fileName: '养老服务站.jpg',
-        objectKey,
-      },
-    });
+    const objectKey = `evidence/cycle=2024/city_code=640100/${sha256}`;
+    await upload(a, photo, 'image/jpeg', '养老服务站.jpg');
     await eventually(
       'ministry',
       stateOf(a),
@@ -219,24 +202,22 @@ describe("银川市's ledger items rectified in 2024, consolidated and reopened 
 
     // Item b: planned (due 2099-12-31), evidenced and verified the same way.
     await act('yinchuan', b, 'plan', {
-      plan: { measure: '改造闲置用房为养老服务站', department: '银川市民政局', targetDate: '2099-12-31' },
+      measure: '改造闲置用房为养老服务站',
+      department: '银川市民政局',
+      targetDate: '2099-12-31',
     });
-    const report = Buffer.from('a report on the converted rooms');
-    const reportSha = createHash('sha256').update(report).digest('hex');
-    await stack.store.put(evidenceObjectKey(2024, '640100', reportSha), report, 'application/pdf');
-    await act('yinchuan', b, 'evidence', {
-      evidence: {
-        sha256: reportSha,
-        bytes: report.length,
-        contentType: 'application/pdf',
-        fileName: '改造验收报告.pdf',
-        objectKey: evidenceObjectKey(2024, '640100', reportSha),
-      },
-    });
+    await upload(
+      b,
+      Buffer.from('%PDF-1.4 a report on the converted rooms'),
+      'application/pdf',
+      '改造验收报告.pdf',
+    );
     await act('ningxia', b, 'verify');
     // Item c: planned, due 2025-03-31, a date already past: overdue while it is not rectified.
     await act('yinchuan', c, 'plan', {
-      plan: { measure: '租赁周边用房设置养老服务点', department: '兴庆区民政局', targetDate: '2025-03-31' },
+      measure: '租赁周边用房设置养老服务点',
+      department: '兴庆区民政局',
+      targetDate: '2025-03-31',
     });
 
     // Before 2025's data: a and b rectified, c planned and overdue. 银川 2024: 3 items, planned 1, rectified 2,
