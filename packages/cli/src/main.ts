@@ -24,6 +24,7 @@ import { fetchCityResults, formatCityResults, ResultsFailed } from './city-resul
 import { cityOptions, closeHttp, RetriesExhausted } from './http.js';
 import { type CliLanguage, parseLanguage } from './language.js';
 import { queryCommand, queryUsage, tablesCommand } from './query/query-command.js';
+import { rectifyCommand, rectifyUsage } from './rectify-command.js';
 import { reviewCommand, reviewUsage } from './review-command.js';
 import {
   isPipelineStatusCall,
@@ -59,6 +60,7 @@ const usage = `usage:
   citycheck admin reminders --cycle <year> [--days 14] [--coverage-below 0.8] [--json]
   (admin cycles: --by NAME names the operator in the audit trail; default the login name)
 ${reviewUsage}
+${rectifyUsage}
 ${queryUsage}
 ${pipelineStatusUsage}
 
@@ -621,6 +623,8 @@ const main = async (argv: string[]): Promise<number> => {
         return await results(rest);
       case 'review':
         return await reviewCommand(rest);
+      case 'rectify':
+        return await rectifyCommand(rest);
       case 'query':
         return await queryCommand(rest);
       case 'tables':

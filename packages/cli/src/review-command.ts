@@ -4,7 +4,6 @@
 // main.ts. Exit codes: 0 done, 1 refused (not entitled, not possible in the review's state, a reason
 // missing), 2 the run failed, 64 usage.
 import { parseArgs } from 'node:util';
-import { readConfig } from '@citycheck/config';
 import { beijingTime } from '@citycheck/cycles';
 import {
   actionNames,
@@ -13,8 +12,9 @@ import {
   type ReviewRecord,
   stateNames,
 } from '@citycheck/reviews';
-import { cityOptions, closeHttp, send } from './http.js';
-import { acceptLanguage, type CliLanguage, parseLanguage } from './language.js';
+import { cityOptions, closeHttp } from './http.js';
+import { CommandUsageError, callIngest, isUsageError, refusalExit } from './ingest-call.js';
+import { type CliLanguage, parseLanguage } from './language.js';
 
 export const reviewUsage = `  citycheck review submit --cycle <year>                       (a city credential: its own city)
   citycheck review return --city <code> --cycle <year> (--reason TEXT | --comment "[unit][/indicator]: TEXT")...
@@ -22,8 +22,6 @@ export const reviewUsage = `  citycheck review submit --cycle <year>            
   citycheck review reopen --city <code> --cycle <year> --reason TEXT
   citycheck review show --cycle <year> [--city <code>] [--json]
   (review: --url URL and --token TOKEN as for submit; --lang en for English)`;
-
-class ReviewUsageError extends Error {}
 
 const actions: readonly ReviewActionName[] = ['submit', 'return', 'approve', 'accept', 'reopen'];
 
@@ -36,7 +34,7 @@ export const parseComment = (raw: string): ReviewComment => {
     /^\s*([1-9][0-9]{5}(?:[0-9]{3}(?:[0-9]{3})?)?)?(?:\/([A-Za-z][A-Za-z0-9.]*))?\s*[:：]\s*(.*)$/s.exec(raw);
   const named = match !== null && (match[1] !== undefined || match[2] !== undefined);
   const text = (named ? (match?.[3] ?? '') : raw).trim();
-  if (text === '') throw new ReviewUsageError(`--comment "${raw}" has no text`);
+  if (text === '') throw new CommandUsageError(`--comment "${raw}" has no text`);
   return {
     text,
     ...(named && match?.[1] !== undefined ? { unit: match[1] } : {}),
@@ -82,13 +80,13 @@ export const formatReview = (review: ReviewRecord, language: CliLanguage): strin
 const cycleOf = (raw: string | undefined): number => {
   const cycle = Number(raw);
   if (raw === undefined || !/^20[0-9]{2}$/.test(raw))
-    throw new ReviewUsageError('review needs --cycle <year>, e.g. --cycle 2025');
+    throw new CommandUsageError('review needs --cycle <year>, e.g. --cycle 2025');
   return cycle;
 };
 
 const cityOf = (raw: string | undefined, action: string): string => {
   if (raw === undefined || !/^[1-9][0-9]{5}$/.test(raw))
-    throw new ReviewUsageError(`review ${action} needs --city <six-digit code>, e.g. --city 640100`);
+    throw new CommandUsageError(`review ${action} needs --city <six-digit code>, e.g. --city 640100`);
   return raw;
 };
 
@@ -107,11 +105,11 @@ export const reviewCommand = async (args: string[]): Promise<number> => {
       },
     });
     if (action !== 'show' && !actions.includes(action as ReviewActionName))
-      throw new ReviewUsageError(
+      throw new CommandUsageError(
         `review knows: ${[...actions, 'show'].join(', ')}${action === undefined ? '' : ` (not ${action})`}`,
       );
     const language = parseLanguage(values.lang);
-    if (language === undefined) throw new ReviewUsageError(`--lang ${values.lang} is neither zh nor en`);
+    if (language === undefined) throw new CommandUsageError(`--lang ${values.lang} is neither zh nor en`);
     const cycle = cycleOf(values.cycle);
     let path: string;
     let body: Record<string, unknown> | undefined;
@@ -120,7 +118,7 @@ export const reviewCommand = async (args: string[]): Promise<number> => {
     } else if (action === 'submit') {
       // Ingest takes the city from the credential: a --city could only disagree with it.
       if (values.city !== undefined)
-        throw new ReviewUsageError("review submit acts for the credential's own city: leave out --city");
+        throw new CommandUsageError("review submit acts for the credential's own city: leave out --city");
       path = `${cycle}/submit`;
     } else {
       path = `${cycle}/${cityOf(values.city, action as string)}/${action}`;
@@ -130,33 +128,20 @@ export const reviewCommand = async (args: string[]): Promise<number> => {
         ...(comments.length === 0 ? {} : { comments }),
       };
     }
-    const config = readConfig(['citycheckUrl', 'citycheckToken']);
-    const token = values.token ?? config.citycheckToken;
-    if (token === '') throw new ReviewUsageError('no credential: set CITYCHECK_TOKEN or pass --token');
-    const url = (values.url ?? config.citycheckUrl).replace(/\/+$/, '');
-    const answer = await send({
+    const answer = await callIngest({
       method: action === 'show' ? 'GET' : 'POST',
-      url: `${url}/v1/reviews/${path}`,
-      headers: {
-        authorization: `Bearer ${token}`,
-        'accept-language': acceptLanguage(language),
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      ...(body === undefined ? {} : { body: Buffer.from(JSON.stringify(body)) }),
+      path: `/v1/reviews/${path}`,
+      language,
+      url: values.url,
+      token: values.token,
+      ...(body === undefined ? {} : { json: body }),
     });
-    if (answer.status === 200) {
-      const review = answer.body as ReviewRecord;
-      console.log(values.json ? JSON.stringify(review, null, 2) : formatReview(review, language));
-      return 0;
-    }
-    const error = (answer.body as { error?: { code?: string; message?: string } } | undefined)?.error;
-    console.error(`citycheck: ${error?.code ?? `HTTP ${answer.status}`}: ${error?.message ?? ''}`);
-    return answer.status >= 400 && answer.status < 500 && answer.status !== 401 ? 1 : 2;
+    if (answer.status !== 200) return refusalExit(answer);
+    const review = answer.body as ReviewRecord;
+    console.log(values.json ? JSON.stringify(review, null, 2) : formatReview(review, language));
+    return 0;
   } catch (error) {
-    if (
-      error instanceof ReviewUsageError ||
-      (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')
-    ) {
+    if (isUsageError(error)) {
       console.error(`citycheck: ${(error as Error).message}\n\n${reviewUsage}`);
       return 64;
     }
