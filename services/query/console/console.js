@@ -20,6 +20,22 @@
       tabLedger: '问题台账',
       tabFlags: '质量标记',
       tabCompleteness: '报送完整性',
+      tabRectification: '整改',
+      byRectification: '整改率',
+      rectificationItems: '整改事项（点击上表中的地区筛选）',
+      rectificationItemsOf: '整改事项：',
+      overdueOnly: '逾期未整改',
+      contradictedOnly: '下期数据否定整改',
+      stateIdentified: '待整改',
+      statePlanned: '已制定方案',
+      stateInProgress: '整改中',
+      stateRectified: '已整改',
+      stateConsolidated: '已巩固',
+      stateReopened: '重新打开',
+      rectificationTrail: '整改记录（点击上表中的事项）',
+      rectificationTrailOf: '整改记录：',
+      showUnit: '在地图与下钻中查看：',
+      rectificationRate: '整改率(%)',
       nation: '全国',
       area: '区划',
       name: '名称',
@@ -82,6 +98,22 @@
       tabLedger: 'Shortfall ledger',
       tabFlags: 'Quality flags',
       tabCompleteness: 'Completeness',
+      tabRectification: 'Rectification',
+      byRectification: 'Rectification rate',
+      rectificationItems: 'Ledger items (click an area above to filter)',
+      rectificationItemsOf: 'Ledger items: ',
+      overdueOnly: 'overdue',
+      contradictedOnly: 'contradicted by the next cycle',
+      stateIdentified: 'identified',
+      statePlanned: 'planned',
+      stateInProgress: 'in progress',
+      stateRectified: 'rectified',
+      stateConsolidated: 'consolidated',
+      stateReopened: 'reopened',
+      rectificationTrail: 'Actions (click an item above)',
+      rectificationTrailOf: 'Actions: ',
+      showUnit: 'Show in the map and drill-down: ',
+      rectificationRate: 'Rectification rate (%)',
       nation: 'Nation',
       area: 'Area',
       name: 'Name',
@@ -169,6 +201,61 @@
   };
   const indicatorCode = () => code($('indicator').value, /^[A-Z][0-9]{2}$/);
   const cycleNumber = () => Number(code($('cycle').value, /^[0-9]{4}$/));
+
+  /**
+   * Makes the parts every panel repeats from the markup's data attributes: a tab button per panel (its
+   * data-title), a table per table-block, and the level pickers, city filters and indicator switches.
+   */
+  const buildPage = () => {
+    const element = (tag, attributes = {}, children = []) => {
+      const node = document.createElement(tag);
+      for (const [name, value] of Object.entries(attributes))
+        if (value !== false) node.setAttribute(name, value === true ? '' : value);
+      node.append(...children);
+      return node;
+    };
+    const caption = (key) => element('span', { 'data-i18n': key });
+    for (const panel of document.querySelectorAll('section.tab'))
+      $('tabs').append(
+        element('button', {
+          type: 'button',
+          'data-tab': panel.dataset.panel,
+          'data-i18n': panel.dataset.title,
+          'aria-pressed': String(panel.dataset.panel === tab),
+        }),
+      );
+    for (const block of document.querySelectorAll('.table-block'))
+      block.append(element('table', { id: block.dataset.table }, [element('thead'), element('tbody')]));
+    /** The labelled control a placeholder stands for. */
+    const labelled = (holder, children) => holder.replaceWith(element('label', {}, children));
+    for (const holder of document.querySelectorAll('[data-levels]')) {
+      const levels = holder.dataset.choices.split(' ');
+      const options = levels.map((level) =>
+        element('option', {
+          value: level,
+          'data-i18n': `level${level[0].toUpperCase()}${level.slice(1)}`,
+          selected: level === holder.dataset.selected,
+        }),
+      );
+      labelled(holder, [caption('level'), ' ', element('select', { id: holder.dataset.levels }, options)]);
+    }
+    for (const holder of document.querySelectorAll('[data-city-filter]'))
+      labelled(holder, [
+        caption('cityCode'),
+        ' ',
+        element('input', { id: holder.dataset.cityFilter, size: '8', placeholder: '440100' }),
+      ]);
+    for (const holder of document.querySelectorAll('[data-indicator-switch]'))
+      labelled(holder, [
+        element('input', {
+          id: holder.dataset.indicatorSwitch,
+          type: 'checkbox',
+          checked: holder.dataset.checked !== undefined,
+        }),
+        ' ',
+        caption('allIndicators'),
+      ]);
+  };
 
   const applyLanguage = () => {
     document.documentElement.lang = language === 'zh' ? 'zh-CN' : 'en';
@@ -312,9 +399,11 @@
     higherIsBetter ? ['#d73027', '#fee08b', '#1a9850'] : ['#1a9850', '#fee08b', '#d73027'];
 
   const drawMap = (rows) => {
-    const byRate = $('colour-by').value === 'rate';
+    const colourBy = $('colour-by').value;
+    const byRate = colourBy !== 'value';
     const indicator = indicators.get(indicatorCode());
-    const data = rows.map((row) => ({ name: row.area_code, value: byRate ? row.reporting_rate : row.value }));
+    const column = { value: 'value', rate: 'reporting_rate', rectification: 'rectification_rate' }[colourBy];
+    const data = rows.map((row) => ({ name: row.area_code, value: row[column] }));
     const values = data.map((item) => item.value).filter((value) => typeof value === 'number');
     const higherIsBetter = byRate || indicator?.direction === 'higherIsBetter';
     const low = values.length === 0 ? 0 : Math.min(...values);
@@ -365,7 +454,7 @@
     );
     const tbody = $('map-values').querySelector('tbody');
     $('map-values').querySelector('thead').innerHTML =
-      `<tr><th>${t('area')}</th><th>${byRate ? t('rate') : t('value')}</th></tr>`;
+      `<tr><th>${t('area')}</th><th>${{ value: t('value'), rate: t('rate'), rectification: t('rectificationRate') }[colourBy]}</th></tr>`;
     tbody.innerHTML = '';
     for (const item of [...data].sort((a, b) => (b.value ?? -Infinity) - (a.value ?? -Infinity))) {
       const tr = document.createElement('tr');
@@ -404,15 +493,16 @@
     area: record.area_code,
     value: record.value === null ? '' : String(record.value),
   });
-  /** A level's rollups with their names, coverage and reporting rate, for the chosen cycle and indicator. */
+  /** A level's rollups with their names, coverage, reporting and rectification rates, for the chosen cycle and indicator. */
   const rollupSql = (
     level,
     where,
   ) => `SELECT r.area_code, d.name, r.value, r.units_reported, r.units_expected,
   CAST(r.units_reported AS VARCHAR) || '/' || coalesce(CAST(r.units_expected AS VARCHAR), '—') AS coverage,
-  c.reporting_rate, r.derived_at, r.indicator_code, r.catalogue_version
+  c.reporting_rate, q.rectification_rate, r.derived_at, r.indicator_code, r.catalogue_version
 FROM rollups r LEFT JOIN divisions d ON d.code = r.area_code
   LEFT JOIN completeness c ON c.cycle = r.cycle AND c.level = r.level AND c.area_code = r.area_code
+  LEFT JOIN rectification_rates q ON q.cycle = r.cycle AND q.level = r.level AND q.area_code = r.area_code
 WHERE r.cycle = ${cycleNumber()} AND r.indicator_code = '${indicatorCode()}' AND r.level = '${level}'${where}
 ORDER BY r.area_code`;
 
@@ -612,6 +702,106 @@ ORDER BY c.reporting_rate NULLS FIRST, c.area_code`;
     });
   };
 
+  /** The area (a province or a city of the rates table) the rectification items are filtered to, if any. */
+  let rectificationArea;
+
+  /** Rectification rates per province or city, and the ledger items below them, for the chosen cycle. */
+  const loadRectification = async () => {
+    const level = code($('rectification-level').value, /^(province|city)$/);
+    const ratesSql = `SELECT q.area_code, d.name, q.items, q.identified, q.planned, q.in_progress, q.rectified,
+  q.consolidated, q.reopened, q.overdue, q.rectification_rate, q.cycle
+FROM rectification_rates q LEFT JOIN divisions d ON d.code = q.area_code
+WHERE q.cycle = ${cycleNumber()} AND q.level = '${level}'
+ORDER BY q.rectification_rate, q.area_code`;
+    showTable('rectification-rates', await ask(ratesSql), {
+      sql: ratesSql,
+      filename: `rectification-rates-${level}-${cycleNumber()}`,
+      rowData: (record) => ({
+        area: record.area_code,
+        rate: record.rectification_rate === null ? '' : String(record.rectification_rate),
+        overdue: String(record.overdue),
+        reopened: String(record.reopened),
+      }),
+      drill: (record) => {
+        rectificationArea = { level, code: code(record.area_code, /^[0-9]{6}$/), name: record.name };
+        return load();
+      },
+    });
+    if (rectificationArea !== undefined && rectificationArea.level !== level) rectificationArea = undefined;
+    $('rectification-items-title').textContent =
+      rectificationArea === undefined
+        ? t('rectificationItems')
+        : `${t('rectificationItemsOf')}${rectificationArea.name ?? rectificationArea.code}`;
+    const show = code($('rectification-show').value, /^(|overdue|contradicted)$/);
+    const state = code(
+      $('rectification-state').value,
+      /^(|identified|planned|in_progress|rectified|consolidated|reopened)$/,
+    );
+    const where = [
+      `x.cycle = ${cycleNumber()} AND x.on_ledger`,
+      show === '' ? undefined : `x.${show}`,
+      state === '' ? undefined : `x.state = '${state}'`,
+      $('rectification-all-indicators').checked ? undefined : `x.indicator_code = '${indicatorCode()}'`,
+      rectificationArea === undefined ? undefined : `x.${level}_code = '${rectificationArea.code}'`,
+    ].filter((part) => part !== undefined);
+    const itemsSql = `SELECT x.city_code, c.name AS city_name, x.unit_code, d.name, x.unit_level, x.indicator_code,
+  x.state, x.overdue, x.contradicted, x.plan_measure, x.plan_department, x.plan_target_date, x.evidence_count,
+  x.value, x.next_cycle_value, x.reopened_by_cycle, x.last_action, x.last_action_at, x.verified_by, x.cycle
+FROM rectification x LEFT JOIN divisions d ON d.code = x.unit_code LEFT JOIN divisions c ON c.code = x.city_code
+WHERE ${where.join(' AND ')}${cityFilter('rectification-city', 'x.city_code')}
+ORDER BY x.contradicted DESC, x.overdue DESC, x.city_code, x.unit_code, x.indicator_code LIMIT 2000`;
+    showTable('rectification-items', await ask(itemsSql), {
+      sql: itemsSql,
+      filename: `rectification-items-${cycleNumber()}`,
+      rowData: (record) => ({
+        item: `${record.unit_code}-${record.indicator_code}`,
+        state: record.state,
+        overdue: String(record.overdue),
+        contradicted: String(record.contradicted),
+      }),
+      drill: loadRectificationTrail,
+    });
+  };
+
+  /** One item's actions (its plan, progress, evidence, verification, returns), and the way to its unit. */
+  const loadRectificationTrail = async (record) => {
+    const unit = code(record.unit_code, /^[0-9]{6,15}$/);
+    const indicator = code(record.indicator_code, /^[A-Z][0-9]{2}$/);
+    const level = code(record.unit_level, /^[a-z]+$/);
+    const label = `${record.name ?? unit} · ${indicator}`;
+    $('rectification-trail-title').textContent = `${t('rectificationTrailOf')}${label}`;
+    const sql = `SELECT a.seq, a.action, a.actor, a.actor_role, a.acted_at, a.state, a.note, a.plan_measure,
+  a.plan_department, a.plan_target_date, a.evidence_file_name, a.evidence_content_type, a.evidence_bytes,
+  a.evidence_sha256, a.evidence_object_key
+FROM rectification_actions a
+WHERE a.cycle = ${cycleNumber()} AND a.unit_level = '${level}' AND a.unit_code = '${unit}' AND a.indicator_code = '${indicator}'
+ORDER BY a.seq`;
+    showTable('rectification-actions', await ask(sql), {
+      sql,
+      filename: `rectification-actions-${unit}-${indicator}-${cycleNumber()}`,
+      rowData: (row) => ({ seq: String(row.seq), action: row.action }),
+    });
+    $('rectification-actions').dataset.item = `${unit}-${indicator}`;
+    const button = $('rectification-unit');
+    button.textContent = `${t('showUnit')}${label}`;
+    button.hidden = false;
+    button.onclick = () => {
+      if ([...$('indicator').options].some((option) => option.value === indicator)) {
+        $('indicator').value = indicator;
+        showIndicatorInfo();
+      }
+      const city = code(record.city_code, /^[0-9]{6}$/);
+      const province = `${city.slice(0, 2)}0000`;
+      tab = 'explore';
+      showTab();
+      trail = [
+        { label: provinceNames.get(province) ?? province, level: 'city', province },
+        { label: record.city_name ?? city, level: 'unit', city, unit },
+      ];
+      void load();
+    };
+  };
+
   /** The registry's communities of a city that sent nothing in the cycle, for any indicator. */
   const loadMissingUnits = async (record) => {
     const city = code(record.area_code, /^[0-9]{6}$/);
@@ -638,6 +828,7 @@ ORDER BY d.code LIMIT 5000`;
     ledger: loadLedger,
     flags: loadFlags,
     completeness: loadCompleteness,
+    rectification: loadRectification,
   };
   const showTab = () => {
     for (const button of document.querySelectorAll('#tabs button'))
@@ -758,6 +949,7 @@ ORDER BY 1`);
     }
   };
 
+  buildPage();
   $('signin').addEventListener('submit', (event) => {
     event.preventDefault();
     token = $('token').value.trim();
@@ -786,19 +978,8 @@ ORDER BY 1`);
       showTab();
       void load();
     });
-  for (const id of [
-    'ranking-level',
-    'ranking-limit',
-    'ledger-status',
-    'ledger-city',
-    'ledger-all-indicators',
-    'flags-flag',
-    'flags-city',
-    'flags-all-indicators',
-    'completeness-level',
-    'completeness-missing',
-  ])
-    $(id).addEventListener('change', () => void load());
+  for (const control of document.querySelectorAll('.tab .filters select, .tab .filters input'))
+    control.addEventListener('change', () => void load());
   $('language').addEventListener('click', async () => {
     language = language === 'zh' ? 'en' : 'zh';
     localStorage.setItem('citycheck.language', language);

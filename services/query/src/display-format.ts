@@ -148,6 +148,19 @@ const headers: Record<string, string> = {
   consolidated: '已巩固',
   reopened: '重新打开',
   rectification_rate: '整改率(%)',
+  city_name: '城市名称',
+  seq: '序号',
+  action: '操作',
+  actor: '操作人',
+  actor_role: '操作人角色',
+  credential_id: '凭证编号',
+  acted_at: '操作时间(北京时间)',
+  note: '备注',
+  evidence_file_name: '佐证文件名',
+  evidence_content_type: '文件类型',
+  evidence_bytes: '文件大小(字节)',
+  evidence_sha256: '文件SHA-256',
+  evidence_object_key: '存储位置',
 };
 
 /** The indicators of every catalogue version, to look a row's indicator up by its version or cycle. */
