@@ -214,8 +214,10 @@ export const writeCityResubmission = async ({ db, store, commitLog, bucket, cycl
   const dir = await mkdtemp(join(tmpdir(), 'bench-resubmission-'));
   try {
     const file = join(dir, 'object.parquet');
+    // A resubmission is a new submission (its own id), as ingest makes it: a unit's rows repeat only across
+    // submission ids, which a derivation's one-pass load relies on to find what a later one supersedes.
     await db.run(`COPY (SELECT * REPLACE (value + 1 AS value, received_at + INTERVAL 1 DAY AS received_at,
-        'resubmission' AS source_topic, 0 AS source_partition, row_number() OVER () AS source_offset)
+        md5(submission_id || '+${stamp}') AS submission_id, 'resubmission' AS source_topic, 0 AS source_partition, row_number() OVER () AS source_offset)
       FROM read_parquet([${city.keys.map((k) => `'s3://${bucket}/${k}'`).join(', ')}], hive_partitioning = false))
       TO '${file}' (FORMAT parquet, COMPRESSION zstd)`);
     await store.put(key, await readFile(file), 'application/vnd.apache.parquet');
