@@ -5,23 +5,28 @@
 // 宁夏's reviewer); the second is planned, evidenced and verified too; the third is planned with a target date
 // long past. Then 2025's data confirm the first fix (consolidated) and miss the standard again for the second
 // (reopened, contradicted): every state, the overdue item and the rates are read through the query service,
-// as the ministry, 宁夏, the city and another province see them. The actions go through ingest's routes (the
-// evidence as the file itself, stored in the bucket under its hash); the expected values are worked out by
-// hand in the comments.
+// as the ministry, 宁夏, the city and another province see them. The actions are `citycheck rectify` commands
+// against ingest's routes (the evidence a file sent as it is and stored in the bucket under its hash); the
+// expected values are worked out by hand in the comments.
 import { createHash, randomUUID } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Submission } from '@citycheck/contracts';
 import { ensureCredentialsTopic, type RoleName } from '@citycheck/credentials';
 import { expectedCommunitiesOf, loadDivisionRegistry } from '@citycheck/divisions';
 import { createReliableProducer } from '@citycheck/kafka';
 import { bearer, testKafka, waitFor } from '@citycheck/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { issueTestCredential, prepareStack, type Stack } from './support.js';
+import { citycheck, issueTestCredential, prepareStack, type Stack } from './support.js';
 
 const kafka = testKafka();
 
 describe("银川市's ledger items rectified in 2024, consolidated and reopened by 2025's data, on a running stack", () => {
   let stack: Stack;
   const tokens = new Map<string, string>();
+  /** Where the evidence files are written before the CLI sends them. */
+  let scratch: string;
   // Four communities of 银川 outside 灵武市 (640181), which reports on its own from 2025.
   let communities: [string, string, string, string];
 
@@ -51,39 +56,25 @@ describe("银川市's ledger items rectified in 2024, consolidated and reopened 
     );
   };
 
-  /** POSTs one action on the 2024 C01 item of `community` to ingest as `who`: its status and answer. */
-  const post = async (who: string, community: string, action: string, body: Record<string, unknown> = {}) => {
-    const response = await fetch(
-      `${stack.ingestUrl}/v1/rectification/2024/community/${community}/C01/${action}`,
-      {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', ...bearer(tokens.get(who) as string) },
-        body: JSON.stringify(body),
-      },
+  /** `citycheck rectify <action>` on the 2024 C01 item of `community` as `who`, through ingest. */
+  const rectify = (who: string, action: string, community: string, ...options: string[]) =>
+    citycheck(
+      { CITYCHECK_URL: stack.ingestUrl, CITYCHECK_TOKEN: tokens.get(who) as string },
+      'rectify',
+      action,
+      ...['--cycle', '2024', '--unit', community, '--indicator', 'C01', ...options, '--json'],
     );
-    return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+  /** The same, exiting 0 with the item as it now stands. */
+  const act = async (who: string, action: string, community: string, ...options: string[]) => {
+    const run = await rectify(who, action, community, ...options);
+    expect(run.code, run.stderr).toBe(0);
+    return JSON.parse(run.stdout) as { state: string };
   };
-  /** The same, answered 200 with the item as it now stands. */
-  const act = async (who: string, community: string, action: string, body: Record<string, unknown> = {}) => {
-    const answer = await post(who, community, action, body);
-    expect(answer.status, JSON.stringify(answer.body)).toBe(200);
-    return answer.body;
-  };
-  /** The city uploads `file` as evidence of the item: the bytes as the body, the name in X-File-Name. */
-  const upload = async (community: string, file: Buffer, contentType: string, fileName: string) => {
-    const response = await fetch(
-      `${stack.ingestUrl}/v1/rectification/2024/community/${community}/C01/evidence`,
-      {
-        method: 'POST',
-        headers: {
-          'content-type': contentType,
-          'x-file-name': encodeURIComponent(fileName),
-          ...bearer(tokens.get('yinchuan') as string),
-        },
-        body: file,
-      },
-    );
-    expect(response.status, await response.clone().text()).toBe(200);
+  /** The city attaches `bytes` as evidence, from a file named `fileName`. */
+  const upload = async (community: string, bytes: Buffer, fileName: string) => {
+    const file = join(scratch, fileName);
+    await writeFile(file, bytes);
+    await act('yinchuan', 'evidence', community, '--file', file);
   };
 
   const query = async (who: string, sql: string): Promise<unknown[][]> => {
@@ -112,6 +103,7 @@ describe("银川市's ledger items rectified in 2024, consolidated and reopened 
 
   beforeAll(async () => {
     stack = await prepareStack('rectification', { query: true });
+    scratch = await mkdtemp(join(tmpdir(), 'citycheck-rectification-'));
     // credentials.v1 is the cluster's: every namespace's ingest and query authenticate against it.
     await ensureCredentialsTopic(kafka);
     const producer = createReliableProducer(kafka);
@@ -132,6 +124,7 @@ describe("银川市's ledger items rectified in 2024, consolidated and reopened 
 
   afterAll(async () => {
     await stack?.stop();
+    if (scratch !== undefined) await rm(scratch, { recursive: true, force: true });
   });
 
   it('walks one item to consolidated and one to reopened, with the overdue one and the rates', async () => {
@@ -157,42 +150,47 @@ describe("银川市's ledger items rectified in 2024, consolidated and reopened 
     );
 
     // Item a: the city plans (due 2099-12-31), reports progress, attaches a photo; 宁夏 verifies.
-    await act('yinchuan', a, 'plan', {
-      measure: '在小区内新建养老服务站',
-      department: '银川市民政局',
-      targetDate: '2099-12-31',
-    });
+    const plan = (measure: string, department: string, targetDate: string) => [
+      '--measure',
+      measure,
+      '--department',
+      department,
+      '--target-date',
+      targetDate,
+    ];
+    await act('yinchuan', 'plan', a, ...plan('在小区内新建养老服务站', '银川市民政局', '2099-12-31'));
     await eventually(
       'ministry',
       stateOf(a),
       [['planned', 'planned', 1, 0, 'plan', '银川市住建局']],
       'a planned',
     );
-    await act('yinchuan', a, 'progress', { note: '选址已确定，施工招标中' });
+    await act('yinchuan', 'progress', a, '--note', '选址已确定，施工招标中');
     await eventually(
       'ministry',
       stateOf(a),
       [['in_progress', 'in_progress', 2, 0, 'progress', '银川市住建局']],
       'a in progress',
     );
-    // The city may not verify its own work, nor 新疆 an item of 宁夏's (nothing is recorded).
-    expect(await post('yinchuan', a, 'verify')).toMatchObject({
-      status: 403,
-      body: { error: { code: 'rectification_forbidden' } },
-    });
-    expect((await post('xinjiang', a, 'verify')).status).toBe(403);
+    // The city may not verify its own work, nor 新疆 an item of 宁夏's: both refused (exit 1), nothing recorded.
+    const self = await rectify('yinchuan', 'verify', a);
+    expect(self.code).toBe(1);
+    expect(self.stderr).toContain('rectification_forbidden: 城市不能核验本市的整改');
+    const otherProvince = await rectify('xinjiang', 'verify', a);
+    expect(otherProvince.code).toBe(1);
+    expect(otherProvince.stderr).toContain('rectification_forbidden');
     // The photo goes to the lake bucket under its hash, evidence/cycle=2024/city_code=640100/<sha256>.
     const photo = Buffer.from('a photo of the new elderly-care station');
     const sha256 = createHash('sha256').update(photo).digest('hex');
     const objectKey = `evidence/cycle=2024/city_code=640100/${sha256}`;
-    await upload(a, photo, 'image/jpeg', '养老服务站.jpg');
+    await upload(a, photo, '养老服务站.jpg');
     await eventually(
       'ministry',
       stateOf(a),
       [['in_progress', 'in_progress', 3, 1, 'evidence', '银川市住建局']],
       'a evidenced',
     );
-    await act('ningxia', a, 'verify', { note: '现场核实，服务站已投入使用' });
+    await act('ningxia', 'verify', a, '--note', '现场核实，服务站已投入使用');
     await eventually(
       'ministry',
       stateOf(a),
@@ -201,24 +199,11 @@ describe("银川市's ledger items rectified in 2024, consolidated and reopened 
     );
 
     // Item b: planned (due 2099-12-31), evidenced and verified the same way.
-    await act('yinchuan', b, 'plan', {
-      measure: '改造闲置用房为养老服务站',
-      department: '银川市民政局',
-      targetDate: '2099-12-31',
-    });
-    await upload(
-      b,
-      Buffer.from('%PDF-1.4 a report on the converted rooms'),
-      'application/pdf',
-      '改造验收报告.pdf',
-    );
-    await act('ningxia', b, 'verify');
+    await act('yinchuan', 'plan', b, ...plan('改造闲置用房为养老服务站', '银川市民政局', '2099-12-31'));
+    await upload(b, Buffer.from('%PDF-1.4 a report on the converted rooms'), '改造验收报告.pdf');
+    await act('ningxia', 'verify', b);
     // Item c: planned, due 2025-03-31, a date already past: overdue while it is not rectified.
-    await act('yinchuan', c, 'plan', {
-      measure: '租赁周边用房设置养老服务点',
-      department: '兴庆区民政局',
-      targetDate: '2025-03-31',
-    });
+    await act('yinchuan', 'plan', c, ...plan('租赁周边用房设置养老服务点', '兴庆区民政局', '2025-03-31'));
 
     // Before 2025's data: a and b rectified, c planned and overdue. 银川 2024: 3 items, planned 1, rectified 2,
     // overdue 1, rate (2 rectified + 0 consolidated) / 3 = 0.6667; 宁夏 the same (银川 is its only city with
