@@ -5,7 +5,9 @@
 // elderly-care facilities meet the standard) on the map, colour it by reporting rate, drill from the map to
 // 广州 and its communities, and export a table; every figure is checked against the shares worked out by
 // hand below. Once the data are in, the cities' reviews go through ingest's review routes, and the
-// completeness table shows each row's review state and its approved and accepted cities as worked out below.
+// completeness table shows each row's review state and its approved and accepted cities as worked out below;
+// 南宁 plans one ledger item's rectification through ingest, and the 整改 tab shows it overdue beside the
+// others, its plan and its community.
 // The Guangdong analyst's own page can fetch nothing of 广西. Screenshots: test-artifacts/.
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
@@ -64,6 +66,8 @@ describe('the console over the pipeline', () => {
   let browser: Browser;
   /** 广州's communities as the rollups must see them: each with its final C12. */
   const guangzhouUnits = new Map<string, boolean>();
+  /** The communities missing C12 after the correction, each as `<unit>-C12`, by city: the ledger's C12 items. */
+  const c12Items = new Map<string, string[]>();
 
   /** The rows of a SELECT through the API the page uses, as the ministry; undefined while it fails. */
   const exported = async (sql: string): Promise<unknown[][] | undefined> => {
@@ -102,6 +106,7 @@ describe('the console over the pipeline', () => {
         );
         submissions.push({ ...submission, observations: observations as Submission['observations'] });
         if (city === '440100') guangzhouUnits.set(submission.unit.code, flags[index] as boolean);
+        if (!flags[index]) c12Items.set(city, [...(c12Items.get(city) ?? []), `${submission.unit.code}-C12`]);
       });
     }
     const tokens = await issueCityTokens(brokers, Object.keys(meets));
@@ -128,6 +133,10 @@ describe('the console over the pipeline', () => {
     };
     expect(await submitEach(ingestUrl, [correction], tokens)).toBe(1);
     guangzhouUnits.set(third.unit.code, true);
+    c12Items.set(
+      '440100',
+      (c12Items.get('440100') ?? []).filter((item) => item !== `${third.unit.code}-C12`),
+    );
 
     // Wait, through the API the page uses, until the rollups include the correction.
     await waitFor(
@@ -173,6 +182,33 @@ describe('the console over the pipeline', () => {
           : undefined;
       },
       { timeoutMs: 120_000, what: 'completeness to carry the three reviews' },
+    );
+
+    // 南宁 plans the rectification of its one C12 item, due 2025-03-31, a day already past: it is overdue.
+    const [nanning] = (c12Items.get('450100') ?? []) as [string];
+    const planned = await fetch(
+      `${ingestUrl}/v1/rectification/2024/community/${nanning.slice(0, -4)}/C12/plan`,
+      {
+        method: 'POST',
+        headers: { authorization: `Bearer ${tokens.get('450100')}`, 'content-type': 'application/json' },
+        body: JSON.stringify({
+          measure: '新建社区养老服务站',
+          department: '南宁市民政局',
+          targetDate: '2025-03-31',
+        }),
+      },
+    );
+    expect(planned.status, await planned.text()).toBe(200);
+    await waitFor(
+      async () =>
+        JSON.stringify(
+          await exported(
+            `SELECT state, overdue FROM rectification WHERE cycle = 2024 AND unit_code = '${nanning.slice(0, -4)}' AND indicator_code = 'C12'`,
+          ),
+        ) === JSON.stringify([['planned', true]])
+          ? true
+          : undefined,
+      { timeoutMs: 120_000, what: "南宁's C12 item to be planned in the lake" },
     );
     browser = await launchChromium('console');
   }, 400_000);
@@ -375,6 +411,63 @@ describe('the console over the pipeline', () => {
     expect(workbook.suggestedFilename()).toBe('ledger-2024.xlsx');
     expect((await readFile((await workbook.path()) as string)).subarray(0, 2).toString()).toBe('PK');
     await page.screenshot({ path: join(artifacts, 'console-pipeline-ministry-ledger.png'), fullPage: true });
+
+    // 整改: the C12 items (the communities above still missing it), 南宁's planned and overdue one first,
+    // then by city and unit; every other one identified. By city, 南宁 has one overdue item and nothing
+    // rectified, 广州 none overdue.
+    await page.click('#tabs button[data-tab="rectification"]');
+    await settled(page);
+    await page.uncheck('#rectification-all-indicators');
+    await settled(page);
+    const nanningItem = c12Items.get('450100')?.[0] as string;
+    expect(
+      await page.$$eval('#rectification-items tbody tr', (rows) =>
+        rows.map((row) => [
+          row.getAttribute('data-item'),
+          row.getAttribute('data-state'),
+          row.getAttribute('data-overdue'),
+        ]),
+      ),
+    ).toEqual([
+      [nanningItem, 'planned', 'true'],
+      ...['110100', '440100', '440300'].flatMap((city) =>
+        [...(c12Items.get(city) ?? [])].sort().map((item) => [item, 'identified', 'false']),
+      ),
+    ]);
+    await page.selectOption('#rectification-level', 'city');
+    await settled(page);
+    for (const [city, overdue] of [
+      ['450100', '1'],
+      ['440100', '0'],
+    ])
+      expect(
+        [
+          await page.getAttribute(`#rectification-rates tr[data-area="${city}"]`, 'data-rate'),
+          await page.getAttribute(`#rectification-rates tr[data-area="${city}"]`, 'data-overdue'),
+        ],
+        city,
+      ).toEqual(['0', overdue]);
+    // The item's actions (南宁's plan), then its community and C12 in the drill-down: not meeting it.
+    await page.click(`#rectification-items tr[data-item="${nanningItem}"] td`);
+    await page.waitForSelector(`#rectification-actions[data-item="${nanningItem}"]`);
+    expect(
+      await page.$$eval('#rectification-actions tbody tr', (rows) =>
+        rows.map((row) => [row.getAttribute('data-seq'), row.getAttribute('data-action')]),
+      ),
+    ).toEqual([['1', 'plan']]);
+    expect(await page.textContent(`#rectification-actions td[data-field="plan_target_date"]`)).toBe(
+      '2025-03-31',
+    );
+    await page.screenshot({
+      path: join(artifacts, 'console-pipeline-ministry-rectification.png'),
+      fullPage: true,
+    });
+    await page.click('#rectification-unit');
+    await page.waitForSelector('#figures[data-level="unit"]');
+    await settled(page);
+    expect(
+      await page.getAttribute(`#figures tr[data-area="${nanningItem.slice(0, -4)}"]`, 'data-meets'),
+    ).toBe('false');
     await page.close();
   }, 180_000);
 
