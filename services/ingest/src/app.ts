@@ -12,7 +12,7 @@ import {
   type SubmissionList,
 } from '@citycheck/contracts';
 import { type Authenticator, mayReadCity, type Principal } from '@citycheck/credentials';
-import type { CycleBook } from '@citycheck/cycles';
+import { CycleBook } from '@citycheck/cycles';
 import { type DivisionRegistry, expectedCommunitiesOf, loadDivisionRegistry } from '@citycheck/divisions';
 import { CitycheckError, type FieldProblem, isCitycheckError } from '@citycheck/errors';
 import { createServiceServer, healthSchema, httpPlumbing, principalOf } from '@citycheck/http';
@@ -145,7 +145,7 @@ export interface IngestAppOptions {
   readonly reviewClock?: () => Date;
   /**
    * The ledger items' rectification (followed from rectification.v1) and the lake bucket their evidence is
-   * stored in: with both (and `cycles`), the rectification routes are served.
+   * stored in: with both, the rectification routes are served.
    */
   readonly rectification?: RectificationBook;
   readonly evidenceStore?: ObjectStore;
@@ -647,12 +647,13 @@ export const buildIngestApp = ({
           ...(reviewsTopic === undefined ? {} : { topic: reviewsTopic }),
           ...(reviewClock === undefined ? {} : { now: reviewClock }),
         });
-      if (rectification !== undefined && evidenceStore !== undefined && cycles !== undefined)
+      if (rectification !== undefined && evidenceStore !== undefined)
         await v1.register(rectificationRoutes, {
           rectification,
           producer,
           store: evidenceStore,
-          cycles,
+          // Without followed cycles, the shipped ones name each cycle's catalogue and county-level cities.
+          cycles: cycles ?? new CycleBook(),
           catalogue,
           divisions: () => divisions ?? loadDivisionRegistry(),
           ...(rectificationTopic === undefined ? {} : { topic: rectificationTopic }),

@@ -1,7 +1,6 @@
 // Ingest's OpenAPI document without a running service, for scripts/generate-openapi.mjs: the app is built
 // with parts that are never called (no request is made) and asked what @fastify/swagger generated.
 import type { Authenticator } from '@citycheck/credentials';
-import { CycleBook } from '@citycheck/cycles';
 import { openApiDocument } from '@citycheck/http';
 import type { Producer } from '@citycheck/kafka';
 import type { ObjectStore } from '@citycheck/lake';
@@ -20,10 +19,9 @@ export const ingestOpenApiDocument = async (): Promise<Record<string, unknown>> 
     index: new SubmissionIndex(),
     // Given, so the review routes (served only with the reviews followed) are in the document.
     reviews: new ReviewBook(),
-    // And the rectification routes (served with the items followed, a bucket for evidence and the cycles).
+    // And the rectification routes (served with the items followed and a bucket for evidence).
     rectification: new RectificationBook(),
     evidenceStore: {} as ObjectStore,
-    cycles: new CycleBook(),
   });
   await app.ready();
   const document = openApiDocument(app);

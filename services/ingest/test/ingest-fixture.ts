@@ -21,9 +21,11 @@ import {
   sendJson,
   type TopicFollower,
 } from '@citycheck/kafka';
+import { createObjectStore } from '@citycheck/lake';
 import { createLogger, type Logger } from '@citycheck/logging';
+import { ensureRectificationTopic, RectificationBook } from '@citycheck/rectification';
 import { ensureReviewsTopic, ReviewBook } from '@citycheck/reviews';
-import { createTestTopics, testKafka, uniqueName, waitFor } from '@citycheck/testkit';
+import { createTestTopics, realInfra, testKafka, uniqueName, waitFor } from '@citycheck/testkit';
 import { afterAll, beforeAll } from 'vitest';
 import { buildIngestApp, type IngestAppOptions } from '../src/app.js';
 import { followSubmissionIndex, type IndexTopics } from '../src/index-follower.js';
@@ -49,7 +51,11 @@ export const captureLogs = (): { logger: Logger; text: () => string } => {
 export interface IngestFixture {
   readonly kafka: Kafka;
   readonly producer: Producer;
-  readonly topics: IndexTopics & { readonly credentials: string; readonly reviews: string };
+  readonly topics: IndexTopics & {
+    readonly credentials: string;
+    readonly reviews: string;
+    readonly rectification: string;
+  };
   readonly index: SubmissionIndex;
   readonly credentials: CredentialStore;
   issue(cityCode?: string): Promise<IssuedCredential>;
@@ -92,10 +98,15 @@ export const startIngestFixture = async (): Promise<IngestFixture> => {
     committed: uniqueName('committed'),
     credentials: uniqueName('credentials'),
     reviews: uniqueName('reviews'),
+    rectification: uniqueName('rectification'),
   };
   await createTestTopics(kafka, [topics.received, topics.validated, topics.rejected, topics.committed]);
   await ensureCredentialsTopic(kafka, { topic: topics.credentials });
   await ensureReviewsTopic(kafka, { topic: topics.reviews });
+  await ensureRectificationTopic(kafka, { topic: topics.rectification });
+  // A client on a bucket nobody creates, so the rectification routes are served as in production; a test that
+  // stores evidence passes a store of its own (createTestStore). Nothing connects until a request is made.
+  const evidenceStore = createObjectStore({ ...realInfra().s3, bucket: uniqueName('evidence') });
   const producer = createReliableProducer(kafka);
   await producer.connect();
   const view = await follow(kafka, topics);
@@ -113,6 +124,10 @@ export const startIngestFixture = async (): Promise<IngestFixture> => {
       // As in production, with the review routes and the lock (an empty book locks nothing).
       reviews: new ReviewBook(),
       reviewsTopic: topics.reviews,
+      // And the rectification routes.
+      rectification: new RectificationBook(),
+      rectificationTopic: topics.rectification,
+      evidenceStore,
       receivedPartitionCount: async () => {
         const admin = kafka.admin();
         await admin.connect();
@@ -159,6 +174,7 @@ export const startIngestFixture = async (): Promise<IngestFixture> => {
       await Promise.all(apps.map((app) => app.close()));
       await view.stop();
       await producer.disconnect();
+      evidenceStore.close();
     },
   };
 };
