@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { contentHash, type Submission } from '@citycheck/contracts';
 import { createKafka, createReliableProducer, decodeJson } from '@citycheck/kafka';
-import { createRuleContext, validateReceived } from '@citycheck/rules';
+import { createRuleContext } from '@citycheck/rules';
 import { bearer, expectClosedWhenIdle, readTopic, waitFor } from '@citycheck/testkit';
 import { describe, expect, it } from 'vitest';
 import {
@@ -16,6 +16,7 @@ import {
   useIngestApp,
 } from '../test/ingest-fixture.js';
 import { ingestOpenApiDocument } from './openapi-document.js';
+import { rulesAtTheDoor } from './submission-checks.js';
 
 const ingest = useIngestApp({ beijing: '110100', tianjin: '120100' }, { bodyLimitBytes: 64 * 1024 });
 
@@ -401,14 +402,7 @@ describe('dry run', () => {
 
   it('refuses at once, with every problem, a submission that breaks rules of the catalogue, in Chinese unless asked for English', async () => {
     // The rules of a running deployment, as main.ts plugs them in.
-    const rules = createRuleContext();
-    const withRules = ingest.fixture.build({
-      semanticCheck: (received) => {
-        const outcome = validateReceived(received, rules);
-        return outcome.kind === 'valid' ? [] : outcome.record.problems;
-      },
-      indicatorsOf: rules.catalogue,
-    });
+    const withRules = ingest.fixture.build(rulesAtTheDoor(createRuleContext()));
     // Catalogue 2024.1: C01 is a count from 0 to 500 (个); C16 is a score, reported with value and weight.
     const body = submission({
       observations: [

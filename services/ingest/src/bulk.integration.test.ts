@@ -6,10 +6,11 @@ import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { decodeJson } from '@citycheck/kafka';
-import { createRuleContext, validateReceived } from '@citycheck/rules';
+import { createRuleContext } from '@citycheck/rules';
 import { readTopic } from '@citycheck/testkit';
 import { describe, expect, it } from 'vitest';
 import { openapiProblems, submission, useIngestApp } from '../test/ingest-fixture.js';
+import { rulesAtTheDoor } from './submission-checks.js';
 
 const ingest = useIngestApp({ beijing: '110100' }, { bodyLimitBytes: 4096, bulkBatchSize: 500 });
 
@@ -279,14 +280,7 @@ describe('POST /v1/submissions (NDJSON)', () => {
   });
   it('refuses at the door, in Chinese unless asked for English, each line that breaks a rule of the catalogue, and stores the others', async () => {
     // The rules of a running deployment, as main.ts plugs them in.
-    const rules = createRuleContext();
-    const withRules = ingest.fixture.build({
-      semanticCheck: (received) => {
-        const outcome = validateReceived(received, rules);
-        return outcome.kind === 'valid' ? [] : outcome.record.problems;
-      },
-      indicatorsOf: rules.catalogue,
-    });
+    const withRules = ingest.fixture.build(rulesAtTheDoor(createRuleContext()));
     // Catalogue 2024.1: C01 is a count from 0 to 500 (个), so 501 is out of range and 500 is the largest allowed.
     const good = submission({ observations: [{ indicator: 'C01', value: 500 }] });
     const outOfRange = submission({ observations: [{ indicator: 'C01', value: 501 }] });

@@ -19,11 +19,12 @@ import {
   rectificationTopic,
 } from '@citycheck/rectification';
 import { ensureReviewsTopic, followReviews, ReviewBook, reviewsTopic } from '@citycheck/reviews';
-import { createRuleContext, validateReceived } from '@citycheck/rules';
+import { createRuleContext } from '@citycheck/rules';
 import { brokerAnswers, clientRetries, connectKafka, runService } from '@citycheck/service';
 import { buildIngestApp } from './app.js';
 import { followSubmissionIndex } from './index-follower.js';
 import { createRefusalLog } from './output-refusals.js';
+import { rulesAtTheDoor } from './submission-checks.js';
 import { SubmissionIndex } from './submission-index.js';
 
 await runService({
@@ -187,11 +188,7 @@ await runService({
       refusals,
       receivedTopic: topics.submissionsReceived,
       metrics: createPipelineMetrics(registry),
-      semanticCheck: (received) => {
-        const outcome = validateReceived(received, rules);
-        return outcome.kind === 'valid' ? [] : outcome.record.problems;
-      },
-      indicatorsOf: rules.catalogue,
+      ...rulesAtTheDoor(rules),
       catalogue: rules.catalogue,
       divisions: rules.divisions,
       logger,

@@ -5,12 +5,13 @@
 import { loadCatalogue } from '@citycheck/catalogue';
 import { loadDivisionRegistry } from '@citycheck/divisions';
 import { decodeJson } from '@citycheck/kafka';
-import { createRuleContext, validateReceived } from '@citycheck/rules';
+import { createRuleContext } from '@citycheck/rules';
 import { templateCsv, templateWorkbook } from '@citycheck/sheets';
 import { readTopic } from '@citycheck/testkit';
 import ExcelJS from 'exceljs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type IngestFixture, startIngestFixture } from '../test/ingest-fixture.js';
+import { rulesAtTheDoor } from './submission-checks.js';
 
 const xlsx = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
 const community = '社区 community';
@@ -54,14 +55,7 @@ const storedIds = async (): Promise<string[]> =>
 beforeAll(async () => {
   fixture = await startIngestFixture();
   token = (await fixture.issue('640100')).token;
-  const rules = createRuleContext();
-  app = fixture.build({
-    semanticCheck: (received) => {
-      const outcome = validateReceived(received, rules);
-      return outcome.kind === 'valid' ? [] : outcome.record.problems;
-    },
-    indicatorsOf: rules.catalogue,
-  });
+  app = fixture.build(rulesAtTheDoor(createRuleContext()));
 });
 
 afterAll(async () => {

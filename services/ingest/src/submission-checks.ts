@@ -12,7 +12,7 @@ import {
 import { maySubmitFor, type Principal } from '@citycheck/credentials';
 import type { CycleBook } from '@citycheck/cycles';
 import type { FieldProblem } from '@citycheck/errors';
-import { cycleClosedProblem } from '@citycheck/rules';
+import { cycleClosedProblem, type RuleContext, validateReceived } from '@citycheck/rules';
 
 const validateSubmission = compileContract<Submission>('submission');
 
@@ -22,6 +22,20 @@ const validateSubmission = compileContract<Submission>('submission');
  * context bound. Returns every problem; none means valid.
  */
 export type SemanticCheck = (received: ReceivedSubmission) => readonly FieldProblem[];
+
+/**
+ * The rules of `rules` as ingest applies them at its door (app options `semanticCheck` and `indicatorsOf`):
+ * exactly what validate applies, with the catalogue the Chinese messages name the indicators from.
+ */
+export const rulesAtTheDoor = (
+  rules: RuleContext,
+): { readonly semanticCheck: SemanticCheck; readonly indicatorsOf: RuleContext['catalogue'] } => ({
+  semanticCheck: (received) => {
+    const outcome = validateReceived(received, rules);
+    return outcome.kind === 'valid' ? [] : outcome.record.problems;
+  },
+  indicatorsOf: rules.catalogue,
+});
 
 /** A submission that passed the schema, with its content hash and the canonical text the hash was taken of. */
 export interface CheckedSubmission {
