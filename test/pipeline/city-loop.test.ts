@@ -1,22 +1,31 @@
 // A city follows its own submissions and reads its own results with the `citycheck` command, on a running
 // stack (ingest, validate, aggregate and query as processes on the real broker and object store): `status
 // --json` exits 0 for a counted submission, 1 for a rejected one and 2 for one never received; `results`
-// prints the city's figures, its shortfall ledger and the units it has not reported. The expected figures are
-// worked out by hand from the three communities of 银川市 (640100) the test submits.
+// prints the city's figures, its shortfall ledger and the units it has not reported, and, once the city has
+// planned its ledger items and 宁夏 verified one (`citycheck rectify`, ingest's routes), each item's
+// rectification and the city's rate. The expected figures are worked out by hand from the three communities of
+// 银川市 (640100) the test submits.
 import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Submission } from '@citycheck/contracts';
 import { expectedCommunitiesOf, loadDivisionRegistry } from '@citycheck/divisions';
 import { issueCityTokens } from '@citycheck/generator/stack';
-import { topicNames } from '@citycheck/kafka';
+import { createReliableProducer, topicNames } from '@citycheck/kafka';
 import { sendReceivedUnchecked, testKafka, waitFor } from '@citycheck/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { prepareStack, citycheck as run, type Stack } from './support.js';
+import { issueTestCredential, prepareStack, citycheck as run, type Stack } from './support.js';
 
 describe("a city's loop on a running stack", () => {
   let stack: Stack;
   let env: Record<string, string>;
   let ingestUrl: string;
   let token: string;
+  /** A reviewer of 宁夏 (64), who verifies the city's rectification. */
+  let reviewerToken: string;
+  /** Where the evidence file is written before the CLI sends it. */
+  let scratch: string;
   let communities: string[];
   // Three communities of 银川市: C01 (count, standard <= 0), C12 (share, standard == 1), C16 (score, no standard).
   const submissions: Submission[] = [];
@@ -40,6 +49,12 @@ describe("a city's loop on a running stack", () => {
     ingestUrl = stack.ingestUrl;
     env = { ...namespace.env, CITYCHECK_URL: ingestUrl, CITYCHECK_QUERY_URL: stack.queryUrl };
     token = (await issueCityTokens(env.KAFKA_BROKERS as string, ['640100'])).get('640100') as string;
+    // issueCityTokens made sure of the credentials topic.
+    const producer = createReliableProducer(testKafka());
+    await producer.connect();
+    reviewerToken = (await issueTestCredential(producer, 'reviewer:province:64', '宁夏住建厅')).token;
+    await producer.disconnect();
+    scratch = await mkdtemp(join(tmpdir(), 'citycheck-city-loop-'));
 
     communities = expectedCommunitiesOf(loadDivisionRegistry(), '640100', new Set()).sort();
     const community = (code: string, observations: Submission['observations']): Submission => ({
@@ -97,6 +112,7 @@ describe("a city's loop on a running stack", () => {
 
   afterAll(async () => {
     await stack?.stop();
+    if (scratch !== undefined) await rm(scratch, { recursive: true, force: true });
   });
 
   it('status --json exits 0 for a counted submission and prints what ingest answers', async () => {
@@ -221,7 +237,9 @@ describe("a city's loop on a running stack", () => {
     );
     expect(zh.stdout).toContain('问题台账：3 项（新增 3，持续 0，已整改 0）');
     expect(zh.stdout).toMatch(
-      new RegExp(`\\n {2}社区 ${b} +\\S+ +C12 社区综合服务站达标的社区占比 +0 % +== 100 +100 +2024 +新增\\n`),
+      new RegExp(
+        `\\n {2}社区 ${b} +\\S+ +C12 社区综合服务站达标的社区占比 +0 % +== 100 +100 +2024 +新增 +待整改 +- +-\\n`,
+      ),
     );
     expect(zh.stdout).toContain('尚未报送的单元：301 个');
     const en = await citycheck('results', '--cycle', '2024', '--lang', 'en');
@@ -229,5 +247,98 @@ describe("a city's loop on a running stack", () => {
     expect(en.stdout).toContain('reported: 3 of 304 expected communities (1.0%)');
     expect(en.stdout).toContain('shortfall ledger: 3 item(s), 3 new, 0 persisting, 0 resolved');
     expect(en.stdout).toContain('units still missing: 301');
+  });
+
+  it("results shows each ledger item's rectification and the city's rate once the city acts", async () => {
+    const [, b, c] = communities as [string, string, string];
+    /** `citycheck rectify <action>` on the 2024 item of `unit` and `indicator`, exiting 0. */
+    const rectify = async (
+      who: string,
+      action: string,
+      unit: string,
+      indicator: string,
+      ...options: string[]
+    ) => {
+      const done = await run(
+        { ...env, CITYCHECK_TOKEN: who },
+        'rectify',
+        action,
+        ...['--cycle', '2024', '--unit', unit, '--indicator', indicator, ...options, '--json'],
+      );
+      expect(done.code, done.stderr).toBe(0);
+    };
+    const plan = (measure: string, targetDate: string) => [
+      '--measure',
+      measure,
+      '--department',
+      '银川市民政局',
+      '--target-date',
+      targetDate,
+    ];
+    // b's C01: planned, due 2099-12-31. b's C12: planned, due 2025-03-31, already past: overdue. c's C01:
+    // planned, evidenced and verified by 宁夏: rectified, not overdue though its date has passed too.
+    await rectify(token, 'plan', b, 'C01', ...plan('在小区内新建养老服务站', '2099-12-31'));
+    await rectify(token, 'plan', b, 'C12', ...plan('改造社区综合服务站', '2025-03-31'));
+    await rectify(token, 'plan', c, 'C01', ...plan('租赁周边用房设置养老服务点', '2025-06-30'));
+    const evidence = join(scratch, '养老服务点.jpg');
+    await writeFile(evidence, 'a photo of the rented elderly-care point');
+    await rectify(token, 'evidence', c, 'C01', '--file', evidence);
+    await rectify(reviewerToken, 'verify', c, 'C01', '--note', '现场核实，服务点已投入使用');
+
+    type Results = {
+      ledger: { unitCode: string; indicator: string; rectification: Record<string, unknown> | null }[];
+      rectificationRate: Record<string, number> | null;
+    };
+    // Aggregate copies the records to the lake after every action; wait for the verification to show.
+    const results = await waitFor(
+      async () => {
+        const answer = await citycheck('results', '--cycle', '2024', '--json');
+        if (answer.code !== 0) throw new Error(`results failed: ${answer.stderr}`);
+        const parsed = JSON.parse(answer.stdout) as Results;
+        return parsed.rectificationRate?.rectified === 1 ? parsed : undefined;
+      },
+      { timeoutMs: 60_000, what: "the city's rectification to reach the lake" },
+    );
+    expect(
+      results.ledger.map(({ unitCode, indicator, rectification }) => [unitCode, indicator, rectification]),
+    ).toEqual(
+      [
+        [b, 'C01', { state: 'planned', planTargetDate: '2099-12-31', overdue: false, contradicted: false }],
+        [b, 'C12', { state: 'planned', planTargetDate: '2025-03-31', overdue: true, contradicted: false }],
+        [c, 'C01', { state: 'rectified', planTargetDate: '2025-06-30', overdue: false, contradicted: false }],
+      ].sort((x, y) => String(x[0]).localeCompare(String(y[0]))),
+    );
+    // 3 items: 2 planned, 1 rectified, 1 overdue (b's C12); rate (1 rectified + 0 consolidated) / 3.
+    expect(results.rectificationRate).toEqual({
+      items: 3,
+      identified: 0,
+      planned: 2,
+      inProgress: 0,
+      rectified: 1,
+      consolidated: 0,
+      reopened: 0,
+      overdue: 1,
+      rate: 1 / 3,
+    });
+
+    const zh = await citycheck('results', '--cycle', '2024');
+    expect(zh.code).toBe(0);
+    expect(zh.stdout).toContain(
+      '整改率：33.3%（（已整改 1 + 已巩固 0）/ 台账 3 项）；待整改 0，已制定计划 2，整改中 0，已重新打开 0，逾期 1',
+    );
+    expect(zh.stdout).toMatch(
+      new RegExp(
+        `\\n {2}社区 ${b} +\\S+ +C12 社区综合服务站达标的社区占比 .* 新增 +已制定计划 +2025-03-31 +逾期\\n`,
+      ),
+    );
+    expect(zh.stdout).toMatch(
+      new RegExp(`\\n {2}社区 ${c} +\\S+ +C01 .* 新增 +已整改（已核验） +2025-06-30 +-\\n`),
+    );
+    const en = await citycheck('results', '--cycle', '2024', '--lang', 'en');
+    expect(en.code).toBe(0);
+    expect(en.stdout).toContain(
+      'rectification: rate 33.3% ((1 rectified + 0 consolidated) / 3 item(s)); 0 identified, 2 planned, 0 in progress, 0 reopened, 1 overdue',
+    );
+    expect(en.stdout).toMatch(new RegExp(` ${b} .* C12 .* new +planned +2025-03-31 +overdue\\n`));
   });
 });

@@ -1,8 +1,11 @@
 // `citycheck results --cycle <year>`: what the lake says of the credential's own city in a cycle, read the way
 // a city may read it: its city-level figure per indicator with the units it covers (POST /v1/query on the
 // query service, which scopes a city credential to its own rows), its shortfall ledger items, and the units
-// it is expected to report but has not (ingest's GET /v1/units). Chinese by default, English with --lang en.
+// it is expected to report but has not (ingest's GET /v1/units), with the rectification (整改) of each ledger item
+// and the city's rectification rate (the views rectification and rectification_rates). Chinese by default,
+// English with --lang en.
 import type { ExpectedUnits } from '@citycheck/contracts';
+import { rectificationStateNames } from '@citycheck/rectification';
 import { isErrorBody } from './answers.js';
 import { send } from './http.js';
 import { acceptLanguage, type CliLanguage, formatCount } from './language.js';
@@ -45,6 +48,34 @@ export interface LedgerItem {
   readonly sinceCycle: number | null;
   /** new, persisting or resolved compared with the previous cycle. */
   readonly status: string;
+  /** The item's rectification; null for a resolved item, which is no longer on the ledger to be fixed. */
+  readonly rectification: LedgerRectification | null;
+}
+
+/** Where the rectification of one ledger item stands, as the rectification view has it. */
+export interface LedgerRectification {
+  /** identified, planned, in_progress, rectified, consolidated or reopened. */
+  readonly state: string;
+  /** The plan's target date (YYYY-MM-DD); null before a plan. */
+  readonly planTargetDate: string | null;
+  /** The target date has passed (Beijing time) and the item is neither rectified nor consolidated. */
+  readonly overdue: boolean;
+  /** The province verified the fix and the next cycle's data miss the standard again. */
+  readonly contradicted: boolean;
+}
+
+/** The city's row of rectification_rates: its ledger items of the cycle in each state. */
+export interface RectificationRate {
+  readonly items: number;
+  readonly identified: number;
+  readonly planned: number;
+  readonly inProgress: number;
+  readonly rectified: number;
+  readonly consolidated: number;
+  readonly reopened: number;
+  readonly overdue: number;
+  /** (rectified + consolidated) / items. */
+  readonly rate: number;
 }
 
 export interface CityResults {
@@ -56,6 +87,8 @@ export interface CityResults {
   readonly lakeCommit: string | null;
   readonly headline: readonly HeadlineFigure[];
   readonly ledger: readonly LedgerItem[];
+  /** Null when the cycle's ledger holds no item to rectify (the view has no row of the city). */
+  readonly rectificationRate: RectificationRate | null;
   readonly units: {
     readonly expected: number;
     readonly reported: number;
@@ -133,7 +166,7 @@ export const fetchCityResults = async (options: CityResultsOptions): Promise<Cit
   const { cycle } = options;
   const target: QueryTarget = { url: options.queryUrl, token: options.token };
   try {
-    const [headline, ledger, names] = await Promise.all([
+    const [headline, ledger, names, rates] = await Promise.all([
       records(
         target,
         `SELECT r.indicator_code, i.name_zh, i.name_en, i.unit_zh, i.unit_en, i.unit_scale,
@@ -147,16 +180,26 @@ export const fetchCityResults = async (options: CityResultsOptions): Promise<Cit
         target,
         `SELECT l.unit_level, l.unit_code, d.name AS unit_name, l.indicator_code, i.name_zh, i.name_en,
                 i.unit_zh, i.unit_en, i.unit_scale, l.value, l.standard_operator, l.standard_value, l.gap,
-                l.since_cycle, l.status
+                l.since_cycle, l.status, x.state AS rectification_state,
+                CAST(x.plan_target_date AS VARCHAR) AS plan_target_date, x.overdue, x.contradicted
            FROM shortfall_ledger l
            LEFT JOIN ${indicatorColumns(cycle)} i ON i.code = l.indicator_code
            LEFT JOIN divisions d ON d.code = l.unit_code
+           LEFT JOIN rectification x ON x.cycle = l.cycle AND x.unit_level = l.unit_level
+                 AND x.unit_code = l.unit_code AND x.indicator_code = l.indicator_code
           WHERE l.cycle = ${cycle} AND l.city_code = ${city}
           ORDER BY CASE l.status WHEN 'new' THEN 0 WHEN 'persisting' THEN 1 ELSE 2 END, l.unit_code,
                    l.indicator_code`,
       ),
       records(target, `SELECT name FROM divisions WHERE code = ${city}`),
+      records(
+        target,
+        `SELECT items, identified, planned, in_progress, rectified, consolidated, reopened, overdue,
+                rectification_rate
+           FROM rectification_rates WHERE cycle = ${cycle} AND level = 'city' AND area_code = ${city}`,
+      ),
     ]);
+    const rate = rates[0];
     const first = headline[0];
     return {
       cityCode: units.cityCode,
@@ -197,7 +240,30 @@ export const fetchCityResults = async (options: CityResultsOptions): Promise<Cit
         gap: numberOrNull(row.gap),
         sinceCycle: numberOrNull(row.since_cycle),
         status: String(row.status),
+        rectification:
+          row.rectification_state === null
+            ? null
+            : {
+                state: String(row.rectification_state),
+                planTargetDate: (row.plan_target_date as string | null) ?? null,
+                overdue: row.overdue === true,
+                contradicted: row.contradicted === true,
+              },
       })),
+      rectificationRate:
+        rate === undefined
+          ? null
+          : {
+              items: Number(rate.items),
+              identified: Number(rate.identified),
+              planned: Number(rate.planned),
+              inProgress: Number(rate.in_progress),
+              rectified: Number(rate.rectified),
+              consolidated: Number(rate.consolidated),
+              reopened: Number(rate.reopened),
+              overdue: Number(rate.overdue),
+              rate: Number(rate.rectification_rate),
+            },
       units: {
         expected: units.expected,
         reported: units.reported,
@@ -232,6 +298,21 @@ const ledgerStatusNames: Readonly<Record<string, { zh: string; en: string }>> = 
   new: { zh: '新增', en: 'new' },
   persisting: { zh: '持续', en: 'persisting' },
   resolved: { zh: '已整改', en: 'resolved' },
+};
+
+/** English names of the rectification states; the Chinese ones are the rectification package's. */
+export const rectificationStateNamesEn: Readonly<Record<keyof typeof rectificationStateNames, string>> = {
+  identified: 'identified',
+  planned: 'planned',
+  in_progress: 'in progress',
+  rectified: 'rectified (verified)',
+  consolidated: 'consolidated',
+  reopened: 'reopened',
+};
+
+const rectificationStateText = (state: string, en: boolean): string => {
+  const names: Readonly<Record<string, string>> = en ? rectificationStateNamesEn : rectificationStateNames;
+  return names[state] ?? state;
 };
 
 const indent = (lines: readonly string[]): string[] => lines.map((line) => `  ${line}`);
@@ -300,10 +381,40 @@ export const formatCityResults = (results: CityResults, language: CliLanguage): 
       ? `shortfall ledger: ${results.ledger.length} item(s), ${byStatus('new')} new, ${byStatus('persisting')} persisting, ${byStatus('resolved')} resolved`
       : `问题台账：${results.ledger.length} 项（新增 ${byStatus('new')}，持续 ${byStatus('persisting')}，已整改 ${byStatus('resolved')}）`,
   );
+  const rate = results.rectificationRate;
+  if (rate !== null)
+    lines.push(
+      en
+        ? `rectification: rate ${percent(rate.rate)} ((${rate.rectified} rectified + ${rate.consolidated} consolidated) / ${rate.items} item(s)); ${rate.identified} identified, ${rate.planned} planned, ${rate.inProgress} in progress, ${rate.reopened} reopened, ${rate.overdue} overdue`
+        : `整改率：${percent(rate.rate)}（（已整改 ${rate.rectified} + 已巩固 ${rate.consolidated}）/ 台账 ${rate.items} 项）；待整改 ${rate.identified}，已制定计划 ${rate.planned}，整改中 ${rate.inProgress}，已重新打开 ${rate.reopened}，逾期 ${rate.overdue}`,
+    );
   if (results.ledger.length > 0) {
     const header = en
-      ? ['unit', 'name', 'indicator', 'value', 'standard', 'gap', 'since', 'status']
-      : ['单元', '名称', '指标', '数值', '标准', '差距', '始于', '状态'];
+      ? [
+          'unit',
+          'name',
+          'indicator',
+          'value',
+          'standard',
+          'gap',
+          'since',
+          'status',
+          'rectification',
+          'due',
+          'flags',
+        ]
+      : ['单元', '名称', '指标', '数值', '标准', '差距', '始于', '状态', '整改状态', '整改时限', '提示'];
+    const flags = (item: LedgerItem): string =>
+      [
+        item.rectification?.overdue === true ? (en ? 'overdue' : '逾期') : undefined,
+        item.rectification?.contradicted === true
+          ? en
+            ? 'contradicted by the next cycle'
+            : '核验后下一年度仍未达标'
+          : undefined,
+      ]
+        .filter((flag) => flag !== undefined)
+        .join(en ? ', ' : '、') || '-';
     lines.push(
       ...indent(
         formatTextTable([
@@ -322,6 +433,9 @@ export const formatCityResults = (results: CityResults, language: CliLanguage): 
               en
                 ? (ledgerStatusNames[item.status]?.en ?? item.status)
                 : (ledgerStatusNames[item.status]?.zh ?? item.status),
+              item.rectification === null ? '-' : rectificationStateText(item.rectification.state, en),
+              item.rectification?.planTargetDate ?? '-',
+              flags(item),
             ];
           }),
         ]),

@@ -14,6 +14,7 @@ import {
   rectificationActionLabels,
   rectificationStateNames,
 } from '@citycheck/rectification';
+import { rectificationStateNamesEn } from './city-results.js';
 import { cityOptions, closeHttp } from './http.js';
 import { CommandUsageError, callIngest, isUsageError, refusalExit } from './ingest-call.js';
 import { type CliLanguage, parseLanguage } from './language.js';
@@ -66,15 +67,8 @@ export const evidenceTypeOf = (file: string): string => {
   return type;
 };
 
-const stateNamesEn: Readonly<Record<RectificationState, string>> = {
-  identified: 'identified',
-  planned: 'planned',
-  in_progress: 'in progress',
-  rectified: 'rectified (verified)',
-};
-
 const stateText = (state: RectificationState, language: CliLanguage): string =>
-  language === 'en' ? stateNamesEn[state] : rectificationStateNames[state];
+  language === 'en' ? rectificationStateNamesEn[state] : rectificationStateNames[state];
 
 /** An item for people: its state, plan and evidence, then one line per action (Beijing time in Chinese, UTC in English). */
 export const formatRectification = (record: RectificationRecord, language: CliLanguage): string => {

@@ -70,6 +70,7 @@ describe('results', () => {
         lakeCommit: null,
         headline: [],
         ledger: [],
+        rectificationRate: null,
         units: {
           expected: 2,
           reported: 0,
@@ -94,5 +95,80 @@ describe('results', () => {
       '  社区  640104001001  甲社区',
       '  社区  640104001003  乙社区',
     ]);
+  });
+
+  it('show each ledger item with its rectification, and the rate', () => {
+    const item = {
+      unitLevel: 'community',
+      unitCode: '640104001001',
+      unitName: '甲社区',
+      indicator: 'C01',
+      nameZh: '未达标配建养老服务设施的小区数量',
+      nameEn: 'compounds without standard elderly-care facilities',
+      unitScale: 1,
+      unitZh: '个',
+      unitEn: 'compounds',
+      value: 2,
+      standardOperator: '<=',
+      standardValue: 0,
+      gap: 2,
+      sinceCycle: 2024,
+      status: 'new',
+    };
+    const results = {
+      cityCode: '640100',
+      cityName: '银川市',
+      cycle: 2024,
+      derivedAt: null,
+      lakeCommit: null,
+      headline: [],
+      ledger: [
+        {
+          ...item,
+          rectification: {
+            state: 'planned',
+            planTargetDate: '2025-03-31',
+            overdue: true,
+            contradicted: false,
+          },
+        },
+        {
+          ...item,
+          unitCode: '640104001003',
+          unitName: '乙社区',
+          rectification: {
+            state: 'reopened',
+            planTargetDate: '2099-12-31',
+            overdue: false,
+            contradicted: true,
+          },
+        },
+      ],
+      // 4 items: 1 planned, 1 reopened, 1 rectified, 1 consolidated: (1 + 1) / 4 = 50.0%.
+      rectificationRate: {
+        items: 4,
+        identified: 0,
+        planned: 1,
+        inProgress: 0,
+        rectified: 1,
+        consolidated: 1,
+        reopened: 1,
+        overdue: 1,
+        rate: 0.5,
+      },
+      units: { expected: 0, reported: 0, missing: [] },
+    };
+    const zh = formatCityResults(results, 'zh');
+    expect(zh).toContain(
+      '整改率：50.0%（（已整改 1 + 已巩固 1）/ 台账 4 项）；待整改 0，已制定计划 1，整改中 0，已重新打开 1，逾期 1',
+    );
+    expect(zh).toMatch(/ 640104001001 +甲社区 .* 新增 +已制定计划 +2025-03-31 +逾期\n/);
+    expect(zh).toMatch(/ 640104001003 +乙社区 .* 新增 +已重新打开 +2099-12-31 +核验后下一年度仍未达标\n/);
+    const en = formatCityResults(results, 'en');
+    expect(en).toContain(
+      'rectification: rate 50.0% ((1 rectified + 1 consolidated) / 4 item(s)); 0 identified, 1 planned, 0 in progress, 1 reopened, 1 overdue',
+    );
+    expect(en).toMatch(/ 640104001001 .* new +planned +2025-03-31 +overdue\n/);
+    expect(en).toMatch(/ 640104001003 .* new +reopened +2099-12-31 +contradicted by the next cycle\n/);
   });
 });
