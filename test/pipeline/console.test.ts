@@ -45,11 +45,13 @@ const reviewSteps: [city: string, actions: ('submit' | 'approve' | 'accept')[]][
   ['440300', ['submit', 'approve']],
   ['450100', ['submit']],
 ];
+// The page shows each state by its Chinese name: accepted 部级已验收, approved 省级已通过, submitted 已提交审核,
+// draft 未提交.
 const expectedCityReviews = {
-  '440100': ['accepted', '0', '1'],
-  '440300': ['approved', '1', '0'],
-  '450100': ['submitted', '0', '0'],
-  '110100': ['draft', '0', '0'],
+  '440100': ['部级已验收', '0', '1'],
+  '440300': ['省级已通过', '1', '0'],
+  '450100': ['已提交审核', '0', '0'],
+  '110100': ['未提交', '0', '0'],
 };
 const expectedProvinceReviews = {
   '440000': ['—', '1', '1'],

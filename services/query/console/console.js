@@ -26,12 +26,7 @@
       rectificationItemsOf: '整改事项：',
       overdueOnly: '逾期未整改',
       contradictedOnly: '下期数据否定整改',
-      stateIdentified: '待整改',
-      statePlanned: '已制定方案',
-      stateInProgress: '整改中',
-      stateRectified: '已整改',
-      stateConsolidated: '已巩固',
-      stateReopened: '重新打开',
+      // The rectification states' names are the service's (stateNames below).
       rectificationTrail: '整改记录（点击上表中的事项）',
       rectificationTrailOf: '整改记录：',
       showUnit: '在地图与下钻中查看：',
@@ -176,6 +171,14 @@
   let trendChart;
   const $ = (id) => document.getElementById(id);
   const t = (key) => text[language][key] ?? key;
+  /**
+   * The Chinese names of the stored review and rectification states, embedded into the page by the service
+   * from the packages that define them; English shows the stored value.
+   */
+  const stateNames = JSON.parse($('state-names')?.textContent || '{"review":{},"rectification":{}}');
+  const shownState = (kind, value) => (language === 'zh' ? (stateNames[kind][value] ?? value) : value);
+  /** The columns holding a stored state, and whose states they are. */
+  const stateColumns = { state: 'rectification', review_state: 'review' };
 
   const post = (body) =>
     fetch('/v1/export', {
@@ -260,6 +263,9 @@
   const applyLanguage = () => {
     document.documentElement.lang = language === 'zh' ? 'zh-CN' : 'en';
     for (const node of document.querySelectorAll('[data-i18n]')) node.textContent = t(node.dataset.i18n);
+    if (language === 'zh')
+      for (const option of $('rectification-state').options)
+        if (option.value !== '') option.textContent = shownState('rectification', option.value);
     $('language').textContent = t('language');
   };
 
@@ -324,7 +330,15 @@
         const td = document.createElement('td');
         const cell = row[column.index];
         td.textContent =
-          cell === null ? '—' : typeof cell === 'boolean' ? (cell ? '是' : '否') : String(cell);
+          cell === null
+            ? '—'
+            : typeof cell === 'boolean'
+              ? cell
+                ? '是'
+                : '否'
+              : column.name in stateColumns
+                ? shownState(stateColumns[column.name], cell)
+                : String(cell);
         td.dataset.field = column.name;
         if (typeof cell === 'number') td.className = 'number';
         tr.append(td);

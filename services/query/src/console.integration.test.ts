@@ -218,6 +218,11 @@ describe('the console', () => {
         '#rectification-items tr[data-item="440101001003-C01"] td[data-field="plan_target_date"]',
       ),
     ).toBe('2025-03-31');
+    // States show by their Chinese names, the rectification package's: planned is 已制定计划.
+    expect(
+      await page.textContent('#rectification-items tr[data-item="440101001003-C01"] td[data-field="state"]'),
+    ).toBe('已制定计划');
+    expect(await page.textContent('#rectification-state option[value="reopened"]')).toBe('已重新打开');
     await page.selectOption('#rectification-show', 'contradicted');
     await settled(page);
     expect((await items()).map((row) => row[0])).toEqual(['440101001002-C01']);
