@@ -7,6 +7,13 @@ import { acceptLanguage, type CliLanguage } from './language.js';
 
 export class CommandUsageError extends Error {}
 
+/** A command's --cycle: a four-digit year, else the usage error naming the command (`review`, `rectify`). */
+export const cycleArgument = (command: string, raw: string | undefined): string => {
+  if (raw === undefined || !/^20[0-9]{2}$/.test(raw))
+    throw new CommandUsageError(`${command} needs --cycle <year>, e.g. --cycle 2025`);
+  return raw;
+};
+
 export interface IngestCall {
   readonly method: 'GET' | 'POST';
   /** After the base URL: `/v1/...`. */

@@ -16,7 +16,7 @@ import {
 } from '@citycheck/rectification';
 import { rectificationStateNamesEn } from './city-results.js';
 import { cityOptions, closeHttp } from './http.js';
-import { CommandUsageError, callIngest, isUsageError, refusalExit } from './ingest-call.js';
+import { CommandUsageError, callIngest, cycleArgument, isUsageError, refusalExit } from './ingest-call.js';
 import { type CliLanguage, parseLanguage } from './language.js';
 
 export const rectifyUsage = `  citycheck rectify list --cycle <year> [--city <code>] [--json]
@@ -122,12 +122,6 @@ export const formatRectificationList = (
     .join('\n');
 };
 
-const cycleOf = (raw: string | undefined): string => {
-  if (raw === undefined || !/^20[0-9]{2}$/.test(raw))
-    throw new CommandUsageError('rectify needs --cycle <year>, e.g. --cycle 2025');
-  return raw;
-};
-
 const needed = (value: string | undefined, option: string, action: string): string => {
   if (value === undefined || value.trim() === '')
     throw new CommandUsageError(`rectify ${action} needs --${option}`);
@@ -160,7 +154,7 @@ export const rectifyCommand = async (args: string[]): Promise<number> => {
       );
     const language = parseLanguage(values.lang);
     if (language === undefined) throw new CommandUsageError(`--lang ${values.lang} is neither zh nor en`);
-    const cycle = cycleOf(values.cycle);
+    const cycle = cycleArgument('rectify', values.cycle);
     const connection = { language, url: values.url, token: values.token };
     if (action === 'list') {
       if (values.city !== undefined && !/^[1-9][0-9]{5}$/.test(values.city))

@@ -13,7 +13,7 @@ import {
   stateNames,
 } from '@citycheck/reviews';
 import { cityOptions, closeHttp } from './http.js';
-import { CommandUsageError, callIngest, isUsageError, refusalExit } from './ingest-call.js';
+import { CommandUsageError, callIngest, cycleArgument, isUsageError, refusalExit } from './ingest-call.js';
 import { type CliLanguage, parseLanguage } from './language.js';
 
 export const reviewUsage = `  citycheck review submit --cycle <year>                       (a city credential: its own city)
@@ -77,13 +77,6 @@ export const formatReview = (review: ReviewRecord, language: CliLanguage): strin
   return lines.join('\n');
 };
 
-const cycleOf = (raw: string | undefined): number => {
-  const cycle = Number(raw);
-  if (raw === undefined || !/^20[0-9]{2}$/.test(raw))
-    throw new CommandUsageError('review needs --cycle <year>, e.g. --cycle 2025');
-  return cycle;
-};
-
 const cityOf = (raw: string | undefined, action: string): string => {
   if (raw === undefined || !/^[1-9][0-9]{5}$/.test(raw))
     throw new CommandUsageError(`review ${action} needs --city <six-digit code>, e.g. --city 640100`);
@@ -110,7 +103,7 @@ export const reviewCommand = async (args: string[]): Promise<number> => {
       );
     const language = parseLanguage(values.lang);
     if (language === undefined) throw new CommandUsageError(`--lang ${values.lang} is neither zh nor en`);
-    const cycle = cycleOf(values.cycle);
+    const cycle = cycleArgument('review', values.cycle);
     let path: string;
     let body: Record<string, unknown> | undefined;
     if (action === 'show') {
