@@ -6,6 +6,10 @@ STATE_DIR="$REPO_ROOT/.local"
 LOG_DIR="$STATE_DIR/logs"
 RUN_DIR="$STATE_DIR/run"
 readonly PNPM_VERSION=9.15.9
+# Where the services, the demo and the tests find Kafka and the object store: the ports infra/up.sh starts
+# them on (KAFKA_PORT, S3_PORT), unless given outright. Set here, once, so every script agrees with infra/.
+export KAFKA_BROKERS="${KAFKA_BROKERS:-127.0.0.1:${KAFKA_PORT:-9092}}"
+export S3_ENDPOINT="${S3_ENDPOINT:-http://127.0.0.1:${S3_PORT:-9000}}"
 
 say() { printf 'citycheck: %s\n' "$*"; }
 die() {

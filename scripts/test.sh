@@ -21,8 +21,6 @@ say "type-checking, linting, and checking generated contracts"
   node services/ingest/scripts/generate-openapi.mjs --check) ||
   die "generated contracts are stale (run the two scripts above without --check)"
 
-export KAFKA_BROKERS="${KAFKA_BROKERS:-127.0.0.1:${KAFKA_PORT:-9092}}"
-export S3_ENDPOINT="${S3_ENDPOINT:-http://127.0.0.1:${S3_PORT:-9000}}"
 mkdir -p "$STATE_DIR"
 configs=(vitest.config.ts vitest.faults.config.ts)
 case ${1:-} in
