@@ -489,20 +489,29 @@ const missed = (o: string): string => `CASE ${o}.standard_operator
       WHEN '==' THEN ${o}.value <> ${o}.standard_value
     END`;
 
+/** `alias`'s city is one of `cities` (every city: undefined). */
+const inCities = (alias: string, cities: readonly string[] | undefined): string =>
+  cities === undefined
+    ? 'true'
+    : cities.length === 0
+      ? 'false'
+      : `${alias}.city_code IN (${cities.map((city) => `'${city.replaceAll("'", "''")}'`).join(', ')})`;
+
 const sameKey = (a: string, b: string): string =>
   `${a}.unit_level = ${b}.unit_level AND ${a}.unit_code = ${b}.unit_code AND ${a}.indicator_code = ${b}.indicator_code`;
 
 /**
- * The shortfall ledger of the target cycle: units missing a standard (new or persisting, with the first
+ * The shortfall ledger rows of the target cycle's units in `cities` (every city: undefined), kept per city
+ * because a unit's rows depend on its own history alone: units missing a standard (new or persisting, with the first
  * cycle of their unbroken run of misses) and units that missed it in the previous cycle and no longer do.
  * Only the target cycle's rows are carried whole; earlier cycles contribute the keys of their misses.
  */
-export const shortfallLedgerSql = (cycle: number): string => `
+export const shortfallLedgerRowsSql = (cycle: number, cities: readonly string[] | undefined): string => `
 WITH present AS (
   SELECT o.cycle, o.province_code, o.city_code, o.district_code, o.street_code, o.unit_level, o.unit_code,
     o.indicator_code, o.value, o.submission_id, o.standard_operator, o.standard_value, ${missed('o')} AS missed
   FROM current_obs o
-  WHERE o.cycle = ${cycle} AND o.standard_operator IS NOT NULL
+  WHERE o.cycle = ${cycle} AND o.standard_operator IS NOT NULL AND ${inCities('o', cities)}
 ),
 prior AS (
   SELECT o.unit_level, o.unit_code, o.indicator_code, ${missed('o')} AS missed
@@ -536,8 +545,12 @@ SELECT
 FROM present
 LEFT JOIN prior ON ${sameKey('prior', 'present')}
 LEFT JOIN since s ON s.cycle = present.cycle AND ${sameKey('s', 'present')}
-WHERE present.missed OR coalesce(prior.missed, false)
-ORDER BY present.province_code, present.city_code, present.unit_code, present.indicator_code`;
+WHERE present.missed OR coalesce(prior.missed, false)`;
+
+/** The shortfall ledger of the target cycle, from the rows kept per city (temp view `kept_shortfall_ledger`). */
+export const shortfallLedgerSql = (cycle: number): string =>
+  `SELECT * FROM kept_shortfall_ledger WHERE cycle = ${cycle}
+   ORDER BY province_code, city_code, unit_code, unit_level, indicator_code`;
 
 /** Robust z-score threshold: |x - median| / (1.4826 MAD) above this is flagged. */
 export const outlierThreshold = 3.5;
@@ -580,13 +593,13 @@ ${spreadName} AS (
  * flags no outlier (there is no spread to be far from).
  */
 export const qualityFlagsSql = (cycle: number): string => `
-WITH base AS (
-  -- Only the columns the flags carry: base is read several times, and materialised.
-  SELECT cycle, province_code, city_code, district_code, street_code, unit_level, unit_code, indicator_code, value, submission_id
-  FROM scoped WHERE cycle = ${cycle}
+WITH base AS MATERIALIZED (
+  -- Only what the statistics read: base is read several times. The flagged rows (few) take the rest of
+  -- their columns from the observation afterwards.
+  SELECT unit_level, unit_code, indicator_code, province_code, value FROM scoped WHERE cycle = ${cycle}
 ),
-changes AS (
-  SELECT b.*, b.value - p.value AS delta, p.value AS previous_value
+changes AS MATERIALIZED (
+  SELECT b.unit_level, b.unit_code, b.indicator_code, b.value - p.value AS delta, p.value AS previous_value
   FROM base b
   JOIN (SELECT unit_level, unit_code, indicator_code, value FROM scoped WHERE cycle = ${cycle - 1}) p
     ON ${sameKey('p', 'b')}
@@ -595,17 +608,42 @@ ${medianAndMad('national_median', 'national', 'base b', 'value', ['indicator_cod
 ${medianAndMad('provincial_median', 'provincial', 'base b', 'value', ['indicator_code', 'unit_level', 'province_code'])},
 ${medianAndMad('change_median', 'change_spread', 'changes c', 'delta', ['indicator_code', 'unit_level'])},
 flags AS (
-  SELECT b.*, 'national_outlier' AS flag, (b.value - s.med) / (1.4826 * s.mad) AS score, s.med AS reference
+  SELECT b.unit_level, b.unit_code, b.indicator_code, 'national_outlier' AS flag, (b.value - s.med) / (1.4826 * s.mad) AS score, s.med AS reference
   FROM base b JOIN national s USING (indicator_code, unit_level)
   WHERE s.mad > 0 AND s.n >= ${minimumGroupSize}
   UNION ALL
-  SELECT b.*, 'provincial_outlier', (b.value - s.med) / (1.4826 * s.mad), s.med
+  SELECT b.unit_level, b.unit_code, b.indicator_code, 'provincial_outlier', (b.value - s.med) / (1.4826 * s.mad), s.med
   FROM base b JOIN provincial s USING (indicator_code, unit_level, province_code)
   WHERE s.mad > 0 AND s.n >= ${minimumGroupSize}
   UNION ALL
-  SELECT c.* EXCLUDE (delta, previous_value), 'year_over_year_jump', (c.delta - s.med) / (1.4826 * s.mad), c.previous_value
+  SELECT c.unit_level, c.unit_code, c.indicator_code, 'year_over_year_jump', (c.delta - s.med) / (1.4826 * s.mad), c.previous_value
   FROM changes c JOIN change_spread s USING (indicator_code, unit_level)
   WHERE s.mad > 0 AND s.n >= ${minimumGroupSize}
+),
+outliers AS (
+  SELECT o.cycle, o.province_code, o.city_code, o.district_code, o.street_code, o.unit_level, o.unit_code,
+    o.indicator_code, o.value, f.flag, f.score, f.reference, o.submission_id
+  FROM (SELECT * FROM flags WHERE abs(score) > ${outlierThreshold}) f
+  JOIN scoped o ON o.cycle = ${cycle} AND ${sameKey('o', 'f')}
+)
+SELECT cycle, province_code, city_code, district_code, street_code, unit_level, unit_code, indicator_code, value,
+  flag, score, reference, submission_id
+FROM (
+  SELECT * FROM outliers
+  UNION ALL BY NAME
+  SELECT * FROM kept_city_disagreements WHERE cycle = ${cycle}
+)
+ORDER BY indicator_code, flag, unit_code, unit_level`;
+
+/**
+ * The city_units_disagree flags of the target cycle's cities in `cities` (every city: undefined): a city's
+ * own figure that disagrees with the figure of its units below. A city's depend on its own rows alone, so
+ * they are kept per city (temp view `kept_city_disagreements`) and redone only for cities that changed.
+ */
+export const cityDisagreementsSql = (cycle: number, cities: readonly string[] | undefined): string => `
+WITH base AS (
+  SELECT cycle, province_code, city_code, district_code, street_code, unit_level, unit_code, indicator_code, value, submission_id
+  FROM current_obs o WHERE o.cycle = ${cycle} AND o.unit_level = 'city' AND ${inCities('o', cities)}
 ),
 below_city AS (
   -- Each city's units below it (districts ...), rolled up by the indicator's rule, where the city also
@@ -618,8 +656,8 @@ below_city AS (
       WHEN 'share' THEN sum(CASE WHEN meets THEN 1 ELSE 0 END)::DOUBLE / count(*)::DOUBLE
       WHEN 'weightedMean' THEN sum((value * weight)::DECIMAL(38, 6))::DOUBLE / nullif(sum(weight::DECIMAL(38, 6)), 0)::DOUBLE
     END AS below, any_value(aggregation) AS aggregation
-  FROM scoped o
-  WHERE o.cycle = ${cycle} AND o.unit_level <> 'city'
+  FROM current_obs o
+  WHERE o.cycle = ${cycle} AND o.unit_level <> 'city' AND ${inCities('o', cities)}
     AND EXISTS (SELECT 1 FROM base c WHERE c.unit_level = 'city' AND c.city_code = o.city_code AND c.indicator_code = o.indicator_code)
   GROUP BY city_code, indicator_code
 ),
@@ -631,11 +669,4 @@ disagreements AS (
       ELSE abs(b.value - u.below) > ${disagreementThreshold} * abs(u.below)
     END
 )
-SELECT cycle, province_code, city_code, district_code, street_code, unit_level, unit_code, indicator_code, value,
-  flag, score, reference, submission_id
-FROM (
-  SELECT * FROM flags WHERE abs(score) > ${outlierThreshold}
-  UNION ALL BY NAME
-  SELECT * FROM disagreements
-)
-ORDER BY indicator_code, flag, unit_code`;
+SELECT * FROM disagreements`;

@@ -563,4 +563,57 @@ describe('derived rollups, completeness, ledger and flags on the real object sto
       connection.closeSync();
     }
   });
+
+  it("raises and clears a city's disagreement with its districts in the same bytes as a run from scratch", async () => {
+    const keys = derivedNames.map((name) => derivedObjectKey(2024, name));
+    const connection = await lake.instance.connect();
+    const derivation = await createDerivation({ duckdb: connection, store, settings });
+    const beijingFlag = async () =>
+      query(
+        "SELECT unit_code, value, flag, score, reference FROM quality_flags WHERE cycle = 2024 AND indicator_code = 'D01' AND flag = 'city_units_disagree'",
+      );
+    /** Stores Beijing's own D01, derives incrementally, and checks the bytes against a run from scratch. */
+    const beijingReports = async (quantity: number, receivedAt: string): Promise<void> => {
+      await store_([
+        record(
+          2024,
+          { level: 'city', code: '110100' },
+          [{ indicator: 'D01', value: quantity / 110_000, quantity, population: 110_000 }],
+          receivedAt,
+        ),
+      ]);
+      await derivation.derive(await commitLog.committed(), [2024]);
+      const incremental = await Promise.all(keys.map((key) => store.get(key)));
+      await derive([2024]);
+      const fromScratch = await Promise.all(keys.map((key) => store.get(key)));
+      for (const [index, bytes] of incremental.entries()) {
+        expect(
+          Buffer.from(bytes as Uint8Array).equals(Buffer.from(fromScratch[index] as Uint8Array)),
+          keys[index],
+        ).toBe(true);
+      }
+    };
+    try {
+      await derivation.derive(await commitLog.committed());
+      expect(await beijingFlag()).toEqual([]);
+      // Beijing's districts: (26,000 + 1,000) m² over (10,000 + 100,000) people = 27 / 110 m² a person.
+      // Beijing reports 1 m² a person for itself: (1 - 27/110) / (27/110) = 83/27, far beyond 20%.
+      await beijingReports(110_000, '2024-09-01T08:00:00.000Z');
+      expect(await beijingFlag()).toEqual([
+        {
+          unit_code: '110100',
+          value: 1,
+          flag: 'city_units_disagree',
+          score: expect.closeTo(83 / 27, 12),
+          reference: expect.closeTo(27 / 110, 12),
+        },
+      ]);
+      // Corrected to 27,500 m²: 0.25 against 27/110 is 1.9% off, within 20%, so the flag goes.
+      await beijingReports(27_500, '2024-09-02T08:00:00.000Z');
+      expect(await beijingFlag()).toEqual([]);
+    } finally {
+      await derivation.close();
+      connection.closeSync();
+    }
+  });
 });

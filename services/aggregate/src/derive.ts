@@ -22,6 +22,7 @@ import {
   acceptedScopeSql,
   bulkLoadSql,
   changedCitiesSql,
+  cityDisagreementsSql,
   completenessSql,
   currentViewSql,
   cycleDivisionsSql,
@@ -35,6 +36,7 @@ import {
   referenceSql,
   repeatedKeysSql,
   scopedSql,
+  shortfallLedgerRowsSql,
   shortfallLedgerSql,
   stageSql,
   stateTablesSql,
@@ -67,6 +69,12 @@ export const derivedOutputs = {
   shortfall_ledger: shortfallLedgerSql,
   quality_flags: qualityFlagsSql,
 } as const;
+
+/** The rows derivation keeps per cycle and city between runs, by state table, and the query of each. */
+const keptRows = [
+  ['shortfall_ledger', shortfallLedgerRowsSql],
+  ['city_disagreements', cityDisagreementsSql],
+] as const;
 
 export const derivedObjectKey = (cycle: number, name: keyof typeof derivedOutputs): string =>
   `rollups/cycle=${cycle}/${name}.parquet`;
@@ -232,6 +240,19 @@ export const createDerivation = async ({
   // (their sums are redone by the next run that needs the cycle), and the catalogue rules they were summed
   // under (aggregation and level: a change of the reference redoes them all).
   const summed = new Map<number, Set<string>>();
+  // Likewise the cycles whose shortfall ledger rows and city disagreements the state holds. A city's
+  // disagreements depend on its rows of that cycle alone; a unit's ledger rows on its whole history, so a
+  // change to an earlier cycle makes every later cycle's ledger stale (the unit may have moved city).
+  const ledgered = new Map<number, Set<string>>();
+  const disagreed = new Map<number, Set<string>>();
+  const keptPerCity = [summed, ledgered, disagreed];
+  const cityChanged = (cycle: number, city: string): void => {
+    for (const kept of keptPerCity) kept.get(cycle)?.add(city);
+    for (const later of [...ledgered.keys()]) if (later > cycle) ledgered.delete(later);
+  };
+  const forgetKept = (): void => {
+    for (const kept of keptPerCity) kept.clear();
+  };
   let summedUnder: string | undefined;
   const stateDirectory = await mkdtemp(join(directory, 'citycheck-derivation-'));
   const stateFile = join(stateDirectory, 'state.duckdb');
@@ -244,7 +265,7 @@ export const createDerivation = async ({
     await duckdb.run(`ATTACH ${quote(stateFile)} AS ${db}`);
     for (const sql of stateTablesSql(db)) await duckdb.run(sql);
     loaded.clear();
-    summed.clear();
+    forgetKept();
   };
   await reset();
 
@@ -264,8 +285,8 @@ export const createDerivation = async ({
       ))
         await duckdb.run(sql);
       for (const object of fresh) loaded.add(object.key);
-      // Sums taken before (of an empty lake, for cycles a caller named) are of nothing: all stale.
-      summed.clear();
+      // Sums and rows taken before (of an empty lake, for cycles a caller named) are of nothing: all stale.
+      forgetKept();
       await duckdb.run(`CHECKPOINT ${db}`);
       return { loadedObjects: fresh.length, inputObjects: loaded.size };
     }
@@ -289,7 +310,7 @@ export const createDerivation = async ({
       const later = await duckdb.runAndReadAll('SELECT count(*) FILTER (WHERE later) AS n FROM existing');
       if (Number(later.getRowObjectsJS()[0]?.n ?? 0) > 0) await duckdb.run(merge.supersede);
       const changed = await duckdb.runAndReadAll(changedCitiesSql);
-      for (const row of changed.getRowObjectsJS()) summed.get(Number(row.cycle))?.add(String(row.city_code));
+      for (const row of changed.getRowObjectsJS()) cityChanged(Number(row.cycle), String(row.city_code));
       await duckdb.run(merge.add);
       await duckdb.run('DROP TABLE incoming; DROP TABLE existing');
       for (const object of batch) loaded.add(object.key);
@@ -328,14 +349,18 @@ export const createDerivation = async ({
       await duckdb.run(currentViewSql(db));
       await duckdb.run(receiptsViewSql(db));
       const rules = await duckdb.runAndReadAll(
-        `SELECT md5(coalesce(string_agg(concat_ws('|', catalogue_version, code, aggregation, primary_level), ',' ORDER BY catalogue_version, code), '')) AS rules FROM reference_indicators`,
+        `SELECT md5(coalesce(string_agg(concat_ws('|', catalogue_version, code, aggregation, primary_level, standard_operator, standard_value), ',' ORDER BY catalogue_version, code), '')) AS rules FROM reference_indicators`,
       );
       const under = String(rules.getRowObjectsJS()[0]?.rules);
-      if (under !== summedUnder) summed.clear();
+      if (under !== summedUnder) forgetKept();
       summedUnder = under;
-      // Typed as the query that fills it.
+      // Typed as the queries that fill them.
       await duckdb.run(`CREATE TABLE IF NOT EXISTS ${db}.street_sums AS ${streetSumsSql('false')}`);
       await duckdb.run(`CREATE OR REPLACE TEMP VIEW street_sums AS SELECT * FROM ${db}.street_sums`);
+      for (const [table, rowsSql] of keptRows) {
+        await duckdb.run(`CREATE TABLE IF NOT EXISTS ${db}.${table} AS ${rowsSql(0, [])}`);
+        await duckdb.run(`CREATE OR REPLACE TEMP VIEW kept_${table} AS SELECT * FROM ${db}.${table}`);
+      }
     });
 
     // The street sums of a cycle: all of them the first time, then only those of cities changed since.
@@ -352,6 +377,24 @@ export const createDerivation = async ({
       else stale.clear();
     };
 
+    // The ledger rows and city disagreements of a cycle, likewise: all the first time, then changed cities'.
+    const keepRows = async (
+      kept: Map<number, Set<string>>,
+      table: string,
+      rowsSql: (cycle: number, cities: readonly string[] | undefined) => string,
+      cycle: number,
+    ): Promise<void> => {
+      const stale = kept.get(cycle);
+      if (stale !== undefined && stale.size === 0) return;
+      const cities = stale === undefined ? undefined : [...stale].sort();
+      await duckdb.run(
+        `DELETE FROM ${db}.${table} WHERE cycle = ${cycle}${cities === undefined ? '' : ` AND city_code IN (${cities.map(quote).join(', ')})`}`,
+      );
+      await duckdb.run(`INSERT INTO ${db}.${table} ${rowsSql(cycle, cities)}`);
+      if (stale === undefined) kept.set(cycle, new Set());
+      else stale.clear();
+    };
+
     const dir = await mkdtemp(join(tmpdir(), 'citycheck-derive-'));
     const objects: string[] = [];
     const rows: Record<string, number> = {};
@@ -362,6 +405,12 @@ export const createDerivation = async ({
           await sumStreets(cycle - 1);
           await sumStreets(cycle);
         });
+        await timed('ledger_rows', () =>
+          keepRows(ledgered, 'shortfall_ledger', shortfallLedgerRowsSql, cycle),
+        );
+        await timed('city_disagreements', () =>
+          keepRows(disagreed, 'city_disagreements', cityDisagreementsSql, cycle),
+        );
         // Which units the cycle expects and where it places them depend on its county-level cities.
         await timed('expected', async () => {
           await duckdb.run(`CREATE OR REPLACE TEMP TABLE cycle_divisions AS ${cycleDivisionsSql(cycle)}`);
@@ -406,7 +455,7 @@ export const createDerivation = async ({
     } finally {
       await rm(dir, { recursive: true, force: true });
       await duckdb.run(
-        'DROP VIEW IF EXISTS scoped; DROP VIEW IF EXISTS accepted_street_sums; DROP TABLE IF EXISTS accepted_cities; DROP TABLE IF EXISTS accepted_divisions; DROP TABLE IF EXISTS accepted_expected_units; DROP VIEW IF EXISTS street_sums; DROP VIEW IF EXISTS current_obs; DROP VIEW IF EXISTS receipts; DROP TABLE IF EXISTS reference_divisions; DROP TABLE IF EXISTS cycle_divisions',
+        'DROP VIEW IF EXISTS scoped; DROP VIEW IF EXISTS accepted_street_sums; DROP TABLE IF EXISTS accepted_cities; DROP TABLE IF EXISTS accepted_divisions; DROP TABLE IF EXISTS accepted_expected_units; DROP VIEW IF EXISTS street_sums; DROP VIEW IF EXISTS kept_shortfall_ledger; DROP VIEW IF EXISTS kept_city_disagreements; DROP VIEW IF EXISTS current_obs; DROP VIEW IF EXISTS receipts; DROP TABLE IF EXISTS reference_divisions; DROP TABLE IF EXISTS cycle_divisions',
       );
     }
     return { cycles: targets, objects, rows, inputObjects, loadedObjects, timings };
