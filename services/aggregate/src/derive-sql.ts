@@ -1,7 +1,8 @@
 // The SQL that turns the lake's observations into what the ministry reads. Derivation keeps two tables
-// between runs in its own compressed in-memory database (see derive.ts): the current observation of each
-// (cycle, unit, indicator) and each unit's receipt times. Each load of newly committed objects merges into
-// them; the statements below read them through the temp view `current_obs` (joined to the catalogue
+// between runs in a DuckDB database file of its own (see derive.ts): the current observation of each
+// (cycle, unit, indicator) and each unit's receipt times; each load of newly committed objects merges into
+// them. From them it keeps, per cycle and city, what depends on one city alone (street sums, shortfall
+// ledger rows, city disagreement flags), redone only for cities that changed. The statements below read them through the temp view `current_obs` (joined to the catalogue
 // rules), the temp table `receipts`, `reference_indicators`, `reference_divisions` and `cycle_settings`, and
 // each is parameterised by the target cycle only, so the same lake always gives the same rows. Sums run in
 // DECIMAL(38, 6): exact, so the result does not depend on the order DuckDB's threads add things up in, nor on
