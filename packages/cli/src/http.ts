@@ -75,6 +75,8 @@ export interface SendOptions {
   readonly signal?: AbortSignal;
   /** Told before each wait, for the progress line. */
   readonly onRetry?: (reason: string, waitMs: number, attempt: number) => void;
+  /** A successful (2xx) answer's body as its bytes (a file), not as JSON or text. */
+  readonly binary?: boolean;
 }
 
 // One connection pool for the process; created on first use, so closing it (closeHttp) is not final.
@@ -92,6 +94,7 @@ export const send = async ({
   retry = defaultRetryPolicy,
   signal,
   onRetry = () => undefined,
+  binary = false,
 }: SendOptions): Promise<Answer> => {
   let lastStatus: number | undefined;
   let attempts = 0;
@@ -108,6 +111,12 @@ export const send = async ({
           headersTimeout: 120_000,
           bodyTimeout: 120_000,
         });
+        if (binary && response.statusCode >= 200 && response.statusCode < 300)
+          return {
+            status: response.statusCode,
+            headers: response.headers,
+            body: Buffer.from(await response.body.arrayBuffer()),
+          };
         const text = await response.body.text();
         let parsed: unknown = text;
         try {

@@ -29,6 +29,8 @@ export interface IngestCall {
     readonly contentType: string;
     readonly headers?: Record<string, string>;
   };
+  /** The answer is a file: a successful answer's body is its bytes. */
+  readonly binary?: boolean;
 }
 
 export const callIngest = async ({
@@ -39,6 +41,7 @@ export const callIngest = async ({
   token,
   json,
   raw,
+  binary,
 }: IngestCall): Promise<Answer> => {
   const config = readConfig(['citycheckUrl', 'citycheckToken']);
   const credential = token ?? config.citycheckToken;
@@ -55,6 +58,7 @@ export const callIngest = async ({
     },
     ...(json === undefined ? {} : { body: Buffer.from(JSON.stringify(json)) }),
     ...(raw === undefined ? {} : { body: raw.bytes }),
+    ...(binary === undefined ? {} : { binary }),
   });
 };
 

@@ -1,9 +1,10 @@
-// `citycheck rectify list|show|plan|progress|evidence|verify|return`: the city of a shortfall ledger item's
-// unit plans its rectification (整改), reports progress and attaches evidence; its province's reviewer or the
-// ministry verifies or returns it; anyone who may read the city lists its items or shows one with its whole
-// trail (ingest's /v1/rectification routes). Registered in main.ts. Exit codes: 0 done, 1 refused (not
+// `citycheck rectify list|show|download|plan|progress|evidence|verify|return`: the city of a shortfall ledger
+// item's unit plans its rectification (整改), reports progress and attaches evidence; its province's reviewer
+// or the ministry verifies or returns it; anyone who may read the city lists its items, shows one with its
+// whole trail, or downloads an evidence file to look at before verifying (ingest's /v1/rectification routes). Registered in main.ts. Exit codes: 0 done, 1 refused (not
 // entitled, not possible in the item's state, something missing or malformed), 2 the run failed, 64 usage.
-import { readFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { readFile, writeFile } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { beijingTime } from '@citycheck/cycles';
@@ -21,6 +22,7 @@ import { type CliLanguage, parseLanguage } from './language.js';
 
 export const rectifyUsage = `  citycheck rectify list --cycle <year> [--city <code>] [--json]
   citycheck rectify show --cycle <year> --unit <code> --indicator <code> [--level <level>] [--json]
+  citycheck rectify download ... --sha256 HASH [--out PATH]   (an evidence file; PATH: its own name here)
   citycheck rectify plan ... --measure TEXT --department TEXT --target-date YYYY-MM-DD   (the unit's city)
   citycheck rectify progress ... --note TEXT                                             (the unit's city)
   citycheck rectify evidence ... --file PATH.jpg|.png|.pdf                               (the unit's city)
@@ -128,6 +130,49 @@ const needed = (value: string | undefined, option: string, action: string): stri
   return value;
 };
 
+/**
+ * Downloads one evidence file of an item to `out` (default: the file's own name in the working directory),
+ * after checking its bytes against the SHA-256 it was attached under; a file that does not match is not
+ * written. Returns the exit code.
+ */
+const downloadEvidence = async (
+  connection: Pick<Parameters<typeof callIngest>[0], 'language' | 'url' | 'token'>,
+  item: string,
+  sha256: string,
+  out: string | undefined,
+): Promise<number> => {
+  if (!/^[0-9a-f]{64}$/.test(sha256))
+    throw new CommandUsageError(`--sha256 ${sha256} is not a SHA-256 (64 lowercase hex digits)`);
+  const answer = await callIngest({
+    ...connection,
+    method: 'GET',
+    path: `${item}/evidence/${sha256}`,
+    binary: true,
+  });
+  if (answer.status !== 200) return refusalExit(answer);
+  const bytes = answer.body as Buffer;
+  const en = connection.language === 'en';
+  const actual = createHash('sha256').update(bytes).digest('hex');
+  if (actual !== sha256) {
+    console.error(
+      en
+        ? `citycheck: the downloaded file's SHA-256 is ${actual}, not ${sha256}: not written`
+        : `citycheck：下载的文件 sha256 为 ${actual}，与 ${sha256} 不符，未保存`,
+    );
+    return 2;
+  }
+  const disposition = String(answer.headers['content-disposition'] ?? '');
+  const named = /filename\*=UTF-8''([^;]+)/.exec(disposition)?.[1];
+  const path = out ?? (named === undefined ? sha256 : basename(decodeURIComponent(named)));
+  await writeFile(path, bytes);
+  console.log(
+    en
+      ? `${path}: ${bytes.byteLength} bytes, sha256 ${sha256}`
+      : `${path}：${bytes.byteLength} 字节，sha256 ${sha256}`,
+  );
+  return 0;
+};
+
 export const rectifyCommand = async (args: string[]): Promise<number> => {
   const [action, ...rest] = args;
   try {
@@ -144,13 +189,20 @@ export const rectifyCommand = async (args: string[]): Promise<number> => {
         'target-date': { type: 'string' },
         note: { type: 'string' },
         file: { type: 'string' },
+        sha256: { type: 'string' },
+        out: { type: 'string' },
         json: { type: 'boolean', default: false },
         ...cityOptions,
       },
     });
-    if (action !== 'list' && action !== 'show' && !actions.includes(action as RectificationActionName))
+    if (
+      action !== 'list' &&
+      action !== 'show' &&
+      action !== 'download' &&
+      !actions.includes(action as RectificationActionName)
+    )
       throw new CommandUsageError(
-        `rectify knows: list, show, ${actions.join(', ')}${action === undefined ? '' : ` (not ${action})`}`,
+        `rectify knows: list, show, download, ${actions.join(', ')}${action === undefined ? '' : ` (not ${action})`}`,
       );
     const language = parseLanguage(values.lang);
     if (language === undefined) throw new CommandUsageError(`--lang ${values.lang} is neither zh nor en`);
@@ -174,6 +226,13 @@ export const rectifyCommand = async (args: string[]): Promise<number> => {
     const unit = needed(values.unit, 'unit <code>', String(action));
     const indicator = needed(values.indicator, 'indicator <code>', String(action));
     const item = `/v1/rectification/${cycle}/${unitLevelOf(unit, values.level)}/${encodeURIComponent(unit)}/${encodeURIComponent(indicator)}`;
+    if (action === 'download')
+      return await downloadEvidence(
+        connection,
+        item,
+        needed(values.sha256, 'sha256 HASH', action),
+        values.out,
+      );
     let call: Parameters<typeof callIngest>[0];
     if (action === 'show') call = { ...connection, method: 'GET', path: item };
     else if (action === 'plan')

@@ -2,7 +2,7 @@
 // store behind it: 银川市 plans, reports and attaches a photo to one ledger item, is refused verifying it
 // itself, and 宁夏's reviewer verifies it; the photo's bytes are read back from the bucket and hashed here.
 import { createHash } from 'node:crypto';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CycleBook } from '@citycheck/cycles';
@@ -93,6 +93,17 @@ describe('citycheck rectify', () => {
     expect(attached.stdout).toContain(`  佐证材料：竣工照片.png（image/png，11 字节，sha256 ${sha256}）`);
     const stored = await store.get(`evidence/cycle=2025/city_code=640100/${sha256}`);
     expect(stored === undefined ? undefined : Buffer.from(stored)).toEqual(bytes);
+
+    // Ningxia's reviewer looks at the photo before verifying: the same bytes, written where asked.
+    const copy = join(dir, '下载.png');
+    const downloaded = await rectify(ningxia, 'download', ...item, '--sha256', sha256, '--out', copy);
+    expect(downloaded.code).toBe(0);
+    expect(downloaded.stdout).toBe(`${copy}：11 字节，sha256 ${sha256}`);
+    expect(await readFile(copy)).toEqual(bytes);
+    const other = 'f'.repeat(64);
+    const missing = await rectify(ningxia, 'download', ...item, '--sha256', other, '--out', copy);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toBe(`citycheck: not_found: 该整改事项没有 sha256 为 ${other} 的佐证材料`);
 
     const self = await rectify(yinchuan, 'verify', ...item);
     expect(self.code).toBe(1);
