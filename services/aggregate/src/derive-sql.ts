@@ -11,6 +11,14 @@
 // narrower type saved nothing once the rollups pre-aggregate by street.)
 import { observationColumns, observationPartitionTypes, reportedFieldTypes } from '@citycheck/lake';
 
+/** `alias`'s city is one of `cities` (every city: undefined). */
+const inCities = (alias: string, cities: readonly string[] | undefined): string =>
+  cities === undefined
+    ? 'true'
+    : cities.length === 0
+      ? 'false'
+      : `${alias}.city_code IN (${cities.map((city) => `'${city.replaceAll("'", "''")}'`).join(', ')})`;
+
 const lakeColumnTypes = { ...observationPartitionTypes, ...observationColumns };
 
 /** The columns derivation keeps of each observation (fewer than the lake holds: less to keep in memory). */
@@ -240,7 +248,7 @@ const keyColumns = 'cycle, catalogue_version, indicator_code, aggregation, prima
 
 /**
  * Indicator rollups of the target cycle at every level, with units covered and expected and the change from
- * the previous cycle. Needs the view `street_sums` (the state's street sums of both cycles, streetSumsSql)
+ * the previous cycle. Needs the view `kept_street_sums` (the state's street sums of both cycles, streetSumsSql)
  * and `expected_units` (expectedUnitsSql).
  */
 /**
@@ -250,7 +258,7 @@ const keyColumns = 'cycle, catalogue_version, indicator_code, aggregation, prima
  * cycle are kept between runs (table street_sums of the state) and only the cities with changed
  * observations are summed again. Needs the view `current_obs`.
  */
-export const streetSumsSql = (where: string): string => `
+export const streetSumsSql = (cycle: number, cities: readonly string[] | undefined): string => `
   SELECT
     cycle, catalogue_version, indicator_code, city_code, district_code, street_code,
     unit_level = 'city' AS own,
@@ -268,8 +276,8 @@ export const streetSumsSql = (where: string): string => `
     count_if(meets) AS units_meeting,
     sum((value * weight)::DECIMAL(38, 6)) AS weighted_sum,
     sum(weight::DECIMAL(38, 6)) AS weight_sum
-  FROM current_obs
-  WHERE ${where}
+  FROM current_obs o
+  WHERE o.cycle = ${cycle} AND ${inCities('o', cities)}
   GROUP BY cycle, catalogue_version, indicator_code, city_code, district_code, street_code, own`;
 
 /**
@@ -281,7 +289,7 @@ export interface RollupScope {
   readonly expected: string;
 }
 
-export const fullScope: RollupScope = { sums: 'street_sums', expected: 'expected_units' };
+export const fullScope: RollupScope = { sums: 'kept_street_sums', expected: 'expected_units' };
 export const acceptedScope: RollupScope = {
   sums: 'accepted_street_sums',
   expected: 'accepted_expected_units',
@@ -290,14 +298,14 @@ export const acceptedScope: RollupScope = {
 /**
  * The accepted scope of a cycle (and the one before, whose figures the change compares with): the street
  * sums, divisions and expected units of the cities whose review stands accepted in `cycle_reviews`, so the
- * same rollup SQL over them gives every level's figures over accepted data only. Needs `street_sums`,
+ * same rollup SQL over them gives every level's figures over accepted data only. Needs `kept_street_sums`,
  * `cycle_divisions` and `cycle_reviews`.
  */
 export const acceptedScopeSql = (cycle: number): string[] => [
   `CREATE OR REPLACE TEMP TABLE accepted_cities AS
    SELECT cycle, city_code FROM cycle_reviews WHERE state = 'accepted' AND cycle IN (${cycle}, ${cycle - 1})`,
   `CREATE OR REPLACE TEMP VIEW accepted_street_sums AS
-   SELECT s.* FROM street_sums s SEMI JOIN accepted_cities a ON a.cycle = s.cycle AND a.city_code = s.city_code`,
+   SELECT s.* FROM kept_street_sums s SEMI JOIN accepted_cities a ON a.cycle = s.cycle AND a.city_code = s.city_code`,
   `CREATE OR REPLACE TEMP TABLE accepted_divisions AS
    SELECT d.* FROM cycle_divisions d SEMI JOIN accepted_cities a ON a.cycle = ${cycle} AND a.city_code = d.city_code`,
   `CREATE OR REPLACE TEMP TABLE accepted_expected_units AS ${expectedUnitsSql('accepted_divisions')}`,
@@ -489,14 +497,6 @@ const missed = (o: string): string => `CASE ${o}.standard_operator
       WHEN '>=' THEN ${o}.value < ${o}.standard_value
       WHEN '==' THEN ${o}.value <> ${o}.standard_value
     END`;
-
-/** `alias`'s city is one of `cities` (every city: undefined). */
-const inCities = (alias: string, cities: readonly string[] | undefined): string =>
-  cities === undefined
-    ? 'true'
-    : cities.length === 0
-      ? 'false'
-      : `${alias}.city_code IN (${cities.map((city) => `'${city.replaceAll("'", "''")}'`).join(', ')})`;
 
 const sameKey = (a: string, b: string): string =>
   `${a}.unit_level = ${b}.unit_level AND ${a}.unit_code = ${b}.unit_code AND ${a}.indicator_code = ${b}.indicator_code`;

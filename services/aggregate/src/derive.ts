@@ -72,6 +72,7 @@ export const derivedOutputs = {
 
 /** The rows derivation keeps per cycle and city between runs, by state table, and the query of each. */
 const keptRows = [
+  ['street_sums', streetSumsSql],
   ['shortfall_ledger', shortfallLedgerRowsSql],
   ['city_disagreements', cityDisagreementsSql],
 ] as const;
@@ -355,29 +356,14 @@ export const createDerivation = async ({
       if (under !== summedUnder) forgetKept();
       summedUnder = under;
       // Typed as the queries that fill them.
-      await duckdb.run(`CREATE TABLE IF NOT EXISTS ${db}.street_sums AS ${streetSumsSql('false')}`);
-      await duckdb.run(`CREATE OR REPLACE TEMP VIEW street_sums AS SELECT * FROM ${db}.street_sums`);
       for (const [table, rowsSql] of keptRows) {
         await duckdb.run(`CREATE TABLE IF NOT EXISTS ${db}.${table} AS ${rowsSql(0, [])}`);
         await duckdb.run(`CREATE OR REPLACE TEMP VIEW kept_${table} AS SELECT * FROM ${db}.${table}`);
       }
     });
 
-    // The street sums of a cycle: all of them the first time, then only those of cities changed since.
-    const sumStreets = async (cycle: number): Promise<void> => {
-      const stale = summed.get(cycle);
-      if (stale !== undefined && stale.size === 0) return;
-      const where =
-        stale === undefined
-          ? `cycle = ${cycle}`
-          : `cycle = ${cycle} AND city_code IN (${[...stale].sort().map(quote).join(', ')})`;
-      await duckdb.run(`DELETE FROM ${db}.street_sums WHERE ${where}`);
-      await duckdb.run(`INSERT INTO ${db}.street_sums ${streetSumsSql(where)}`);
-      if (stale === undefined) summed.set(cycle, new Set());
-      else stale.clear();
-    };
-
-    // The ledger rows and city disagreements of a cycle, likewise: all the first time, then changed cities'.
+    // The rows a cycle keeps per city (street sums, ledger rows, city disagreements): all of them the first
+    // time, then only those of cities changed since.
     const keepRows = async (
       kept: Map<number, Set<string>>,
       table: string,
@@ -402,8 +388,8 @@ export const createDerivation = async ({
       for (const cycle of [...targets].sort((a, b) => a - b)) {
         await duckdb.run(`CREATE OR REPLACE TEMP VIEW scoped AS ${scopedSql(cycle)}`);
         await timed('street_sums', async () => {
-          await sumStreets(cycle - 1);
-          await sumStreets(cycle);
+          await keepRows(summed, 'street_sums', streetSumsSql, cycle - 1);
+          await keepRows(summed, 'street_sums', streetSumsSql, cycle);
         });
         await timed('ledger_rows', () =>
           keepRows(ledgered, 'shortfall_ledger', shortfallLedgerRowsSql, cycle),
@@ -455,7 +441,7 @@ export const createDerivation = async ({
     } finally {
       await rm(dir, { recursive: true, force: true });
       await duckdb.run(
-        'DROP VIEW IF EXISTS scoped; DROP VIEW IF EXISTS accepted_street_sums; DROP TABLE IF EXISTS accepted_cities; DROP TABLE IF EXISTS accepted_divisions; DROP TABLE IF EXISTS accepted_expected_units; DROP VIEW IF EXISTS street_sums; DROP VIEW IF EXISTS kept_shortfall_ledger; DROP VIEW IF EXISTS kept_city_disagreements; DROP VIEW IF EXISTS current_obs; DROP VIEW IF EXISTS receipts; DROP TABLE IF EXISTS reference_divisions; DROP TABLE IF EXISTS cycle_divisions',
+        'DROP VIEW IF EXISTS scoped; DROP VIEW IF EXISTS accepted_street_sums; DROP TABLE IF EXISTS accepted_cities; DROP TABLE IF EXISTS accepted_divisions; DROP TABLE IF EXISTS accepted_expected_units; DROP VIEW IF EXISTS kept_street_sums; DROP VIEW IF EXISTS kept_shortfall_ledger; DROP VIEW IF EXISTS kept_city_disagreements; DROP VIEW IF EXISTS current_obs; DROP VIEW IF EXISTS receipts; DROP TABLE IF EXISTS reference_divisions; DROP TABLE IF EXISTS cycle_divisions',
       );
     }
     return { cycles: targets, objects, rows, inputObjects, loadedObjects, timings };
